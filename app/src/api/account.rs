@@ -1,0 +1,80 @@
+//! Server functions for accounts: who is signed in, availability checks,
+//! registration, and the development outbox.
+
+use crate::{
+    error::AppError,
+    wire::{OutboxEntry, SessionInfo},
+};
+use leptos::prelude::*;
+
+/// Who is signed in, and the settings the browser-side rules follow.
+#[server(endpoint = "session_info")]
+pub async fn get_session_info() -> Result<SessionInfo, AppError> {
+    use super::context::*;
+    let core = core()?;
+    let token = session_token().await?;
+    let user = crate::core::use_cases::current_user(&core, token.as_deref()).await;
+    Ok(SessionInfo { user, password_policy: core.settings.password_policy, dev_outbox: core.outbox.is_some() })
+}
+
+#[server(endpoint = "mobile_count")]
+pub async fn mobile_count(mobile: String) -> Result<i64, AppError> {
+    use super::context::*;
+    let core = core()?;
+    let client = client(&core).await?;
+    crate::core::use_cases::count_mobile(&core, &client, &mobile).await.map_err(fail)
+}
+
+#[server(endpoint = "username_count")]
+pub async fn username_count(username: String) -> Result<i64, AppError> {
+    use super::context::*;
+    let core = core()?;
+    let client = client(&core).await?;
+    crate::core::use_cases::count_username(&core, &client, &username).await.map_err(fail)
+}
+
+/// The register form. On success the person is signed in (cookie) and sent
+/// to the home page; this works without WASM too.
+#[server(endpoint = "register")]
+pub async fn register(
+    mobile: String,
+    password: String,
+    password2: String,
+    sms_code: String,
+    #[server(default)] username: Option<String>,
+    #[server(default)] nickname: Option<String>,
+    #[server(default)] allow: Option<String>,
+) -> Result<(), AppError> {
+    use super::context::*;
+    use crate::{core::tokens, wire::RegisterForm};
+    let core = core()?;
+    let form = RegisterForm {
+        mobile,
+        password,
+        password2,
+        sms_code,
+        username,
+        nickname,
+        allow: allow.is_some_and(|v| !v.is_empty() && v != "false"),
+    };
+    let registered = crate::core::use_cases::register(&core, &form).await.map_err(fail)?;
+    let cookie = tokens::session_cookie(&registered.token, None, core.settings.secure_cookies);
+    if let (Some(response), Ok(value)) =
+        (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(&cookie))
+    {
+        response.append_header(http::header::SET_COOKIE, value);
+    }
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// The development outbox, newest first; an error outside development.
+#[server(endpoint = "dev_outbox")]
+pub async fn dev_outbox() -> Result<Vec<OutboxEntry>, AppError> {
+    use super::context::*;
+    let core = core()?;
+    match &core.outbox {
+        Some(outbox) => Ok(outbox.entries()),
+        None => Err(fail(AppError::not_found())),
+    }
+}

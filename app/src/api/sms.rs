@@ -1,0 +1,33 @@
+//! Server functions for the captcha and SMS codes.
+
+use crate::{error::AppError, wire::SmsSent};
+use leptos::prelude::*;
+
+/// A fresh captcha id; the image is `GET /api/v1/image_codes/{id}`.
+#[server(endpoint = "new_captcha_id")]
+pub async fn new_captcha_id() -> Result<String, AppError> {
+    Ok(uuid::Uuid::new_v4().to_string())
+}
+
+#[server(endpoint = "send_sms_code")]
+pub async fn send_sms_code(
+    mobile: String,
+    purpose: String,
+    image_code_id: String,
+    text: String,
+) -> Result<SmsSent, AppError> {
+    use super::context::*;
+    use crate::{core::use_cases, wire::SendSmsCodeForm};
+    let core = core()?;
+    let client = client(&core).await?;
+    let form = SendSmsCodeForm { mobile, purpose, image_code_id, text };
+    use_cases::send_sms_code(&core, &client, &form).await.map_err(fail)
+}
+
+/// Seconds until another code may be sent (0: now).
+#[server(endpoint = "sms_cooldown")]
+pub async fn sms_cooldown(mobile: String, purpose: String) -> Result<u64, AppError> {
+    use super::context::*;
+    let core = core()?;
+    crate::core::use_cases::sms_cooldown(&core, &mobile, &purpose).await.map_err(fail)
+}

@@ -1,0 +1,67 @@
+//! A labelled text input with its message line: the label names the input,
+//! the message is announced, and `aria-invalid` follows the message.
+
+use super::{FieldMessage, Note};
+use leptos::prelude::*;
+
+#[component]
+pub fn TextField(
+    /// The input's id; the message line is `{id}-message`.
+    id: &'static str,
+    /// The form field name; `None` keeps the value out of the form post.
+    #[prop(optional)]
+    name: Option<&'static str>,
+    label: &'static str,
+    #[prop(default = "text")] input_type: &'static str,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] inputmode: Option<&'static str>,
+    #[prop(optional)] placeholder: Option<&'static str>,
+    #[prop(optional)] maxlength: Option<&'static str>,
+    value: RwSignal<String>,
+    #[prop(into)] note: Signal<Option<Note>>,
+    /// Called on every edit (typically: drop a stale error).
+    #[prop(optional, into)]
+    on_edit: Option<Callback<()>>,
+    /// Called when focus leaves the input (typically: check the rule).
+    #[prop(optional, into)]
+    on_leave: Option<Callback<()>>,
+    /// What sits beside the input (a button, the captcha image).
+    #[prop(optional)]
+    children: Option<Children>,
+) -> impl IntoView {
+    let message_id = format!("{id}-message");
+    let input = view! {
+        <input
+            id=id
+            name=name
+            type=input_type
+            autocomplete=autocomplete
+            inputmode=inputmode
+            placeholder=placeholder
+            maxlength=maxlength
+            aria-describedby=message_id.clone()
+            aria-invalid=move || matches!(note.get(), Some(Note::Error(_))).to_string()
+            bind:value=value
+            on:input=move |_| {
+                if let Some(f) = on_edit {
+                    f.run(())
+                }
+            }
+            on:blur=move |_| {
+                if let Some(f) = on_leave {
+                    f.run(())
+                }
+            }
+        />
+    };
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            {match children {
+                Some(beside) => view! { <div class="inline">{input} {beside()}</div> }.into_any(),
+                None => input.into_any(),
+            }}
+            <FieldMessage id=message_id note=note />
+        </div>
+    }
+}

@@ -1,0 +1,253 @@
+//! SQL storage: SQLite by default, PostgreSQL when `DATABASE_URL` says so.
+//! The same `$1`-placeholder queries run on both; migrations are per backend
+//! (`migrations/sqlite`, `migrations/postgres`) and applied at start.
+//! Times are stored as Unix milliseconds, the same on both backends.
+
+use super::password_hashing::PasswordHash;
+use crate::rules::{Mobile, Nickname, Username};
+use sqlx::{
+    PgPool, SqlitePool,
+    postgres::PgPoolOptions,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
+};
+use std::{str::FromStr, time::Duration};
+
+#[derive(Clone, Debug)]
+pub enum Database {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs one expression against whichever pool this is.
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            Database::Sqlite($pool) => $body,
+            Database::Postgres($pool) => $body,
+        }
+    };
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("bad DATABASE_URL: {0}")]
+    BadUrl(String),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        DbError::Unavailable(e)
+    }
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub mobile: String,
+    pub email: Option<String>,
+    pub nickname: String,
+    pub password_hash: String,
+    pub is_active: bool,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+impl UserRow {
+    pub fn password_hash(&self) -> PasswordHash {
+        PasswordHash::from_stored(self.password_hash.clone())
+    }
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a Username,
+    pub mobile: &'a Mobile,
+    pub nickname: Option<&'a Nickname>,
+    pub password_hash: &'a PasswordHash,
+    pub now_ms: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InsertUserError {
+    #[error("the mobile number is taken")]
+    MobileTaken,
+    #[error("the username is taken")]
+    UsernameTaken,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+const USER_COLUMNS: &str = "id, username, mobile, email, nickname, password_hash, is_active, created_at, last_login_at";
+
+impl Database {
+    /// Connects to `url`: `postgres://...` or `sqlite://path` (the file and its
+    /// folder are created when missing).
+    pub async fn connect(url: &str) -> Result<Database, DbError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool =
+                PgPoolOptions::new().max_connections(10).acquire_timeout(Duration::from_secs(3)).connect(url).await?;
+            Ok(Database::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| DbError::BadUrl(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(5));
+            if let Some(parent) = std::path::Path::new(options.get_filename()).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(|e| DbError::BadUrl(format!("{}: {e}", parent.display())))?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(3))
+                .connect_with(options)
+                .await?;
+            Ok(Database::Sqlite(pool))
+        } else {
+            Err(DbError::BadUrl(format!("{url:?}: expected sqlite://... or postgres://...")))
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        match self {
+            Database::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+            Database::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "sqlite",
+            Database::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), DbError> {
+        on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn count_mobile(&self, mobile: &Mobile) -> Result<i64, DbError> {
+        let q = "SELECT COUNT(*) FROM users WHERE mobile = $1";
+        Ok(on_pool!(self, |pool| sqlx::query_scalar(q).bind(mobile.as_str()).fetch_one(pool).await)?)
+    }
+
+    /// Case-insensitive, as the unique index is.
+    pub async fn count_username(&self, username: &str) -> Result<i64, DbError> {
+        let q = "SELECT COUNT(*) FROM users WHERE lower(username) = lower($1)";
+        Ok(on_pool!(self, |pool| sqlx::query_scalar(q).bind(username).fetch_one(pool).await)?)
+    }
+
+    pub async fn find_user(&self, id: i64) -> Result<Option<UserRow>, DbError> {
+        let q = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(q.as_str()))
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Inserts a user; the unique indexes decide races, and a violation
+    /// comes back as the field it concerns.
+    pub async fn insert_user(&self, new: &NewUser<'_>) -> Result<UserRow, InsertUserError> {
+        let q = format!(
+            "INSERT INTO users (username, mobile, nickname, password_hash, is_active, created_at, last_login_at) \
+             VALUES ($1, $2, $3, $4, TRUE, $5, $5) RETURNING {USER_COLUMNS}"
+        );
+        let nickname = new.nickname.map(Nickname::as_str).unwrap_or("");
+        let result = on_pool!(self, |pool| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(q.as_str()))
+            .bind(new.username.as_str())
+            .bind(new.mobile.as_str())
+            .bind(nickname)
+            .bind(new.password_hash.as_str())
+            .bind(new.now_ms)
+            .fetch_one(pool)
+            .await);
+        result.map_err(|e| match unique_violation(&e) {
+            Some(c) if c.contains("mobile") => InsertUserError::MobileTaken,
+            Some(c) if c.contains("username") => InsertUserError::UsernameTaken,
+            _ => InsertUserError::Db(DbError::Unavailable(e)),
+        })
+    }
+}
+
+/// The constraint (PostgreSQL) or message (SQLite) of a unique violation.
+fn unique_violation(e: &sqlx::Error) -> Option<String> {
+    let db = e.as_database_error()?;
+    if !db.is_unique_violation() {
+        return None;
+    }
+    Some(db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::test_support;
+
+    fn new_user<'a>(username: &'a Username, mobile: &'a Mobile, hash: &'a PasswordHash) -> NewUser<'a> {
+        NewUser { username, mobile, nickname: None, password_hash: hash, now_ms: 1_700_000_000_000 }
+    }
+
+    /// The repository behaviour both backends must show.
+    async fn repository_suite(db: Database) {
+        db.migrate().await.unwrap();
+        db.ping().await.unwrap();
+        let hash = PasswordHash::from_stored("$argon2id$test".into());
+        let (alice, mobile) = (Username::parse("Alice_01").unwrap(), Mobile::parse("13800000001").unwrap());
+        let row = db.insert_user(&new_user(&alice, &mobile, &hash)).await.unwrap();
+        assert_eq!((row.username.as_str(), row.mobile.as_str(), row.is_active), ("Alice_01", "13800000001", true));
+        assert_eq!(db.find_user(row.id).await.unwrap().unwrap().username, "Alice_01");
+        assert_eq!(db.count_mobile(&mobile).await.unwrap(), 1);
+        assert_eq!(db.count_username("alice_01").await.unwrap(), 1, "case-insensitive");
+
+        let other_mobile = Mobile::parse("13800000002").unwrap();
+        let shouting = Username::parse("ALICE_01").unwrap();
+        assert!(matches!(
+            db.insert_user(&new_user(&shouting, &other_mobile, &hash)).await,
+            Err(InsertUserError::UsernameTaken)
+        ));
+        let bob = Username::parse("Bobby_02").unwrap();
+        assert!(matches!(db.insert_user(&new_user(&bob, &mobile, &hash)).await, Err(InsertUserError::MobileTaken)));
+
+        // Simultaneous inserts of one number: exactly one wins.
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let db = db.clone();
+            tasks.spawn(async move {
+                let (u, m) = (Username::parse(&format!("racer{i:02}")).unwrap(), Mobile::parse("13900000009").unwrap());
+                let hash = PasswordHash::from_stored("$argon2id$test".into());
+                db.insert_user(&new_user(&u, &m, &hash)).await
+            });
+        }
+        let results = tasks.join_all().await;
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+        assert!(results.iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(InsertUserError::MobileTaken))));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_repository_works_on_sqlite() {
+        let dir = std::env::temp_dir().join(format!("repo-{}", uuid::Uuid::new_v4().simple()));
+        let url = format!("sqlite://{}/app.db", dir.display());
+        repository_suite(Database::connect(&url).await.unwrap()).await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_repository_works_on_postgres() {
+        let Some(server) = test_support::postgres_url() else { return };
+        let url = test_support::fresh_postgres_database(&server).await;
+        repository_suite(Database::connect(&url).await.unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn an_unknown_url_scheme_is_refused_with_its_reason() {
+        let err = Database::connect("mysql://x").await.unwrap_err();
+        assert!(err.to_string().contains("expected sqlite://"));
+    }
+}

@@ -1,0 +1,108 @@
+//! The auth core: use cases and what they need (storage, short-lived state,
+//! hashing, tokens, senders). Free of Leptos: it reads like a plain library,
+//! reached alike by the pages' server functions, the JSON API and the CLI.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod captcha;
+pub mod cpu;
+pub mod db;
+pub mod password_hashing;
+pub mod sms;
+pub mod store;
+pub mod tokens;
+pub mod use_cases;
+
+pub mod test_support;
+
+use crate::rules::PasswordPolicy;
+use std::{net::IpAddr, ops::Deref, sync::Arc, time::Duration};
+
+/// The numbers the use cases follow. Every one is a setting (see the server's
+/// configuration); the defaults are the issue's.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub password_policy: PasswordPolicy,
+    pub sms_code_ttl: Duration,
+    pub sms_resend_interval: Duration,
+    pub sms_daily_cap: u32,
+    pub sms_ip_hourly_cap: u32,
+    pub sms_max_attempts: u32,
+    pub captcha_ttl: Duration,
+    /// Availability checks (`/mobiles/{m}/count`...) per client IP per minute.
+    pub lookups_per_minute: u32,
+    pub token_ttl: Duration,
+    /// Whether cookies get `Secure` (the site is served over https).
+    pub secure_cookies: bool,
+    /// Behind a reverse proxy: take the client IP from the last
+    /// `X-Forwarded-For` entry (the one our proxy appended).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            password_policy: PasswordPolicy::default(),
+            sms_code_ttl: Duration::from_secs(300),
+            sms_resend_interval: Duration::from_secs(60),
+            sms_daily_cap: 10,
+            sms_ip_hourly_cap: 20,
+            sms_max_attempts: 5,
+            captcha_ttl: Duration::from_secs(300),
+            lookups_per_minute: 30,
+            token_ttl: Duration::from_secs(86_400),
+            secure_cookies: false,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// Who is asking: the per-request facts the use cases need.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub ip: IpAddr,
+}
+
+/// Everything the use cases need, built once by the server.
+pub struct CoreParts {
+    pub db: db::Database,
+    pub store: store::Store,
+    pub hasher: password_hashing::PasswordHasher,
+    pub tokens: tokens::Tokens,
+    pub sms: Arc<dyn sms::SmsSender>,
+    /// The development outbox, when `APP_ENV=development`.
+    pub outbox: Option<sms::Outbox>,
+    pub cpu: cpu::CpuLimiter,
+    pub settings: Settings,
+}
+
+/// The one state value both doors share. Cloning is cheap.
+#[derive(Clone)]
+pub struct Core(Arc<CoreParts>);
+
+impl Core {
+    pub fn new(parts: CoreParts) -> Core {
+        Core(Arc::new(parts))
+    }
+}
+
+impl Core {
+    /// Who is asking, from the request's connection (and proxy header, when
+    /// configured to trust it).
+    pub fn client_of(&self, parts: &http::request::Parts) -> Client {
+        let forwarded = self
+            .settings
+            .trust_forwarded_for
+            .then(|| parts.headers.get("x-forwarded-for")?.to_str().ok()?.rsplit(',').next()?.trim().parse().ok())
+            .flatten();
+        let connected =
+            parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip());
+        Client { ip: forwarded.or(connected).unwrap_or(IpAddr::from([127, 0, 0, 1])) }
+    }
+}
+
+impl Deref for Core {
+    type Target = CoreParts;
+    fn deref(&self) -> &CoreParts {
+        &self.0
+    }
+}

@@ -1,0 +1,219 @@
+//! The in-process backend: a map behind a mutex, with expiry. Each operation
+//! holds the lock for its whole read-and-write, which makes it atomic.
+
+use super::{CodeCheck, Hit, SendSlot, SendSlotRequest, StoreError};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+// tokio's clock, so that tests can pause and advance time instead of sleeping.
+use tokio::time::Instant;
+
+#[derive(Clone, Debug)]
+enum Value {
+    Text(String),
+    Count(u64),
+    Code { code: String, attempts: u32 },
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    value: Value,
+    expires_at: Instant,
+}
+
+#[derive(Default)]
+struct Map {
+    entries: HashMap<String, Entry>,
+    writes_since_sweep: usize,
+}
+
+/// Sweep expired entries after this many writes, so that memory stays bounded
+/// by what is live rather than by everything ever written.
+const SWEEP_EVERY: usize = 1024;
+
+impl Map {
+    fn live(&mut self, key: &str, now: Instant) -> Option<&mut Entry> {
+        if self.entries.get(key).is_some_and(|e| e.expires_at <= now) {
+            self.entries.remove(key);
+        }
+        self.entries.get_mut(key)
+    }
+
+    fn remaining(&mut self, key: &str, now: Instant) -> Option<Duration> {
+        self.live(key, now).map(|e| e.expires_at - now)
+    }
+
+    fn insert(&mut self, key: &str, value: Value, ttl: Duration, now: Instant) {
+        self.writes_since_sweep += 1;
+        if self.writes_since_sweep >= SWEEP_EVERY {
+            self.entries.retain(|_, e| e.expires_at > now);
+            self.writes_since_sweep = 0;
+        }
+        self.entries.insert(key.to_owned(), Entry { value, expires_at: now + ttl });
+    }
+
+    fn count(&mut self, key: &str, now: Instant) -> u64 {
+        match self.live(key, now) {
+            Some(Entry { value: Value::Count(n), .. }) => *n,
+            _ => 0,
+        }
+    }
+
+    /// Adds one to a window counter, starting the window on its first event.
+    fn increment(&mut self, key: &str, window: Duration, now: Instant) -> u64 {
+        match self.live(key, now) {
+            Some(Entry { value: Value::Count(n), .. }) => {
+                *n += 1;
+                *n
+            }
+            _ => {
+                self.insert(key, Value::Count(1), window, now);
+                1
+            }
+        }
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    map: Arc<Mutex<Map>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Map> {
+        // A panic while holding the lock cannot leave the map half-written
+        // (every operation is a few plain assignments), so a poisoned lock is safe to reuse.
+        self.map.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    pub async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.lock().insert(key, Value::Text(value.to_owned()), ttl, Instant::now());
+        Ok(())
+    }
+
+    pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut map = self.lock();
+        let now = Instant::now();
+        map.live(key, now);
+        Ok(match map.entries.remove(key) {
+            Some(Entry { value: Value::Text(text), .. }) => Some(text),
+            _ => None,
+        })
+    }
+
+    pub async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError> {
+        Ok(self.lock().remaining(key, Instant::now()))
+    }
+
+    pub async fn delete(&self, keys: &[&str]) -> Result<(), StoreError> {
+        let mut map = self.lock();
+        for key in keys {
+            map.entries.remove(*key);
+        }
+        Ok(())
+    }
+
+    pub async fn hit(&self, key: &str, window: Duration, limit: u32) -> Result<Hit, StoreError> {
+        let mut map = self.lock();
+        let now = Instant::now();
+        let n = map.increment(key, window, now);
+        if n > u64::from(limit) {
+            let retry_after = map.remaining(key, now).unwrap_or(window);
+            Ok(Hit::Limited { retry_after })
+        } else {
+            Ok(Hit::Allowed)
+        }
+    }
+
+    pub async fn acquire_send_slot(&self, req: &SendSlotRequest<'_>) -> Result<SendSlot, StoreError> {
+        let mut map = self.lock();
+        let now = Instant::now();
+        if let Some(retry_after) = map.remaining(req.cooldown_key, now) {
+            return Ok(SendSlot::Cooldown { retry_after });
+        }
+        if map.count(req.day_key, now) >= u64::from(req.day_cap) {
+            let retry_after = map.remaining(req.day_key, now).unwrap_or(req.day_window);
+            return Ok(SendSlot::DailyCap { retry_after });
+        }
+        if map.count(req.ip_key, now) >= u64::from(req.ip_cap) {
+            let retry_after = map.remaining(req.ip_key, now).unwrap_or(req.ip_window);
+            return Ok(SendSlot::IpCap { retry_after });
+        }
+        map.insert(req.cooldown_key, Value::Text("1".into()), req.cooldown, now);
+        map.increment(req.day_key, req.day_window, now);
+        map.increment(req.ip_key, req.ip_window, now);
+        map.insert(req.code_key, Value::Code { code: req.code.to_owned(), attempts: 0 }, req.code_ttl, now);
+        Ok(SendSlot::Granted)
+    }
+
+    pub async fn check_code(&self, key: &str, submitted: &str, max_attempts: u32) -> Result<CodeCheck, StoreError> {
+        let mut map = self.lock();
+        let Some(Entry { value: Value::Code { code, attempts }, .. }) = map.live(key, Instant::now()) else {
+            return Ok(CodeCheck::Missing);
+        };
+        if code == submitted {
+            return Ok(CodeCheck::Match);
+        }
+        *attempts += 1;
+        if *attempts >= max_attempts {
+            map.entries.remove(key);
+            return Ok(CodeCheck::Exhausted);
+        }
+        Ok(CodeCheck::Mismatch { attempts_left: max_attempts - *attempts })
+    }
+
+    pub async fn consume_code(&self, key: &str, submitted: &str) -> Result<bool, StoreError> {
+        let mut map = self.lock();
+        let matches = matches!(
+            map.live(key, Instant::now()),
+            Some(Entry { value: Value::Code { code, .. }, .. }) if code == submitted
+        );
+        if matches {
+            map.entries.remove(key);
+        }
+        Ok(matches)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Store, suite};
+
+    #[tokio::test]
+    async fn the_shared_store_suite_passes_in_process() {
+        suite::run_all(|prefix| async move { Store::memory(&prefix) }).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn entries_expire_when_their_time_is_up() {
+        let store = Store::memory("t:");
+        store.put("k", "v", std::time::Duration::from_secs(300)).await.unwrap();
+        tokio::time::advance(std::time::Duration::from_secs(299)).await;
+        assert!(store.ttl("k").await.unwrap().is_some());
+        tokio::time::advance(std::time::Duration::from_secs(1)).await;
+        assert_eq!(store.take("k").await.unwrap(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_counter_starts_again_after_its_window() {
+        use super::super::Hit;
+        let store = Store::memory("t:");
+        let minute = std::time::Duration::from_secs(60);
+        for _ in 0..3 {
+            assert_eq!(store.hit("w", minute, 3).await.unwrap(), Hit::Allowed);
+        }
+        assert!(matches!(store.hit("w", minute, 3).await.unwrap(), Hit::Limited { .. }));
+        tokio::time::advance(minute).await;
+        assert_eq!(store.hit("w", minute, 3).await.unwrap(), Hit::Allowed);
+    }
+}

@@ -1,0 +1,180 @@
+//! Short-lived state: captcha answers, SMS codes and their attempt counters,
+//! cooldowns and rate-limit windows. One interface, two backends: in-process
+//! (the default) and Redis (`REDIS_URL`). Every step that must be atomic is one
+//! operation here, and one Lua script in Redis, never a read followed by a write.
+
+mod memory;
+mod redis;
+
+pub use self::memory::MemoryStore;
+pub use self::redis::RedisStore;
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The outcome of counting one event in a fixed window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hit {
+    Allowed,
+    /// Over the limit; the window ends after this long.
+    Limited {
+        retry_after: Duration,
+    },
+}
+
+/// Everything `acquire_send_slot` checks and writes in one atomic step.
+#[derive(Clone, Debug)]
+pub struct SendSlotRequest<'a> {
+    pub cooldown_key: &'a str,
+    pub cooldown: Duration,
+    pub day_key: &'a str,
+    pub day_cap: u32,
+    pub day_window: Duration,
+    pub ip_key: &'a str,
+    pub ip_cap: u32,
+    pub ip_window: Duration,
+    pub code_key: &'a str,
+    pub code: &'a str,
+    pub code_ttl: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendSlot {
+    /// The code is stored, the cooldown started and both caps counted.
+    Granted,
+    Cooldown {
+        retry_after: Duration,
+    },
+    DailyCap {
+        retry_after: Duration,
+    },
+    IpCap {
+        retry_after: Duration,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// Right code; it stays until `consume_code`.
+    Match,
+    /// Wrong code; this many tries are left.
+    Mismatch { attempts_left: u32 },
+    /// Wrong code, and that was the last try: the code is gone.
+    Exhausted,
+    /// No code (never sent, expired, used, or killed by wrong tries).
+    Missing,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Memory(MemoryStore),
+    Redis(RedisStore),
+}
+
+/// The store used by the use cases. Cloning shares the same state.
+#[derive(Clone)]
+pub struct Store {
+    prefix: String,
+    backend: Backend,
+}
+
+macro_rules! dispatch {
+    ($self:ident, $method:ident ( $($arg:expr),* )) => {
+        match &$self.backend {
+            Backend::Memory(s) => s.$method($($arg),*).await,
+            Backend::Redis(s) => s.$method($($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    pub fn memory(prefix: &str) -> Store {
+        Store { prefix: prefix.into(), backend: Backend::Memory(MemoryStore::new()) }
+    }
+
+    pub fn redis(url: &str, prefix: &str) -> Result<Store, StoreError> {
+        Ok(Store { prefix: prefix.into(), backend: Backend::Redis(RedisStore::new(url)?) })
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Memory(_) => "memory",
+            Backend::Redis(_) => "redis",
+        }
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{}", self.prefix, key)
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, ping())
+    }
+
+    /// Stores `value` under `key` for `ttl`, replacing what was there.
+    pub async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
+        let key = self.key(key);
+        dispatch!(self, put(&key, value, ttl))
+    }
+
+    /// Reads and deletes `key` in one step: a second `take` finds nothing.
+    pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let key = self.key(key);
+        dispatch!(self, take(&key))
+    }
+
+    /// How long `key` has left, if it exists.
+    pub async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError> {
+        let key = self.key(key);
+        dispatch!(self, ttl(&key))
+    }
+
+    /// Counts one event in the fixed window `key`; refuses past `limit`.
+    pub async fn hit(&self, key: &str, window: Duration, limit: u32) -> Result<Hit, StoreError> {
+        let key = self.key(key);
+        dispatch!(self, hit(&key, window, limit))
+    }
+
+    /// Checks the cooldown and both caps, and if all allow, starts the cooldown,
+    /// counts the send and stores the code with a fresh attempt counter.
+    pub async fn acquire_send_slot(&self, req: &SendSlotRequest<'_>) -> Result<SendSlot, StoreError> {
+        let (cooldown_key, day_key, ip_key, code_key) =
+            (self.key(req.cooldown_key), self.key(req.day_key), self.key(req.ip_key), self.key(req.code_key));
+        let req = SendSlotRequest {
+            cooldown_key: &cooldown_key,
+            day_key: &day_key,
+            ip_key: &ip_key,
+            code_key: &code_key,
+            ..req.clone()
+        };
+        dispatch!(self, acquire_send_slot(&req))
+    }
+
+    /// Undoes a granted slot whose message could not be sent: the code and the
+    /// cooldown go, so the person may try again at once. The caps keep counting.
+    pub async fn release_send_slot(&self, cooldown_key: &str, code_key: &str) -> Result<(), StoreError> {
+        let (cooldown_key, code_key) = (self.key(cooldown_key), self.key(code_key));
+        dispatch!(self, delete(&[cooldown_key.as_str(), code_key.as_str()]))
+    }
+
+    /// Compares `submitted` with the stored code, counting a wrong try; after
+    /// `max_attempts` wrong tries the code is deleted.
+    pub async fn check_code(&self, key: &str, submitted: &str, max_attempts: u32) -> Result<CodeCheck, StoreError> {
+        let key = self.key(key);
+        dispatch!(self, check_code(&key, submitted, max_attempts))
+    }
+
+    /// Deletes the code if it still is `code`. True when this call used it up.
+    pub async fn consume_code(&self, key: &str, code: &str) -> Result<bool, StoreError> {
+        let key = self.key(key);
+        dispatch!(self, consume_code(&key, code))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod suite;

@@ -1,0 +1,148 @@
+//! The behaviour every store backend must show, run against each of them.
+
+use super::{CodeCheck, Hit, SendSlot, SendSlotRequest, Store};
+use std::{future::Future, time::Duration};
+use tokio::task::JoinSet;
+
+const MIN: Duration = Duration::from_secs(60);
+
+fn slot<'a>(n: &'a str, day: &'a str, ip: &'a str, code: &'a str) -> SendSlotRequest<'a> {
+    SendSlotRequest {
+        cooldown_key: n,
+        cooldown: MIN,
+        day_key: day,
+        day_cap: 10,
+        day_window: Duration::from_secs(86_400),
+        ip_key: ip,
+        ip_cap: 20,
+        ip_window: Duration::from_secs(3_600),
+        code_key: code,
+        code: "123456",
+        code_ttl: Duration::from_secs(300),
+    }
+}
+
+/// Runs every check with a fresh key prefix each, so backends sharing one
+/// server (Redis) never see each other's keys.
+pub async fn run_all<F, Fut>(make: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Store>,
+{
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let p = |name: &str| format!("suite:{run}:{name}:");
+    take_is_single_use(make(p("take")).await).await;
+    ttl_reports_what_is_left(make(p("ttl")).await).await;
+    hit_refuses_past_the_limit(make(p("hit")).await).await;
+    twelve_simultaneous_sends_get_one_slot(make(p("race")).await).await;
+    the_daily_cap_counts_across_cooldowns(make(p("day")).await).await;
+    the_ip_cap_counts_across_numbers(make(p("ip")).await).await;
+    five_wrong_codes_kill_the_code(make(p("wrong")).await).await;
+    simultaneous_wrong_codes_are_all_counted(make(p("wrongrace")).await).await;
+    a_right_code_stays_until_consumed_once(make(p("consume")).await).await;
+    a_new_send_resets_the_attempts(make(p("reset")).await).await;
+    a_released_slot_allows_an_immediate_retry(make(p("release")).await).await;
+}
+
+async fn take_is_single_use(store: Store) {
+    store.put("captcha:a", "AB3D", Duration::from_secs(300)).await.unwrap();
+    assert_eq!(store.take("captcha:a").await.unwrap().as_deref(), Some("AB3D"));
+    assert_eq!(store.take("captcha:a").await.unwrap(), None);
+    assert_eq!(store.take("captcha:never").await.unwrap(), None);
+}
+
+async fn ttl_reports_what_is_left(store: Store) {
+    store.put("k", "v", MIN).await.unwrap();
+    let left = store.ttl("k").await.unwrap().unwrap();
+    assert!(left <= MIN && left > Duration::from_secs(55), "{left:?}");
+    assert_eq!(store.ttl("missing").await.unwrap(), None);
+}
+
+async fn hit_refuses_past_the_limit(store: Store) {
+    for _ in 0..30 {
+        assert_eq!(store.hit("lookup:ip", MIN, 30).await.unwrap(), Hit::Allowed);
+    }
+    match store.hit("lookup:ip", MIN, 30).await.unwrap() {
+        Hit::Limited { retry_after } => assert!(retry_after <= MIN && retry_after > Duration::ZERO),
+        other => panic!("expected a limit, got {other:?}"),
+    }
+}
+
+async fn twelve_simultaneous_sends_get_one_slot(store: Store) {
+    let mut tasks = JoinSet::new();
+    for _ in 0..12 {
+        let store = store.clone();
+        tasks.spawn(async move { store.acquire_send_slot(&slot("cd", "day", "ip", "code")).await.unwrap() });
+    }
+    let results = tasks.join_all().await;
+    let granted = results.iter().filter(|r| **r == SendSlot::Granted).count();
+    assert_eq!(granted, 1, "{results:?}");
+    assert!(results.iter().all(|r| *r == SendSlot::Granted || matches!(r, SendSlot::Cooldown { .. })));
+}
+
+async fn the_daily_cap_counts_across_cooldowns(store: Store) {
+    for i in 0..10 {
+        let cd = format!("cd{i}");
+        assert_eq!(store.acquire_send_slot(&slot(&cd, "day", "ip", "code")).await.unwrap(), SendSlot::Granted);
+    }
+    let refused = store.acquire_send_slot(&slot("cd-last", "day", "ip", "code")).await.unwrap();
+    assert!(matches!(refused, SendSlot::DailyCap { .. }), "{refused:?}");
+}
+
+async fn the_ip_cap_counts_across_numbers(store: Store) {
+    for i in 0..20 {
+        let (cd, day) = (format!("cd{i}"), format!("day{i}"));
+        assert_eq!(store.acquire_send_slot(&slot(&cd, &day, "ip", "code")).await.unwrap(), SendSlot::Granted);
+    }
+    let refused = store.acquire_send_slot(&slot("cd-x", "day-x", "ip", "code")).await.unwrap();
+    assert!(matches!(refused, SendSlot::IpCap { .. }), "{refused:?}");
+}
+
+async fn five_wrong_codes_kill_the_code(store: Store) {
+    store.acquire_send_slot(&slot("cd", "day", "ip", "code")).await.unwrap();
+    for left in (1..5).rev() {
+        assert_eq!(store.check_code("code", "000000", 5).await.unwrap(), CodeCheck::Mismatch { attempts_left: left });
+    }
+    assert_eq!(store.check_code("code", "000000", 5).await.unwrap(), CodeCheck::Exhausted);
+    // Dead: even the right code no longer works.
+    assert_eq!(store.check_code("code", "123456", 5).await.unwrap(), CodeCheck::Missing);
+}
+
+async fn simultaneous_wrong_codes_are_all_counted(store: Store) {
+    store.acquire_send_slot(&slot("cd", "day", "ip", "code")).await.unwrap();
+    let mut tasks = JoinSet::new();
+    for _ in 0..20 {
+        let store = store.clone();
+        tasks.spawn(async move { store.check_code("code", "999999", 5).await.unwrap() });
+    }
+    let results = tasks.join_all().await;
+    let exhausted = results.iter().filter(|r| **r == CodeCheck::Exhausted).count();
+    let mismatched = results.iter().filter(|r| matches!(r, CodeCheck::Mismatch { .. })).count();
+    assert_eq!((mismatched, exhausted), (4, 1), "{results:?}");
+}
+
+async fn a_right_code_stays_until_consumed_once(store: Store) {
+    store.acquire_send_slot(&slot("cd", "day", "ip", "code")).await.unwrap();
+    assert_eq!(store.check_code("code", "123456", 5).await.unwrap(), CodeCheck::Match);
+    assert_eq!(store.check_code("code", "123456", 5).await.unwrap(), CodeCheck::Match);
+    assert!(!store.consume_code("code", "654321").await.unwrap());
+    assert!(store.consume_code("code", "123456").await.unwrap());
+    assert!(!store.consume_code("code", "123456").await.unwrap());
+    assert_eq!(store.check_code("code", "123456", 5).await.unwrap(), CodeCheck::Missing);
+}
+
+async fn a_new_send_resets_the_attempts(store: Store) {
+    store.acquire_send_slot(&slot("cd1", "day", "ip", "code")).await.unwrap();
+    for _ in 0..4 {
+        store.check_code("code", "000000", 5).await.unwrap();
+    }
+    store.acquire_send_slot(&slot("cd2", "day", "ip", "code")).await.unwrap();
+    assert_eq!(store.check_code("code", "000000", 5).await.unwrap(), CodeCheck::Mismatch { attempts_left: 4 });
+}
+
+async fn a_released_slot_allows_an_immediate_retry(store: Store) {
+    assert_eq!(store.acquire_send_slot(&slot("cd", "day", "ip", "code")).await.unwrap(), SendSlot::Granted);
+    store.release_send_slot("cd", "code").await.unwrap();
+    assert_eq!(store.check_code("code", "123456", 5).await.unwrap(), CodeCheck::Missing);
+    assert_eq!(store.acquire_send_slot(&slot("cd", "day", "ip", "code")).await.unwrap(), SendSlot::Granted);
+}

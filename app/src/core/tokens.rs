@@ -1,0 +1,158 @@
+//! Session tokens: an HS256-signed JWT naming the user (`sub`), its expiry
+//! (`exp`) and a session id (`sid`), carried in an HttpOnly cookie.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub const COOKIE_NAME: &str = "auth_token";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub exp: u64,
+    pub iat: u64,
+    pub sid: String,
+}
+
+impl Claims {
+    pub fn user_id(&self) -> Option<i64> {
+        self.sub.parse().ok()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is not valid: {0}")]
+    Invalid(String),
+    #[error("signing failed: {0}")]
+    Signing(String),
+}
+
+#[derive(Clone)]
+pub struct Tokens {
+    secret: SecretString,
+    ttl: Duration,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+impl Tokens {
+    pub fn new(secret: SecretString, ttl: Duration) -> Tokens {
+        Tokens { secret, ttl }
+    }
+
+    pub fn issue(&self, user_id: i64) -> Result<String, TokenError> {
+        let now = unix_now();
+        let claims = Claims {
+            sub: user_id.to_string(),
+            iat: now,
+            exp: now + self.ttl.as_secs(),
+            sid: uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let key = EncodingKey::from_secret(self.secret.expose_secret().as_bytes());
+        encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(|e| TokenError::Signing(e.to_string()))
+    }
+
+    /// Checks the signature (HS256 only: `alg: none` and other algorithms are
+    /// refused) and the expiry.
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let key = DecodingKey::from_secret(self.secret.expose_secret().as_bytes());
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        decode::<Claims>(token, &key, &validation).map(|d| d.claims).map_err(|e| TokenError::Invalid(e.to_string()))
+    }
+}
+
+/// The `Set-Cookie` value carrying a token. `max_age: None` makes a
+/// browser-session cookie.
+pub fn session_cookie(token: &str, max_age: Option<Duration>, secure: bool) -> String {
+    let mut cookie = format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax");
+    if let Some(age) = max_age {
+        cookie.push_str(&format!("; Max-Age={}", age.as_secs()));
+    }
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    cookie
+}
+
+/// The token in a `Cookie` request header, if any.
+pub fn token_from_cookie_header(header: &str) -> Option<&str> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value)
+        .filter(|v| !v.is_empty())
+}
+
+/// The token of a request: `Authorization: Bearer`, else the cookie.
+pub fn token_from_request(headers: &http::HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    bearer.or_else(|| {
+        headers.get_all(http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(token_from_cookie_header)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(secret: &str) -> Tokens {
+        Tokens::new(SecretString::from(secret.to_owned()), Duration::from_secs(3600))
+    }
+
+    #[test]
+    fn an_issued_token_verifies_and_names_its_user() {
+        let t = tokens("k1");
+        let claims = t.verify(&t.issue(42).unwrap()).unwrap();
+        assert_eq!(claims.user_id(), Some(42));
+        assert_eq!(claims.sid.len(), 32);
+        assert!(claims.exp > claims.iat);
+    }
+
+    #[test]
+    fn a_token_signed_with_another_key_is_refused() {
+        assert!(tokens("k2").verify(&tokens("k1").issue(42).unwrap()).is_err());
+    }
+
+    #[test]
+    fn a_tampered_token_is_refused() {
+        let t = tokens("k1");
+        let token = t.issue(42).unwrap();
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        parts[1] = parts[1].chars().rev().collect();
+        assert!(t.verify(&parts.join(".")).is_err());
+    }
+
+    #[test]
+    fn an_expired_token_is_refused() {
+        let t = Tokens::new(SecretString::from("k1".to_owned()), Duration::ZERO);
+        let token = t.issue(42).unwrap();
+        std::thread::sleep(Duration::from_millis(1100));
+        assert!(t.verify(&token).is_err());
+    }
+
+    #[test]
+    fn the_cookie_is_http_only_and_lax_and_secure_under_https() {
+        let c = session_cookie("abc", None, false);
+        assert_eq!(c, "auth_token=abc; Path=/; HttpOnly; SameSite=Lax");
+        assert!(session_cookie("abc", Some(Duration::from_secs(60)), true).ends_with("; Max-Age=60; Secure"));
+    }
+
+    #[test]
+    fn the_token_is_found_among_other_cookies() {
+        assert_eq!(token_from_cookie_header("a=1; auth_token=xyz; b=2"), Some("xyz"));
+        assert_eq!(token_from_cookie_header("a=1"), None);
+        assert_eq!(token_from_cookie_header("auth_token="), None);
+    }
+}

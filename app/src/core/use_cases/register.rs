@@ -1,0 +1,170 @@
+//! Register with a mobile number, a password and the SMS code sent for
+//! `register`. A wrong code counts towards its limit; the right code is used
+//! up only once the account exists. The unique index on the mobile decides
+//! simultaneous submits: one account, the others a clear "taken".
+
+use super::{dependency_down, internal, keys, now_ms};
+use crate::{
+    core::{
+        Core,
+        db::{DbError, InsertUserError, NewUser},
+        password_hashing::HashError,
+        store::{CodeCheck, StoreError},
+        tokens::TokenError,
+    },
+    error::AppError,
+    rules::{
+        AGREEMENT_REQUIRED, Mobile, MobileError, Nickname, NicknameError, Password, PasswordError, Purpose, SmsCode,
+        SmsCodeError, Username, UsernameError, passwords_match,
+    },
+    wire::{RegisterForm, Registered},
+};
+use rand::Rng;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error(transparent)]
+    Mobile(MobileError),
+    #[error(transparent)]
+    SmsCode(SmsCodeError),
+    #[error(transparent)]
+    Password(PasswordError),
+    #[error(transparent)]
+    Password2(PasswordError),
+    #[error(transparent)]
+    Username(UsernameError),
+    #[error(transparent)]
+    Nickname(NicknameError),
+    #[error("the agreement was not accepted")]
+    AgreementRequired,
+    #[error("no live SMS code")]
+    SmsCodeMissing,
+    #[error("wrong SMS code")]
+    SmsCodeWrong { attempts_left: u32 },
+    #[error("wrong SMS code, and no tries left")]
+    SmsCodeDead,
+    #[error("the mobile is taken")]
+    MobileTaken,
+    #[error("the username is taken")]
+    UsernameTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+}
+
+struct ValidRegistration {
+    mobile: Mobile,
+    sms_code: SmsCode,
+    password: Password,
+    username: Option<Username>,
+    nickname: Option<Nickname>,
+}
+
+/// Every field rule, reported in the order the form shows the fields.
+fn parse(core: &Core, form: &RegisterForm) -> Result<ValidRegistration, RegisterError> {
+    let mobile = Mobile::parse(&form.mobile).map_err(RegisterError::Mobile)?;
+    let username = Username::parse_optional(form.username.as_deref().unwrap_or(""));
+    let sms_code = SmsCode::parse(&form.sms_code).map_err(RegisterError::SmsCode)?;
+    let password = Password::parse(
+        &form.password,
+        core.settings.password_policy,
+        Some(&mobile),
+        username.as_ref().ok().and_then(Option::as_ref),
+    )
+    .map_err(RegisterError::Password)?;
+    passwords_match(&form.password, &form.password2).map_err(RegisterError::Password2)?;
+    let username = username.map_err(RegisterError::Username)?;
+    let nickname = Nickname::parse_optional(form.nickname.as_deref().unwrap_or("")).map_err(RegisterError::Nickname)?;
+    if !form.allow {
+        return Err(RegisterError::AgreementRequired);
+    }
+    Ok(ValidRegistration { mobile, sms_code, password, username, nickname })
+}
+
+/// A readable name for those who gave none (the mobile number is never used
+/// as a username).
+fn generated_username() -> Username {
+    let mut rng = rand::rng();
+    Username::generated(std::array::from_fn(|_| rng.random()))
+}
+
+#[tracing::instrument(name = "register", skip_all)]
+pub async fn register(core: &Core, form: &RegisterForm) -> Result<Registered, RegisterError> {
+    let valid = parse(core, form)?;
+    let code_key = keys::sms_code(Purpose::Register, &valid.mobile);
+    match core.store.check_code(&code_key, valid.sms_code.as_str(), core.settings.sms_max_attempts).await? {
+        CodeCheck::Match => {}
+        CodeCheck::Missing => return Err(RegisterError::SmsCodeMissing),
+        CodeCheck::Exhausted => return Err(RegisterError::SmsCodeDead),
+        CodeCheck::Mismatch { attempts_left } => return Err(RegisterError::SmsCodeWrong { attempts_left }),
+    }
+    // Cheap early answers before the expensive hash; the unique indexes
+    // still decide any race after this point.
+    if core.db.count_mobile(&valid.mobile).await? > 0 {
+        return Err(RegisterError::MobileTaken);
+    }
+    if let Some(username) = &valid.username
+        && core.db.count_username(username.as_str()).await? > 0
+    {
+        return Err(RegisterError::UsernameTaken);
+    }
+    let password_hash = core.hasher.hash(&valid.password).await?;
+
+    let mut attempts_left = 5;
+    let user = loop {
+        let username = valid.username.clone().unwrap_or_else(generated_username);
+        let new = NewUser {
+            username: &username,
+            mobile: &valid.mobile,
+            nickname: valid.nickname.as_ref(),
+            password_hash: &password_hash,
+            now_ms: now_ms(),
+        };
+        match core.db.insert_user(&new).await {
+            Ok(user) => break user,
+            Err(InsertUserError::MobileTaken) => return Err(RegisterError::MobileTaken),
+            Err(InsertUserError::UsernameTaken) if valid.username.is_none() && attempts_left > 0 => attempts_left -= 1,
+            Err(InsertUserError::UsernameTaken) => return Err(RegisterError::UsernameTaken),
+            Err(InsertUserError::Db(e)) => return Err(e.into()),
+        }
+    };
+    // The account exists: the code is spent. Failing to delete it only lets it
+    // expire on its own, and the mobile can no longer register anyway.
+    if let Err(e) = core.store.consume_code(&code_key, valid.sms_code.as_str()).await {
+        tracing::warn!(error = %e, "register: could not consume the SMS code");
+    }
+    let token = core.tokens.issue(user.id)?;
+    tracing::info!(user_id = user.id, "registered");
+    Ok(Registered { id: user.id, username: user.username, nickname: user.nickname, token })
+}
+
+impl From<RegisterError> for AppError {
+    fn from(e: RegisterError) -> AppError {
+        use RegisterError as E;
+        match e {
+            E::Mobile(e) => AppError::field("mobile", "mobile_invalid", e.message()),
+            E::SmsCode(e) => AppError::field("sms_code", "sms_code_invalid", e.message()),
+            E::Password(e) => AppError::field("password", "password_invalid", e.message()),
+            E::Password2(e) => AppError::field("password2", "password_mismatch", e.message()),
+            E::Username(e) => AppError::field("username", "username_invalid", e.message()),
+            E::Nickname(e) => AppError::field("nickname", "nickname_invalid", e.message()),
+            E::AgreementRequired => AppError::field("allow", "agreement_required", AGREEMENT_REQUIRED),
+            E::SmsCodeMissing => AppError::field("sms_code", "sms_code_expired", "短信验证码已失效，请重新获取"),
+            E::SmsCodeWrong { attempts_left } => {
+                AppError::field("sms_code", "sms_code_wrong", format!("短信验证码错误，还可以再试{attempts_left}次"))
+            }
+            E::SmsCodeDead => AppError::field("sms_code", "sms_code_dead", "短信验证码错误次数过多，请重新获取"),
+            E::MobileTaken => AppError::field("mobile", "mobile_taken", "该手机号已注册").with_conflict(),
+            E::UsernameTaken => AppError::field("username", "username_taken", "该用户名已被使用").with_conflict(),
+            E::Store(e) => dependency_down("register", "store", &e),
+            E::Db(e) => dependency_down("register", "database", &e),
+            E::Hash(e) => internal("register", "hashing", &e),
+            E::Token(e) => internal("register", "token", &e),
+        }
+    }
+}

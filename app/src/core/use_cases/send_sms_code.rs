@@ -1,0 +1,148 @@
+//! Send an SMS code: after the image captcha, a 6-digit code from a CSPRNG,
+//! bound to its purpose, valid for a while. One atomic store step refuses a
+//! resend inside the interval and enforces the per-number daily cap and the
+//! per-IP hourly cap.
+
+use super::{dependency_down, keys, seconds_up};
+use crate::{
+    core::{
+        Client, Core,
+        db::DbError,
+        sms,
+        store::{SendSlot, SendSlotRequest, StoreError},
+    },
+    error::AppError,
+    rules::{CaptchaAnswer, CaptchaAnswerError, Mobile, MobileError, Purpose, PurposeError, SmsCode},
+    wire::{SendSmsCodeForm, SmsSent},
+};
+use rand::Rng;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendSmsCodeError {
+    #[error(transparent)]
+    Mobile(#[from] MobileError),
+    #[error(transparent)]
+    Purpose(#[from] PurposeError),
+    #[error(transparent)]
+    CaptchaAnswer(#[from] CaptchaAnswerError),
+    #[error("the captcha id is malformed")]
+    CaptchaId,
+    #[error("the captcha expired or was used")]
+    CaptchaExpired,
+    #[error("the captcha answer is wrong")]
+    CaptchaWrong,
+    #[error("the mobile is already registered")]
+    MobileTaken,
+    #[error("cooldown")]
+    Cooldown { retry_after: Duration },
+    #[error("daily cap")]
+    DailyCap { retry_after: Duration },
+    #[error("IP cap")]
+    IpCap { retry_after: Duration },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Sender(#[from] sms::SmsSendError),
+}
+
+#[tracing::instrument(name = "send_sms_code", skip_all, fields(purpose = %form.purpose))]
+pub async fn send_sms_code(core: &Core, client: &Client, form: &SendSmsCodeForm) -> Result<SmsSent, SendSmsCodeError> {
+    let mobile = Mobile::parse(&form.mobile)?;
+    let purpose: Purpose = form.purpose.parse()?;
+    let answer = CaptchaAnswer::parse(&form.text)?;
+    let captcha_id = uuid::Uuid::parse_str(form.image_code_id.trim()).map_err(|_| SendSmsCodeError::CaptchaId)?;
+
+    // The captcha works once, right or wrong.
+    match core.store.take(&keys::captcha(&captcha_id)).await? {
+        None => return Err(SendSmsCodeError::CaptchaExpired),
+        Some(expected) if !expected.eq_ignore_ascii_case(answer.as_str()) => {
+            return Err(SendSmsCodeError::CaptchaWrong);
+        }
+        Some(_) => {}
+    }
+    if purpose == Purpose::Register && core.db.count_mobile(&mobile).await? > 0 {
+        return Err(SendSmsCodeError::MobileTaken);
+    }
+
+    let settings = &core.settings;
+    let code = SmsCode::from_number(rand::rng().random_range(0..1_000_000));
+    let (cooldown_key, code_key) = (keys::sms_cooldown(purpose, &mobile), keys::sms_code(purpose, &mobile));
+    let (day_key, ip_key) = (keys::sms_daily(&mobile), keys::sms_ip_hourly(&client.ip));
+    let slot = SendSlotRequest {
+        cooldown_key: &cooldown_key,
+        cooldown: settings.sms_resend_interval,
+        day_key: &day_key,
+        day_cap: settings.sms_daily_cap,
+        day_window: Duration::from_secs(86_400),
+        ip_key: &ip_key,
+        ip_cap: settings.sms_ip_hourly_cap,
+        ip_window: Duration::from_secs(3_600),
+        code_key: &code_key,
+        code: code.as_str(),
+        code_ttl: settings.sms_code_ttl,
+    };
+    match core.store.acquire_send_slot(&slot).await? {
+        SendSlot::Granted => {}
+        SendSlot::Cooldown { retry_after } => return Err(SendSmsCodeError::Cooldown { retry_after }),
+        SendSlot::DailyCap { retry_after } => return Err(SendSmsCodeError::DailyCap { retry_after }),
+        SendSlot::IpCap { retry_after } => return Err(SendSmsCodeError::IpCap { retry_after }),
+    }
+
+    let text = sms::verification_text(code.as_str(), settings.sms_code_ttl.as_secs() / 60);
+    if let Err(e) = core.sms.send(&mobile, &text, code.as_str()).await {
+        // Nothing was delivered: free the number for an immediate retry.
+        if let Err(release) = core.store.release_send_slot(&cooldown_key, &code_key).await {
+            tracing::error!(error = %release, "send_sms_code: could not release the slot");
+        }
+        return Err(e.into());
+    }
+    tracing::info!(to = %mobile.masked(), "sms code sent");
+    Ok(SmsSent { resend_after: settings.sms_resend_interval.as_secs() })
+}
+
+/// Seconds until another code for `purpose` may be sent to `mobile` (0: now).
+pub async fn sms_cooldown(core: &Core, mobile: &str, purpose: &str) -> Result<u64, SendSmsCodeError> {
+    let mobile = Mobile::parse(mobile)?;
+    let purpose: Purpose = purpose.parse()?;
+    let left = core.store.ttl(&keys::sms_cooldown(purpose, &mobile)).await?;
+    Ok(left.map(seconds_up).unwrap_or(0))
+}
+
+impl From<SendSmsCodeError> for AppError {
+    fn from(e: SendSmsCodeError) -> AppError {
+        use SendSmsCodeError as E;
+        match e {
+            E::Mobile(e) => AppError::field("mobile", "mobile_invalid", e.message()),
+            E::Purpose(e) => AppError::bad_request(e.message()).with_field("purpose"),
+            E::CaptchaAnswer(e) => AppError::field("text", "image_code_invalid", e.message()),
+            E::CaptchaId => AppError::bad_request("图片验证码编号不正确").with_field("image_code_id"),
+            E::CaptchaExpired => AppError::field("text", "image_code_expired", "图片验证码已失效，请点击图片换一张"),
+            E::CaptchaWrong => AppError::field("text", "image_code_wrong", "图片验证码错误，请重新输入"),
+            E::MobileTaken => AppError::field("mobile", "mobile_taken", "该手机号已注册").with_conflict(),
+            E::Cooldown { retry_after } => {
+                let s = seconds_up(retry_after);
+                AppError::rate_limited("sms_cooldown", format!("发送太频繁，请{s}秒后再试"), s).with_field("sms_code")
+            }
+            E::DailyCap { retry_after } => AppError::rate_limited(
+                "sms_daily_cap",
+                "该手机号今天接收的验证码已达上限，请明天再试",
+                seconds_up(retry_after),
+            )
+            .with_field("sms_code"),
+            E::IpCap { retry_after } => {
+                AppError::rate_limited("sms_ip_cap", "发送次数过多，请稍后再试", seconds_up(retry_after))
+                    .with_field("sms_code")
+            }
+            E::Store(e) => dependency_down("send_sms_code", "store", &e),
+            E::Db(e) => dependency_down("send_sms_code", "database", &e),
+            E::Sender(e) => {
+                tracing::error!(error = %e, "send_sms_code: sender failed");
+                AppError::new(crate::error::ErrorKind::Unavailable, "sms_send_failed", "短信发送失败，请稍后重试")
+                    .with_field("sms_code")
+            }
+        }
+    }
+}

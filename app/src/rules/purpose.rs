@@ -1,0 +1,68 @@
+//! What an SMS code is for. A code sent for one purpose never works for another.
+
+use serde::{Deserialize, Serialize};
+use std::{fmt, str::FromStr};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    Register,
+    Login,
+    ResetPassword,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown purpose")]
+pub struct PurposeError;
+
+impl PurposeError {
+    pub fn message(&self) -> &'static str {
+        "未知的验证码用途"
+    }
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Register => "register",
+            Purpose::Login => "login",
+            Purpose::ResetPassword => "reset_password",
+        }
+    }
+}
+
+impl FromStr for Purpose {
+    type Err = PurposeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "register" => Ok(Purpose::Register),
+            "login" => Ok(Purpose::Login),
+            "reset_password" => Ok(Purpose::ResetPassword),
+            _ => Err(PurposeError),
+        }
+    }
+}
+
+impl fmt::Display for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_purpose_parses_from_its_own_name() {
+        for p in [Purpose::Register, Purpose::Login, Purpose::ResetPassword] {
+            assert_eq!(p.as_str().parse::<Purpose>(), Ok(p));
+        }
+    }
+
+    #[test]
+    fn unknown_purposes_are_refused() {
+        assert_eq!("Register".parse::<Purpose>(), Err(PurposeError));
+        assert_eq!("".parse::<Purpose>(), Err(PurposeError));
+    }
+}

@@ -1,0 +1,98 @@
+import { expect, test } from "@playwright/test";
+import { freshMobile, open, outboxCode, registerThroughApi, sendCode, solveCaptcha } from "./helpers";
+
+test("a person registers with a mobile number and lands signed in", async ({ page }) => {
+  const mobile = freshMobile();
+  await open(page, "/register");
+  const code = await sendCode(page, mobile);
+  await page.getByLabel("短信验证码").fill(code);
+  await page.getByLabel("密码", { exact: true }).fill("tangerine-Kite-42");
+  await page.getByLabel("确认密码").fill("tangerine-Kite-42");
+  await page.getByLabel("昵称（选填）").fill("小明");
+  await page.getByLabel("我已阅读并同意").check();
+  await page.getByRole("button", { name: "注册", exact: true }).click();
+
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId("signed-in-user")).toHaveText("小明");
+  await expect(page.getByRole("heading", { name: "欢迎，小明" })).toBeVisible();
+
+  // A reload of the signed-in page stays signed in.
+  await page.reload();
+  await expect(page.getByTestId("signed-in-user")).toHaveText("小明");
+});
+
+test("the send button counts down, disabled, and resumes after a reload", async ({ page }) => {
+  const mobile = freshMobile();
+  await open(page, "/register");
+  await sendCode(page, mobile);
+  const button = page.getByRole("button", { name: /秒后重新发送/ });
+  await expect(button).toBeDisabled();
+  const first = Number((await button.textContent())!.match(/(\d+)秒/)![1]);
+  expect(first).toBeGreaterThanOrEqual(57);
+  await expect(button).toHaveText(`${first - 2}秒后重新发送`, { timeout: 5_000 });
+  await expect(button).toBeDisabled();
+
+  await open(page, "/register");
+  const resumed = page.getByRole("button", { name: /秒后重新发送/ });
+  await expect(resumed).toBeDisabled();
+  const left = Number((await resumed.textContent())!.match(/(\d+)秒/)![1]);
+  expect(left).toBeLessThan(first - 1);
+  expect(left).toBeGreaterThan(30);
+  await expect(page.getByLabel("手机号")).toHaveValue(mobile);
+});
+
+test("a registered number is refused beside the field", async ({ page }) => {
+  const mobile = freshMobile();
+  await registerThroughApi(page.request, mobile);
+  await open(page, "/register");
+  await page.getByLabel("手机号").fill(mobile);
+  await expect(page.locator("#mobile-message")).toHaveText("该手机号已注册");
+  await expect(page.getByLabel("手机号")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByRole("button", { name: "获取验证码" })).toBeDisabled();
+});
+
+test("a wrong SMS code is refused beside its field", async ({ page }) => {
+  const mobile = freshMobile();
+  await open(page, "/register");
+  const code = await sendCode(page, mobile);
+  const wrong = code === "000000" ? "111111" : "000000";
+  await page.getByLabel("短信验证码").fill(wrong);
+  await page.getByLabel("密码", { exact: true }).fill("tangerine-Kite-42");
+  await page.getByLabel("确认密码").fill("tangerine-Kite-42");
+  await page.getByLabel("我已阅读并同意").check();
+  await page.getByRole("button", { name: "注册", exact: true }).click();
+  await expect(page.locator("#sms-code-message")).toHaveText("短信验证码错误，还可以再试4次");
+  await expect(page).toHaveURL(/\/register$/);
+});
+
+test("the browser checks the rules before anything is sent", async ({ page }) => {
+  await open(page, "/register");
+  await page.getByLabel("手机号").fill("12345678901");
+  await expect(page.locator("#mobile-message")).toHaveText("手机号格式不正确");
+  await page.getByLabel("密码", { exact: true }).fill("short1");
+  await page.getByLabel("确认密码").fill("different");
+  await page.getByRole("button", { name: "注册", exact: true }).click();
+  await expect(page.locator("#password-message")).toHaveText("密码长度应为8-20个字符");
+  await expect(page.locator("#password2-message")).toHaveText("两次输入的密码不一致");
+  await expect(page.locator("#allow-message")).toHaveText("请阅读并同意用户协议");
+  await expect(page).toHaveURL(/\/register$/);
+});
+
+test("a click on the captcha shows a new one", async ({ page }) => {
+  await open(page, "/register");
+  const image = page.getByRole("img", { name: "图片验证码" });
+  const before = await image.getAttribute("data-captcha-id");
+  await page.getByRole("button", { name: "图片验证码，点击换一张" }).click();
+  await expect(image).not.toHaveAttribute("data-captcha-id", before!);
+  await solveCaptcha(page);
+});
+
+test("the register page at a phone's size", async ({ page }, testInfo) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await open(page, "/register");
+  await expect(page.getByRole("heading", { name: "注册" })).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath("register-390x844.png"), fullPage: true });
+  // Nothing sticks out sideways on a phone.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+});

@@ -1,0 +1,50 @@
+# Throwaway Redis and PostgreSQL for the tests, on free ports, in a temp dir.
+# Source this file, then: start_services; ...; stop_services (or trap it).
+# Exports TEST_REDIS_URL and TEST_POSTGRES_URL.
+
+SERVICES_DIR=""
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+start_services() {
+  SERVICES_DIR=$(mktemp -d /tmp/mobile-auth-services.XXXXXX)
+  chmod 755 "$SERVICES_DIR"
+
+  local redis_port; redis_port=$(free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --pidfile "$SERVICES_DIR/redis.pid" --logfile "$SERVICES_DIR/redis.log" --dir "$SERVICES_DIR" >/dev/null
+  for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis-cli -p "$redis_port" ping >/dev/null || { echo "redis did not start"; cat "$SERVICES_DIR/redis.log"; return 1; }
+  export TEST_REDIS_URL="redis://127.0.0.1:$redis_port/"
+
+  local pg_bin; pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  local pg_port; pg_port=$(free_port)
+  local as_postgres=()
+  [ "$(id -u)" -eq 0 ] && as_postgres=(runuser -u postgres --)
+  mkdir -p "$SERVICES_DIR/pg"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$SERVICES_DIR/pg"
+  "${as_postgres[@]}" "$pg_bin/initdb" -D "$SERVICES_DIR/pg/data" -U postgres --auth=trust -E UTF8 >"$SERVICES_DIR/pg-init.log" 2>&1 \
+    || { cat "$SERVICES_DIR/pg-init.log"; return 1; }
+  "${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$SERVICES_DIR/pg/data" -l "$SERVICES_DIR/pg/log" -w -o \
+    "-p $pg_port -k $SERVICES_DIR/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null \
+    || { cat "$SERVICES_DIR/pg/log"; return 1; }
+  export TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port"
+  echo "services: redis on $redis_port, postgresql on $pg_port"
+}
+
+stop_services() {
+  [ -n "$SERVICES_DIR" ] || return 0
+  if [ -f "$SERVICES_DIR/redis.pid" ]; then kill "$(cat "$SERVICES_DIR/redis.pid")" 2>/dev/null || true; fi
+  local pg_bin; pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  if [ -d "$SERVICES_DIR/pg/data" ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+      runuser -u postgres -- "$pg_bin/pg_ctl" -D "$SERVICES_DIR/pg/data" -m fast stop >/dev/null 2>&1 || true
+    else
+      "$pg_bin/pg_ctl" -D "$SERVICES_DIR/pg/data" -m fast stop >/dev/null 2>&1 || true
+    fi
+  fi
+  rm -rf "$SERVICES_DIR"
+  SERVICES_DIR=""
+}

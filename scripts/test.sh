@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Every test: format, clippy (server and WASM), unit and integration tests
+# (SQLite and PostgreSQL, in-process store and Redis), then Playwright in
+# headless Chromium against the release build. Sets the machine up first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+bash scripts/setup.sh
+export PATH="$root/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# The same flags as `cargo leptos build` (debug), so tests reuse its artifacts.
+export LEPTOS_OUTPUT_NAME=mobile_auth
+export RUSTFLAGS="--cfg erase_components"
+
+step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
+
+source scripts/services.sh
+server_pid=""
+e2e_dir=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  [ -n "$e2e_dir" ] && rm -rf "$e2e_dir"
+  stop_services
+}
+trap cleanup EXIT
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy (server)"
+cargo clippy -p app -p server --features app/ssr --all-targets -- -D warnings
+step "clippy (browser)"
+RUSTFLAGS="" cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "unit and integration tests"
+start_services
+REQUIRE_SERVICES=1 cargo test -p app -p server --features app/ssr
+
+step "release build"
+unset RUSTFLAGS
+cargo leptos build --release
+
+step "Playwright (release build, headless Chromium)"
+e2e_dir=$(mktemp -d /tmp/mobile-auth-e2e.XXXXXX)
+port=$(free_port)
+# Limits that fit one browser making many requests from one address.
+APP_ENV=development LEPTOS_ENV=PROD LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+  DATABASE_URL="sqlite://$e2e_dir/app.db" DATA_DIR="$e2e_dir" \
+  LOOKUPS_PER_MINUTE=1000 SMS_IP_HOURLY_CAP=1000 \
+  ./target/release/server >"$e2e_dir/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do
+  curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null || { cat "$e2e_dir/server.log"; exit 1; }
+(cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test) || { tail -n 50 "$e2e_dir/server.log"; exit 1; }
+step "all tests passed"

@@ -1,0 +1,234 @@
+//! Configuration: one typed value, read once at start from environment
+//! variables (and `.env` when present). A bad value names the variable and
+//! what it accepts. `.env.example` lists every variable with its default.
+
+use app::{
+    core::{Settings, password_hashing::HashParams},
+    rules::PasswordPolicy,
+};
+use secrecy::SecretString;
+use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmsProvider {
+    /// Keeps messages for `/dev/outbox` (development only).
+    Outbox,
+    /// Writes messages to the log, the code masked.
+    Log,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub app_env: AppEnv,
+    /// Where to listen; `LEPTOS_SITE_ADDR`.
+    pub site_addr: SocketAddr,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub store_prefix: String,
+    pub data_dir: PathBuf,
+    /// `None`: generate one (development only) and keep it in `data_dir`.
+    pub jwt_secret: Option<SecretString>,
+    pub sms_provider: SmsProvider,
+    pub hash_params: HashParams,
+    pub log_format: LogFormat,
+    pub settings: Settings,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+fn bad(var: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { var, problem: problem.into() }
+}
+
+/// Reads variables through `get`, so that tests can pass their own.
+struct Vars<F: Fn(&str) -> Option<String>>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    fn string(&self, var: &'static str, default: &str) -> String {
+        (self.0)(var).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn optional(&self, var: &'static str) -> Option<String> {
+        (self.0)(var).filter(|v| !v.trim().is_empty())
+    }
+
+    fn parse<T: FromStr>(&self, var: &'static str, default: T, what: &str) -> Result<T, ConfigError> {
+        match self.optional(var) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|_| bad(var, format!("{raw:?} is not {what}"))),
+        }
+    }
+
+    fn number(&self, var: &'static str, default: u32) -> Result<u32, ConfigError> {
+        self.parse(var, default, "a whole number")
+    }
+
+    fn positive(&self, var: &'static str, default: u32) -> Result<u32, ConfigError> {
+        match self.number(var, default)? {
+            0 => Err(bad(var, "must be at least 1")),
+            n => Ok(n),
+        }
+    }
+
+    fn seconds(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        Ok(Duration::from_secs(u64::from(self.positive(var, default as u32)?)))
+    }
+
+    fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.optional(var).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
+            Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
+            Some(v) => Err(bad(var, format!("{v:?} is not true or false"))),
+        }
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let vars = Vars(get);
+        let app_env = match vars.string("APP_ENV", "development").as_str() {
+            "development" => AppEnv::Development,
+            "production" => AppEnv::Production,
+            other => return Err(bad("APP_ENV", format!("{other:?}: expected development or production"))),
+        };
+        let production = app_env == AppEnv::Production;
+        let site_addr =
+            vars.parse("LEPTOS_SITE_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)), "an address like 127.0.0.1:3000")?;
+        let jwt_secret = vars.optional("JWT_SECRET").map(SecretString::from);
+        match &jwt_secret {
+            None if production => {
+                return Err(bad("JWT_SECRET", "must be set in production (a random string of at least 32 characters)"));
+            }
+            Some(s) if production && secrecy::ExposeSecret::expose_secret(s).len() < 32 => {
+                return Err(bad("JWT_SECRET", "must be at least 32 characters in production"));
+            }
+            _ => {}
+        }
+        let sms_provider = match vars.string("SMS_PROVIDER", if production { "log" } else { "outbox" }).as_str() {
+            "outbox" if production => return Err(bad("SMS_PROVIDER", "outbox exists only with APP_ENV=development")),
+            "outbox" => SmsProvider::Outbox,
+            "log" => SmsProvider::Log,
+            other => return Err(bad("SMS_PROVIDER", format!("{other:?}: expected outbox or log"))),
+        };
+        let log_format = match vars.string("LOG_FORMAT", if production { "json" } else { "text" }).as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(bad("LOG_FORMAT", format!("{other:?}: expected text or json"))),
+        };
+        let password_policy = PasswordPolicy {
+            min_chars: vars.positive("PASSWORD_MIN_LENGTH", 8)? as usize,
+            max_chars: vars.positive("PASSWORD_MAX_LENGTH", 20)? as usize,
+        };
+        if password_policy.min_chars > password_policy.max_chars {
+            return Err(bad("PASSWORD_MIN_LENGTH", "must not exceed PASSWORD_MAX_LENGTH"));
+        }
+        let settings = Settings {
+            password_policy,
+            sms_code_ttl: vars.seconds("SMS_CODE_TTL_SECONDS", 300)?,
+            sms_resend_interval: vars.seconds("SMS_RESEND_INTERVAL_SECONDS", 60)?,
+            sms_daily_cap: vars.positive("SMS_DAILY_CAP", 10)?,
+            sms_ip_hourly_cap: vars.positive("SMS_IP_HOURLY_CAP", 20)?,
+            sms_max_attempts: vars.positive("SMS_MAX_ATTEMPTS", 5)?,
+            captcha_ttl: vars.seconds("CAPTCHA_TTL_SECONDS", 300)?,
+            lookups_per_minute: vars.positive("LOOKUPS_PER_MINUTE", 30)?,
+            token_ttl: vars.seconds("TOKEN_TTL_SECONDS", 86_400)?,
+            secure_cookies: vars.flag("SECURE_COOKIES", production)?,
+            trust_forwarded_for: vars.flag("TRUST_FORWARDED_FOR", false)?,
+        };
+        let defaults = HashParams::default();
+        let hash_params = HashParams {
+            memory_kib: vars.positive("ARGON2_MEMORY_KIB", defaults.memory_kib)?,
+            iterations: vars.positive("ARGON2_ITERATIONS", defaults.iterations)?,
+            lanes: vars.positive("ARGON2_LANES", defaults.lanes)?,
+        };
+        Ok(Config {
+            app_env,
+            site_addr,
+            database_url: vars.string("DATABASE_URL", "sqlite://data/app.db"),
+            redis_url: vars.optional("REDIS_URL"),
+            store_prefix: vars.string("STORE_PREFIX", "auth:"),
+            data_dir: PathBuf::from(vars.string("DATA_DIR", "data")),
+            jwt_secret,
+            sms_provider,
+            hash_params,
+            log_format,
+            settings,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn nothing_set_gives_the_development_defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.app_env, AppEnv::Development);
+        assert_eq!(c.database_url, "sqlite://data/app.db");
+        assert_eq!(c.sms_provider, SmsProvider::Outbox);
+        assert_eq!(c.settings.password_policy, PasswordPolicy { min_chars: 8, max_chars: 20 });
+        assert_eq!(c.hash_params, HashParams { memory_kib: 19_456, iterations: 2, lanes: 1 });
+        assert!(!c.settings.secure_cookies);
+    }
+
+    #[test]
+    fn production_without_a_jwt_secret_refuses_to_start_and_says_why() {
+        let err = config(&[("APP_ENV", "production")]).unwrap_err();
+        assert_eq!(err.var, "JWT_SECRET");
+    }
+
+    #[test]
+    fn production_has_no_outbox_and_secure_cookies() {
+        let secret = "s".repeat(32);
+        let c = config(&[("APP_ENV", "production"), ("JWT_SECRET", &secret)]).unwrap();
+        assert_eq!(c.sms_provider, SmsProvider::Log);
+        assert!(c.settings.secure_cookies);
+        let err =
+            config(&[("APP_ENV", "production"), ("JWT_SECRET", &secret), ("SMS_PROVIDER", "outbox")]).unwrap_err();
+        assert_eq!(err.var, "SMS_PROVIDER");
+    }
+
+    #[test]
+    fn a_bad_number_names_its_variable() {
+        let err = config(&[("SMS_DAILY_CAP", "ten")]).unwrap_err();
+        assert_eq!(err.var, "SMS_DAILY_CAP");
+        assert!(err.to_string().contains("\"ten\" is not a whole number"));
+        assert_eq!(config(&[("SMS_DAILY_CAP", "0")]).unwrap_err().var, "SMS_DAILY_CAP");
+    }
+
+    #[test]
+    fn the_password_range_is_a_setting() {
+        let c = config(&[("PASSWORD_MIN_LENGTH", "6"), ("PASSWORD_MAX_LENGTH", "16")]).unwrap();
+        assert_eq!(c.settings.password_policy, PasswordPolicy { min_chars: 6, max_chars: 16 });
+        assert!(config(&[("PASSWORD_MIN_LENGTH", "21")]).is_err());
+    }
+}

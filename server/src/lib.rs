@@ -1,0 +1,8 @@
+//! The server: configuration, composition of the app, the JSON API, health
+//! checks and logging. `main.rs` only starts it.
+
+pub mod api_v1;
+pub mod config;
+pub mod health;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,160 @@
+//! The composition root: builds the `Core` from the configuration, wires the
+//! routes (Leptos pages and server functions, `/api/v1`, health) and serves.
+//! Tests build the same `Application` on a random port.
+
+use crate::{
+    api_v1,
+    config::{AppEnv, Config, SmsProvider},
+};
+use anyhow::Context;
+use app::{
+    App,
+    core::{
+        Core, CoreParts,
+        cpu::CpuLimiter,
+        db::Database,
+        password_hashing::PasswordHasher,
+        sms::{LogSender, Outbox, OutboxSender, SmsSender},
+        store::Store,
+        tokens::Tokens,
+    },
+    shell,
+};
+use axum::{Router, extract::DefaultBodyLimit};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use secrecy::SecretString;
+use std::{net::SocketAddr, sync::Arc};
+use tower_http::compression::CompressionLayer;
+
+/// Request bodies above this are refused with 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    core: Core,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let core = build_core(&config).await?;
+        let mut leptos_options =
+            get_configuration(None).context("could not read the LEPTOS_* settings")?.leptos_options;
+        leptos_options.site_addr = config.site_addr;
+        let router = router(core.clone(), leptos_options);
+        let listener = tokio::net::TcpListener::bind(config.site_addr)
+            .await
+            .with_context(|| format!("could not listen on {} (LEPTOS_SITE_ADDR)", config.site_addr))?;
+        Ok(Application { listener, router, core })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn core(&self) -> Core {
+        self.core.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
+    let db = Database::connect(&config.database_url).await.context("could not open the database (DATABASE_URL)")?;
+    db.migrate().await.context("could not apply the database migrations")?;
+    let store = match &config.redis_url {
+        Some(url) => Store::redis(url, &config.store_prefix).context("bad REDIS_URL")?,
+        None => Store::memory(&config.store_prefix),
+    };
+    let cpu = CpuLimiter::per_core();
+    let hasher = PasswordHasher::new(config.hash_params, cpu.clone()).context("bad ARGON2_* settings")?;
+    let secret = match &config.jwt_secret {
+        Some(secret) => secret.clone(),
+        None => development_secret(config)?,
+    };
+    let tokens = Tokens::new(secret, config.settings.token_ttl);
+    let outbox = (config.app_env == AppEnv::Development).then(Outbox::new);
+    let sms: Arc<dyn SmsSender> = match (config.sms_provider, &outbox) {
+        (SmsProvider::Outbox, Some(outbox)) => Arc::new(OutboxSender(outbox.clone())),
+        _ => Arc::new(LogSender),
+    };
+    tracing::info!(database = db.backend_name(), store = store.backend_name(), "core ready");
+    Ok(Core::new(CoreParts { db, store, hasher, tokens, sms, outbox, cpu, settings: config.settings.clone() }))
+}
+
+/// In development without `JWT_SECRET`: a random secret kept in the data
+/// folder, so that sessions survive a restart.
+fn development_secret(config: &Config) -> anyhow::Result<SecretString> {
+    let path = config.data_dir.join("jwt_secret");
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && existing.trim().len() >= 32
+    {
+        return Ok(SecretString::from(existing.trim().to_owned()));
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("could not create {}", config.data_dir.display()))?;
+    let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    std::fs::write(&path, &secret).with_context(|| format!("could not write {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a development JWT secret");
+    Ok(SecretString::from(secret))
+}
+
+pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let core = core.clone();
+        move || provide_context(core.clone())
+    };
+    Router::new()
+        .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .nest("/api/v1", api_v1::router(core.clone()))
+        .nest("/health", crate::health::router(core))
+        .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
+        .with_state(leptos_options)
+        .layer(axum::middleware::map_response(server_fn_error_status))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CompressionLayer::new())
+        .layer(crate::telemetry::request_log())
+}
+
+/// Server functions answer 500 for every error they raise before our code
+/// runs (malformed arguments). Give those the status their `AppError` names,
+/// so that bad input is a 4xx, never a 500.
+async fn server_fn_error_status(response: axum::response::Response) -> axum::response::Response {
+    if response.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key("serverfnerror")
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.unwrap_or_default();
+    if let Ok(error) = serde_json::from_slice::<app::error::AppError>(&bytes)
+        && let Ok(status) = axum::http::StatusCode::from_u16(error.kind.status())
+    {
+        parts.status = status;
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}

@@ -1,0 +1,189 @@
+//! `spawn_app` and one helper per endpoint.
+
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use server::{config::Config, startup::Application};
+use std::collections::HashMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    Memory,
+    Redis,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub core: app::core::Core,
+    _data_dir: TempDir,
+}
+
+/// Removes the test's data folder when the test ends.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub use app::core::test_support::{fresh_postgres_database, service_url as service};
+
+pub struct Spawn {
+    pub db: Db,
+    pub store: StoreKind,
+    /// Extra environment, e.g. `("SMS_DAILY_CAP", "2")`.
+    pub env: Vec<(&'static str, String)>,
+    /// Share this database URL / store prefix (several instances as one).
+    pub database_url: Option<String>,
+    pub store_prefix: Option<String>,
+}
+
+impl Default for Spawn {
+    fn default() -> Self {
+        Spawn { db: Db::Sqlite, store: StoreKind::Memory, env: vec![], database_url: None, store_prefix: None }
+    }
+}
+
+/// A server on the default setup: SQLite and the in-process store.
+pub async fn spawn_app() -> TestApp {
+    spawn(Spawn::default()).await.expect("the default setup needs no services")
+}
+
+/// `None` when a service this setup needs was not started (run by hand).
+pub async fn spawn(options: Spawn) -> Option<TestApp> {
+    let dir = std::env::temp_dir().join(format!("mobile-auth-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database_url = match (options.database_url, options.db) {
+        (Some(url), _) => url,
+        (None, Db::Sqlite) => format!("sqlite://{}/app.db", dir.display()),
+        (None, Db::Postgres) => fresh_postgres_database(&service("TEST_POSTGRES_URL")?).await,
+    };
+    let mut env: HashMap<String, String> = [
+        ("APP_ENV", "development".to_string()),
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:0".into()),
+        ("DATABASE_URL", database_url),
+        ("DATA_DIR", dir.display().to_string()),
+        ("JWT_SECRET", "test-secret-test-secret-test-secret".into()),
+        // Cheap hashes keep the suite fast; the cost is tested in the core.
+        ("ARGON2_MEMORY_KIB", "1024".into()),
+        ("ARGON2_ITERATIONS", "1".into()),
+        ("STORE_PREFIX", options.store_prefix.unwrap_or_else(|| format!("t{}:", uuid::Uuid::new_v4().simple()))),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    if options.store == StoreKind::Redis {
+        env.insert("REDIS_URL".into(), service("TEST_REDIS_URL")?);
+    }
+    for (k, v) in options.env {
+        env.insert(k.to_string(), v);
+    }
+    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test configuration");
+    let application = Application::build(config).await.expect("the app builds");
+    let address = format!("http://{}", application.address());
+    let core = application.core();
+    tokio::spawn(application.run_until_stopped());
+    let client =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Some(TestApp { address, client, core, _data_dir: TempDir(dir) })
+}
+
+pub async fn body(response: Response) -> Value {
+    response.json().await.expect("a JSON body")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    /// Fetches a captcha image and reads its answer from the dev outbox.
+    pub async fn captcha(&self) -> (String, String) {
+        let id = uuid::Uuid::new_v4().to_string();
+        let response = self.get(&format!("/api/v1/image_codes/{id}")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let answer = self.outbox_code("captcha", &id).await.expect("the captcha answer is in the outbox");
+        (id, answer)
+    }
+
+    /// The newest code of `kind` sent to `to`, from `GET /api/v1/dev/outbox`.
+    pub async fn outbox_code(&self, kind: &str, to: &str) -> Option<String> {
+        let entries = body(self.get("/api/v1/dev/outbox").await).await;
+        entries
+            .as_array()?
+            .iter()
+            .find(|e| e["kind"] == kind && e["to"] == to)
+            .map(|e| e["code"].as_str().unwrap().to_owned())
+    }
+
+    pub async fn outbox_count(&self, kind: &str, to: &str) -> usize {
+        let entries = body(self.get("/api/v1/dev/outbox").await).await;
+        entries.as_array().unwrap().iter().filter(|e| e["kind"] == kind && e["to"] == to).count()
+    }
+
+    /// `POST /api/v1/sms_codes` after solving a fresh captcha.
+    pub async fn send_sms(&self, mobile: &str, purpose: &str) -> Response {
+        let (id, answer) = self.captcha().await;
+        self.post_json(
+            "/api/v1/sms_codes",
+            &json!({ "mobile": mobile, "purpose": purpose, "image_code_id": id, "text": answer }),
+        )
+        .await
+    }
+
+    /// Sends a register code and returns it.
+    pub async fn register_code(&self, mobile: &str) -> String {
+        let response = self.send_sms(mobile, "register").await;
+        assert_eq!(response.status(), StatusCode::OK, "{:?}", response.text().await);
+        self.outbox_code("sms", mobile).await.unwrap()
+    }
+
+    pub async fn register(&self, form: &Value) -> Response {
+        self.post_json("/api/v1/users", form).await
+    }
+
+    /// A full registration; returns the 201 body.
+    pub async fn register_user(&self, mobile: &str, username: Option<&str>) -> Value {
+        let code = self.register_code(mobile).await;
+        let response = self.register(&registration(mobile, &code, username)).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        body(response).await
+    }
+}
+
+/// A valid registration form.
+pub fn registration(mobile: &str, code: &str, username: Option<&str>) -> Value {
+    json!({
+        "mobile": mobile,
+        "password": "tangerine-Kite-42",
+        "password2": "tangerine-Kite-42",
+        "sms_code": code,
+        "username": username,
+        "allow": true,
+    })
+}
+
+/// Asserts the error JSON: status, code and field.
+pub async fn assert_error(response: Response, status: u16, code: &str, field: Option<&str>) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status for {code}");
+    let body = body(response).await;
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["field"].as_str(), field, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    body
+}

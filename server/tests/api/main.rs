@@ -1,0 +1,14 @@
+//! The JSON API and pages over HTTP, against a server spawned per test on a
+//! random port with a fresh database (SQLite file, or a new PostgreSQL
+//! database) and a store of its own (in-process, or a Redis key prefix).
+
+mod helpers;
+
+mod captcha;
+mod lookups;
+mod malformed;
+mod multi_instance;
+mod pages;
+mod register;
+mod sms_codes;
+mod unavailable;

@@ -1,0 +1,120 @@
+use crate::helpers::*;
+use futures::future::join_all;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_code_is_six_digits_and_the_answer_says_when_to_resend() {
+    let app = spawn_app().await;
+    let response = app.send_sms("13900139000", "register").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(body(response).await["resend_after"], 60);
+    let code = app.outbox_code("sms", "13900139000").await.unwrap();
+    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()));
+}
+
+#[tokio::test]
+async fn a_second_send_within_the_interval_is_refused_with_retry_after() {
+    let app = spawn_app().await;
+    assert_eq!(app.send_sms("13900139001", "register").await.status(), 200);
+    let response = app.send_sms("13900139001", "register").await;
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((58..=60).contains(&retry_after), "{retry_after}");
+    assert_error(response, 429, "sms_cooldown", Some("sms_code")).await;
+    let cooldown = body(app.get("/api/v1/sms_codes/13900139001/cooldown?purpose=register").await).await;
+    assert!((58..=60).contains(&cooldown["seconds"].as_u64().unwrap()));
+    let other = body(app.get("/api/v1/sms_codes/13900139009/cooldown?purpose=register").await).await;
+    assert_eq!(other["seconds"], 0);
+}
+
+/// Twelve simultaneous requests for one number send one SMS.
+async fn twelve_simultaneous_sends_send_one_sms(store: StoreKind) {
+    let Some(app) = spawn(Spawn { store, ..Spawn::default() }).await else { return };
+    let mut forms = vec![];
+    for _ in 0..12 {
+        let (id, answer) = app.captcha().await;
+        forms.push(json!({ "mobile": "13900139002", "purpose": "register", "image_code_id": id, "text": answer }));
+    }
+    let responses = join_all(forms.iter().map(|f| app.post_json("/api/v1/sms_codes", f))).await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 11, "{statuses:?}");
+    assert_eq!(app.outbox_count("sms", "13900139002").await, 1);
+}
+
+#[tokio::test]
+async fn twelve_simultaneous_sends_send_one_sms_in_process() {
+    twelve_simultaneous_sends_send_one_sms(StoreKind::Memory).await;
+}
+
+#[tokio::test]
+async fn twelve_simultaneous_sends_send_one_sms_with_redis() {
+    twelve_simultaneous_sends_send_one_sms(StoreKind::Redis).await;
+}
+
+async fn the_daily_cap_counts_every_purpose(store: StoreKind) {
+    let env = vec![("SMS_DAILY_CAP", "2".to_string())];
+    let Some(app) = spawn(Spawn { store, env, ..Spawn::default() }).await else { return };
+    assert_eq!(app.send_sms("13900139003", "register").await.status(), 200);
+    assert_eq!(app.send_sms("13900139003", "login").await.status(), 200);
+    assert_error(app.send_sms("13900139003", "reset_password").await, 429, "sms_daily_cap", Some("sms_code")).await;
+}
+
+#[tokio::test]
+async fn the_daily_cap_counts_every_purpose_in_process() {
+    the_daily_cap_counts_every_purpose(StoreKind::Memory).await;
+}
+
+#[tokio::test]
+async fn the_daily_cap_counts_every_purpose_with_redis() {
+    the_daily_cap_counts_every_purpose(StoreKind::Redis).await;
+}
+
+async fn the_ip_cap_counts_every_number(store: StoreKind) {
+    let env = vec![("SMS_IP_HOURLY_CAP", "3".to_string())];
+    let Some(app) = spawn(Spawn { store, env, ..Spawn::default() }).await else { return };
+    // Simultaneous sends to five numbers from one client: three pass.
+    let mut forms = vec![];
+    for i in 0..5 {
+        let (id, answer) = app.captcha().await;
+        forms.push(
+            json!({ "mobile": format!("1370000000{i}"), "purpose": "register", "image_code_id": id, "text": answer }),
+        );
+    }
+    let responses = join_all(forms.iter().map(|f| app.post_json("/api/v1/sms_codes", f))).await;
+    let mut ok = 0;
+    for response in responses {
+        if response.status() == 200 {
+            ok += 1;
+        } else {
+            assert_error(response, 429, "sms_ip_cap", Some("sms_code")).await;
+        }
+    }
+    assert_eq!(ok, 3);
+}
+
+#[tokio::test]
+async fn the_ip_cap_counts_every_number_in_process() {
+    the_ip_cap_counts_every_number(StoreKind::Memory).await;
+}
+
+#[tokio::test]
+async fn the_ip_cap_counts_every_number_with_redis() {
+    the_ip_cap_counts_every_number(StoreKind::Redis).await;
+}
+
+#[tokio::test]
+async fn a_registered_number_gets_no_register_code() {
+    let app = spawn_app().await;
+    app.register_user("13900139004", None).await;
+    assert_error(app.send_sms("13900139004", "register").await, 409, "mobile_taken", Some("mobile")).await;
+}
+
+#[tokio::test]
+async fn field_errors_come_before_the_captcha_is_spent() {
+    let app = spawn_app().await;
+    let (id, answer) = app.captcha().await;
+    let bad = json!({ "mobile": "12345", "purpose": "register", "image_code_id": id, "text": answer });
+    assert_error(app.post_json("/api/v1/sms_codes", &bad).await, 422, "mobile_invalid", Some("mobile")).await;
+    let good = json!({ "mobile": "13900139005", "purpose": "register", "image_code_id": id, "text": answer });
+    assert_eq!(app.post_json("/api/v1/sms_codes", &good).await.status(), 200);
+}

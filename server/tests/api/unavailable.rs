@@ -1,0 +1,42 @@
+use crate::helpers::*;
+
+/// Redis that is configured but not reachable: clear 503s, no panic, and the
+/// server keeps answering.
+#[tokio::test]
+async fn an_unreachable_redis_gives_a_clear_503() {
+    let env = vec![("REDIS_URL", "redis://127.0.0.1:1/".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    let captcha = app.get(&format!("/api/v1/image_codes/{}", uuid::Uuid::new_v4())).await;
+    let error = assert_error(captcha, 503, "unavailable", None).await;
+    assert_eq!(error["message"], "服务暂时不可用，请稍后再试");
+    let form = serde_json::json!({
+        "mobile": "13800138000", "purpose": "register",
+        "image_code_id": uuid::Uuid::new_v4().to_string(), "text": "ABCD"
+    });
+    assert_error(app.post_json("/api/v1/sms_codes", &form).await, 503, "unavailable", None).await;
+    assert_error(app.register(&registration("13800138000", "123456", None)).await, 503, "unavailable", None).await;
+    assert_error(app.get("/api/v1/mobiles/13800138000/count").await, 503, "unavailable", None).await;
+
+    let ready = app.get("/health/ready").await;
+    assert_eq!(ready.status(), 503);
+    assert_eq!(body(ready).await["store"], "unavailable");
+    assert_eq!(app.get("/health/live").await.status(), 200);
+}
+
+#[tokio::test]
+async fn ready_says_ok_when_the_database_and_store_answer() {
+    let app = spawn_app().await;
+    let ready = app.get("/health/ready").await;
+    assert_eq!(ready.status(), 200);
+    assert_eq!(body(ready).await, serde_json::json!({ "status": "ok", "database": "ok", "store": "ok" }));
+}
+
+#[tokio::test]
+async fn the_dev_outbox_does_not_exist_in_production() {
+    let env = vec![("APP_ENV", "production".to_string()), ("SMS_PROVIDER", "log".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    assert_eq!(app.get("/api/v1/dev/outbox").await.status(), 404);
+    assert_eq!(app.get("/dev/outbox").await.status(), 404);
+    // Captcha answers are not recorded anywhere either.
+    assert!(app.core.outbox.is_none());
+}
