@@ -30,5 +30,7 @@ export default defineConfig({
   },
   projects: [
     { name: "phone", use: { ...devices["Pixel 7"], defaultBrowserType: "chromium", viewport: { width: 390, height: 844 } } },
+    // The main journey once more on a desktop screen.
+    { name: "desktop", use: { ...devices["Desktop Chrome"] }, grep: /registers with a mobile number/ },
   ],
 });

@@ -15,6 +15,8 @@ command -v chromium >/dev/null || need_apt+=(chromium)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v curl >/dev/null || need_apt+=(curl)
+# Plain OCR, which the captcha test shows cannot read our captchas.
+command -v tesseract >/dev/null || need_apt+=(tesseract-ocr)
 # A CJK font, so that Chromium draws the Chinese pages in tests and screenshots.
 fc-list 2>/dev/null | grep -qi "wqy\|noto sans cjk" || need_apt+=(fonts-wqy-microhei)
 command -v npm >/dev/null || need_apt+=(npm)

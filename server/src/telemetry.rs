@@ -13,11 +13,19 @@ use tracing::Span;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 pub fn init(format: LogFormat) {
+    init_with_writer(format, std::io::stdout);
+}
+
+/// The same subscriber, writing elsewhere (tests read what was logged).
+pub fn init_with_writer<W>(format: LogFormat, writer: W)
+where
+    W: for<'a> fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
-        LogFormat::Json => registry.with(fmt::layer().json().flatten_event(true)).try_init(),
-        LogFormat::Text => registry.with(fmt::layer().compact()).try_init(),
+        LogFormat::Json => registry.with(fmt::layer().json().flatten_event(true).with_writer(writer)).try_init(),
+        LogFormat::Text => registry.with(fmt::layer().compact().with_writer(writer)).try_init(),
     };
 }
 

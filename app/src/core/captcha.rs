@@ -116,9 +116,23 @@ fn distance(p: (f32, f32), s: &Segment) -> f32 {
     (cx * cx + cy * cy).sqrt()
 }
 
-/// Draws `answer` as a PNG. CPU-bound (about a millisecond): run it through
+/// How to draw: the real thing, or (for tests) clean upright glyphs, which
+/// show that what defeats OCR is the distortion, not the font.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Captcha,
+    #[cfg(test)]
+    Plain,
+}
+
+/// Draws `answer` as a PNG. CPU-bound (a few milliseconds): run it through
 /// the CPU limiter.
 pub fn draw_png(answer: &str) -> Vec<u8> {
+    render(answer, Style::Captcha)
+}
+
+fn render(answer: &str, style: Style) -> Vec<u8> {
+    let distort = style == Style::Captcha;
     let mut rng = rand::rng();
     let background = [rng.random_range(225.0..250.0), rng.random_range(225.0..250.0), rng.random_range(225.0..250.0)];
     let mut dark = || [rng.random_range(10.0..110.0f32), rng.random_range(10.0..110.0), rng.random_range(10.0..110.0)];
@@ -127,15 +141,16 @@ pub fn draw_png(answer: &str) -> Vec<u8> {
     let mut segments = Vec::new();
     let cell = (WIDTH as f32 - 18.0) / CAPTCHA_LEN as f32;
     for (i, c) in answer.bytes().enumerate() {
-        let angle: f32 = rng.random_range(-0.45..0.45);
-        let shear: f32 = rng.random_range(-0.3..0.3);
-        let scale: f32 = rng.random_range(4.3..5.4);
+        let jitter = if distort { 1.0 } else { 0.0 };
+        let angle: f32 = jitter * rng.random_range(-0.45..0.45);
+        let shear: f32 = jitter * rng.random_range(-0.3..0.3);
+        let scale: f32 = if distort { rng.random_range(4.3..5.4) } else { 5.0 };
         let (cx, cy) = (
-            9.0 + cell * (i as f32 + 0.5) + rng.random_range(-2.5..2.5),
-            HEIGHT as f32 / 2.0 + rng.random_range(-3.0..3.0),
+            9.0 + cell * (i as f32 + 0.5) + jitter * rng.random_range(-2.5..2.5),
+            HEIGHT as f32 / 2.0 + jitter * rng.random_range(-3.0..3.0),
         );
-        let half_width = rng.random_range(1.2..1.8);
-        let color = palette[i % palette.len()];
+        let half_width = if distort { rng.random_range(1.2..1.8) } else { 1.5 };
+        let color = if distort { palette[i % palette.len()] } else { [0.0; 3] };
         let (sin, cos) = angle.sin_cos();
         let place = |(gx, gy): (f32, f32)| {
             let (x, y) = (gx - 2.0, gy - 3.0);
@@ -149,7 +164,7 @@ pub fn draw_png(answer: &str) -> Vec<u8> {
         }
     }
     // Noise curves through the text, in the text's colours and thickness.
-    for k in 0..4 {
+    for k in 0..if distort { 4 } else { 0 } {
         let (amp, freq, phase, base) = (
             rng.random_range(4.0..12.0f32),
             rng.random_range(0.03..0.09f32),
@@ -166,8 +181,12 @@ pub fn draw_png(answer: &str) -> Vec<u8> {
         }
     }
 
-    let (wave_amp, wave_freq, wave_phase) =
-        (rng.random_range(1.5..3.0f32), rng.random_range(0.08..0.16f32), rng.random_range(0.0..6.3f32));
+    let (wave_amp, wave_freq, wave_phase) = if distort {
+        (rng.random_range(1.5..3.0f32), rng.random_range(0.08..0.16f32), rng.random_range(0.0..6.3f32))
+    } else {
+        (0.0, 0.0, 0.0)
+    };
+    let background = if distort { background } else { [255.0; 3] };
     let mut pixels = vec![0u8; WIDTH * HEIGHT * 3];
     for y in 0..HEIGHT {
         for x in 0..WIDTH {
@@ -184,7 +203,7 @@ pub fn draw_png(answer: &str) -> Vec<u8> {
                     }
                 }
             }
-            let speckle: f32 = if rng.random_bool(0.06) { rng.random_range(-90.0..40.0) } else { 0.0 };
+            let speckle: f32 = if distort && rng.random_bool(0.06) { rng.random_range(-90.0..40.0) } else { 0.0 };
             let at = (y * WIDTH + x) * 3;
             for (out, channel) in pixels[at..at + 3].iter_mut().zip(rgb) {
                 *out = (channel + speckle).clamp(0.0, 255.0) as u8;
@@ -233,6 +252,35 @@ mod tests {
         let decoder = png::Decoder::new(std::io::Cursor::new(png));
         let reader = decoder.read_info().unwrap();
         assert_eq!((reader.info().width, reader.info().height), (WIDTH as u32, HEIGHT as u32));
+    }
+
+    /// Reads `png` with Tesseract, restricted to the captcha alphabet.
+    fn ocr(png: &[u8]) -> String {
+        let path = std::env::temp_dir().join(format!("captcha-{}.png", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&path, png).unwrap();
+        let alphabet = std::str::from_utf8(CAPTCHA_ALPHABET).unwrap();
+        let output = std::process::Command::new("tesseract")
+            .arg(&path)
+            .args(["stdout", "--psm", "7", "-c", &format!("tessedit_char_whitelist={alphabet}")])
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(&path);
+        String::from_utf8_lossy(&output.stdout).split_whitespace().collect::<String>().to_ascii_uppercase()
+    }
+
+    #[test]
+    fn plain_ocr_reads_the_clean_glyphs_but_not_the_captchas() {
+        if !crate::core::test_support::tool("tesseract") {
+            return;
+        }
+        let answers: Vec<String> = (0..30).map(|_| new_answer()).collect();
+        let clean = answers.iter().filter(|a| ocr(&render(a, Style::Plain)) == **a).count();
+        let drawn = answers.iter().filter(|a| ocr(&draw_png(a)) == **a).count();
+        eprintln!("OCR read {clean}/30 clean renderings and {drawn}/30 captchas");
+        // The control: the glyphs themselves are readable by this OCR...
+        assert!(clean >= 10, "control failed: OCR read only {clean}/30 clean renderings");
+        // ...and the distortion is what stops it.
+        assert!(drawn <= 1, "OCR read {drawn}/30 captchas");
     }
 
     #[test]

@@ -36,3 +36,16 @@ pub async fn fresh_postgres_database(server_url: &str) -> String {
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
     format!("{server_url}/{name}")
 }
+
+/// Whether a command-line tool the tests use (e.g. `tesseract`) is installed;
+/// under `REQUIRE_SERVICES=1` a missing one fails the test.
+pub fn tool(name: &str) -> bool {
+    let found = std::process::Command::new(name).arg("--version").output().is_ok();
+    if !found {
+        if std::env::var("REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
+            panic!("{name} is not installed; run the tests through scripts/test.sh");
+        }
+        eprintln!("skipped: {name} is not installed (scripts/setup.sh installs it)");
+    }
+    found
+}

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod captcha;
+mod logs;
 mod lookups;
 mod malformed;
 mod multi_instance;

@@ -1,0 +1,40 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test } from "@playwright/test";
+import { freshMobile, open } from "./helpers";
+
+test("the register page has no accessibility violations", async ({ page }) => {
+  await open(page, "/register");
+  const results = await new AxeBuilder({ page }).analyze();
+  expect(results.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+});
+
+test("the keyboard reaches every field and button of the form", async ({ page }) => {
+  await open(page, "/register");
+  // A valid, free number enables the send button, so that it can take focus.
+  await page.getByLabel("手机号").fill(freshMobile());
+  await expect(page.getByRole("button", { name: "获取验证码" })).toBeEnabled();
+  await page.getByLabel("手机号").focus();
+  const reached: string[] = [];
+  for (let i = 0; i < 16; i++) {
+    await page.keyboard.press("Tab");
+    reached.push(
+      await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        return el?.id || el?.getAttribute("aria-label") || el?.textContent?.trim() || "";
+      }),
+    );
+  }
+  for (const stop of ["captcha-text", "图片验证码，点击换一张", "sms-code", "获取验证码", "password", "password2", "username", "nickname", "allow", "注册"]) {
+    expect(reached).toContain(stop);
+  }
+});
+
+test("errors are announced beside their fields", async ({ page }) => {
+  await open(page, "/register");
+  await page.getByRole("button", { name: "注册", exact: true }).click();
+  const message = page.locator("#mobile-message");
+  await expect(message).toHaveText("请输入手机号");
+  await expect(message).toHaveAttribute("aria-live", "polite");
+  await expect(page.getByLabel("手机号")).toHaveAttribute("aria-describedby", "mobile-message");
+  await expect(page.getByLabel("手机号")).toHaveAttribute("aria-invalid", "true");
+});

@@ -1,0 +1,66 @@
+use crate::helpers::*;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Everything every test in this binary logged (one global subscriber).
+fn captured() -> Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER
+        .get_or_init(|| {
+            let buffer = Arc::new(Mutex::new(Vec::new()));
+            let sink = buffer.clone();
+            server::telemetry::init_with_writer(server::config::LogFormat::Json, move || Writer(sink.clone()));
+            buffer
+        })
+        .clone()
+}
+
+struct Writer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Writer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn requests_are_logged_one_line_each_and_no_secret_reaches_the_log() {
+    let logs = captured();
+    let app = spawn_app().await;
+    let (id, answer) = app.captcha().await;
+    let form =
+        serde_json::json!({ "mobile": "13200132000", "purpose": "register", "image_code_id": id, "text": answer });
+    assert_eq!(app.post_json("/api/v1/sms_codes", &form).await.status(), 200);
+    let code = app.outbox_code("sms", "13200132000").await.unwrap();
+    let mut registration = registration("13200132000", &code, Some("Secretive1"));
+    registration["password"] = serde_json::json!("Zq8-unlikely-Pw");
+    registration["password2"] = serde_json::json!("Zq8-unlikely-Pw");
+    let response = app.register(&registration).await;
+    assert_eq!(response.status(), 201);
+    let token = body(response).await["token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/").await.status(), 200);
+
+    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    for secret in ["Zq8-unlikely-Pw", code.as_str(), answer.as_str(), token.as_str()] {
+        assert!(!contains_word(&text, secret), "a secret reached the log");
+    }
+    let served: Vec<&str> =
+        text.lines().filter(|l| l.contains("\"message\":\"served\"") && l.contains("/api/v1/users")).collect();
+    assert_eq!(served.len(), 1, "one line for the one registration request");
+    let line: serde_json::Value = serde_json::from_str(served[0]).unwrap();
+    assert_eq!(line["status"], 201);
+    assert_eq!(line["span"]["method"], "POST");
+}
+
+/// `word` with no letter or digit right before or after it: short secrets
+/// (a 4-character answer) must not match inside unrelated numbers.
+fn contains_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric()) && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    })
+}
