@@ -22,6 +22,8 @@ pub enum ErrorKind {
     TooLarge,
     /// Not signed in, or the token is not good.
     Unauthorized,
+    /// Signed in, but not allowed (a disabled account, a cross-site request).
+    Forbidden,
     /// The account or resource conflicts with an existing one.
     Conflict,
     /// Too many requests; try again after `retry_after` seconds.
@@ -40,6 +42,7 @@ impl ErrorKind {
             ErrorKind::NotFound => 404,
             ErrorKind::TooLarge => 413,
             ErrorKind::Unauthorized => 401,
+            ErrorKind::Forbidden => 403,
             ErrorKind::Conflict => 409,
             ErrorKind::RateLimited => 429,
             ErrorKind::Unavailable => 503,
@@ -91,6 +94,11 @@ impl AppError {
 
     pub fn unavailable() -> AppError {
         AppError::new(ErrorKind::Unavailable, "unavailable", "服务暂时不可用，请稍后再试")
+    }
+
+    /// Overloaded (e.g. the password-hashing queue is full).
+    pub fn busy() -> AppError {
+        AppError::new(ErrorKind::Unavailable, "busy", "服务繁忙，请稍后再试")
     }
 
     pub fn unexpected() -> AppError {

@@ -22,6 +22,8 @@ use leptos_router::{
 use wire::SessionInfo;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    api::context::set_page_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="zh-CN">

@@ -34,14 +34,6 @@ pub struct RegisterForm {
     pub allow: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Registered {
-    pub id: i64,
-    pub username: String,
-    pub nickname: String,
-    pub token: String,
-}
-
 /// The signed-in user, as the header and pages show them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserView {
@@ -75,4 +67,84 @@ pub struct OutboxEntry {
     pub text: String,
     pub code: String,
     pub created_at: String,
+}
+
+/// `POST /login` and the sign-in form: raw input.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LoginForm {
+    pub account: String,
+    pub password: String,
+    #[serde(default)]
+    pub remember: bool,
+    /// The captcha, when the server asks for it.
+    #[serde(default)]
+    pub image_code_id: Option<String>,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// `POST /sms_login` and the SMS tab of the sign-in page.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SmsLoginForm {
+    pub mobile: String,
+    pub sms_code: String,
+    #[serde(default)]
+    pub remember: bool,
+}
+
+/// A new session: what sign-up and sign-in answer (the seeds' payload).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub id: i64,
+    pub username: String,
+    pub nickname: String,
+    pub avatar: Option<String>,
+    pub token: String,
+    /// Whether the cookie outlives the browser ("remember me").
+    pub remember: bool,
+}
+
+/// The user centre's profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub id: i64,
+    pub username: String,
+    /// `138****1234`
+    pub mobile: String,
+    pub email: Option<String>,
+    pub nickname: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub client_ip: String,
+    pub user_agent: String,
+    /// The session this request came with.
+    pub current: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptView {
+    pub created_at: i64,
+    pub client_ip: String,
+    pub user_agent: String,
+    /// `password` or `sms`.
+    pub method: String,
+    /// `success`, `wrong_password`, `locked` or `disabled`.
+    pub outcome: String,
+}
+
+/// `PUT /me/password` and the change-password form.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ChangePasswordForm {
+    pub old_password: String,
+    pub new_password: String,
+    pub new_password2: String,
 }

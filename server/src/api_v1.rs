@@ -2,16 +2,19 @@
 //! errors mapped to HTTP once, in `ApiError`. Documented in `docs/api.md`.
 
 use app::{
-    core::{Client, Core, tokens, use_cases},
+    core::{
+        Client, Core, tokens,
+        use_cases::{self, Authenticated, SessionError},
+    },
     error::AppError,
-    wire::{RegisterForm, SendSmsCodeForm},
+    wire::{ChangePasswordForm, LoginForm, RegisterForm, SendSmsCodeForm, SignedIn, SmsLoginForm},
 };
 use axum::{
     Json, Router,
     extract::{FromRequest, FromRequestParts, Path, Query, State, rejection::JsonRejection},
     http::{HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{delete, get, post, put},
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -24,7 +27,16 @@ pub fn router<S: Clone + Send + Sync + 'static>(core: Core) -> Router<S> {
         .route("/sms_codes/{mobile}/cooldown", get(sms_cooldown))
         .route("/mobiles/{mobile}/count", get(mobile_count))
         .route("/usernames/{username}/count", get(username_count))
-        .route("/users", post(register));
+        .route("/users", post(register))
+        .route("/login", post(login))
+        .route("/login/captcha", get(login_captcha))
+        .route("/sms_login", post(sms_login))
+        .route("/logout", post(logout))
+        .route("/me", get(me).patch(update_me))
+        .route("/me/password", put(change_password))
+        .route("/me/sessions", get(sessions).delete(end_all_sessions))
+        .route("/me/sessions/{id}", delete(end_session))
+        .route("/me/logins", get(logins));
     // The outbox exists only in development.
     if dev_outbox {
         router = router.route("/dev/outbox", get(outbox));
@@ -96,6 +108,135 @@ impl FromRequestParts<Core> for ApiClient {
     }
 }
 
+/// The signed-in user: the token comes as `Authorization: Bearer` or as the
+/// cookie; its session must still be live. Otherwise a 401.
+pub struct ApiAuth(pub Authenticated);
+
+impl FromRequestParts<Core> for ApiAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, core: &Core) -> Result<Self, Self::Rejection> {
+        let token = tokens::token_from_request(&parts.headers);
+        match use_cases::authenticate(core, token).await {
+            Ok(Some(auth)) => Ok(ApiAuth(auth)),
+            Ok(None) => Err(SessionError::SignedOut.into()),
+            Err(e) => Err(SessionError::from(e).into()),
+        }
+    }
+}
+
+/// A new session's answer: the seeds' payload, and the cookie.
+fn signed_in_response(core: &Core, status: StatusCode, signed_in: &SignedIn) -> Response {
+    let max_age = use_cases::cookie_max_age(core, signed_in.remember);
+    let cookie = tokens::session_cookie(&signed_in.token, max_age, core.settings.secure_cookies);
+    let body = json!({
+        "id": signed_in.id,
+        "username": signed_in.username,
+        "nickname": signed_in.nickname,
+        "avatar": signed_in.avatar,
+        "token": signed_in.token,
+    });
+    with_cookie((status, Json(body)).into_response(), &cookie)
+}
+
+fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn login(
+    State(core): State<Core>,
+    ApiClient(client): ApiClient,
+    ApiJson(form): ApiJson<LoginForm>,
+) -> Result<Response, ApiError> {
+    let signed_in = use_cases::login(&core, &client, &form).await?;
+    Ok(signed_in_response(&core, StatusCode::OK, &signed_in))
+}
+
+#[derive(Deserialize)]
+struct AccountQuery {
+    account: String,
+}
+
+async fn login_captcha(
+    State(core): State<Core>,
+    ApiClient(client): ApiClient,
+    Query(query): Query<AccountQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let required = use_cases::login_needs_captcha(&core, &client, &query.account).await?;
+    Ok(Json(json!({ "required": required })))
+}
+
+async fn sms_login(
+    State(core): State<Core>,
+    ApiClient(client): ApiClient,
+    ApiJson(form): ApiJson<SmsLoginForm>,
+) -> Result<Response, ApiError> {
+    let signed_in = use_cases::sms_login(&core, &client, &form).await?;
+    Ok(signed_in_response(&core, StatusCode::OK, &signed_in))
+}
+
+async fn logout(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Result<Response, ApiError> {
+    use_cases::logout(&core, &auth).await?;
+    Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), &tokens::cleared_cookie(core.settings.secure_cookies)))
+}
+
+async fn me(ApiAuth(auth): ApiAuth) -> Json<app::wire::Profile> {
+    Json(use_cases::profile(&auth))
+}
+
+#[derive(Deserialize)]
+struct UpdateMe {
+    nickname: String,
+}
+
+async fn update_me(
+    State(core): State<Core>,
+    ApiAuth(auth): ApiAuth,
+    ApiJson(update): ApiJson<UpdateMe>,
+) -> Result<Json<app::wire::Profile>, ApiError> {
+    Ok(Json(use_cases::update_nickname(&core, &auth, &update.nickname).await?))
+}
+
+async fn change_password(
+    State(core): State<Core>,
+    ApiAuth(auth): ApiAuth,
+    ApiJson(form): ApiJson<ChangePasswordForm>,
+) -> Result<StatusCode, ApiError> {
+    use_cases::change_password(&core, &auth, &form).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn sessions(
+    State(core): State<Core>,
+    ApiAuth(auth): ApiAuth,
+) -> Result<Json<Vec<app::wire::SessionView>>, ApiError> {
+    Ok(Json(use_cases::list_sessions(&core, &auth).await?))
+}
+
+async fn end_session(
+    State(core): State<Core>,
+    ApiAuth(auth): ApiAuth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    use_cases::end_session(&core, &auth, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn end_all_sessions(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Result<Response, ApiError> {
+    use_cases::end_all_sessions(&core, &auth).await?;
+    Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), &tokens::cleared_cookie(core.settings.secure_cookies)))
+}
+
+async fn logins(
+    State(core): State<Core>,
+    ApiAuth(auth): ApiAuth,
+) -> Result<Json<Vec<app::wire::AttemptView>>, ApiError> {
+    Ok(Json(use_cases::login_history(&core, &auth).await?))
+}
+
 async fn not_found() -> ApiError {
     ApiError(AppError::not_found())
 }
@@ -147,14 +288,13 @@ async fn username_count(
     Ok(Json(json!({ "username": username, "count": count })))
 }
 
-async fn register(State(core): State<Core>, ApiJson(form): ApiJson<RegisterForm>) -> Result<Response, ApiError> {
-    let registered = use_cases::register(&core, &form).await?;
-    let cookie = tokens::session_cookie(&registered.token, None, core.settings.secure_cookies);
-    let mut response = (StatusCode::CREATED, Json(&registered)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    Ok(response)
+async fn register(
+    State(core): State<Core>,
+    ApiClient(client): ApiClient,
+    ApiJson(form): ApiJson<RegisterForm>,
+) -> Result<Response, ApiError> {
+    let signed_in = use_cases::register(&core, &client, &form).await?;
+    Ok(signed_in_response(&core, StatusCode::CREATED, &signed_in))
 }
 
 async fn outbox(State(core): State<Core>) -> Json<serde_json::Value> {

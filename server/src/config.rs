@@ -3,7 +3,7 @@
 //! what it accepts. `.env.example` lists every variable with its default.
 
 use app::{
-    core::{Settings, password_hashing::HashParams},
+    core::{LoginCaptcha, Settings, password_hashing::HashParams},
     rules::PasswordPolicy,
 };
 use secrecy::SecretString;
@@ -42,6 +42,8 @@ pub struct Config {
     pub jwt_secret: Option<SecretString>,
     pub sms_provider: SmsProvider,
     pub hash_params: HashParams,
+    /// Password hashes that may wait for a core before sign-ins get 503.
+    pub hash_queue: usize,
     pub log_format: LogFormat,
     pub settings: Settings,
 }
@@ -153,7 +155,20 @@ impl Config {
             sms_max_attempts: vars.positive("SMS_MAX_ATTEMPTS", 5)?,
             captcha_ttl: vars.seconds("CAPTCHA_TTL_SECONDS", 300)?,
             lookups_per_minute: vars.positive("LOOKUPS_PER_MINUTE", 30)?,
-            token_ttl: vars.seconds("TOKEN_TTL_SECONDS", 86_400)?,
+            session_ttl: vars.seconds("SESSION_TTL_SECONDS", 86_400)?,
+            remember_ttl: vars.seconds("REMEMBER_ME_TTL_SECONDS", 14 * 86_400)?,
+            login_captcha: match vars.string("LOGIN_CAPTCHA", "after_failures").as_str() {
+                "always" => LoginCaptcha::Always,
+                "after_failures" => LoginCaptcha::AfterFailures,
+                "never" => LoginCaptcha::Never,
+                other => {
+                    return Err(bad("LOGIN_CAPTCHA", format!("{other:?}: expected always, after_failures or never")));
+                }
+            },
+            captcha_after_failures: vars.positive("LOGIN_CAPTCHA_AFTER_FAILURES", 3)?,
+            failure_window: vars.seconds("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)?,
+            lockout_after_failures: vars.positive("LOCKOUT_AFTER_FAILURES", 10)?,
+            lockout_duration: vars.seconds("LOCKOUT_SECONDS", 15 * 60)?,
             secure_cookies: vars.flag("SECURE_COOKIES", production)?,
             trust_forwarded_for: vars.flag("TRUST_FORWARDED_FOR", false)?,
         };
@@ -173,6 +188,7 @@ impl Config {
             jwt_secret,
             sms_provider,
             hash_params,
+            hash_queue: vars.number("HASH_QUEUE_LIMIT", 64)? as usize,
             log_format,
             settings,
         })

@@ -86,13 +86,13 @@ pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
         Some(url) => Store::redis(url, &config.store_prefix).context("bad REDIS_URL")?,
         None => Store::memory(&config.store_prefix),
     };
-    let cpu = CpuLimiter::per_core();
+    let cpu = CpuLimiter::per_core(config.hash_queue);
     let hasher = PasswordHasher::new(config.hash_params, cpu.clone()).context("bad ARGON2_* settings")?;
     let secret = match &config.jwt_secret {
         Some(secret) => secret.clone(),
         None => development_secret(config)?,
     };
-    let tokens = Tokens::new(secret, config.settings.token_ttl);
+    let tokens = Tokens::new(secret);
     let outbox = (config.app_env == AppEnv::Development).then(Outbox::new);
     let sms: Arc<dyn SmsSender> = match (config.sms_provider, &outbox) {
         (SmsProvider::Outbox, Some(outbox)) => Arc::new(OutboxSender(outbox.clone())),
@@ -135,6 +135,8 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(leptos_options)
         .layer(axum::middleware::map_response(server_fn_error_status))
+        .layer(axum::middleware::from_fn(crate::security::same_origin_for_cookies))
+        .layer(axum::middleware::from_fn(crate::security::security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CompressionLayer::new())
         .layer(crate::telemetry::request_log())

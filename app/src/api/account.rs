@@ -12,8 +12,11 @@ use leptos::prelude::*;
 pub async fn get_session_info() -> Result<SessionInfo, AppError> {
     use super::context::*;
     let core = core()?;
-    let token = session_token().await?;
-    let user = crate::core::use_cases::current_user(&core, token.as_deref()).await;
+    let user = signed_in(&core).await?.map(|auth| crate::wire::UserView {
+        id: auth.user.id,
+        username: auth.user.username,
+        nickname: auth.user.nickname,
+    });
     Ok(SessionInfo { user, password_policy: core.settings.password_policy, dev_outbox: core.outbox.is_some() })
 }
 
@@ -46,8 +49,9 @@ pub async fn register(
     #[server(default)] allow: Option<String>,
 ) -> Result<(), AppError> {
     use super::context::*;
-    use crate::{core::tokens, wire::RegisterForm};
+    use crate::wire::RegisterForm;
     let core = core()?;
+    let client = client(&core).await?;
     let form = RegisterForm {
         mobile,
         password,
@@ -55,15 +59,10 @@ pub async fn register(
         sms_code,
         username,
         nickname,
-        allow: allow.is_some_and(|v| !v.is_empty() && v != "false"),
+        allow: super::sign_in::checked(allow),
     };
-    let registered = crate::core::use_cases::register(&core, &form).await.map_err(fail)?;
-    let cookie = tokens::session_cookie(&registered.token, None, core.settings.secure_cookies);
-    if let (Some(response), Ok(value)) =
-        (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(&cookie))
-    {
-        response.append_header(http::header::SET_COOKIE, value);
-    }
+    let signed_in = crate::core::use_cases::register(&core, &client, &form).await.map_err(fail)?;
+    set_session_cookie(&core, &signed_in);
     leptos_axum::redirect("/");
     Ok(())
 }

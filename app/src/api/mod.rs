@@ -3,16 +3,20 @@
 //! `crate::wire`; everything behind `ssr` stays on the server.
 
 mod account;
+mod sign_in;
 mod sms;
+mod user_centre;
 
 pub use account::*;
+pub use sign_in::*;
 pub use sms::*;
+pub use user_centre::*;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {
     //! What every server function needs from the request, in one place.
     use crate::{
-        core::{Client, Core},
+        core::{Client, Core, tokens, use_cases},
         error::AppError,
     };
     use leptos::prelude::*;
@@ -36,6 +40,53 @@ pub(crate) mod context {
     pub async fn session_token() -> Result<Option<String>, AppError> {
         let parts = request_parts().await?;
         Ok(crate::core::tokens::token_from_request(&parts.headers).map(str::to_owned))
+    }
+
+    /// The signed-in user, if any (a bad or ended session reads as none).
+    pub async fn signed_in(core: &Core) -> Result<Option<use_cases::Authenticated>, AppError> {
+        let token = session_token().await?;
+        use_cases::authenticate(core, token.as_deref()).await.map_err(|e| fail(use_cases::SessionError::from(e)))
+    }
+
+    /// The signed-in user, or a 401.
+    pub async fn authenticated(core: &Core) -> Result<use_cases::Authenticated, AppError> {
+        signed_in(core).await?.ok_or_else(|| fail(use_cases::SessionError::SignedOut))
+    }
+
+    fn set_cookie(cookie: String) {
+        if let (Some(response), Ok(value)) =
+            (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(&cookie))
+        {
+            response.append_header(http::header::SET_COOKIE, value);
+        }
+    }
+
+    /// Puts a new session's token in the cookie.
+    pub fn set_session_cookie(core: &Core, signed_in: &crate::wire::SignedIn) {
+        let max_age = use_cases::cookie_max_age(core, signed_in.remember);
+        set_cookie(tokens::session_cookie(&signed_in.token, max_age, core.settings.secure_cookies));
+    }
+
+    pub fn clear_session_cookie(core: &Core) {
+        set_cookie(tokens::cleared_cookie(core.settings.secure_cookies));
+    }
+
+    /// The page's Content-Security-Policy: scripts only from this site and
+    /// with this response's nonce (Leptos puts it on its hydration script),
+    /// so no injected inline script runs.
+    pub fn set_page_security_policy() {
+        let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+        else {
+            return;
+        };
+        let policy = format!(
+            "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+             style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+             form-action 'self'; frame-ancestors 'none'"
+        );
+        if let Ok(value) = http::HeaderValue::from_str(&policy) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
     }
 
     /// Sets the response status from the error, and hands it back. A plain

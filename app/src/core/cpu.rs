@@ -2,36 +2,69 @@
 //! threads, at most one job per core at a time, so that latency and memory
 //! stay bounded under load.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
 use tokio::sync::Semaphore;
 
 #[derive(Clone)]
 pub struct CpuLimiter {
     permits: Arc<Semaphore>,
+    /// Jobs running or waiting; past `capacity` a new one is refused, so that
+    /// a flood is answered with 503 instead of a growing queue.
+    in_flight: Arc<AtomicUsize>,
+    capacity: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("a CPU job failed: {0}")]
-pub struct CpuJobError(String);
+pub enum CpuJobError {
+    #[error("too many CPU jobs are waiting")]
+    Busy,
+    #[error("a CPU job failed: {0}")]
+    Failed(String),
+}
+
+/// Gives the queue place back however the job ends.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 impl CpuLimiter {
-    pub fn new(jobs_at_once: usize) -> CpuLimiter {
-        CpuLimiter { permits: Arc::new(Semaphore::new(jobs_at_once.max(1))) }
+    /// `jobs_at_once` run; up to `max_waiting` more wait for a turn.
+    pub fn new(jobs_at_once: usize, max_waiting: usize) -> CpuLimiter {
+        let jobs_at_once = jobs_at_once.max(1);
+        CpuLimiter {
+            permits: Arc::new(Semaphore::new(jobs_at_once)),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            capacity: jobs_at_once + max_waiting,
+        }
     }
 
     /// One job per core, as the machine reports its cores.
-    pub fn per_core() -> CpuLimiter {
-        CpuLimiter::new(std::thread::available_parallelism().map(usize::from).unwrap_or(1))
+    pub fn per_core(max_waiting: usize) -> CpuLimiter {
+        CpuLimiter::new(std::thread::available_parallelism().map(usize::from).unwrap_or(1), max_waiting)
     }
 
-    /// Runs `job` on the blocking pool once a permit is free.
+    /// Runs `job` on the blocking pool once a permit is free, or refuses at
+    /// once when the queue is full.
     pub async fn run<T, F>(&self, job: F) -> Result<T, CpuJobError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self.permits.acquire().await.map_err(|e| CpuJobError(e.to_string()))?;
-        tokio::task::spawn_blocking(job).await.map_err(|e| CpuJobError(e.to_string()))
+        let place = InFlight(self.in_flight.clone());
+        if self.in_flight.fetch_add(1, Ordering::SeqCst) >= self.capacity {
+            return Err(CpuJobError::Busy);
+        }
+        let _permit = self.permits.acquire().await.map_err(|e| CpuJobError::Failed(e.to_string()))?;
+        let result = tokio::task::spawn_blocking(job).await.map_err(|e| CpuJobError::Failed(e.to_string()));
+        drop(place);
+        result
     }
 }
 
@@ -42,7 +75,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn no_more_jobs_than_permits_run_at_once() {
-        let limiter = CpuLimiter::new(2);
+        let limiter = CpuLimiter::new(2, 100);
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
         let mut jobs = tokio::task::JoinSet::new();
@@ -62,5 +95,19 @@ mod tests {
         }
         jobs.join_all().await;
         assert_eq!(peak.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_full_queue_refuses_at_once_and_frees_its_places_after() {
+        let limiter = CpuLimiter::new(1, 2);
+        let mut jobs = tokio::task::JoinSet::new();
+        for _ in 0..6 {
+            let limiter = limiter.clone();
+            jobs.spawn(async move { limiter.run(|| std::thread::sleep(std::time::Duration::from_millis(100))).await });
+        }
+        let results = jobs.join_all().await;
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 3);
+        assert!(results.iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(CpuJobError::Busy))));
+        assert!(limiter.run(|| ()).await.is_ok(), "places are given back");
     }
 }

@@ -4,7 +4,7 @@
 //! Times are stored as Unix milliseconds, the same on both backends.
 
 use super::password_hashing::PasswordHash;
-use crate::rules::{Mobile, Nickname, Username};
+use crate::rules::{Account, Email, Mobile, Nickname, Username};
 use sqlx::{
     PgPool, SqlitePool,
     postgres::PgPoolOptions,
@@ -55,6 +55,8 @@ pub struct UserRow {
     pub is_active: bool,
     pub created_at: i64,
     pub last_login_at: Option<i64>,
+    pub email_verified: bool,
+    pub avatar: Option<String>,
 }
 
 impl UserRow {
@@ -81,7 +83,68 @@ pub enum InsertUserError {
     Db(#[from] DbError),
 }
 
-const USER_COLUMNS: &str = "id, username, mobile, email, nickname, password_hash, is_active, created_at, last_login_at";
+#[derive(Debug, thiserror::Error)]
+pub enum SetEmailError {
+    #[error("the e-mail belongs to another account")]
+    Taken,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+const USER_COLUMNS: &str = "id, username, mobile, email, nickname, password_hash, is_active, created_at, \
+                            last_login_at, email_verified, avatar";
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub ended_at: Option<i64>,
+    pub client_ip: String,
+    pub user_agent: String,
+    pub remember: bool,
+}
+
+impl SessionRow {
+    pub fn is_live(&self, now_ms: i64) -> bool {
+        self.ended_at.is_none() && self.expires_at > now_ms
+    }
+}
+
+pub struct NewSession<'a> {
+    pub id: &'a str,
+    pub user_id: i64,
+    pub now_ms: i64,
+    pub expires_at: i64,
+    pub client_ip: &'a str,
+    pub user_agent: &'a str,
+    pub remember: bool,
+}
+
+const SESSION_COLUMNS: &str =
+    "id, user_id, created_at, last_seen_at, expires_at, ended_at, client_ip, user_agent, remember";
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AttemptRow {
+    pub created_at: i64,
+    pub client_ip: String,
+    pub user_agent: String,
+    pub method: String,
+    pub outcome: String,
+}
+
+pub struct NewAttempt<'a> {
+    pub user_id: i64,
+    pub now_ms: i64,
+    pub client_ip: &'a str,
+    pub user_agent: &'a str,
+    /// `password`, `sms` or `register`.
+    pub method: &'a str,
+    /// `success`, `wrong_password`, `locked` or `disabled`.
+    pub outcome: &'a str,
+}
 
 impl Database {
     /// Connects to `url`: `postgres://...` or `sqlite://path` (the file and its
@@ -150,6 +213,169 @@ impl Database {
             .bind(id)
             .fetch_optional(pool)
             .await)?)
+    }
+
+    /// The user an account names: a username (any case), a mobile, or an
+    /// e-mail that has been verified.
+    pub async fn find_user_by_account(&self, account: &Account) -> Result<Option<UserRow>, DbError> {
+        let (condition, value) = match account {
+            Account::Username(u) => ("lower(username) = lower($1)", u.as_str()),
+            Account::Mobile(m) => ("mobile = $1", m.as_str()),
+            Account::Email(e) => ("lower(email) = $1 AND email_verified = TRUE", e.as_str()),
+        };
+        let q = format!("SELECT {USER_COLUMNS} FROM users WHERE {condition}");
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(q.as_str()))
+            .bind(value)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Runs one `UPDATE users SET ... WHERE id = $1` with one more value.
+    async fn update_user<'q, T>(&self, set: &str, id: i64, value: T) -> Result<bool, DbError>
+    where
+        T: 'q
+            + Send
+            + sqlx::Encode<'q, sqlx::Sqlite>
+            + sqlx::Type<sqlx::Sqlite>
+            + sqlx::Encode<'q, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>,
+    {
+        let q = format!("UPDATE users SET {set} WHERE id = $1");
+        let done = on_pool!(self, |pool| sqlx::query(sqlx::AssertSqlSafe(q.clone()))
+            .bind(id)
+            .bind(value)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    pub async fn set_last_login(&self, user_id: i64, now_ms: i64) -> Result<bool, DbError> {
+        self.update_user("last_login_at = $2", user_id, now_ms).await
+    }
+
+    pub async fn set_nickname(&self, user_id: i64, nickname: &str) -> Result<bool, DbError> {
+        self.update_user("nickname = $2", user_id, nickname.to_owned()).await
+    }
+
+    pub async fn set_password_hash(&self, user_id: i64, hash: &PasswordHash) -> Result<bool, DbError> {
+        self.update_user("password_hash = $2", user_id, hash.as_str().to_owned()).await
+    }
+
+    pub async fn set_active(&self, user_id: i64, active: bool) -> Result<bool, DbError> {
+        self.update_user("is_active = $2", user_id, active).await
+    }
+
+    /// Attaches an e-mail; `verified` when it is proven (a link followed, or
+    /// an operator vouching for it). Only verified e-mails sign in.
+    pub async fn set_email(&self, user_id: i64, email: &Email, verified: bool) -> Result<bool, SetEmailError> {
+        let q = "UPDATE users SET email = $2, email_verified = $3 WHERE id = $1";
+        let result = on_pool!(self, |pool| sqlx::query(q)
+            .bind(user_id)
+            .bind(email.as_str())
+            .bind(verified)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()));
+        match result {
+            Ok(n) => Ok(n == 1),
+            Err(e) if unique_violation(&e).is_some() => Err(SetEmailError::Taken),
+            Err(e) => Err(SetEmailError::Db(e.into())),
+        }
+    }
+
+    pub async fn create_session(&self, new: &NewSession<'_>) -> Result<(), DbError> {
+        let q = "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, client_ip, user_agent, remember) \
+                 VALUES ($1, $2, $3, $3, $4, $5, $6, $7)";
+        on_pool!(self, |pool| sqlx::query(q)
+            .bind(new.id)
+            .bind(new.user_id)
+            .bind(new.now_ms)
+            .bind(new.expires_at)
+            .bind(new.client_ip)
+            .bind(new.user_agent)
+            .bind(new.remember)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn find_session(&self, id: &str) -> Result<Option<SessionRow>, DbError> {
+        let q = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1");
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(q.as_str()))
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Records activity, at most once a minute per session (a write per page
+    /// view would be wasted).
+    pub async fn touch_session(&self, id: &str, now_ms: i64) -> Result<(), DbError> {
+        let q = "UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2 - 60000";
+        on_pool!(self, |pool| sqlx::query(q).bind(id).bind(now_ms).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The user's sessions that are neither ended nor expired, newest first.
+    pub async fn live_sessions(&self, user_id: i64, now_ms: i64) -> Result<Vec<SessionRow>, DbError> {
+        let q = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND ended_at IS NULL AND expires_at > $2 \
+             ORDER BY created_at DESC"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(q.as_str()))
+            .bind(user_id)
+            .bind(now_ms)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// Ends one of the user's sessions; false when it is not theirs or already ended.
+    pub async fn end_session(&self, user_id: i64, id: &str, now_ms: i64) -> Result<bool, DbError> {
+        let q = "UPDATE sessions SET ended_at = $3 WHERE id = $1 AND user_id = $2 AND ended_at IS NULL";
+        let done = on_pool!(self, |pool| sqlx::query(q)
+            .bind(id)
+            .bind(user_id)
+            .bind(now_ms)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Ends all the user's sessions but `keep`, if given. Returns how many.
+    pub async fn end_sessions(&self, user_id: i64, keep: Option<&str>, now_ms: i64) -> Result<u64, DbError> {
+        let q = "UPDATE sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL AND id <> $3";
+        Ok(on_pool!(self, |pool| sqlx::query(q)
+            .bind(user_id)
+            .bind(now_ms)
+            .bind(keep.unwrap_or(""))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
+
+    pub async fn record_attempt(&self, new: &NewAttempt<'_>) -> Result<(), DbError> {
+        let q = "INSERT INTO login_attempts (user_id, created_at, client_ip, user_agent, method, outcome) \
+                 VALUES ($1, $2, $3, $4, $5, $6)";
+        on_pool!(self, |pool| sqlx::query(q)
+            .bind(new.user_id)
+            .bind(new.now_ms)
+            .bind(new.client_ip)
+            .bind(new.user_agent)
+            .bind(new.method)
+            .bind(new.outcome)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The user's newest sign-in attempts.
+    pub async fn recent_attempts(&self, user_id: i64, limit: i64) -> Result<Vec<AttemptRow>, DbError> {
+        let q = "SELECT created_at, client_ip, user_agent, method, outcome FROM login_attempts \
+                 WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2";
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, AttemptRow>(q).bind(user_id).bind(limit).fetch_all(pool).await)?)
     }
 
     /// Inserts a user; the unique indexes decide races, and a violation

@@ -30,7 +30,20 @@ pub struct Settings {
     pub captcha_ttl: Duration,
     /// Availability checks (`/mobiles/{m}/count`...) per client IP per minute.
     pub lookups_per_minute: u32,
-    pub token_ttl: Duration,
+    /// How long a sign-in lasts without "remember me" (the cookie ends with
+    /// the browser), and with it.
+    pub session_ttl: Duration,
+    pub remember_ttl: Duration,
+    pub login_captcha: LoginCaptcha,
+    /// Failures (per account, or per client IP) after which the captcha is
+    /// asked, under `LoginCaptcha::AfterFailures`.
+    pub captcha_after_failures: u32,
+    /// The window in which sign-in failures are counted.
+    pub failure_window: Duration,
+    /// Failures of one account in the window that lock its password sign-in,
+    /// and for how long.
+    pub lockout_after_failures: u32,
+    pub lockout_duration: Duration,
     /// Whether cookies get `Secure` (the site is served over https).
     pub secure_cookies: bool,
     /// Behind a reverse proxy: take the client IP from the last
@@ -49,17 +62,33 @@ impl Default for Settings {
             sms_max_attempts: 5,
             captcha_ttl: Duration::from_secs(300),
             lookups_per_minute: 30,
-            token_ttl: Duration::from_secs(86_400),
+            session_ttl: Duration::from_secs(86_400),
+            remember_ttl: Duration::from_secs(14 * 86_400),
+            login_captcha: LoginCaptcha::AfterFailures,
+            captcha_after_failures: 3,
+            failure_window: Duration::from_secs(15 * 60),
+            lockout_after_failures: 10,
+            lockout_duration: Duration::from_secs(15 * 60),
             secure_cookies: false,
             trust_forwarded_for: false,
         }
     }
 }
 
+/// When sign-in asks for the image captcha.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginCaptcha {
+    Always,
+    AfterFailures,
+    Never,
+}
+
 /// Who is asking: the per-request facts the use cases need.
 #[derive(Clone, Debug)]
 pub struct Client {
     pub ip: IpAddr,
+    /// The browser's `User-Agent`, cut to a sane length.
+    pub user_agent: String,
 }
 
 /// Everything the use cases need, built once by the server.
@@ -96,7 +125,13 @@ impl Core {
             .flatten();
         let connected =
             parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip());
-        Client { ip: forwarded.or(connected).unwrap_or(IpAddr::from([127, 0, 0, 1])) }
+        let user_agent = parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(256).collect())
+            .unwrap_or_default();
+        Client { ip: forwarded.or(connected).unwrap_or(IpAddr::from([127, 0, 0, 1])), user_agent }
     }
 }
 

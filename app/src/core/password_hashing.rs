@@ -1,13 +1,15 @@
 //! Password hashes: argon2id, computed off the async threads through the CPU
 //! limiter. The hash is a secret-bearing string that never serialises.
 
-use super::cpu::CpuLimiter;
+use super::cpu::{CpuJobError, CpuLimiter};
 use crate::rules::Password;
 use argon2::{
     Algorithm, Argon2, Params, Version,
     password_hash::{PasswordHasher as _, PasswordVerifier as _, phc::PasswordHash as ParsedHash},
 };
 use std::fmt;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
 
 /// A PHC-format argon2 hash, as stored in `users.password_hash`.
 #[derive(Clone)]
@@ -49,19 +51,34 @@ pub enum HashError {
     Params(String),
     #[error("hashing failed: {0}")]
     Failed(String),
+    /// The hashing queue is full: the server is overloaded.
+    #[error("too many hashes are waiting")]
+    Busy,
+}
+
+impl From<CpuJobError> for HashError {
+    fn from(e: CpuJobError) -> Self {
+        match e {
+            CpuJobError::Busy => HashError::Busy,
+            CpuJobError::Failed(e) => HashError::Failed(e),
+        }
+    }
 }
 
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
     cpu: CpuLimiter,
+    /// A hash of a random password, verified when an account does not exist,
+    /// so that "no such account" takes as long as "wrong password".
+    dummy: Arc<OnceCell<PasswordHash>>,
 }
 
 impl PasswordHasher {
     pub fn new(params: HashParams, cpu: CpuLimiter) -> Result<PasswordHasher, HashError> {
         let params = Params::new(params.memory_kib, params.iterations, params.lanes, None)
             .map_err(|e| HashError::Params(e.to_string()))?;
-        Ok(PasswordHasher { params, cpu })
+        Ok(PasswordHasher { params, cpu, dummy: Arc::new(OnceCell::new()) })
     }
 
     fn argon2(params: Params) -> Argon2<'static> {
@@ -69,8 +86,11 @@ impl PasswordHasher {
     }
 
     pub async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        self.hash_str(password.expose().to_owned()).await
+    }
+
+    async fn hash_str(&self, password: String) -> Result<PasswordHash, HashError> {
         let params = self.params.clone();
-        let password = password.expose().to_owned();
         self.cpu
             .run(move || {
                 Self::argon2(params)
@@ -78,8 +98,7 @@ impl PasswordHasher {
                     .map(|h| PasswordHash(h.to_string()))
                     .map_err(|e| HashError::Failed(e.to_string()))
             })
-            .await
-            .map_err(|e| HashError::Failed(e.to_string()))?
+            .await?
     }
 
     /// True when `password` matches `hash`. The stored hash carries its own
@@ -91,8 +110,23 @@ impl PasswordHasher {
                 let parsed = ParsedHash::new(&hash).map_err(|e| HashError::Failed(e.to_string()))?;
                 Ok(Self::argon2(params).verify_password(password.as_bytes(), &parsed).is_ok())
             })
-            .await
-            .map_err(|e| HashError::Failed(e.to_string()))?
+            .await?
+    }
+
+    /// True when `password` matches `hash`; when there is no hash (no such
+    /// account), verifies against a dummy one and answers false.
+    pub async fn verify_or_dummy(&self, password: &str, hash: Option<&PasswordHash>) -> Result<bool, HashError> {
+        match hash {
+            Some(hash) => self.verify(password, hash).await,
+            None => {
+                let dummy = self
+                    .dummy
+                    .get_or_try_init(|| self.hash_str(format!("{}{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4())))
+                    .await?;
+                self.verify(password, dummy).await?;
+                Ok(false)
+            }
+        }
     }
 }
 
@@ -103,7 +137,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_is_argon2id_with_the_configured_cost_and_verifies() {
-        let hasher = PasswordHasher::new(HashParams::default(), CpuLimiter::new(1)).unwrap();
+        let hasher = PasswordHasher::new(HashParams::default(), CpuLimiter::new(1, 8)).unwrap();
         let pw = Password::parse("tangerine-Kite-42", PasswordPolicy::default(), None, None).unwrap();
         let hash = hasher.hash(&pw).await.unwrap();
         assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.as_str());
@@ -111,10 +145,20 @@ mod tests {
         assert!(!hasher.verify("tangerine-Kite-43", &hash).await.unwrap());
     }
 
+    fn cheap() -> PasswordHasher {
+        PasswordHasher::new(HashParams { memory_kib: 1024, iterations: 1, lanes: 1 }, CpuLimiter::new(1, 8)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_unknown_account_is_verified_against_a_dummy_and_fails() {
+        let hasher = cheap();
+        assert!(!hasher.verify_or_dummy("anything", None).await.unwrap());
+        assert!(hasher.dummy.get().is_some(), "the dummy was really verified");
+    }
+
     #[tokio::test]
     async fn two_hashes_of_one_password_differ_by_their_salt() {
-        let hasher =
-            PasswordHasher::new(HashParams { memory_kib: 1024, iterations: 1, lanes: 1 }, CpuLimiter::new(1)).unwrap();
+        let hasher = cheap();
         let pw = Password::parse("tangerine-Kite-42", PasswordPolicy::default(), None, None).unwrap();
         assert_ne!(hasher.hash(&pw).await.unwrap().as_str(), hasher.hash(&pw).await.unwrap().as_str());
     }

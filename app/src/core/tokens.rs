@@ -33,7 +33,6 @@ pub enum TokenError {
 #[derive(Clone)]
 pub struct Tokens {
     secret: SecretString,
-    ttl: Duration,
 }
 
 fn unix_now() -> u64 {
@@ -41,18 +40,15 @@ fn unix_now() -> u64 {
 }
 
 impl Tokens {
-    pub fn new(secret: SecretString, ttl: Duration) -> Tokens {
-        Tokens { secret, ttl }
+    pub fn new(secret: SecretString) -> Tokens {
+        Tokens { secret }
     }
 
-    pub fn issue(&self, user_id: i64) -> Result<String, TokenError> {
+    /// A token for `user_id` naming the session `session_id`, valid for `ttl`.
+    pub fn issue(&self, user_id: i64, session_id: &str, ttl: Duration) -> Result<String, TokenError> {
         let now = unix_now();
-        let claims = Claims {
-            sub: user_id.to_string(),
-            iat: now,
-            exp: now + self.ttl.as_secs(),
-            sid: uuid::Uuid::new_v4().simple().to_string(),
-        };
+        let claims =
+            Claims { sub: user_id.to_string(), iat: now, exp: now + ttl.as_secs(), sid: session_id.to_owned() };
         let key = EncodingKey::from_secret(self.secret.expose_secret().as_bytes());
         encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(|e| TokenError::Signing(e.to_string()))
     }
@@ -75,6 +71,15 @@ pub fn session_cookie(token: &str, max_age: Option<Duration>, secure: bool) -> S
     if let Some(age) = max_age {
         cookie.push_str(&format!("; Max-Age={}", age.as_secs()));
     }
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    cookie
+}
+
+/// The `Set-Cookie` value that deletes the token cookie.
+pub fn cleared_cookie(secure: bool) -> String {
+    let mut cookie = format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     if secure {
         cookie.push_str("; Secure");
     }
@@ -107,28 +112,30 @@ pub fn token_from_request(headers: &http::HeaderMap) -> Option<&str> {
 mod tests {
     use super::*;
 
+    const HOUR: Duration = Duration::from_secs(3600);
+
     fn tokens(secret: &str) -> Tokens {
-        Tokens::new(SecretString::from(secret.to_owned()), Duration::from_secs(3600))
+        Tokens::new(SecretString::from(secret.to_owned()))
     }
 
     #[test]
     fn an_issued_token_verifies_and_names_its_user() {
         let t = tokens("k1");
-        let claims = t.verify(&t.issue(42).unwrap()).unwrap();
+        let claims = t.verify(&t.issue(42, "s1", HOUR).unwrap()).unwrap();
         assert_eq!(claims.user_id(), Some(42));
-        assert_eq!(claims.sid.len(), 32);
+        assert_eq!(claims.sid, "s1");
         assert!(claims.exp > claims.iat);
     }
 
     #[test]
     fn a_token_signed_with_another_key_is_refused() {
-        assert!(tokens("k2").verify(&tokens("k1").issue(42).unwrap()).is_err());
+        assert!(tokens("k2").verify(&tokens("k1").issue(42, "s1", HOUR).unwrap()).is_err());
     }
 
     #[test]
     fn a_tampered_token_is_refused() {
         let t = tokens("k1");
-        let token = t.issue(42).unwrap();
+        let token = t.issue(42, "s1", HOUR).unwrap();
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         parts[1] = parts[1].chars().rev().collect();
         assert!(t.verify(&parts.join(".")).is_err());
@@ -136,10 +143,20 @@ mod tests {
 
     #[test]
     fn an_expired_token_is_refused() {
-        let t = Tokens::new(SecretString::from("k1".to_owned()), Duration::ZERO);
-        let token = t.issue(42).unwrap();
+        let t = tokens("k1");
+        let token = t.issue(42, "s1", Duration::ZERO).unwrap();
         std::thread::sleep(Duration::from_millis(1100));
         assert!(t.verify(&token).is_err());
+    }
+
+    #[test]
+    fn alg_none_is_refused() {
+        let t = tokens("k1");
+        let token = t.issue(42, "s1", HOUR).unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        // {"alg":"none","typ":"JWT"}
+        let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
+        assert!(t.verify(&unsigned).is_err());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! that explain a refusal. Compiled for the browser and the server alike, so the
 //! page runs the very same checks the server runs. No I/O, no Leptos.
 
+mod account;
 mod captcha_answer;
 mod mobile;
 mod nickname;
@@ -10,6 +11,7 @@ mod purpose;
 mod sms_code;
 mod username;
 
+pub use account::{Account, AccountError, Email, EmailError};
 pub use captcha_answer::{CAPTCHA_ALPHABET, CAPTCHA_LEN, CaptchaAnswer, CaptchaAnswerError};
 pub use mobile::{Mobile, MobileError};
 pub use nickname::{NICKNAME_MAX_CHARS, Nickname, NicknameError};
@@ -20,3 +22,28 @@ pub use username::{USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, Username, UsernameErr
 
 /// The message shown when the user agreement was not accepted.
 pub const AGREEMENT_REQUIRED: &str = "请阅读并同意用户协议";
+
+/// Where to go after signing in: only a path on this site (`/user`), never
+/// another site (`//evil.example`, `https://...`, `/\evil`).
+pub fn safe_next_path(raw: &str) -> Option<&str> {
+    let ok = raw.starts_with('/')
+        && !raw.starts_with("//")
+        && !raw.contains('\\')
+        && !raw.chars().any(char::is_control)
+        && raw.len() <= 512;
+    ok.then_some(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_on_this_site_are_followed_after_sign_in() {
+        assert_eq!(safe_next_path("/user"), Some("/user"));
+        assert_eq!(safe_next_path("/user?tab=sessions"), Some("/user?tab=sessions"));
+        for raw in ["//evil.example", "https://evil.example/", "/\\evil.example", "evil", "", "/\t/evil.example"] {
+            assert_eq!(safe_next_path(raw), None, "{raw}");
+        }
+    }
+}

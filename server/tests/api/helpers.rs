@@ -90,9 +90,21 @@ pub async fn spawn(options: Spawn) -> Option<TestApp> {
     let address = format!("http://{}", application.address());
     let core = application.core();
     tokio::spawn(application.run_until_stopped());
-    let client =
-        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = browser_client(&address);
     Some(TestApp { address, client, core, _data_dir: TempDir(dir) })
+}
+
+/// A client that behaves like a browser on the site: it keeps cookies, does
+/// not follow redirects (tests look at them), and sends its Origin.
+pub fn browser_client(address: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("origin", reqwest::header::HeaderValue::from_str(address).unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 pub async fn body(response: Response) -> Value {
@@ -165,6 +177,38 @@ impl TestApp {
         body(response).await
     }
 }
+
+impl TestApp {
+    /// Another browser on the same site (its own cookies).
+    pub fn new_browser(&self) -> reqwest::Client {
+        browser_client(&self.address)
+    }
+
+    /// Registers a user (through the API, in a browser of its own) with the
+    /// password `tangerine-Kite-42`; returns its id.
+    pub async fn user(&self, mobile: &str, username: &str) -> i64 {
+        let code = self.register_code(mobile).await;
+        let response = self
+            .new_browser()
+            .post(self.url("/api/v1/users"))
+            .json(&registration(mobile, &code, Some(username)))
+            .send();
+        let response = response.await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        body(response).await["id"].as_i64().unwrap()
+    }
+
+    /// `POST /api/v1/login` from `browser`.
+    pub async fn login_with(&self, browser: &reqwest::Client, form: &Value) -> Response {
+        browser.post(self.url("/api/v1/login")).json(form).send().await.unwrap()
+    }
+}
+
+pub fn login_form(account: &str, password: &str) -> Value {
+    json!({ "account": account, "password": password })
+}
+
+pub const PASSWORD: &str = "tangerine-Kite-42";
 
 /// A valid registration form.
 pub fn registration(mobile: &str, code: &str, username: Option<&str>) -> Value {

@@ -5,11 +5,13 @@
 mod helpers;
 
 mod captcha;
+mod login;
 mod logs;
 mod lookups;
 mod malformed;
 mod multi_instance;
 mod pages;
 mod register;
+mod sessions;
 mod sms_codes;
 mod unavailable;

@@ -54,7 +54,8 @@ async fn twelve_simultaneous_sends_send_one_sms_with_redis() {
 async fn the_daily_cap_counts_every_purpose(store: StoreKind) {
     let env = vec![("SMS_DAILY_CAP", "2".to_string())];
     let Some(app) = spawn(Spawn { store, env, ..Spawn::default() }).await else { return };
-    assert_eq!(app.send_sms("13900139003", "register").await.status(), 200);
+    // A register code (and the account it creates), then a login code: two.
+    app.register_user("13900139003", None).await;
     assert_eq!(app.send_sms("13900139003", "login").await.status(), 200);
     assert_error(app.send_sms("13900139003", "reset_password").await, 429, "sms_daily_cap", Some("sms_code")).await;
 }
@@ -107,6 +108,12 @@ async fn a_registered_number_gets_no_register_code() {
     let app = spawn_app().await;
     app.register_user("13900139004", None).await;
     assert_error(app.send_sms("13900139004", "register").await, 409, "mobile_taken", Some("mobile")).await;
+}
+
+#[tokio::test]
+async fn an_unregistered_number_gets_no_login_code() {
+    let app = spawn_app().await;
+    assert_error(app.send_sms("13900139006", "login").await, 422, "mobile_not_registered", Some("mobile")).await;
 }
 
 #[tokio::test]

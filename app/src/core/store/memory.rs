@@ -115,6 +115,10 @@ impl MemoryStore {
         Ok(self.lock().remaining(key, Instant::now()))
     }
 
+    pub async fn count(&self, key: &str) -> Result<u64, StoreError> {
+        Ok(self.lock().count(key, Instant::now()))
+    }
+
     pub async fn delete(&self, keys: &[&str]) -> Result<(), StoreError> {
         let mut map = self.lock();
         for key in keys {

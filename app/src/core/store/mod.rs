@@ -134,6 +134,17 @@ impl Store {
         dispatch!(self, ttl(&key))
     }
 
+    /// The current count of the window `key` (0 when none is open).
+    pub async fn count(&self, key: &str) -> Result<u64, StoreError> {
+        let key = self.key(key);
+        dispatch!(self, count(&key))
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let key = self.key(key);
+        dispatch!(self, delete(&[key.as_str()]))
+    }
+
     /// Counts one event in the fixed window `key`; refuses past `limit`.
     pub async fn hit(&self, key: &str, window: Duration, limit: u32) -> Result<Hit, StoreError> {
         let key = self.key(key);

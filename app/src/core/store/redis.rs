@@ -134,6 +134,12 @@ impl RedisStore {
         Ok((left > 0).then(|| from_ms(left)))
     }
 
+    pub async fn count(&self, key: &str) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        let n: Option<u64> = conn.get(key).await.map_err(unavailable)?;
+        Ok(n.unwrap_or(0))
+    }
+
     pub async fn delete(&self, keys: &[&str]) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         conn.del::<_, ()>(keys).await.map_err(unavailable)

@@ -34,6 +34,7 @@ where
     take_is_single_use(make(p("take")).await).await;
     ttl_reports_what_is_left(make(p("ttl")).await).await;
     hit_refuses_past_the_limit(make(p("hit")).await).await;
+    count_reads_a_window_and_delete_closes_it(make(p("count")).await).await;
     twelve_simultaneous_sends_get_one_slot(make(p("race")).await).await;
     the_daily_cap_counts_across_cooldowns(make(p("day")).await).await;
     the_ip_cap_counts_across_numbers(make(p("ip")).await).await;
@@ -66,6 +67,16 @@ async fn hit_refuses_past_the_limit(store: Store) {
         Hit::Limited { retry_after } => assert!(retry_after <= MIN && retry_after > Duration::ZERO),
         other => panic!("expected a limit, got {other:?}"),
     }
+}
+
+async fn count_reads_a_window_and_delete_closes_it(store: Store) {
+    assert_eq!(store.count("fails").await.unwrap(), 0);
+    for _ in 0..3 {
+        store.hit("fails", MIN, 100).await.unwrap();
+    }
+    assert_eq!(store.count("fails").await.unwrap(), 3);
+    store.delete("fails").await.unwrap();
+    assert_eq!(store.count("fails").await.unwrap(), 0);
 }
 
 async fn twelve_simultaneous_sends_get_one_slot(store: Store) {

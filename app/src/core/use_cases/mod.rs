@@ -2,17 +2,25 @@
 //! input from either door, parses it into rule types first, and returns its
 //! own error enum, which converts into the wire `AppError` in one place.
 
+mod account;
 mod check_availability;
-mod current_user;
 mod issue_captcha;
+mod login;
 mod register;
 mod send_sms_code;
+mod sessions;
+mod sms_login;
 
+pub use account::{AccountError as ProfileError, change_password, login_history, profile, update_nickname};
 pub use check_availability::{AvailabilityError, count_mobile, count_username};
-pub use current_user::current_user;
 pub use issue_captcha::{CaptchaError, issue_captcha};
+pub use login::{LoginError, clock_time_cst, login, login_needs_captcha};
 pub use register::{RegisterError, register};
 pub use send_sms_code::{SendSmsCodeError, send_sms_code, sms_cooldown};
+pub use sessions::{
+    Authenticated, SessionError, authenticate, cookie_max_age, end_all_sessions, end_session, list_sessions, logout,
+};
+pub use sms_login::{SmsLoginError, sms_login};
 
 use crate::rules::{Mobile, Purpose};
 use std::time::Duration;
@@ -38,6 +46,15 @@ pub(crate) mod keys {
     }
     pub fn lookups(ip: &std::net::IpAddr) -> String {
         format!("lookup:ip:{ip}")
+    }
+    pub fn login_failures(account_key: &str) -> String {
+        format!("login:fail:{account_key}")
+    }
+    pub fn login_ip_failures(ip: &std::net::IpAddr) -> String {
+        format!("login:fail-ip:{ip}")
+    }
+    pub fn login_lock(account_key: &str) -> String {
+        format!("login:lock:{account_key}")
     }
 }
 

@@ -3,21 +3,23 @@
 //! up only once the account exists. The unique index on the mobile decides
 //! simultaneous submits: one account, the others a clear "taken".
 
-use super::{dependency_down, internal, keys, now_ms};
+use super::{
+    dependency_down, internal, keys, now_ms,
+    sessions::{SessionError, start_session},
+};
 use crate::{
     core::{
-        Core,
+        Client, Core,
         db::{DbError, InsertUserError, NewUser},
         password_hashing::HashError,
         store::{CodeCheck, StoreError},
-        tokens::TokenError,
     },
     error::AppError,
     rules::{
         AGREEMENT_REQUIRED, Mobile, MobileError, Nickname, NicknameError, Password, PasswordError, Purpose, SmsCode,
         SmsCodeError, Username, UsernameError, passwords_match,
     },
-    wire::{RegisterForm, Registered},
+    wire::{RegisterForm, SignedIn},
 };
 use rand::Rng;
 
@@ -54,7 +56,7 @@ pub enum RegisterError {
     #[error(transparent)]
     Hash(#[from] HashError),
     #[error(transparent)]
-    Token(#[from] TokenError),
+    Session(#[from] SessionError),
 }
 
 struct ValidRegistration {
@@ -94,7 +96,7 @@ fn generated_username() -> Username {
 }
 
 #[tracing::instrument(name = "register", skip_all)]
-pub async fn register(core: &Core, form: &RegisterForm) -> Result<Registered, RegisterError> {
+pub async fn register(core: &Core, client: &Client, form: &RegisterForm) -> Result<SignedIn, RegisterError> {
     let valid = parse(core, form)?;
     let code_key = keys::sms_code(Purpose::Register, &valid.mobile);
     match core.store.check_code(&code_key, valid.sms_code.as_str(), core.settings.sms_max_attempts).await? {
@@ -138,9 +140,9 @@ pub async fn register(core: &Core, form: &RegisterForm) -> Result<Registered, Re
     if let Err(e) = core.store.consume_code(&code_key, valid.sms_code.as_str()).await {
         tracing::warn!(error = %e, "register: could not consume the SMS code");
     }
-    let token = core.tokens.issue(user.id)?;
     tracing::info!(user_id = user.id, "registered");
-    Ok(Registered { id: user.id, username: user.username, nickname: user.nickname, token })
+    // A new account starts signed in, for a browser session.
+    Ok(start_session(core, client, &user, false, "register").await?)
 }
 
 impl From<RegisterError> for AppError {
@@ -163,8 +165,9 @@ impl From<RegisterError> for AppError {
             E::UsernameTaken => AppError::field("username", "username_taken", "该用户名已被使用").with_conflict(),
             E::Store(e) => dependency_down("register", "store", &e),
             E::Db(e) => dependency_down("register", "database", &e),
+            E::Hash(HashError::Busy) => AppError::busy(),
             E::Hash(e) => internal("register", "hashing", &e),
-            E::Token(e) => internal("register", "token", &e),
+            E::Session(e) => e.into(),
         }
     }
 }

@@ -34,6 +34,8 @@ pub enum SendSmsCodeError {
     CaptchaWrong,
     #[error("the mobile is already registered")]
     MobileTaken,
+    #[error("no account has this mobile")]
+    NotRegistered,
     #[error("cooldown")]
     Cooldown { retry_after: Duration },
     #[error("daily cap")]
@@ -63,8 +65,11 @@ pub async fn send_sms_code(core: &Core, client: &Client, form: &SendSmsCodeForm)
         }
         Some(_) => {}
     }
-    if purpose == Purpose::Register && core.db.count_mobile(&mobile).await? > 0 {
-        return Err(SendSmsCodeError::MobileTaken);
+    let registered = core.db.count_mobile(&mobile).await? > 0;
+    match purpose {
+        Purpose::Register if registered => return Err(SendSmsCodeError::MobileTaken),
+        Purpose::Login | Purpose::ResetPassword if !registered => return Err(SendSmsCodeError::NotRegistered),
+        _ => {}
     }
 
     let settings = &core.settings;
@@ -122,6 +127,7 @@ impl From<SendSmsCodeError> for AppError {
             E::CaptchaExpired => AppError::field("text", "image_code_expired", "图片验证码已失效，请点击图片换一张"),
             E::CaptchaWrong => AppError::field("text", "image_code_wrong", "图片验证码错误，请重新输入"),
             E::MobileTaken => AppError::field("mobile", "mobile_taken", "该手机号已注册").with_conflict(),
+            E::NotRegistered => AppError::field("mobile", "mobile_not_registered", "该手机号尚未注册"),
             E::Cooldown { retry_after } => {
                 let s = seconds_up(retry_after);
                 AppError::rate_limited("sms_cooldown", format!("发送太频繁，请{s}秒后再试"), s).with_field("sms_code")

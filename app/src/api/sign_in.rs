@@ -1,0 +1,76 @@
+//! Server functions for signing in and out.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// Whether signing in to `account` will ask for the captcha.
+#[server(endpoint = "login_needs_captcha")]
+pub async fn login_needs_captcha(account: String) -> Result<bool, AppError> {
+    use super::context::*;
+    let core = core()?;
+    let client = client(&core).await?;
+    crate::core::use_cases::login_needs_captcha(&core, &client, &account).await.map_err(fail)
+}
+
+/// Where to go after signing in: `next` when it is a path on this site.
+#[cfg(feature = "ssr")]
+fn go_next(next: Option<String>) {
+    let target = next.as_deref().and_then(crate::rules::safe_next_path).unwrap_or("/");
+    leptos_axum::redirect(target);
+}
+
+#[server(endpoint = "login")]
+pub async fn login(
+    account: String,
+    password: String,
+    #[server(default)] remember: Option<String>,
+    #[server(default)] image_code_id: Option<String>,
+    #[server(default)] text: Option<String>,
+    #[server(default)] next: Option<String>,
+) -> Result<(), AppError> {
+    use super::context::*;
+    use crate::wire::LoginForm;
+    let core = core()?;
+    let client = client(&core).await?;
+    let form = LoginForm { account, password, remember: checked(remember), image_code_id, text };
+    let signed_in = crate::core::use_cases::login(&core, &client, &form).await.map_err(fail)?;
+    set_session_cookie(&core, &signed_in);
+    go_next(next);
+    Ok(())
+}
+
+#[server(endpoint = "sms_login")]
+pub async fn sms_login(
+    mobile: String,
+    sms_code: String,
+    #[server(default)] remember: Option<String>,
+    #[server(default)] next: Option<String>,
+) -> Result<(), AppError> {
+    use super::context::*;
+    use crate::wire::SmsLoginForm;
+    let core = core()?;
+    let client = client(&core).await?;
+    let form = SmsLoginForm { mobile, sms_code, remember: checked(remember) };
+    let signed_in = crate::core::use_cases::sms_login(&core, &client, &form).await.map_err(fail)?;
+    set_session_cookie(&core, &signed_in);
+    go_next(next);
+    Ok(())
+}
+
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use super::context::*;
+    let core = core()?;
+    if let Some(auth) = signed_in(&core).await? {
+        crate::core::use_cases::logout(&core, &auth).await.map_err(fail)?;
+    }
+    clear_session_cookie(&core);
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// A checkbox as a form sends it: present ("on") when ticked.
+#[cfg(feature = "ssr")]
+pub(crate) fn checked(value: Option<String>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "false")
+}

@@ -1,0 +1,76 @@
+//! Server functions for the user centre (`/user`).
+
+use crate::{
+    error::AppError,
+    wire::{AttemptView, Profile, SessionView},
+};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Everything the user centre shows, in one call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserCentreData {
+    pub profile: Profile,
+    pub sessions: Vec<SessionView>,
+    pub history: Vec<AttemptView>,
+}
+
+/// The user centre's data; `None` when signed out (the page then sends the
+/// visitor to sign in).
+#[server(endpoint = "user_centre")]
+pub async fn user_centre() -> Result<Option<UserCentreData>, AppError> {
+    use super::context::*;
+    use crate::core::use_cases;
+    let core = core()?;
+    let Some(auth) = signed_in(&core).await? else { return Ok(None) };
+    let sessions = use_cases::list_sessions(&core, &auth).await.map_err(fail)?;
+    let history = use_cases::login_history(&core, &auth).await.map_err(fail)?;
+    Ok(Some(UserCentreData { profile: use_cases::profile(&auth), sessions, history }))
+}
+
+#[server(endpoint = "update_nickname")]
+pub async fn update_nickname(nickname: String) -> Result<(), AppError> {
+    use super::context::*;
+    let core = core()?;
+    let auth = authenticated(&core).await?;
+    crate::core::use_cases::update_nickname(&core, &auth, &nickname).await.map_err(fail)?;
+    Ok(())
+}
+
+#[server(endpoint = "change_password")]
+pub async fn change_password(
+    old_password: String,
+    new_password: String,
+    new_password2: String,
+) -> Result<(), AppError> {
+    use super::context::*;
+    use crate::wire::ChangePasswordForm;
+    let core = core()?;
+    let auth = authenticated(&core).await?;
+    let form = ChangePasswordForm { old_password, new_password, new_password2 };
+    crate::core::use_cases::change_password(&core, &auth, &form).await.map_err(fail)
+}
+
+#[server(endpoint = "end_session")]
+pub async fn end_session(id: String) -> Result<(), AppError> {
+    use super::context::*;
+    let core = core()?;
+    let auth = authenticated(&core).await?;
+    crate::core::use_cases::end_session(&core, &auth, &id).await.map_err(fail)?;
+    if id == auth.session.id {
+        clear_session_cookie(&core);
+    }
+    Ok(())
+}
+
+/// "Sign out everywhere", this browser included.
+#[server(endpoint = "end_all_sessions")]
+pub async fn end_all_sessions() -> Result<(), AppError> {
+    use super::context::*;
+    let core = core()?;
+    let auth = authenticated(&core).await?;
+    crate::core::use_cases::end_all_sessions(&core, &auth).await.map_err(fail)?;
+    clear_session_cookie(&core);
+    leptos_axum::redirect("/login");
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! The signed-in user's own account: profile, nickname, password, history.
+
+use super::{
+    dependency_down, internal, now_ms,
+    sessions::{Authenticated, SessionError},
+};
+use crate::{
+    core::{Core, db::DbError, password_hashing::HashError},
+    error::AppError,
+    rules::{Mobile, Nickname, NicknameError, Password, PasswordError, Username, passwords_match},
+    wire::{AttemptView, ChangePasswordForm, Profile},
+};
+
+/// How many sign-in attempts the user centre shows.
+const HISTORY_LENGTH: i64 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Nickname(#[from] NicknameError),
+    #[error("the old password is wrong")]
+    OldPasswordWrong,
+    #[error(transparent)]
+    NewPassword(PasswordError),
+    #[error(transparent)]
+    NewPassword2(PasswordError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+pub fn profile(auth: &Authenticated) -> Profile {
+    let user = &auth.user;
+    Profile {
+        id: user.id,
+        username: user.username.clone(),
+        mobile: Mobile::parse(&user.mobile).map(|m| m.masked()).unwrap_or_default(),
+        email: user.email.clone().filter(|_| user.email_verified),
+        nickname: user.nickname.clone(),
+        created_at: user.created_at,
+        last_login_at: user.last_login_at,
+    }
+}
+
+pub async fn update_nickname(core: &Core, auth: &Authenticated, raw: &str) -> Result<Profile, AccountError> {
+    let nickname = Nickname::parse(raw)?;
+    core.db.set_nickname(auth.user.id, nickname.as_str()).await?;
+    let mut updated = profile(auth);
+    updated.nickname = nickname.as_str().to_owned();
+    Ok(updated)
+}
+
+/// Changes the password after checking the old one; every other session ends.
+#[tracing::instrument(name = "change_password", skip_all)]
+pub async fn change_password(core: &Core, auth: &Authenticated, form: &ChangePasswordForm) -> Result<(), AccountError> {
+    let user = &auth.user;
+    if !core.hasher.verify(&form.old_password, &user.password_hash()).await? {
+        return Err(AccountError::OldPasswordWrong);
+    }
+    let mobile = Mobile::parse(&user.mobile).ok();
+    let username = Username::parse(&user.username).ok();
+    let new = Password::parse(&form.new_password, core.settings.password_policy, mobile.as_ref(), username.as_ref())
+        .map_err(AccountError::NewPassword)?;
+    passwords_match(&form.new_password, &form.new_password2).map_err(AccountError::NewPassword2)?;
+    let hash = core.hasher.hash(&new).await?;
+    core.db.set_password_hash(user.id, &hash).await?;
+    core.db.end_sessions(user.id, Some(&auth.session.id), now_ms()).await?;
+    tracing::info!(user_id = user.id, "password changed; other sessions ended");
+    Ok(())
+}
+
+/// The newest sign-in attempts on the account.
+pub async fn login_history(core: &Core, auth: &Authenticated) -> Result<Vec<AttemptView>, AccountError> {
+    let rows = core.db.recent_attempts(auth.user.id, HISTORY_LENGTH).await?;
+    Ok(rows
+        .into_iter()
+        .map(|a| AttemptView {
+            created_at: a.created_at,
+            client_ip: a.client_ip,
+            user_agent: a.user_agent,
+            method: a.method,
+            outcome: a.outcome,
+        })
+        .collect())
+}
+
+impl From<AccountError> for AppError {
+    fn from(e: AccountError) -> AppError {
+        use AccountError as E;
+        match e {
+            E::Nickname(e) => AppError::field("nickname", "nickname_invalid", e.message()),
+            E::OldPasswordWrong => AppError::field("old_password", "old_password_wrong", "原密码错误"),
+            E::NewPassword(e) => AppError::field("new_password", "password_invalid", e.message()),
+            E::NewPassword2(e) => AppError::field("new_password2", "password_mismatch", e.message()),
+            E::Db(e) => dependency_down("account", "database", &e),
+            E::Hash(HashError::Busy) => AppError::busy(),
+            E::Hash(e) => internal("account", "hashing", &e),
+            E::Session(e) => e.into(),
+        }
+    }
+}

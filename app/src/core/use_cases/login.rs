@@ -1,0 +1,201 @@
+//! Sign in with an account (username, mobile or verified e-mail) and a
+//! password. An unknown account and a wrong password get the same answer in
+//! about the same time (a dummy hash is verified). Failures are counted per
+//! account and per client IP: past a few, the captcha is asked; past more, the
+//! account's password sign-in is locked for a while (SMS sign-in still works,
+//! so a stranger cannot lock the owner out).
+
+use super::{
+    dependency_down, internal, keys, now_ms, seconds_up,
+    sessions::{SessionError, record_attempt, start_session},
+};
+use crate::{
+    core::{
+        Client, Core, LoginCaptcha,
+        db::{DbError, UserRow},
+        password_hashing::HashError,
+        store::{Hit, StoreError},
+    },
+    error::{AppError, ErrorKind},
+    rules::{Account, AccountError, CaptchaAnswer, CaptchaAnswerError},
+    wire::{LoginForm, SignedIn},
+};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    #[error("no password")]
+    PasswordEmpty,
+    #[error("the captcha is required")]
+    CaptchaRequired,
+    #[error(transparent)]
+    CaptchaAnswer(#[from] CaptchaAnswerError),
+    #[error("the captcha expired or was used")]
+    CaptchaExpired,
+    #[error("the captcha answer is wrong")]
+    CaptchaWrong,
+    #[error("unknown account or wrong password")]
+    WrongCredentials,
+    #[error("password sign-in is locked")]
+    Locked { until_ms: i64, retry_after: Duration },
+    #[error("the account is disabled")]
+    Disabled,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+/// The counters of one account: by user id when it exists (so that every
+/// spelling counts once), else by what was typed (so that unknown accounts
+/// behave like known ones).
+fn account_key(account: &Account, user: Option<&UserRow>) -> String {
+    user.map(|u| format!("uid:{}", u.id)).unwrap_or_else(|| account.key())
+}
+
+async fn captcha_needed(core: &Core, client: &Client, account_key: &str) -> Result<bool, StoreError> {
+    let settings = &core.settings;
+    Ok(match settings.login_captcha {
+        LoginCaptcha::Always => true,
+        LoginCaptcha::Never => false,
+        LoginCaptcha::AfterFailures => {
+            core.store.count(&keys::login_failures(account_key)).await? >= u64::from(settings.captcha_after_failures)
+                || core.store.count(&keys::login_ip_failures(&client.ip)).await?
+                    >= u64::from(settings.captcha_after_failures)
+        }
+    })
+}
+
+/// Whether signing in to `account` from this client will ask for the
+/// captcha (the page shows it exactly then).
+pub async fn login_needs_captcha(core: &Core, client: &Client, account: &str) -> Result<bool, LoginError> {
+    if core.settings.login_captcha != LoginCaptcha::AfterFailures {
+        return Ok(core.settings.login_captcha == LoginCaptcha::Always);
+    }
+    let user = match Account::parse(account) {
+        Ok(account) => (core.db.find_user_by_account(&account).await?, Some(account)),
+        Err(_) => (None, None),
+    };
+    let key = match &user {
+        (user, Some(account)) => account_key(account, user.as_ref()),
+        (_, None) => String::new(),
+    };
+    Ok(captcha_needed(core, client, &key).await?)
+}
+
+#[tracing::instrument(name = "login", skip_all)]
+pub async fn login(core: &Core, client: &Client, form: &LoginForm) -> Result<SignedIn, LoginError> {
+    let account = Account::parse(&form.account)?;
+    if form.password.is_empty() {
+        return Err(LoginError::PasswordEmpty);
+    }
+    let user = core.db.find_user_by_account(&account).await?;
+    let key = account_key(&account, user.as_ref());
+
+    if captcha_needed(core, client, &key).await? {
+        let (Some(id), Some(text)) = (form.image_code_id.as_deref(), form.text.as_deref()) else {
+            return Err(LoginError::CaptchaRequired);
+        };
+        if text.trim().is_empty() {
+            return Err(LoginError::CaptchaRequired);
+        }
+        let answer = CaptchaAnswer::parse(text)?;
+        let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| LoginError::CaptchaExpired)?;
+        match core.store.take(&keys::captcha(&id)).await? {
+            None => return Err(LoginError::CaptchaExpired),
+            Some(expected) if !expected.eq_ignore_ascii_case(answer.as_str()) => return Err(LoginError::CaptchaWrong),
+            Some(_) => {}
+        }
+    }
+
+    if let Some(left) = core.store.ttl(&keys::login_lock(&key)).await? {
+        if let Some(user) = &user {
+            record_attempt(core, client, user.id, "password", "locked").await;
+        }
+        return Err(LoginError::Locked { until_ms: now_ms() + left.as_millis() as i64, retry_after: left });
+    }
+
+    let hash = user.as_ref().map(UserRow::password_hash);
+    if !core.hasher.verify_or_dummy(&form.password, hash.as_ref()).await? {
+        record_failure(core, client, &key).await?;
+        if let Some(user) = &user {
+            record_attempt(core, client, user.id, "password", "wrong_password").await;
+        }
+        return Err(LoginError::WrongCredentials);
+    }
+    // The password matched, so the user exists.
+    let Some(user) = user else { return Err(LoginError::WrongCredentials) };
+    if !user.is_active {
+        record_attempt(core, client, user.id, "password", "disabled").await;
+        return Err(LoginError::Disabled);
+    }
+    core.store.delete(&keys::login_failures(&key)).await?;
+    Ok(start_session(core, client, &user, form.remember, "password").await?)
+}
+
+/// Counts a failure for the account and the client; the failure that reaches
+/// the threshold locks the account's password sign-in.
+async fn record_failure(core: &Core, client: &Client, key: &str) -> Result<(), StoreError> {
+    let settings = &core.settings;
+    let window = settings.failure_window;
+    core.store.hit(&keys::login_ip_failures(&client.ip), window, u32::MAX).await?;
+    let threshold = settings.lockout_after_failures.saturating_sub(1);
+    if let Hit::Limited { .. } = core.store.hit(&keys::login_failures(key), window, threshold).await? {
+        core.store.put(&keys::login_lock(key), "1", settings.lockout_duration).await?;
+        core.store.delete(&keys::login_failures(key)).await?;
+        tracing::warn!("password sign-in locked after repeated failures");
+    }
+    Ok(())
+}
+
+/// `HH:MM` in China Standard Time (UTC+8), for "locked until".
+pub fn clock_time_cst(unix_ms: i64) -> String {
+    let minutes = (unix_ms.div_euclid(60_000) + 8 * 60).rem_euclid(24 * 60);
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+impl From<LoginError> for AppError {
+    fn from(e: LoginError) -> AppError {
+        use LoginError as E;
+        match e {
+            E::Account(e) => AppError::field("account", "account_invalid", e.message()),
+            E::PasswordEmpty => AppError::field("password", "password_invalid", "请输入密码"),
+            E::CaptchaRequired => AppError::field("text", "image_code_required", "请输入图片验证码"),
+            E::CaptchaAnswer(e) => AppError::field("text", "image_code_invalid", e.message()),
+            E::CaptchaExpired => AppError::field("text", "image_code_expired", "图片验证码已失效，请点击图片换一张"),
+            E::CaptchaWrong => AppError::field("text", "image_code_wrong", "图片验证码错误，请重新输入"),
+            E::WrongCredentials => {
+                AppError::new(ErrorKind::Unauthorized, "wrong_credentials", "账号或密码错误").with_field("password")
+            }
+            E::Locked { until_ms, retry_after } => AppError::rate_limited(
+                "account_locked",
+                format!("密码错误次数过多，密码登录已锁定至{}（北京时间），可使用短信登录", clock_time_cst(until_ms)),
+                seconds_up(retry_after),
+            ),
+            E::Disabled => AppError::new(ErrorKind::Forbidden, "account_disabled", "该账号已被停用，请联系客服"),
+            E::Store(e) => dependency_down("login", "store", &e),
+            E::Db(e) => dependency_down("login", "database", &e),
+            E::Hash(HashError::Busy) => AppError::busy(),
+            E::Hash(e) => internal("login", "hashing", &e),
+            E::Session(e) => e.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_times_are_shown_in_china_time() {
+        // 2026-11-23 11:40 UTC is 19:40 in Beijing.
+        assert_eq!(clock_time_cst(1_795_434_000_000), "19:40");
+        assert_eq!(clock_time_cst(0), "08:00");
+    }
+}

@@ -1,0 +1,152 @@
+//! Sessions: every sign-in (and sign-up) starts one; the token names it, and
+//! a token whose session has ended or expired is refused everywhere.
+
+use super::{dependency_down, internal, now_ms};
+use crate::{
+    core::{
+        Client, Core,
+        db::{DbError, NewAttempt, NewSession, SessionRow, UserRow},
+        tokens::{Claims, TokenError},
+    },
+    error::{AppError, ErrorKind},
+    wire::{SessionView, SignedIn},
+};
+use std::time::Duration;
+
+/// A request's signed-in user and the session it came with.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    pub user: UserRow,
+    pub session: SessionRow,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("not signed in")]
+    SignedOut,
+    #[error("no such session")]
+    NoSuchSession,
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+}
+
+/// The cookie lifetime for a session: `None` ends with the browser.
+pub fn cookie_max_age(core: &Core, remember: bool) -> Option<Duration> {
+    remember.then_some(core.settings.remember_ttl)
+}
+
+/// Starts a session for `user` and records the successful attempt.
+pub(crate) async fn start_session(
+    core: &Core,
+    client: &Client,
+    user: &UserRow,
+    remember: bool,
+    method: &str,
+) -> Result<SignedIn, SessionError> {
+    let now = now_ms();
+    let ttl = if remember { core.settings.remember_ttl } else { core.settings.session_ttl };
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let ip = client.ip.to_string();
+    core.db
+        .create_session(&NewSession {
+            id: &id,
+            user_id: user.id,
+            now_ms: now,
+            expires_at: now + ttl.as_millis() as i64,
+            client_ip: &ip,
+            user_agent: &client.user_agent,
+            remember,
+        })
+        .await?;
+    record_attempt(core, client, user.id, method, "success").await;
+    core.db.set_last_login(user.id, now).await?;
+    let token = core.tokens.issue(user.id, &id, ttl)?;
+    Ok(SignedIn {
+        id: user.id,
+        username: user.username.clone(),
+        nickname: user.nickname.clone(),
+        avatar: user.avatar.clone(),
+        token,
+        remember,
+    })
+}
+
+/// Adds a line to the user's sign-in history; a failure here is logged, not
+/// fatal (the history is a courtesy, the sign-in is what matters).
+pub(crate) async fn record_attempt(core: &Core, client: &Client, user_id: i64, method: &str, outcome: &str) {
+    let ip = client.ip.to_string();
+    let attempt =
+        NewAttempt { user_id, now_ms: now_ms(), client_ip: &ip, user_agent: &client.user_agent, method, outcome };
+    if let Err(e) = core.db.record_attempt(&attempt).await {
+        tracing::warn!(error = %e, "could not record a sign-in attempt");
+    }
+}
+
+/// The signed-in user of a token: the signature, the expiry, the session
+/// (not ended, not expired, this user's) and the user (active) must all hold.
+pub async fn authenticate(core: &Core, token: Option<&str>) -> Result<Option<Authenticated>, DbError> {
+    let Some(claims) = token.and_then(|t| core.tokens.verify(t).ok()) else { return Ok(None) };
+    authenticate_claims(core, &claims).await
+}
+
+async fn authenticate_claims(core: &Core, claims: &Claims) -> Result<Option<Authenticated>, DbError> {
+    let Some(user_id) = claims.user_id() else { return Ok(None) };
+    let now = now_ms();
+    let Some(session) = core.db.find_session(&claims.sid).await? else { return Ok(None) };
+    if session.user_id != user_id || !session.is_live(now) {
+        return Ok(None);
+    }
+    let Some(user) = core.db.find_user(user_id).await? else { return Ok(None) };
+    if !user.is_active {
+        return Ok(None);
+    }
+    core.db.touch_session(&session.id, now).await?;
+    Ok(Some(Authenticated { user, session }))
+}
+
+/// Ends the session the request came with.
+pub async fn logout(core: &Core, auth: &Authenticated) -> Result<(), SessionError> {
+    core.db.end_session(auth.user.id, &auth.session.id, now_ms()).await?;
+    Ok(())
+}
+
+pub async fn list_sessions(core: &Core, auth: &Authenticated) -> Result<Vec<SessionView>, SessionError> {
+    let rows = core.db.live_sessions(auth.user.id, now_ms()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|s| SessionView {
+            current: s.id == auth.session.id,
+            id: s.id,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at,
+            client_ip: s.client_ip,
+            user_agent: s.user_agent,
+        })
+        .collect())
+}
+
+/// Ends one of the user's own sessions.
+pub async fn end_session(core: &Core, auth: &Authenticated, id: &str) -> Result<(), SessionError> {
+    if core.db.end_session(auth.user.id, id, now_ms()).await? { Ok(()) } else { Err(SessionError::NoSuchSession) }
+}
+
+/// "Sign out everywhere": every session of the user, this one included.
+pub async fn end_all_sessions(core: &Core, auth: &Authenticated) -> Result<u64, SessionError> {
+    Ok(core.db.end_sessions(auth.user.id, None, now_ms()).await?)
+}
+
+impl From<SessionError> for AppError {
+    fn from(e: SessionError) -> AppError {
+        match e {
+            SessionError::SignedOut => AppError::new(ErrorKind::Unauthorized, "signed_out", "请先登录"),
+            SessionError::NoSuchSession => {
+                AppError::new(ErrorKind::NotFound, "no_such_session", "该会话不存在或已结束")
+            }
+            SessionError::Db(e) => dependency_down("session", "database", &e),
+            SessionError::Token(e) => internal("session", "token", &e),
+        }
+    }
+}

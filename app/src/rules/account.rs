@@ -1,0 +1,126 @@
+//! What a person types to sign in: a username, a mobile number (in any
+//! accepted spelling) or an e-mail address.
+
+use super::{Mobile, Username};
+use std::fmt;
+
+/// An e-mail address, lower-cased. A plain shape check: the address is proven
+/// by the mail that verifies it, not by a pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid e-mail")]
+pub struct EmailError;
+
+impl EmailError {
+    pub fn message(&self) -> &'static str {
+        "邮箱格式不正确"
+    }
+}
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Email, EmailError> {
+        let raw = raw.trim();
+        let (local, domain) = raw.rsplit_once('@').ok_or(EmailError)?;
+        let valid = !local.is_empty()
+            && raw.len() <= 254
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !raw.chars().any(|c| c.is_whitespace() || c.is_control())
+            && !local.contains('@');
+        if valid { Ok(Email(raw.to_lowercase())) } else { Err(EmailError) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Account {
+    Username(Username),
+    Mobile(Mobile),
+    Email(Email),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    #[error("empty")]
+    Empty,
+    #[error("unrecognised")]
+    Unrecognised,
+}
+
+impl AccountError {
+    pub fn message(&self) -> &'static str {
+        match self {
+            AccountError::Empty => "请输入用户名、手机号或邮箱",
+            AccountError::Unrecognised => "请输入正确的用户名、手机号或邮箱",
+        }
+    }
+}
+
+impl Account {
+    /// An `@` means an e-mail; a valid mobile spelling means a mobile; else a
+    /// username (which must start with a letter, so it never looks like a number).
+    pub fn parse(raw: &str) -> Result<Account, AccountError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(AccountError::Empty);
+        }
+        if raw.contains('@') {
+            return Email::parse(raw).map(Account::Email).map_err(|_| AccountError::Unrecognised);
+        }
+        if let Ok(mobile) = Mobile::parse(raw) {
+            return Ok(Account::Mobile(mobile));
+        }
+        Username::parse(raw).map(Account::Username).map_err(|_| AccountError::Unrecognised)
+    }
+
+    /// A stable name for counters: the same account spelled two ways (with
+    /// or without `+86`, in another case) counts once.
+    pub fn key(&self) -> String {
+        match self {
+            Account::Username(u) => format!("u:{}", u.as_str().to_lowercase()),
+            Account::Mobile(m) => format!("m:{m}"),
+            Account::Email(e) => format!("e:{e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_account_is_recognised() {
+        assert!(matches!(Account::parse("alice_01"), Ok(Account::Username(_))));
+        assert!(matches!(Account::parse("+86 138-1234-5678"), Ok(Account::Mobile(m)) if m.as_str() == "13812345678"));
+        assert!(
+            matches!(Account::parse(" Alice@Example.COM "), Ok(Account::Email(e)) if e.as_str() == "alice@example.com")
+        );
+    }
+
+    #[test]
+    fn anything_else_is_refused_with_a_message() {
+        assert_eq!(Account::parse(""), Err(AccountError::Empty));
+        for raw in ["12345", "a@b", "al", "@example.com", "a b@example.com"] {
+            assert_eq!(Account::parse(raw), Err(AccountError::Unrecognised), "{raw}");
+        }
+        assert_eq!(AccountError::Empty.message(), "请输入用户名、手机号或邮箱");
+    }
+
+    #[test]
+    fn one_account_spelled_two_ways_has_one_key() {
+        assert_eq!(Account::parse("Alice_01").unwrap().key(), Account::parse("alice_01").unwrap().key());
+        assert_eq!(Account::parse("13812345678").unwrap().key(), Account::parse("+8613812345678").unwrap().key());
+    }
+}

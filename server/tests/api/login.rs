@@ -1,0 +1,244 @@
+use crate::helpers::*;
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test]
+async fn sign_in_with_a_username_a_mobile_or_a_verified_email() {
+    let app = spawn_app().await;
+    let id = app.user("13400134000", "Kestrel01").await;
+    let email = app::rules::Email::parse("kestrel@example.com").unwrap();
+    app.core.db.set_email(id, &email, true).await.unwrap();
+    for account in ["kestrel01", "+86 134-0013-4000", "Kestrel@Example.com"] {
+        let response = app.login_with(&app.new_browser(), &login_form(account, PASSWORD)).await;
+        assert_eq!(response.status(), 200, "{account}");
+        let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(!cookie.contains("Max-Age"), "a browser-session cookie without remember me");
+        let body = body(response).await;
+        assert_eq!((body["id"].as_i64(), body["username"].as_str()), (Some(id), Some("Kestrel01")));
+        assert!(body["token"].as_str().is_some() && body.get("avatar").is_some());
+    }
+}
+
+#[tokio::test]
+async fn remember_me_makes_a_fourteen_day_cookie() {
+    let app = spawn_app().await;
+    app.user("13400134001", "Kestrel02").await;
+    let form = json!({ "account": "Kestrel02", "password": PASSWORD, "remember": true });
+    let response = app.login_with(&app.new_browser(), &form).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=1209600"));
+}
+
+#[tokio::test]
+async fn an_unverified_email_does_not_sign_in() {
+    let app = spawn_app().await;
+    let id = app.user("13400134002", "Kestrel03").await;
+    let email = app::rules::Email::parse("kestrel3@example.com").unwrap();
+    app.core.db.set_email(id, &email, false).await.unwrap();
+    let response = app.login_with(&app.new_browser(), &login_form("kestrel3@example.com", PASSWORD)).await;
+    assert_error(response, 401, "wrong_credentials", Some("password")).await;
+}
+
+#[tokio::test]
+async fn an_unknown_account_and_a_wrong_password_get_the_same_answer() {
+    let app = spawn_app().await;
+    app.user("13400134003", "Kestrel04").await;
+    let unknown = assert_error(
+        app.login_with(&app.new_browser(), &login_form("Nobody99", PASSWORD)).await,
+        401,
+        "wrong_credentials",
+        Some("password"),
+    )
+    .await;
+    let wrong = assert_error(
+        app.login_with(&app.new_browser(), &login_form("Kestrel04", "not-the-password")).await,
+        401,
+        "wrong_credentials",
+        Some("password"),
+    )
+    .await;
+    assert_eq!(unknown, wrong);
+    assert_eq!(wrong["message"], "账号或密码错误");
+}
+
+#[tokio::test]
+async fn the_captcha_is_asked_after_three_failures_and_then_works() {
+    let app = spawn_app().await;
+    app.user("13400134004", "Kestrel05").await;
+    let browser = app.new_browser();
+    let needs = || async {
+        body(browser.get(app.url("/api/v1/login/captcha?account=Kestrel05")).send().await.unwrap()).await["required"]
+            .clone()
+    };
+    assert_eq!(needs().await, false);
+    for _ in 0..3 {
+        assert_eq!(app.login_with(&browser, &login_form("Kestrel05", "wrong-password")).await.status(), 401);
+    }
+    assert_eq!(needs().await, true);
+    assert_error(
+        app.login_with(&browser, &login_form("Kestrel05", PASSWORD)).await,
+        422,
+        "image_code_required",
+        Some("text"),
+    )
+    .await;
+    let (id, answer) = app.captcha().await;
+    let form = json!({ "account": "Kestrel05", "password": PASSWORD, "image_code_id": id, "text": answer });
+    assert_eq!(app.login_with(&browser, &form).await.status(), 200);
+}
+
+#[tokio::test]
+async fn with_the_captcha_always_on_the_first_attempt_needs_it() {
+    let env = vec![("LOGIN_CAPTCHA", "always".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    app.user("13400134005", "Kestrel06").await;
+    assert_error(
+        app.login_with(&app.new_browser(), &login_form("Kestrel06", PASSWORD)).await,
+        422,
+        "image_code_required",
+        Some("text"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn with_the_captcha_never_on_failures_never_ask_for_it() {
+    let env = vec![("LOGIN_CAPTCHA", "never".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    app.user("13400134006", "Kestrel07").await;
+    for _ in 0..5 {
+        app.login_with(&app.new_browser(), &login_form("Kestrel07", "wrong-password")).await;
+    }
+    assert_eq!(app.login_with(&app.new_browser(), &login_form("Kestrel07", PASSWORD)).await.status(), 200);
+}
+
+fn lockout_env(window: &str, lock: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("LOGIN_CAPTCHA", "never".to_string()),
+        ("LOCKOUT_AFTER_FAILURES", "3".to_string()),
+        ("LOGIN_FAILURE_WINDOW_SECONDS", window.to_string()),
+        ("LOCKOUT_SECONDS", lock.to_string()),
+    ]
+}
+
+#[tokio::test]
+async fn the_default_lockout_is_ten_failures_then_says_until_when_and_sms_still_works() {
+    let env = vec![("LOGIN_CAPTCHA", "never".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    app.user("13400134007", "Kestrel08").await;
+    for _ in 0..9 {
+        app.login_with(&app.new_browser(), &login_form("Kestrel08", "wrong-password")).await;
+    }
+    assert_eq!(
+        app.login_with(&app.new_browser(), &login_form("Kestrel08", PASSWORD)).await.status(),
+        200,
+        "nine do not lock"
+    );
+    for _ in 0..10 {
+        app.login_with(&app.new_browser(), &login_form("Kestrel08", "wrong-password")).await;
+    }
+    let response = app.login_with(&app.new_browser(), &login_form("13400134007", PASSWORD)).await;
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((890..=900).contains(&retry_after), "{retry_after}");
+    let body = assert_error(response, 429, "account_locked", None).await;
+    assert!(body["message"].as_str().unwrap().contains("锁定至"), "{body}");
+    // SMS sign-in still works for the owner.
+    assert_eq!(app.send_sms("13400134007", "login").await.status(), 200);
+    let code = app.outbox_code("sms", "13400134007").await.unwrap();
+    let sms = app
+        .new_browser()
+        .post(app.url("/api/v1/sms_login"))
+        .json(&json!({ "mobile": "13400134007", "sms_code": code }))
+        .send();
+    assert_eq!(sms.await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn failures_outside_the_window_do_not_add_up() {
+    let app = spawn(Spawn { env: lockout_env("1", "60"), ..Spawn::default() }).await.unwrap();
+    app.user("13400134008", "Kestrel09").await;
+    for _ in 0..2 {
+        app.login_with(&app.new_browser(), &login_form("Kestrel09", "wrong-password")).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for _ in 0..2 {
+        app.login_with(&app.new_browser(), &login_form("Kestrel09", "wrong-password")).await;
+    }
+    assert_eq!(app.login_with(&app.new_browser(), &login_form("Kestrel09", PASSWORD)).await.status(), 200);
+}
+
+#[tokio::test]
+async fn the_lock_ends_after_its_duration() {
+    let app = spawn(Spawn { env: lockout_env("60", "1"), ..Spawn::default() }).await.unwrap();
+    app.user("13400134009", "Kestrel10").await;
+    for _ in 0..3 {
+        app.login_with(&app.new_browser(), &login_form("Kestrel10", "wrong-password")).await;
+    }
+    assert_eq!(app.login_with(&app.new_browser(), &login_form("Kestrel10", PASSWORD)).await.status(), 429);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(app.login_with(&app.new_browser(), &login_form("Kestrel10", PASSWORD)).await.status(), 200);
+}
+
+#[tokio::test]
+async fn unknown_accounts_lock_like_known_ones() {
+    let app = spawn(Spawn { env: lockout_env("60", "60"), ..Spawn::default() }).await.unwrap();
+    for _ in 0..3 {
+        app.login_with(&app.new_browser(), &login_form("Nobody99", "wrong-password")).await;
+    }
+    assert_error(app.login_with(&app.new_browser(), &login_form("Nobody99", "x")).await, 429, "account_locked", None)
+        .await;
+}
+
+#[tokio::test]
+async fn a_disabled_account_says_so_only_after_the_right_password() {
+    let app = spawn_app().await;
+    let id = app.user("13400134010", "Kestrel11").await;
+    app.core.db.set_active(id, false).await.unwrap();
+    assert_error(
+        app.login_with(&app.new_browser(), &login_form("Kestrel11", "wrong-password")).await,
+        401,
+        "wrong_credentials",
+        Some("password"),
+    )
+    .await;
+    let body = assert_error(
+        app.login_with(&app.new_browser(), &login_form("Kestrel11", PASSWORD)).await,
+        403,
+        "account_disabled",
+        None,
+    )
+    .await;
+    assert_eq!(body["message"], "该账号已被停用，请联系客服");
+}
+
+#[tokio::test]
+async fn a_code_for_another_purpose_does_not_sign_in() {
+    let app = spawn_app().await;
+    app.user("13400134011", "Kestrel12").await;
+    // A register code for a new number, used to sign in to that number.
+    let code = app.register_code("13400134012").await;
+    let form = json!({ "mobile": "13400134012", "sms_code": code });
+    let response = app.new_browser().post(app.url("/api/v1/sms_login")).json(&form).send().await.unwrap();
+    assert_error(response, 422, "sms_code_expired", Some("sms_code")).await;
+    // A login code does not register either: the register code store is apart.
+    assert_eq!(app.send_sms("13400134011", "login").await.status(), 200);
+    let login_code = app.outbox_code("sms", "13400134011").await.unwrap();
+    let register =
+        app.new_browser().post(app.url("/api/v1/users")).json(&registration("13400134012", &login_code, None));
+    let status = register.send().await.unwrap().status().as_u16();
+    assert!(status == 422 || login_code == code, "a login code registered an account");
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_recorded_for_the_history() {
+    let app = spawn_app().await;
+    app.user("13400134013", "Kestrel13").await;
+    let browser = app.new_browser();
+    app.login_with(&browser, &login_form("Kestrel13", "wrong-password")).await;
+    assert_eq!(app.login_with(&browser, &login_form("Kestrel13", PASSWORD)).await.status(), 200);
+    let history = body(browser.get(app.url("/api/v1/me/logins")).send().await.unwrap()).await;
+    let outcomes: Vec<&str> = history.as_array().unwrap().iter().map(|a| a["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["success", "wrong_password", "success"], "newest first; the sign-up counts");
+    assert_eq!(history[0]["method"], "password");
+    assert_eq!(history[0]["client_ip"], "127.0.0.1");
+}
