@@ -84,6 +84,8 @@ fn Site() -> impl IntoView {
             <Routes fallback=|| view! { <pages::NotFound /> }>
                 <Route path=StaticSegment("") view=pages::HomePage ssr=SsrMode::Async />
                 <Route path=StaticSegment("register") view=pages::RegisterPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("login") view=pages::LoginPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("user") view=pages::UserCentrePage ssr=SsrMode::Async />
                 <Route path=StaticSegment("agreement") view=pages::AgreementPage ssr=SsrMode::Async />
                 <Route path=(StaticSegment("dev"), StaticSegment("outbox")) view=pages::DevOutboxPage ssr=SsrMode::Async />
             </Routes>

@@ -30,14 +30,16 @@ export async function open(page: Page, path: string) {
   await expect(page.locator("body[data-hydrated=true]")).toBeAttached();
 }
 
-/** Fills the captcha from the answer the outbox recorded for the image shown. */
-export async function solveCaptcha(page: Page) {
-  const image = page.getByRole("img", { name: "图片验证码" });
+/** Fills the captcha field `inputId` from the answer the outbox recorded
+ * for the image beside it. */
+export async function solveCaptcha(page: Page, inputId = "captcha-text") {
+  const input = page.locator(`#${inputId}`);
+  const image = input.locator("xpath=..").getByRole("img", { name: "图片验证码" });
   await expect(image).toBeVisible();
   const id = await image.getAttribute("data-captcha-id");
   expect(id).toBeTruthy();
   const answer = await outboxCode(page.request, "captcha", id!);
-  await page.getByLabel("图片验证码", { exact: true }).fill(answer.toLowerCase());
+  await input.fill(answer.toLowerCase());
 }
 
 /** Types a number, solves the captcha and sends a register code; returns it. */
@@ -61,4 +63,46 @@ export async function registerThroughApi(request: APIRequestContext, mobile: str
     data: { mobile, password: "tangerine-Kite-42", password2: "tangerine-Kite-42", sms_code: code, allow: true },
   });
   expect(created.status()).toBe(201);
+}
+
+import { execFileSync } from "node:child_process";
+import { BrowserContext } from "@playwright/test";
+import path from "node:path";
+
+export const PASSWORD = "tangerine-Kite-42";
+
+/** Runs `server user ...` against the database of the server under test. */
+export function cli(args: string[]): Record<string, unknown> {
+  const binary = process.env.SERVER_BIN ?? path.join(__dirname, "..", "..", "target", "release", "server");
+  const out = execFileSync(binary, args, { env: process.env, encoding: "utf8" });
+  return JSON.parse(out.trim().split("\n").pop()!);
+}
+
+let userCount = 0;
+
+/** Creates a user through the operators' CLI; returns its names. */
+export function createUser(options: { email?: boolean } = {}) {
+  userCount += 1;
+  const mobile = freshMobile();
+  const username = `pw${Date.now().toString(36)}${userCount}`.slice(0, 20);
+  const email = `${username}@example.com`;
+  const args = ["user", "create", "--mobile", mobile, "--password", PASSWORD, "--username", username];
+  if (options.email) args.push("--email", email);
+  cli(args);
+  return { mobile, username, email };
+}
+
+/** Gives this browser context a client address of its own (the test server
+ * trusts X-Forwarded-For), so that per-IP counters do not leak between tests. */
+export async function useOwnAddress(context: BrowserContext) {
+  const ip = `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 1}`;
+  await context.setExtraHTTPHeaders({ "x-forwarded-for": ip });
+}
+
+/** Signs in through the password tab. */
+export async function signIn(page: Page, account: string, password: string, options: { remember?: boolean } = {}) {
+  await page.getByLabel("账号").fill(account);
+  await page.getByLabel("密码", { exact: true }).fill(password);
+  if (options.remember) await page.locator("#password-login").getByLabel("记住我").check();
+  await page.getByRole("button", { name: "登录", exact: true }).click();
 }

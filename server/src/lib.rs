@@ -2,6 +2,7 @@
 //! checks and logging. `main.rs` only starts it.
 
 pub mod api_v1;
+pub mod cli;
 pub mod config;
 pub mod health;
 pub mod security;

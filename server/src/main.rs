@@ -1,26 +1,41 @@
-//! The server binary: reads the configuration, builds the application and
-//! serves it until stopped.
+//! The server binary: serves the site (the default), or runs an operator's
+//! `user` command against the same configuration.
 
-use server::{config::Config, startup::Application, telemetry};
+use clap::Parser;
+use server::{
+    cli::{Cli, Command},
+    config::Config,
+    startup::{Application, build_core},
+    telemetry,
+};
 
 #[tokio::main]
 async fn main() {
+    let cli = Cli::parse();
     // A missing .env is normal; its variables only add to the environment.
     let _ = dotenvy::dotenv();
     let config = match Config::from_env() {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
+        Err(e) => fail(2, &format!("error: {e}")),
     };
+    match cli.command {
+        None | Some(Command::Serve) => serve(config).await,
+        Some(Command::User(command)) => {
+            let core = build_core(&config).await.unwrap_or_else(|e| fail(1, &format!("error: {e:#}")));
+            if let Err(e) = server::cli::run_user_command(&core, command).await {
+                fail(1, &format!("error: {e}"));
+            }
+        }
+    }
+}
+
+async fn serve(config: Config) {
     telemetry::init(config.log_format);
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(e) => {
             tracing::error!("could not start: {e:#}");
-            eprintln!("error: could not start: {e:#}");
-            std::process::exit(1);
+            fail(1, &format!("error: could not start: {e:#}"))
         }
     };
     tracing::info!("listening on http://{}", app.address());
@@ -28,4 +43,9 @@ async fn main() {
         tracing::error!("server stopped: {e}");
         std::process::exit(1);
     }
+}
+
+fn fail(code: i32, message: &str) -> ! {
+    eprintln!("{message}");
+    std::process::exit(code)
 }

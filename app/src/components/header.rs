@@ -1,7 +1,7 @@
 //! The site header: the brand, and who is signed in (known already in the
-//! server-rendered HTML).
+//! server-rendered HTML, so a reload never flashes the signed-out header).
 
-use crate::{Session, wire::SessionInfo};
+use crate::{Session, api::Logout, wire::SessionInfo};
 use leptos::prelude::*;
 
 #[component]
@@ -17,14 +17,26 @@ pub fn Header() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match session.info.await {
                             Ok(SessionInfo { user: Some(user), .. }) => {
+                                let logout = ServerAction::<Logout>::new();
                                 view! {
-                                    <span class="user-name" data-testid="signed-in-user">
+                                    <a href="/user" class="user-name" data-testid="signed-in-user">
                                         {user.display_name().to_owned()}
-                                    </span>
+                                    </a>
+                                    <ActionForm action=logout attr:class="inline-form">
+                                        <button type="submit" class="link">
+                                            "退出"
+                                        </button>
+                                    </ActionForm>
                                 }
                                     .into_any()
                             }
-                            _ => view! { <a href="/register">"注册"</a> }.into_any(),
+                            _ => {
+                                view! {
+                                    <a href="/login">"登录"</a>
+                                    <a href="/register">"注册"</a>
+                                }
+                                    .into_any()
+                            }
                         }
                     })}
                 </Transition>

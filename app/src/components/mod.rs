@@ -1,9 +1,13 @@
 //! Pieces shared by pages.
 
 mod field_message;
+mod format;
 mod header;
+mod sms_code;
 mod text_field;
 
 pub use field_message::{FieldMessage, Note};
+pub use format::{describe_browser, format_time};
 pub use header::Header;
+pub use sms_code::{Captcha, CaptchaField, SmsCodeFields};
 pub use text_field::TextField;

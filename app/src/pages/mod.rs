@@ -3,11 +3,15 @@
 mod agreement;
 mod dev_outbox;
 mod home;
+mod login;
 mod not_found;
 mod register;
+mod user_centre;
 
 pub use agreement::AgreementPage;
 pub use dev_outbox::DevOutboxPage;
 pub use home::HomePage;
+pub use login::LoginPage;
 pub use not_found::NotFound;
 pub use register::RegisterPage;
+pub use user_centre::UserCentrePage;

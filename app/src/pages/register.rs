@@ -5,31 +5,23 @@
 
 use crate::{
     Session,
-    api::{Register, mobile_count, new_captcha_id, send_sms_code, sms_cooldown, username_count},
-    components::{FieldMessage, Note, TextField},
+    api::{Register, mobile_count, username_count},
+    components::{Captcha, FieldMessage, Note, SmsCodeFields, TextField},
     error::AppError,
     rules::{
-        AGREEMENT_REQUIRED, CaptchaAnswer, Mobile, MobileError, Nickname, Password, PasswordPolicy, SmsCode, Username,
-        passwords_match,
+        AGREEMENT_REQUIRED, Mobile, MobileError, Nickname, Password, PasswordPolicy, SmsCode, Username, passwords_match,
     },
 };
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 use leptos_meta::Title;
 use std::time::Duration;
 
-/// Where the page remembers the number a code was sent to, so that the
-/// countdown resumes after a reload (from what the server says is left).
-const PENDING_MOBILE_KEY: &str = "register.sms_mobile";
-const PURPOSE: &str = "register";
 const LOOKUP_DEBOUNCE: Duration = Duration::from_millis(300);
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let session = expect_context::<Session>();
-    // Created here, outside the Suspend below, so that the browser finds the
-    // server's value while hydrating instead of fetching another id.
-    let captcha_round = RwSignal::new(0u32);
-    let captcha_id = Resource::new(move || captcha_round.get(), |_| new_captcha_id());
+    let captcha = Captcha::new();
     view! {
         <Title text="注册" />
         <section class="card">
@@ -37,9 +29,10 @@ pub fn RegisterPage() -> impl IntoView {
             <Transition fallback=|| view! { <p>"加载中…"</p> }>
                 {move || Suspend::new(async move {
                     let policy = session.info.await.map(|i| i.password_policy).unwrap_or_default();
-                    view! { <RegisterForm policy captcha_round captcha_id /> }
+                    view! { <RegisterForm policy captcha /> }
                 })}
             </Transition>
+            <p class="muted switch">"已有账号？" <a href="/login">"登录"</a></p>
         </section>
     }
 }
@@ -54,48 +47,6 @@ enum Availability {
     Failed(String),
 }
 
-/// The errors the browser found itself, per field.
-#[derive(Clone, Copy)]
-struct LocalErrors {
-    mobile: RwSignal<Option<String>>,
-    text: RwSignal<Option<String>>,
-    sms_code: RwSignal<Option<String>>,
-    password: RwSignal<Option<String>>,
-    password2: RwSignal<Option<String>>,
-    username: RwSignal<Option<String>>,
-    nickname: RwSignal<Option<String>>,
-    allow: RwSignal<Option<String>>,
-}
-
-impl LocalErrors {
-    fn new() -> Self {
-        LocalErrors {
-            mobile: RwSignal::new(None),
-            text: RwSignal::new(None),
-            sms_code: RwSignal::new(None),
-            password: RwSignal::new(None),
-            password2: RwSignal::new(None),
-            username: RwSignal::new(None),
-            nickname: RwSignal::new(None),
-            allow: RwSignal::new(None),
-        }
-    }
-
-    fn for_field(&self, field: &str) -> Option<RwSignal<Option<String>>> {
-        Some(match field {
-            "mobile" => self.mobile,
-            "text" | "image_code_id" => self.text,
-            "sms_code" => self.sms_code,
-            "password" => self.password,
-            "password2" => self.password2,
-            "username" => self.username,
-            "nickname" => self.nickname,
-            "allow" => self.allow,
-            _ => return None,
-        })
-    }
-}
-
 /// Asks the server, after a pause in typing, whether a value is taken; an
 /// answer that arrives after a newer question is dropped.
 fn watch_availability<F, Fut>(value: Signal<Option<String>>, status: RwSignal<Availability>, lookup: F)
@@ -105,12 +56,11 @@ where
 {
     let asked = StoredValue::new(0u64);
     Effect::new(move |_| {
+        asked.update_value(|n| *n += 1);
         let Some(candidate) = value.get() else {
-            asked.update_value(|n| *n += 1);
             status.set(Availability::Unknown);
             return;
         };
-        asked.update_value(|n| *n += 1);
         let question = asked.get_value();
         status.set(Availability::Checking);
         set_timeout(
@@ -135,21 +85,15 @@ where
     });
 }
 
-fn local_storage() -> Option<web_sys::Storage> {
-    window().local_storage().ok().flatten()
+fn error_of<E>(result: Result<impl Sized, E>, message: impl Fn(E) -> String) -> Option<String> {
+    result.err().map(message)
 }
 
 #[component]
-fn RegisterForm(
-    policy: PasswordPolicy,
-    /// Bumped to show a new captcha.
-    captcha_round: RwSignal<u32>,
-    captcha_id: Resource<Result<String, AppError>>,
-) -> impl IntoView {
+fn RegisterForm(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
     // Created inside the route, where the router provides the error that a
     // form posted without WASM carries back in the URL.
     let action = ServerAction::<Register>::new();
-    let errors = LocalErrors::new();
 
     let mobile = RwSignal::new(String::new());
     let mobile_touched = RwSignal::new(false);
@@ -161,11 +105,9 @@ fn RegisterForm(
     let password2 = RwSignal::new(String::new());
     let sms_code = RwSignal::new(String::new());
     let allow = RwSignal::new(false);
-    let captcha_text = RwSignal::new(String::new());
-    let countdown = RwSignal::new(0u64);
-    let ticker = StoredValue::new(None::<IntervalHandle>);
-    let sending = RwSignal::new(false);
-    let sms_note = RwSignal::new(None::<String>);
+    // The errors the browser found itself, per field.
+    let [mobile_error, sms_error, password_error, password2_error, username_error, nickname_error, allow_error] =
+        std::array::from_fn(|_| RwSignal::new(None::<String>));
 
     let parsed_mobile = Memo::new(move |_| Mobile::parse(&mobile.get()));
     watch_availability(
@@ -179,122 +121,36 @@ fn RegisterForm(
         |u| async move { username_count(u).await },
     );
 
-    let start_countdown = move |seconds: u64| {
-        if let Some(handle) = ticker.get_value() {
-            handle.clear();
-        }
-        countdown.set(seconds);
-        let handle = set_interval_with_handle(
-            move || {
-                countdown.update(|n| *n = n.saturating_sub(1));
-                if countdown.get_untracked() == 0
-                    && let Some(handle) = ticker.get_value()
-                {
-                    handle.clear();
-                }
-            },
-            Duration::from_secs(1),
-        );
-        ticker.set_value(handle.ok());
-    };
-
-    // After a reload: resume the countdown for the number a code went to.
-    Effect::new(move |_| {
-        let Some(saved) = local_storage().and_then(|s| s.get_item(PENDING_MOBILE_KEY).ok().flatten()) else {
-            return;
-        };
-        mobile.set(saved.clone());
-        spawn_local(async move {
-            if let Ok(left) = sms_cooldown(saved, PURPOSE.into()).await
-                && left > 0
-            {
-                start_countdown(left);
-            }
-        });
-    });
-
-    let new_captcha = move || {
-        captcha_text.set(String::new());
-        captcha_round.update(|n| *n += 1);
-    };
-
-    let send_code = move |_| {
-        errors.text.set(None);
-        errors.sms_code.set(None);
-        sms_note.set(None);
-        let number = match parsed_mobile.get_untracked() {
-            Ok(m) => m,
-            Err(e) => {
-                mobile_touched.set(true);
-                errors.mobile.set(Some(e.message().into()));
-                return;
-            }
-        };
-        let text = captcha_text.get_untracked();
-        if let Err(e) = CaptchaAnswer::parse(&text) {
-            errors.text.set(Some(e.message().into()));
-            return;
-        }
-        let Some(Ok(id)) = captcha_id.get_untracked() else { return };
-        sending.set(true);
-        spawn_local(async move {
-            let result = send_sms_code(number.to_string(), PURPOSE.into(), id, text).await;
-            sending.set(false);
-            // The captcha was used, right or wrong: show a fresh one.
-            new_captcha();
-            match result {
-                Ok(sent) => {
-                    if let Some(storage) = local_storage() {
-                        let _ = storage.set_item(PENDING_MOBILE_KEY, number.as_str());
-                    }
-                    start_countdown(sent.resend_after);
-                    sms_note.set(Some(format!("验证码已发送至{}，请查收短信", number.masked())));
-                }
-                Err(e) => {
-                    if e.code == "sms_cooldown" {
-                        start_countdown(e.retry_after.unwrap_or(0));
-                    }
-                    let slot = e.field.as_deref().and_then(|f| errors.for_field(f)).unwrap_or(errors.sms_code);
-                    slot.set(Some(e.message));
-                }
-            }
-        });
-    };
-
     let check_password = move || {
         let mobile = parsed_mobile.get_untracked().ok();
         let name = Username::parse(&username.get_untracked()).ok();
         let result = Password::parse(&password.get_untracked(), policy, mobile.as_ref(), name.as_ref());
-        errors.password.set(result.err().map(|e| e.message()));
+        password_error.set(error_of(result, |e| e.message()));
     };
     let check_password2 = move || {
         let result = passwords_match(&password.get_untracked(), &password2.get_untracked());
-        errors.password2.set(result.err().map(|e| e.message()));
+        password2_error.set(error_of(result, |e| e.message()));
+    };
+    let check_username = move || {
+        username_error.set(error_of(Username::parse_optional(&username.get_untracked()), |e| e.message().into()))
     };
 
     // Every rule again before the form leaves; any error keeps it here.
     let on_submit = move |ev: SubmitEvent| {
         mobile_touched.set(true);
-        errors.mobile.set(parsed_mobile.get_untracked().err().map(|e| e.message().into()));
-        errors.sms_code.set(SmsCode::parse(&sms_code.get_untracked()).err().map(|e| e.message().into()));
+        mobile_error.set(error_of(parsed_mobile.get_untracked(), |e| e.message().into()));
+        sms_error.set(error_of(SmsCode::parse(&sms_code.get_untracked()), |e| e.message().into()));
         check_password();
         check_password2();
-        errors.username.set(Username::parse_optional(&username.get_untracked()).err().map(|e| e.message().into()));
-        errors.nickname.set(Nickname::parse_optional(&nickname.get_untracked()).err().map(|e| e.message().into()));
-        errors.allow.set((!allow.get_untracked()).then(|| AGREEMENT_REQUIRED.into()));
-        let blocked = [
-            errors.mobile,
-            errors.sms_code,
-            errors.password,
-            errors.password2,
-            errors.username,
-            errors.nickname,
-            errors.allow,
-        ]
-        .iter()
-        .any(|e| e.get_untracked().is_some())
-            || mobile_status.get_untracked() == Availability::Taken
-            || username_status.get_untracked() == Availability::Taken;
+        check_username();
+        nickname_error.set(error_of(Nickname::parse_optional(&nickname.get_untracked()), |e| e.message().into()));
+        allow_error.set((!allow.get_untracked()).then(|| AGREEMENT_REQUIRED.into()));
+        let blocked =
+            [mobile_error, sms_error, password_error, password2_error, username_error, nickname_error, allow_error]
+                .iter()
+                .any(|e| e.get_untracked().is_some())
+                || mobile_status.get_untracked() == Availability::Taken
+                || username_status.get_untracked() == Availability::Taken;
         if blocked {
             ev.prevent_default();
         }
@@ -310,7 +166,7 @@ fn RegisterForm(
     };
 
     let mobile_note = Signal::derive(move || {
-        if let Some(e) = errors.mobile.get() {
+        if let Some(e) = mobile_error.get() {
             return Some(Note::Error(e));
         }
         match parsed_mobile.get() {
@@ -330,7 +186,7 @@ fn RegisterForm(
         }
     });
     let username_note = Signal::derive(move || {
-        if let Some(e) = errors.username.get() {
+        if let Some(e) = username_error.get() {
             return Some(Note::Error(e));
         }
         match username_status.get() {
@@ -342,43 +198,15 @@ fn RegisterForm(
             }),
         }
     });
-    let sms_note_signal = Signal::derive(move || {
-        errors
-            .sms_code
-            .get()
-            .or_else(|| server_error("sms_code"))
-            .map(Note::Error)
-            .or_else(|| sms_note.get().map(Note::Hint))
-    });
     let password_hint = format!("{}-{}个字符，不能是常见密码", policy.min_chars, policy.max_chars);
     let password_note = Signal::derive(move || {
-        errors
-            .password
+        password_error
             .get()
             .or_else(|| server_error("password"))
             .map(Note::Error)
             .or_else(|| Some(Note::Hint(password_hint.clone())))
     });
-
-    let can_send = move || {
-        parsed_mobile.get().is_ok()
-            && mobile_status.get() == Availability::Free
-            && countdown.get() == 0
-            && !sending.get()
-    };
-    let send_label = move || {
-        if sending.get() {
-            "发送中…".to_string()
-        } else if countdown.get() > 0 {
-            format!("{}秒后重新发送", countdown.get())
-        } else {
-            "获取验证码".to_string()
-        }
-    };
-    let text_note = error_note(errors.text, "text");
-    let password2_note = error_note(errors.password2, "password2");
-    let nickname_note = error_note(errors.nickname, "nickname");
-    let allow_note = error_note(errors.allow, "allow");
+    let mobile_ready = Signal::derive(move || parsed_mobile.get().is_ok() && mobile_status.get() == Availability::Free);
     let clear = |slot: RwSignal<Option<String>>| Callback::new(move |()| slot.set(None));
 
     view! {
@@ -397,60 +225,20 @@ fn RegisterForm(
                 placeholder="11位手机号"
                 value=mobile
                 note=mobile_note
-                on_edit=clear(errors.mobile)
+                on_edit=clear(mobile_error)
                 on_leave=Callback::new(move |()| mobile_touched.set(true))
             />
 
-            <TextField
-                id="captcha-text"
-                label="图片验证码"
-                autocomplete="off"
-                placeholder="4个字符"
-                maxlength="4"
-                value=captcha_text
-                note=text_note
-                on_edit=clear(errors.text)
-            >
-                <Transition fallback=|| view! { <span class="captcha-placeholder"></span> }>
-                    {move || Suspend::new(async move {
-                        let id = captcha_id.await.unwrap_or_default();
-                        view! {
-                            <button
-                                type="button"
-                                class="captcha"
-                                title="看不清？换一张"
-                                aria-label="图片验证码，点击换一张"
-                                on:click=move |_| new_captcha()
-                            >
-                                <img
-                                    src=format!("/api/v1/image_codes/{id}")
-                                    alt="图片验证码"
-                                    width="130"
-                                    height="48"
-                                    data-captcha-id=id.clone()
-                                />
-                            </button>
-                        }
-                    })}
-                </Transition>
-            </TextField>
-
-            <TextField
-                id="sms-code"
-                name="sms_code"
-                label="短信验证码"
-                inputmode="numeric"
-                autocomplete="one-time-code"
-                placeholder="6位数字"
-                maxlength="6"
-                value=sms_code
-                note=sms_note_signal
-                on_edit=clear(errors.sms_code)
-            >
-                <button type="button" class="secondary send-code" disabled=move || !can_send() on:click=send_code>
-                    {send_label}
-                </button>
-            </TextField>
+            <SmsCodeFields
+                purpose="register"
+                captcha
+                mobile
+                mobile_ready
+                mobile_error
+                sms_code
+                sms_error
+                server_error=Signal::derive(move || server_error("sms_code"))
+            />
 
             <TextField
                 id="password"
@@ -460,7 +248,7 @@ fn RegisterForm(
                 autocomplete="new-password"
                 value=password
                 note=password_note
-                on_edit=clear(errors.password)
+                on_edit=clear(password_error)
                 on_leave=Callback::new(move |()| check_password())
             />
 
@@ -471,8 +259,8 @@ fn RegisterForm(
                 input_type="password"
                 autocomplete="new-password"
                 value=password2
-                note=password2_note
-                on_edit=clear(errors.password2)
+                note=error_note(password2_error, "password2")
+                on_edit=clear(password2_error)
                 on_leave=Callback::new(move |()| check_password2())
             />
 
@@ -483,10 +271,8 @@ fn RegisterForm(
                 autocomplete="username"
                 value=username
                 note=username_note
-                on_edit=clear(errors.username)
-                on_leave=Callback::new(move |()| {
-                    errors.username.set(Username::parse_optional(&username.get_untracked()).err().map(|e| e.message().into()))
-                })
+                on_edit=clear(username_error)
+                on_leave=Callback::new(move |()| check_username())
             />
 
             <TextField
@@ -495,8 +281,8 @@ fn RegisterForm(
                 label="昵称（选填）"
                 autocomplete="nickname"
                 value=nickname
-                note=nickname_note
-                on_edit=clear(errors.nickname)
+                note=error_note(nickname_error, "nickname")
+                on_edit=clear(nickname_error)
             />
 
             <div class="field checkbox">
@@ -507,10 +293,10 @@ fn RegisterForm(
                     value="on"
                     aria-describedby="allow-message"
                     bind:checked=allow
-                    on:change=move |_| errors.allow.set(None)
+                    on:change=move |_| allow_error.set(None)
                 />
                 <label for="allow">"我已阅读并同意" <a href="/agreement" target="_blank">"《用户协议》"</a></label>
-                <FieldMessage id="allow-message" note=allow_note />
+                <FieldMessage id="allow-message" note=error_note(allow_error, "allow") />
             </div>
 
             <button type="submit" class="primary" disabled=move || action.pending().get()>

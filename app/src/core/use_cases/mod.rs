@@ -3,6 +3,7 @@
 //! own error enum, which converts into the wire `AppError` in one place.
 
 mod account;
+mod admin;
 mod check_availability;
 mod issue_captcha;
 mod login;
@@ -12,6 +13,7 @@ mod sessions;
 mod sms_login;
 
 pub use account::{AccountError as ProfileError, change_password, login_history, profile, update_nickname};
+pub use admin::{AdminError, CreateUser, create_user, find_account, set_active, set_password};
 pub use check_availability::{AvailabilityError, count_mobile, count_username};
 pub use issue_captcha::{CaptchaError, issue_captcha};
 pub use login::{LoginError, clock_time_cst, login, login_needs_captcha};

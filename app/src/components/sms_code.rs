@@ -1,0 +1,248 @@
+//! The image captcha, and the SMS-code field with its send button and resend
+//! countdown: shared by sign-up and SMS sign-in. The countdown follows the
+//! server's answer and resumes after a reload from what the server says is left.
+
+use super::{Note, TextField};
+use crate::{
+    api::{new_captcha_id, send_sms_code, sms_cooldown},
+    error::AppError,
+    rules::{CaptchaAnswer, Mobile},
+};
+use leptos::{prelude::*, task::spawn_local};
+use std::time::Duration;
+
+/// One captcha on a page: its id (fetched from the server) and a way to ask
+/// for a new one.
+#[derive(Clone, Copy)]
+pub struct Captcha {
+    round: RwSignal<u32>,
+    pub id: Resource<Result<String, AppError>>,
+}
+
+impl Captcha {
+    /// Create it at the top of a page, outside any `Suspend`, so that the
+    /// browser finds the server's id while hydrating instead of fetching another.
+    pub fn new() -> Captcha {
+        let round = RwSignal::new(0u32);
+        Captcha { round, id: Resource::new(move || round.get(), |_| new_captcha_id()) }
+    }
+
+    pub fn refresh(&self) {
+        self.round.update(|n| *n += 1);
+    }
+
+    /// The id now shown, once loaded.
+    pub fn current(&self) -> Option<String> {
+        self.id.get_untracked().and_then(Result::ok)
+    }
+}
+
+impl Default for Captcha {
+    fn default() -> Self {
+        Captcha::new()
+    }
+}
+
+/// The captcha text field with its image beside it; a click on the image
+/// shows a new one. `name` puts the answer (and the id) in the form post.
+#[component]
+pub fn CaptchaField(
+    captcha: Captcha,
+    text: RwSignal<String>,
+    #[prop(into)] note: Signal<Option<Note>>,
+    #[prop(into)] on_edit: Callback<()>,
+    #[prop(default = "captcha-text")] id: &'static str,
+    #[prop(optional)] name: Option<&'static str>,
+) -> impl IntoView {
+    let refresh = move || {
+        text.set(String::new());
+        captcha.refresh();
+    };
+    view! {
+        <TextField
+            id=id
+            // An empty name keeps the answer out of the form post.
+            name=name.unwrap_or("")
+            label="图片验证码"
+            autocomplete="off"
+            placeholder="4个字符"
+            maxlength="4"
+            value=text
+            note=note
+            on_edit=on_edit
+        >
+            <Transition fallback=|| view! { <span class="captcha-placeholder"></span> }>
+                {move || Suspend::new(async move {
+                    let image_id = captcha.id.await.unwrap_or_default();
+                    view! {
+                        {name.map(|_| view! { <input type="hidden" name="image_code_id" value=image_id.clone() /> })}
+                        <button
+                            type="button"
+                            class="captcha"
+                            title="看不清？换一张"
+                            aria-label="图片验证码，点击换一张"
+                            on:click=move |_| refresh()
+                        >
+                            <img
+                                src=format!("/api/v1/image_codes/{image_id}")
+                                alt="图片验证码"
+                                width="130"
+                                height="48"
+                                data-captcha-id=image_id.clone()
+                            />
+                        </button>
+                    }
+                })}
+            </Transition>
+        </TextField>
+    }
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
+
+/// The captcha and SMS-code fields for `purpose`, sending to `mobile`.
+#[component]
+pub fn SmsCodeFields(
+    purpose: &'static str,
+    captcha: Captcha,
+    /// The number as typed; restored after a reload while a countdown runs.
+    mobile: RwSignal<String>,
+    /// Whether a code may be sent to the number now (valid, and free or
+    /// registered as the purpose needs).
+    #[prop(into)]
+    mobile_ready: Signal<bool>,
+    /// Where a refusal about the number goes.
+    mobile_error: RwSignal<Option<String>>,
+    sms_code: RwSignal<String>,
+    /// The code field's own error (the form's checks write here too).
+    sms_error: RwSignal<Option<String>>,
+    /// The server's error for the code, from the form's last submit.
+    #[prop(into)]
+    server_error: Signal<Option<String>>,
+) -> impl IntoView {
+    let pending_key = format!("{purpose}.sms_mobile");
+    let text = RwSignal::new(String::new());
+    let text_error = RwSignal::new(None::<String>);
+    let countdown = RwSignal::new(0u64);
+    let ticker = StoredValue::new(None::<IntervalHandle>);
+    let sending = RwSignal::new(false);
+    let sent_note = RwSignal::new(None::<String>);
+
+    let start_countdown = move |seconds: u64| {
+        if let Some(handle) = ticker.get_value() {
+            handle.clear();
+        }
+        countdown.set(seconds);
+        let handle = set_interval_with_handle(
+            move || {
+                countdown.update(|n| *n = n.saturating_sub(1));
+                if countdown.get_untracked() == 0
+                    && let Some(handle) = ticker.get_value()
+                {
+                    handle.clear();
+                }
+            },
+            Duration::from_secs(1),
+        );
+        ticker.set_value(handle.ok());
+    };
+
+    // After a reload: resume the countdown for the number a code went to.
+    let restore_key = pending_key.clone();
+    Effect::new(move |_| {
+        let Some(saved) = local_storage().and_then(|s| s.get_item(&restore_key).ok().flatten()) else { return };
+        mobile.set(saved.clone());
+        spawn_local(async move {
+            if let Ok(left) = sms_cooldown(saved, purpose.into()).await
+                && left > 0
+            {
+                start_countdown(left);
+            }
+        });
+    });
+
+    let send = move |_| {
+        text_error.set(None);
+        sms_error.set(None);
+        sent_note.set(None);
+        let number = match Mobile::parse(&mobile.get_untracked()) {
+            Ok(m) => m,
+            Err(e) => {
+                mobile_error.set(Some(e.message().into()));
+                return;
+            }
+        };
+        let answer = text.get_untracked();
+        if let Err(e) = CaptchaAnswer::parse(&answer) {
+            text_error.set(Some(e.message().into()));
+            return;
+        }
+        let Some(id) = captcha.current() else { return };
+        sending.set(true);
+        let pending_key = pending_key.clone();
+        spawn_local(async move {
+            let result = send_sms_code(number.to_string(), purpose.into(), id, answer).await;
+            sending.set(false);
+            // The captcha was used, right or wrong: show a fresh one.
+            text.set(String::new());
+            captcha.refresh();
+            match result {
+                Ok(sent) => {
+                    if let Some(storage) = local_storage() {
+                        let _ = storage.set_item(&pending_key, number.as_str());
+                    }
+                    start_countdown(sent.resend_after);
+                    sent_note.set(Some(format!("验证码已发送至{}，请查收短信", number.masked())));
+                }
+                Err(e) => {
+                    if e.code == "sms_cooldown" {
+                        start_countdown(e.retry_after.unwrap_or(0));
+                    }
+                    let slot = match e.field.as_deref() {
+                        Some("mobile") => mobile_error,
+                        Some("text" | "image_code_id") => text_error,
+                        _ => sms_error,
+                    };
+                    slot.set(Some(e.message));
+                }
+            }
+        });
+    };
+
+    let can_send = move || mobile_ready.get() && countdown.get() == 0 && !sending.get();
+    let label = move || {
+        if sending.get() {
+            "发送中…".to_string()
+        } else if countdown.get() > 0 {
+            format!("{}秒后重新发送", countdown.get())
+        } else {
+            "获取验证码".to_string()
+        }
+    };
+    let text_note = Signal::derive(move || text_error.get().map(Note::Error));
+    let code_note = Signal::derive(move || {
+        sms_error.get().or_else(|| server_error.get()).map(Note::Error).or_else(|| sent_note.get().map(Note::Hint))
+    });
+
+    view! {
+        <CaptchaField captcha text note=text_note on_edit=Callback::new(move |()| text_error.set(None)) />
+        <TextField
+            id="sms-code"
+            name="sms_code"
+            label="短信验证码"
+            inputmode="numeric"
+            autocomplete="one-time-code"
+            placeholder="6位数字"
+            maxlength="6"
+            value=sms_code
+            note=code_note
+            on_edit=Callback::new(move |()| sms_error.set(None))
+        >
+            <button type="button" class="secondary send-code" disabled=move || !can_send() on:click=send>
+                {label}
+            </button>
+        </TextField>
+    }
+}

@@ -1,0 +1,126 @@
+//! Operators' use cases (the `server user ...` commands, and test fixtures):
+//! create a user without an SMS code, show, disable, enable, set a password.
+
+use super::{dependency_down, internal, now_ms};
+use crate::{
+    core::{
+        Core,
+        db::{DbError, InsertUserError, NewUser, SetEmailError, UserRow},
+        password_hashing::HashError,
+    },
+    error::AppError,
+    rules::{
+        Account, AccountError, Email, EmailError, Mobile, MobileError, Nickname, NicknameError, Password,
+        PasswordError, Username, UsernameError,
+    },
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("mobile: {}", .0.message())]
+    Mobile(#[from] MobileError),
+    #[error("username: {}", .0.message())]
+    Username(#[from] UsernameError),
+    #[error("nickname: {}", .0.message())]
+    Nickname(#[from] NicknameError),
+    #[error("password: {}", .0.message())]
+    Password(#[from] PasswordError),
+    #[error("e-mail: {}", .0.message())]
+    Email(#[from] EmailError),
+    #[error("account: {}", .0.message())]
+    Account(#[from] AccountError),
+    #[error("no such account")]
+    NoSuchAccount,
+    #[error("the mobile number is taken")]
+    MobileTaken,
+    #[error("the username is taken")]
+    UsernameTaken,
+    #[error("the e-mail belongs to another account")]
+    EmailTaken,
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+/// What an operator gives to create a user.
+pub struct CreateUser<'a> {
+    pub mobile: &'a str,
+    pub password: &'a str,
+    pub username: Option<&'a str>,
+    pub nickname: Option<&'a str>,
+    /// Attached as verified: the operator vouches for it.
+    pub email: Option<&'a str>,
+}
+
+pub async fn create_user(core: &Core, input: &CreateUser<'_>) -> Result<UserRow, AdminError> {
+    let mobile = Mobile::parse(input.mobile)?;
+    let username = match input.username {
+        Some(raw) => Username::parse(raw)?,
+        None => {
+            let random = *uuid::Uuid::new_v4().as_bytes();
+            Username::generated(std::array::from_fn(|i| random[i]))
+        }
+    };
+    let nickname = input.nickname.map(Nickname::parse).transpose()?;
+    let email = input.email.map(Email::parse).transpose()?;
+    let password = Password::parse(input.password, core.settings.password_policy, Some(&mobile), Some(&username))?;
+    let hash = core.hasher.hash(&password).await?;
+    let new = NewUser {
+        username: &username,
+        mobile: &mobile,
+        nickname: nickname.as_ref(),
+        password_hash: &hash,
+        now_ms: now_ms(),
+    };
+    let user = core.db.insert_user(&new).await.map_err(|e| match e {
+        InsertUserError::MobileTaken => AdminError::MobileTaken,
+        InsertUserError::UsernameTaken => AdminError::UsernameTaken,
+        InsertUserError::Db(e) => AdminError::Db(e),
+    })?;
+    if let Some(email) = &email {
+        core.db.set_email(user.id, email, true).await.map_err(|e| match e {
+            SetEmailError::Taken => AdminError::EmailTaken,
+            SetEmailError::Db(e) => AdminError::Db(e),
+        })?;
+    }
+    find_account(core, input.mobile).await
+}
+
+/// The user an account names (username, mobile or verified e-mail).
+pub async fn find_account(core: &Core, raw: &str) -> Result<UserRow, AdminError> {
+    let account = Account::parse(raw)?;
+    core.db.find_user_by_account(&account).await?.ok_or(AdminError::NoSuchAccount)
+}
+
+/// Enables or disables an account; disabling ends its sessions.
+pub async fn set_active(core: &Core, raw: &str, active: bool) -> Result<UserRow, AdminError> {
+    let user = find_account(core, raw).await?;
+    core.db.set_active(user.id, active).await?;
+    if !active {
+        core.db.end_sessions(user.id, None, now_ms()).await?;
+    }
+    find_account(core, raw).await
+}
+
+/// Sets a new password (the policy applies); every session ends.
+pub async fn set_password(core: &Core, raw: &str, password: &str) -> Result<UserRow, AdminError> {
+    let user = find_account(core, raw).await?;
+    let mobile = Mobile::parse(&user.mobile).ok();
+    let username = Username::parse(&user.username).ok();
+    let password = Password::parse(password, core.settings.password_policy, mobile.as_ref(), username.as_ref())?;
+    let hash = core.hasher.hash(&password).await?;
+    core.db.set_password_hash(user.id, &hash).await?;
+    core.db.end_sessions(user.id, None, now_ms()).await?;
+    Ok(user)
+}
+
+impl From<AdminError> for AppError {
+    fn from(e: AdminError) -> AppError {
+        match e {
+            AdminError::Db(e) => dependency_down("admin", "database", &e),
+            AdminError::Hash(e) => internal("admin", "hashing", &e),
+            other => AppError::bad_request(other.to_string()),
+        }
+    }
+}

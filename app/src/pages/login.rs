@@ -1,0 +1,219 @@
+//! `/login`: a password tab (username, mobile or e-mail; the captcha exactly
+//! when the server will ask for it; "remember me") and an SMS tab. After
+//! signing in, the visitor returns to `next` when it is a path on this site.
+
+use crate::{
+    api::{Login, SmsLogin, login_needs_captcha},
+    components::{Captcha, CaptchaField, Note, SmsCodeFields, TextField},
+    rules::{Account, Mobile, SmsCode},
+};
+use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Password,
+    Sms,
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map();
+    let next = Signal::derive(move || query.read().get("next").unwrap_or_default());
+    let tab = RwSignal::new(Tab::Password);
+    // Created here, outside any Suspend, so that hydration finds them.
+    let (password_captcha, sms_captcha) = (Captcha::new(), Captcha::new());
+    let captcha_at_first = Resource::new(|| (), |_| login_needs_captcha(String::new()));
+    let tab_button = move |which: Tab, label: &'static str, controls: &'static str| {
+        view! {
+            <button
+                type="button"
+                role="tab"
+                aria-controls=controls
+                aria-selected=move || (tab.get() == which).to_string()
+                class:active=move || tab.get() == which
+                on:click=move |_| tab.set(which)
+            >
+                {label}
+            </button>
+        }
+    };
+    view! {
+        <Title text="登录" />
+        <section class="card">
+            <h1>"登录"</h1>
+            <div role="tablist" class="tabs" aria-label="登录方式">
+                {tab_button(Tab::Password, "密码登录", "password-login")}
+                {tab_button(Tab::Sms, "短信登录", "sms-login")}
+            </div>
+            <div id="password-login" role="tabpanel" hidden=move || tab.get() != Tab::Password>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let first = captcha_at_first.await.unwrap_or(false);
+                        view! { <PasswordLogin next captcha=password_captcha captcha_at_first=first /> }
+                    })}
+                </Transition>
+            </div>
+            <div id="sms-login" role="tabpanel" hidden=move || tab.get() != Tab::Sms>
+                <SmsLoginForm next captcha=sms_captcha />
+            </div>
+            <p class="muted switch">"还没有账号？" <a href="/register">"注册"</a></p>
+        </section>
+    }
+}
+
+/// The "remember me" box and the hidden `next`, shared by both tabs.
+#[component]
+fn RememberAndNext(id: &'static str, next: Signal<String>) -> impl IntoView {
+    view! {
+        <input type="hidden" name="next" value=next />
+        <div class="field checkbox">
+            <input id=id name="remember" type="checkbox" value="on" />
+            <label for=id>"记住我（14天内免登录）"</label>
+        </div>
+    }
+}
+
+#[component]
+fn PasswordLogin(next: Signal<String>, captcha: Captcha, captcha_at_first: bool) -> impl IntoView {
+    let action = ServerAction::<Login>::new();
+    let account = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let captcha_text = RwSignal::new(String::new());
+    let needs_captcha = RwSignal::new(captcha_at_first);
+    let [account_error, password_error, text_error] = std::array::from_fn(|_| RwSignal::new(None::<String>));
+
+    // Ask the server whether it will want the captcha for this account.
+    let ask = move || {
+        let account = account.get_untracked();
+        spawn_local(async move {
+            if let Ok(needed) = login_needs_captcha(account).await {
+                needs_captcha.set(needed);
+            }
+        });
+    };
+    // After every refused attempt the answer may have changed; a used
+    // captcha is replaced.
+    Effect::new(move |_| {
+        if let Some(Err(_)) = action.value().get() {
+            captcha.refresh();
+            captcha_text.set(String::new());
+            ask();
+        }
+    });
+
+    let on_submit = move |ev: SubmitEvent| {
+        account_error.set(Account::parse(&account.get_untracked()).err().map(|e| e.message().into()));
+        password_error.set(password.get_untracked().is_empty().then(|| "请输入密码".into()));
+        let missing_captcha = needs_captcha.get_untracked() && captcha_text.get_untracked().trim().is_empty();
+        text_error.set(missing_captcha.then(|| "请输入图片验证码".into()));
+        if account_error.get_untracked().is_some() || password_error.get_untracked().is_some() || missing_captcha {
+            ev.prevent_default();
+        }
+    };
+    let server_error =
+        move |field: &'static str| action.value().get().and_then(Result::err).and_then(|e| e.message_for(field));
+    let note = move |local: RwSignal<Option<String>>, field: &'static str| {
+        Signal::derive(move || local.get().or_else(|| server_error(field)).map(Note::Error))
+    };
+    let general_error =
+        move || action.value().get().and_then(Result::err).filter(|e| e.field.is_none()).map(|e| e.message);
+    let clear = |slot: RwSignal<Option<String>>| Callback::new(move |()| slot.set(None));
+
+    view! {
+        <ActionForm action=action on:submit:capture=on_submit attr:novalidate=true attr:class="form">
+            <p class="form-error" role="alert">
+                {general_error}
+            </p>
+            <TextField
+                id="account"
+                name="account"
+                label="账号"
+                autocomplete="username"
+                placeholder="用户名 / 手机号 / 邮箱"
+                value=account
+                note=note(account_error, "account")
+                on_edit=clear(account_error)
+                on_leave=Callback::new(move |()| ask())
+            />
+            <TextField
+                id="password"
+                name="password"
+                label="密码"
+                input_type="password"
+                autocomplete="current-password"
+                value=password
+                note=note(password_error, "password")
+                on_edit=clear(password_error)
+            />
+            <Show when=move || needs_captcha.get()>
+                <CaptchaField
+                    captcha
+                    id="login-captcha-text"
+                    text=captcha_text
+                    name="text"
+                    note=note(text_error, "text")
+                    on_edit=clear(text_error)
+                />
+            </Show>
+            <RememberAndNext id="remember" next />
+            <button type="submit" class="primary" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "登录中…" } else { "登录" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn SmsLoginForm(next: Signal<String>, captcha: Captcha) -> impl IntoView {
+    let action = ServerAction::<SmsLogin>::new();
+    let mobile = RwSignal::new(String::new());
+    let sms_code = RwSignal::new(String::new());
+    let [mobile_error, sms_error] = std::array::from_fn(|_| RwSignal::new(None::<String>));
+    let on_submit = move |ev: SubmitEvent| {
+        mobile_error.set(Mobile::parse(&mobile.get_untracked()).err().map(|e| e.message().into()));
+        sms_error.set(SmsCode::parse(&sms_code.get_untracked()).err().map(|e| e.message().into()));
+        if mobile_error.get_untracked().is_some() || sms_error.get_untracked().is_some() {
+            ev.prevent_default();
+        }
+    };
+    let server_error =
+        move |field: &'static str| action.value().get().and_then(Result::err).and_then(|e| e.message_for(field));
+    let general_error =
+        move || action.value().get().and_then(Result::err).filter(|e| e.field.is_none()).map(|e| e.message);
+    let mobile_note = Signal::derive(move || mobile_error.get().or_else(|| server_error("mobile")).map(Note::Error));
+    view! {
+        <ActionForm action=action on:submit:capture=on_submit attr:novalidate=true attr:class="form">
+            <p class="form-error" role="alert">
+                {general_error}
+            </p>
+            <TextField
+                id="sms-mobile"
+                name="mobile"
+                label="手机号"
+                input_type="tel"
+                inputmode="tel"
+                autocomplete="tel"
+                placeholder="11位手机号"
+                value=mobile
+                note=mobile_note
+                on_edit=Callback::new(move |()| mobile_error.set(None))
+            />
+            <SmsCodeFields
+                purpose="login"
+                captcha
+                mobile
+                mobile_ready=Signal::derive(move || Mobile::parse(&mobile.get()).is_ok())
+                mobile_error
+                sms_code
+                sms_error
+                server_error=Signal::derive(move || server_error("sms_code"))
+            />
+            <RememberAndNext id="sms-remember" next />
+            <button type="submit" class="primary" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "登录中…" } else { "登录" }}
+            </button>
+        </ActionForm>
+    }
+}

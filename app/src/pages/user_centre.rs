@@ -1,0 +1,215 @@
+//! `/user`, the user centre: profile, nickname, password, recent sign-ins and
+//! active sessions. A signed-out visitor is sent to sign in and comes back.
+
+use crate::{
+    api::{ChangePassword, EndAllSessions, EndSession, UpdateNickname, UserCentreData, user_centre},
+    components::{Note, TextField, describe_browser, format_time},
+    error::AppError,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+#[component]
+pub fn UserCentrePage() -> impl IntoView {
+    let nickname = ServerAction::<UpdateNickname>::new();
+    let password = ServerAction::<ChangePassword>::new();
+    let end_one = ServerAction::<EndSession>::new();
+    let end_all = ServerAction::<EndAllSessions>::new();
+    // Fetched again after each change, so the page shows what is stored.
+    let data = Resource::new(
+        move || (nickname.version().get(), password.version().get(), end_one.version().get()),
+        |_| user_centre(),
+    );
+    view! {
+        <Title text="用户中心" />
+        <Transition fallback=|| view! { <p class="card">"加载中…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Some(centre)) => view! { <Centre centre nickname password end_one end_all /> }.into_any(),
+                    Ok(None) => view! { <Redirect path="/login?next=/user" /> }.into_any(),
+                    Err(e) => view! { <p class="card error">{e.message}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn field_error(value: Option<Result<(), AppError>>, field: &'static str) -> Option<Note> {
+    value.and_then(Result::err).and_then(|e| e.message_for(field)).map(Note::Error)
+}
+
+#[component]
+fn Centre(
+    centre: UserCentreData,
+    nickname: ServerAction<UpdateNickname>,
+    password: ServerAction<ChangePassword>,
+    end_one: ServerAction<EndSession>,
+    end_all: ServerAction<EndAllSessions>,
+) -> impl IntoView {
+    let UserCentreData { profile, sessions, history } = centre;
+    let nickname_value = RwSignal::new(profile.nickname.clone());
+    let [old, new, again] = std::array::from_fn(|_| RwSignal::new(String::new()));
+    let password_done = move || matches!(password.value().get(), Some(Ok(())));
+    let nickname_note = Signal::derive(move || match nickname.value().get() {
+        Some(Ok(())) => Some(Note::Hint("昵称已保存".into())),
+        other => field_error(other, "nickname"),
+    });
+    view! {
+        <section class="card">
+            <h1>"用户中心"</h1>
+            <dl class="profile">
+                <dt>"用户名"</dt>
+                <dd data-testid="profile-username">{profile.username.clone()}</dd>
+                <dt>"手机号"</dt>
+                <dd data-testid="profile-mobile">{profile.mobile.clone()}</dd>
+                <dt>"邮箱"</dt>
+                <dd>{profile.email.clone().unwrap_or_else(|| "未绑定".into())}</dd>
+                <dt>"注册时间"</dt>
+                <dd>{format_time(profile.created_at)}</dd>
+                <dt>"上次登录"</dt>
+                <dd>{profile.last_login_at.map(format_time).unwrap_or_else(|| "—".into())}</dd>
+            </dl>
+        </section>
+
+        <section class="card">
+            <h2>"修改昵称"</h2>
+            <ActionForm action=nickname attr:class="form">
+                <TextField id="nickname" name="nickname" label="昵称" value=nickname_value note=nickname_note />
+                <button type="submit" class="primary">"保存"</button>
+            </ActionForm>
+        </section>
+
+        <section class="card">
+            <h2>"修改密码"</h2>
+            <p class="muted">"修改后，其他设备上的登录将全部退出。"</p>
+            <ActionForm action=password attr:class="form">
+                <TextField
+                    id="old-password"
+                    name="old_password"
+                    label="原密码"
+                    input_type="password"
+                    autocomplete="current-password"
+                    value=old
+                    note=Signal::derive(move || field_error(password.value().get(), "old_password"))
+                />
+                <TextField
+                    id="new-password"
+                    name="new_password"
+                    label="新密码"
+                    input_type="password"
+                    autocomplete="new-password"
+                    value=new
+                    note=Signal::derive(move || field_error(password.value().get(), "new_password"))
+                />
+                <TextField
+                    id="new-password2"
+                    name="new_password2"
+                    label="确认新密码"
+                    input_type="password"
+                    autocomplete="new-password"
+                    value=again
+                    note=Signal::derive(move || field_error(password.value().get(), "new_password2"))
+                />
+                <p class="field-message hint" role="status">
+                    {move || password_done().then_some("密码已修改")}
+                </p>
+                <button type="submit" class="primary">"修改密码"</button>
+            </ActionForm>
+        </section>
+
+        <section class="card wide">
+            <h2>"登录设备"</h2>
+            <table class="list">
+                <thead>
+                    <tr>
+                        <th scope="col">"设备"</th>
+                        <th scope="col">"IP"</th>
+                        <th scope="col">"登录时间"</th>
+                        <th scope="col">"最近活动"</th>
+                        <th scope="col"></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {sessions
+                        .into_iter()
+                        .map(|s| {
+                            view! {
+                                <tr data-testid="session-row">
+                                    <td>{describe_browser(&s.user_agent)} {s.current.then_some(" （当前）")}</td>
+                                    <td>{s.client_ip}</td>
+                                    <td>{format_time(s.created_at)}</td>
+                                    <td>{format_time(s.last_seen_at)}</td>
+                                    <td>
+                                        {(!s.current)
+                                            .then(|| {
+                                                view! {
+                                                    <ActionForm action=end_one attr:class="inline-form">
+                                                        <input type="hidden" name="id" value=s.id.clone() />
+                                                        <button type="submit" class="link">"退出"</button>
+                                                    </ActionForm>
+                                                }
+                                            })}
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+            <ActionForm action=end_all attr:class="form">
+                <button type="submit" class="secondary">"退出所有设备"</button>
+            </ActionForm>
+        </section>
+
+        <section class="card wide">
+            <h2>"最近登录记录"</h2>
+            <table class="list">
+                <thead>
+                    <tr>
+                        <th scope="col">"时间"</th>
+                        <th scope="col">"IP"</th>
+                        <th scope="col">"浏览器"</th>
+                        <th scope="col">"方式"</th>
+                        <th scope="col">"结果"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {history
+                        .into_iter()
+                        .map(|a| {
+                            view! {
+                                <tr data-testid="history-row">
+                                    <td>{format_time(a.created_at)}</td>
+                                    <td>{a.client_ip}</td>
+                                    <td>{describe_browser(&a.user_agent)}</td>
+                                    <td>{method_name(&a.method)}</td>
+                                    <td>{outcome_name(&a.outcome)}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+fn method_name(method: &str) -> &'static str {
+    match method {
+        "password" => "密码",
+        "sms" => "短信",
+        "register" => "注册",
+        _ => "其他",
+    }
+}
+
+fn outcome_name(outcome: &str) -> &'static str {
+    match outcome {
+        "success" => "成功",
+        "wrong_password" => "密码错误",
+        "locked" => "已锁定",
+        "disabled" => "账号停用",
+        _ => "失败",
+    }
+}

@@ -1,0 +1,88 @@
+//! The command line: `server` (or `server serve`) serves; `server user ...`
+//! lets operators manage accounts, through the same use cases as the pages.
+
+use app::core::{Core, db::UserRow, use_cases};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "server", about = "Sign-up and sign-in by mobile phone", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the site and the API (the default).
+    Serve,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user (no SMS code needed); an e-mail given here is verified.
+    Create {
+        #[arg(long)]
+        mobile: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long)]
+        nickname: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Show a user, by username, mobile or verified e-mail.
+    Show { account: String },
+    /// Disable a user: sign-in is refused and every session ends.
+    Disable { account: String },
+    /// Enable a disabled user.
+    Enable { account: String },
+    /// Set a new password; every session ends.
+    SetPassword {
+        account: String,
+        #[arg(long)]
+        password: String,
+    },
+}
+
+/// Runs a `user` command and prints its result; the error says what failed.
+pub async fn run_user_command(core: &Core, command: UserCommand) -> Result<(), use_cases::AdminError> {
+    let user = match command {
+        UserCommand::Create { mobile, password, username, nickname, email } => {
+            let input = use_cases::CreateUser {
+                mobile: &mobile,
+                password: &password,
+                username: username.as_deref(),
+                nickname: nickname.as_deref(),
+                email: email.as_deref(),
+            };
+            use_cases::create_user(core, &input).await?
+        }
+        UserCommand::Show { account } => use_cases::find_account(core, &account).await?,
+        UserCommand::Disable { account } => use_cases::set_active(core, &account, false).await?,
+        UserCommand::Enable { account } => use_cases::set_active(core, &account, true).await?,
+        UserCommand::SetPassword { account, password } => use_cases::set_password(core, &account, &password).await?,
+    };
+    println!("{}", describe(&user));
+    Ok(())
+}
+
+/// One JSON line per user; never the password hash.
+fn describe(user: &UserRow) -> String {
+    serde_json::json!({
+        "id": user.id,
+        "username": user.username,
+        "mobile": user.mobile,
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "nickname": user.nickname,
+        "is_active": user.is_active,
+        "created_at": user.created_at,
+        "last_login_at": user.last_login_at,
+    })
+    .to_string()
+}
