@@ -28,13 +28,18 @@ step "format"
 cargo fmt --all -- --check
 
 step "clippy (server)"
-cargo clippy -p app -p server --features app/ssr --all-targets -- -D warnings
+cargo clippy -p app -p server -p bench --features app/ssr --all-targets -- -D warnings
 step "clippy (browser)"
 RUSTFLAGS="" cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and integration tests"
 start_services
-REQUIRE_SERVICES=1 cargo test -p app -p server --features app/ssr
+# A hang fails the run in minutes rather than using up CI's time; libtest
+# names any test running over a minute.
+if ! REQUIRE_SERVICES=1 timeout 1200 cargo test -p app -p server --features app/ssr; then
+  echo "tests failed or timed out (see 'has been running' lines above)"
+  exit 1
+fi
 
 step "release build"
 unset RUSTFLAGS

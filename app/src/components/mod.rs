@@ -1,12 +1,14 @@
 //! Pieces shared by pages.
 
 mod field_message;
+mod form_errors;
 mod format;
 mod header;
 mod sms_code;
 mod text_field;
 
 pub use field_message::{FieldMessage, Note};
+pub use form_errors::FormErrors;
 pub use format::{describe_browser, format_time};
 pub use header::Header;
 pub use sms_code::{Captcha, CaptchaField, SmsCodeFields};

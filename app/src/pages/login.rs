@@ -4,7 +4,7 @@
 
 use crate::{
     api::{Login, SmsLogin, login_needs_captcha},
-    components::{Captcha, CaptchaField, Note, SmsCodeFields, TextField},
+    components::{Captcha, CaptchaField, FormErrors, SmsCodeFields, TextField},
     rules::{Account, Mobile, SmsCode},
 };
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
@@ -112,19 +112,14 @@ fn PasswordLogin(next: Signal<String>, captcha: Captcha, captcha_at_first: bool)
             ev.prevent_default();
         }
     };
-    let server_error =
-        move |field: &'static str| action.value().get().and_then(Result::err).and_then(|e| e.message_for(field));
-    let note = move |local: RwSignal<Option<String>>, field: &'static str| {
-        Signal::derive(move || local.get().or_else(|| server_error(field)).map(Note::Error))
-    };
-    let general_error =
-        move || action.value().get().and_then(Result::err).filter(|e| e.field.is_none()).map(|e| e.message);
+    let server = FormErrors::of(action);
+    let note = move |local, field| server.note(local, field);
     let clear = |slot: RwSignal<Option<String>>| Callback::new(move |()| slot.set(None));
 
     view! {
         <ActionForm action=action on:submit:capture=on_submit attr:novalidate=true attr:class="form">
             <p class="form-error" role="alert">
-                {general_error}
+                {move || server.general()}
             </p>
             <TextField
                 id="account"
@@ -178,15 +173,11 @@ fn SmsLoginForm(next: Signal<String>, captcha: Captcha) -> impl IntoView {
             ev.prevent_default();
         }
     };
-    let server_error =
-        move |field: &'static str| action.value().get().and_then(Result::err).and_then(|e| e.message_for(field));
-    let general_error =
-        move || action.value().get().and_then(Result::err).filter(|e| e.field.is_none()).map(|e| e.message);
-    let mobile_note = Signal::derive(move || mobile_error.get().or_else(|| server_error("mobile")).map(Note::Error));
+    let server = FormErrors::of(action);
     view! {
         <ActionForm action=action on:submit:capture=on_submit attr:novalidate=true attr:class="form">
             <p class="form-error" role="alert">
-                {general_error}
+                {move || server.general()}
             </p>
             <TextField
                 id="sms-mobile"
@@ -197,7 +188,7 @@ fn SmsLoginForm(next: Signal<String>, captcha: Captcha) -> impl IntoView {
                 autocomplete="tel"
                 placeholder="11位手机号"
                 value=mobile
-                note=mobile_note
+                note=server.note(mobile_error, "mobile")
                 on_edit=Callback::new(move |()| mobile_error.set(None))
             />
             <SmsCodeFields
@@ -208,7 +199,7 @@ fn SmsLoginForm(next: Signal<String>, captcha: Captcha) -> impl IntoView {
                 mobile_error
                 sms_code
                 sms_error
-                server_error=Signal::derive(move || server_error("sms_code"))
+                server_error=Signal::derive(move || server.field("sms_code"))
             />
             <RememberAndNext id="sms-remember" next />
             <button type="submit" class="primary" disabled=move || action.pending().get()>

@@ -6,7 +6,7 @@
 use crate::{
     Session,
     api::{Register, mobile_count, username_count},
-    components::{Captcha, FieldMessage, Note, SmsCodeFields, TextField},
+    components::{Captcha, FieldMessage, FormErrors, Note, SmsCodeFields, TextField},
     error::AppError,
     rules::{
         AGREEMENT_REQUIRED, Mobile, MobileError, Nickname, Password, PasswordPolicy, SmsCode, Username, passwords_match,
@@ -156,14 +156,9 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
         }
     };
 
-    // The server's answer to the last submit, for one field.
-    let server_error =
-        move |field: &'static str| action.value().get().and_then(Result::err).and_then(|e| e.message_for(field));
-    let general_error =
-        move || action.value().get().and_then(Result::err).filter(|e| e.field.is_none()).map(|e| e.message);
-    let error_note = move |local: RwSignal<Option<String>>, field: &'static str| {
-        Signal::derive(move || local.get().or_else(|| server_error(field)).map(Note::Error))
-    };
+    // The server's answer to the last submit.
+    let server = FormErrors::of(action);
+    let server_error = move |field: &'static str| server.field(field);
 
     let mobile_note = Signal::derive(move || {
         if let Some(e) = mobile_error.get() {
@@ -212,7 +207,7 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
     view! {
         <ActionForm action=action on:submit:capture=on_submit attr:novalidate=true attr:class="form">
             <p class="form-error" role="alert">
-                {general_error}
+                {move || server.general()}
             </p>
 
             <TextField
@@ -259,7 +254,7 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
                 input_type="password"
                 autocomplete="new-password"
                 value=password2
-                note=error_note(password2_error, "password2")
+                note=server.note(password2_error, "password2")
                 on_edit=clear(password2_error)
                 on_leave=Callback::new(move |()| check_password2())
             />
@@ -281,7 +276,7 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
                 label="昵称（选填）"
                 autocomplete="nickname"
                 value=nickname
-                note=error_note(nickname_error, "nickname")
+                note=server.note(nickname_error, "nickname")
                 on_edit=clear(nickname_error)
             />
 
@@ -296,7 +291,7 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
                     on:change=move |_| allow_error.set(None)
                 />
                 <label for="allow">"我已阅读并同意" <a href="/agreement" target="_blank">"《用户协议》"</a></label>
-                <FieldMessage id="allow-message" note=error_note(allow_error, "allow") />
+                <FieldMessage id="allow-message" note=server.note(allow_error, "allow") />
             </div>
 
             <button type="submit" class="primary" disabled=move || action.pending().get()>

@@ -3,8 +3,7 @@
 
 use crate::{
     api::{ChangePassword, EndAllSessions, EndSession, UpdateNickname, UserCentreData, user_centre},
-    components::{Note, TextField, describe_browser, format_time},
-    error::AppError,
+    components::{FormErrors, Note, TextField, describe_browser, format_time},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -35,10 +34,6 @@ pub fn UserCentrePage() -> impl IntoView {
     }
 }
 
-fn field_error(value: Option<Result<(), AppError>>, field: &'static str) -> Option<Note> {
-    value.and_then(Result::err).and_then(|e| e.message_for(field)).map(Note::Error)
-}
-
 #[component]
 fn Centre(
     centre: UserCentreData,
@@ -53,8 +48,11 @@ fn Centre(
     let password_done = move || matches!(password.value().get(), Some(Ok(())));
     let nickname_note = Signal::derive(move || match nickname.value().get() {
         Some(Ok(())) => Some(Note::Hint("昵称已保存".into())),
-        other => field_error(other, "nickname"),
+        _ => FormErrors::of(nickname).field("nickname").map(Note::Error),
     });
+    let password_errors = FormErrors::of(password);
+    let password_note =
+        move |field: &'static str| Signal::derive(move || password_errors.field(field).map(Note::Error));
     view! {
         <section class="card">
             <h1>"用户中心"</h1>
@@ -91,7 +89,7 @@ fn Centre(
                     input_type="password"
                     autocomplete="current-password"
                     value=old
-                    note=Signal::derive(move || field_error(password.value().get(), "old_password"))
+                    note=password_note("old_password")
                 />
                 <TextField
                     id="new-password"
@@ -100,7 +98,7 @@ fn Centre(
                     input_type="password"
                     autocomplete="new-password"
                     value=new
-                    note=Signal::derive(move || field_error(password.value().get(), "new_password"))
+                    note=password_note("new_password")
                 />
                 <TextField
                     id="new-password2"
@@ -109,7 +107,7 @@ fn Centre(
                     input_type="password"
                     autocomplete="new-password"
                     value=again
-                    note=Signal::derive(move || field_error(password.value().get(), "new_password2"))
+                    note=password_note("new_password2")
                 />
                 <p class="field-message hint" role="status">
                     {move || password_done().then_some("密码已修改")}

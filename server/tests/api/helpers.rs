@@ -100,6 +100,8 @@ pub fn browser_client(address: &str) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("origin", reqwest::header::HeaderValue::from_str(address).unwrap());
     reqwest::Client::builder()
+        // A server that never answers fails the test by name, not by hanging.
+        .timeout(std::time::Duration::from_secs(30))
         .default_headers(headers)
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

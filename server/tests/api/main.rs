@@ -10,6 +10,7 @@ mod logs;
 mod lookups;
 mod malformed;
 mod multi_instance;
+mod operators;
 mod pages;
 mod register;
 mod sessions;

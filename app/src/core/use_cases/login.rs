@@ -6,6 +6,7 @@
 //! so a stranger cannot lock the owner out).
 
 use super::{
+    checks::{CaptchaRefusal, check_captcha},
     dependency_down, internal, keys, now_ms, seconds_up,
     sessions::{SessionError, record_attempt, start_session},
 };
@@ -32,10 +33,8 @@ pub enum LoginError {
     CaptchaRequired,
     #[error(transparent)]
     CaptchaAnswer(#[from] CaptchaAnswerError),
-    #[error("the captcha expired or was used")]
-    CaptchaExpired,
-    #[error("the captcha answer is wrong")]
-    CaptchaWrong,
+    #[error(transparent)]
+    Captcha(#[from] CaptchaRefusal),
     #[error("unknown account or wrong password")]
     WrongCredentials,
     #[error("password sign-in is locked")]
@@ -105,13 +104,7 @@ pub async fn login(core: &Core, client: &Client, form: &LoginForm) -> Result<Sig
         if text.trim().is_empty() {
             return Err(LoginError::CaptchaRequired);
         }
-        let answer = CaptchaAnswer::parse(text)?;
-        let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| LoginError::CaptchaExpired)?;
-        match core.store.take(&keys::captcha(&id)).await? {
-            None => return Err(LoginError::CaptchaExpired),
-            Some(expected) if !expected.eq_ignore_ascii_case(answer.as_str()) => return Err(LoginError::CaptchaWrong),
-            Some(_) => {}
-        }
+        check_captcha(core, id, &CaptchaAnswer::parse(text)?).await?;
     }
 
     if let Some(left) = core.store.ttl(&keys::login_lock(&key)).await? {
@@ -168,8 +161,7 @@ impl From<LoginError> for AppError {
             E::PasswordEmpty => AppError::field("password", "password_invalid", "请输入密码"),
             E::CaptchaRequired => AppError::field("text", "image_code_required", "请输入图片验证码"),
             E::CaptchaAnswer(e) => AppError::field("text", "image_code_invalid", e.message()),
-            E::CaptchaExpired => AppError::field("text", "image_code_expired", "图片验证码已失效，请点击图片换一张"),
-            E::CaptchaWrong => AppError::field("text", "image_code_wrong", "图片验证码错误，请重新输入"),
+            E::Captcha(e) => e.into(),
             E::WrongCredentials => {
                 AppError::new(ErrorKind::Unauthorized, "wrong_credentials", "账号或密码错误").with_field("password")
             }

@@ -5,6 +5,7 @@
 mod account;
 mod admin;
 mod check_availability;
+mod checks;
 mod issue_captcha;
 mod login;
 mod register;

@@ -4,7 +4,8 @@
 //! simultaneous submits: one account, the others a clear "taken".
 
 use super::{
-    dependency_down, internal, keys, now_ms,
+    checks::{SmsCodeRefusal, check_sms_code},
+    dependency_down, internal, now_ms,
     sessions::{SessionError, start_session},
 };
 use crate::{
@@ -12,7 +13,7 @@ use crate::{
         Client, Core,
         db::{DbError, InsertUserError, NewUser},
         password_hashing::HashError,
-        store::{CodeCheck, StoreError},
+        store::StoreError,
     },
     error::AppError,
     rules::{
@@ -39,12 +40,8 @@ pub enum RegisterError {
     Nickname(NicknameError),
     #[error("the agreement was not accepted")]
     AgreementRequired,
-    #[error("no live SMS code")]
-    SmsCodeMissing,
-    #[error("wrong SMS code")]
-    SmsCodeWrong { attempts_left: u32 },
-    #[error("wrong SMS code, and no tries left")]
-    SmsCodeDead,
+    #[error(transparent)]
+    SmsCodeRefused(#[from] SmsCodeRefusal),
     #[error("the mobile is taken")]
     MobileTaken,
     #[error("the username is taken")]
@@ -98,13 +95,7 @@ fn generated_username() -> Username {
 #[tracing::instrument(name = "register", skip_all)]
 pub async fn register(core: &Core, client: &Client, form: &RegisterForm) -> Result<SignedIn, RegisterError> {
     let valid = parse(core, form)?;
-    let code_key = keys::sms_code(Purpose::Register, &valid.mobile);
-    match core.store.check_code(&code_key, valid.sms_code.as_str(), core.settings.sms_max_attempts).await? {
-        CodeCheck::Match => {}
-        CodeCheck::Missing => return Err(RegisterError::SmsCodeMissing),
-        CodeCheck::Exhausted => return Err(RegisterError::SmsCodeDead),
-        CodeCheck::Mismatch { attempts_left } => return Err(RegisterError::SmsCodeWrong { attempts_left }),
-    }
+    let code_key = check_sms_code(core, Purpose::Register, &valid.mobile, &valid.sms_code).await?;
     // Cheap early answers before the expensive hash; the unique indexes
     // still decide any race after this point.
     if core.db.count_mobile(&valid.mobile).await? > 0 {
@@ -156,11 +147,7 @@ impl From<RegisterError> for AppError {
             E::Username(e) => AppError::field("username", "username_invalid", e.message()),
             E::Nickname(e) => AppError::field("nickname", "nickname_invalid", e.message()),
             E::AgreementRequired => AppError::field("allow", "agreement_required", AGREEMENT_REQUIRED),
-            E::SmsCodeMissing => AppError::field("sms_code", "sms_code_expired", "短信验证码已失效，请重新获取"),
-            E::SmsCodeWrong { attempts_left } => {
-                AppError::field("sms_code", "sms_code_wrong", format!("短信验证码错误，还可以再试{attempts_left}次"))
-            }
-            E::SmsCodeDead => AppError::field("sms_code", "sms_code_dead", "短信验证码错误次数过多，请重新获取"),
+            E::SmsCodeRefused(e) => e.into(),
             E::MobileTaken => AppError::field("mobile", "mobile_taken", "该手机号已注册").with_conflict(),
             E::UsernameTaken => AppError::field("username", "username_taken", "该用户名已被使用").with_conflict(),
             E::Store(e) => dependency_down("register", "store", &e),

@@ -3,7 +3,10 @@
 //! resend inside the interval and enforces the per-number daily cap and the
 //! per-IP hourly cap.
 
-use super::{dependency_down, keys, seconds_up};
+use super::{
+    checks::{CaptchaRefusal, check_captcha},
+    dependency_down, keys, seconds_up,
+};
 use crate::{
     core::{
         Client, Core,
@@ -26,12 +29,8 @@ pub enum SendSmsCodeError {
     Purpose(#[from] PurposeError),
     #[error(transparent)]
     CaptchaAnswer(#[from] CaptchaAnswerError),
-    #[error("the captcha id is malformed")]
-    CaptchaId,
-    #[error("the captcha expired or was used")]
-    CaptchaExpired,
-    #[error("the captcha answer is wrong")]
-    CaptchaWrong,
+    #[error(transparent)]
+    Captcha(#[from] CaptchaRefusal),
     #[error("the mobile is already registered")]
     MobileTaken,
     #[error("no account has this mobile")]
@@ -55,16 +54,7 @@ pub async fn send_sms_code(core: &Core, client: &Client, form: &SendSmsCodeForm)
     let mobile = Mobile::parse(&form.mobile)?;
     let purpose: Purpose = form.purpose.parse()?;
     let answer = CaptchaAnswer::parse(&form.text)?;
-    let captcha_id = uuid::Uuid::parse_str(form.image_code_id.trim()).map_err(|_| SendSmsCodeError::CaptchaId)?;
-
-    // The captcha works once, right or wrong.
-    match core.store.take(&keys::captcha(&captcha_id)).await? {
-        None => return Err(SendSmsCodeError::CaptchaExpired),
-        Some(expected) if !expected.eq_ignore_ascii_case(answer.as_str()) => {
-            return Err(SendSmsCodeError::CaptchaWrong);
-        }
-        Some(_) => {}
-    }
+    check_captcha(core, &form.image_code_id, &answer).await?;
     let registered = core.db.count_mobile(&mobile).await? > 0;
     match purpose {
         Purpose::Register if registered => return Err(SendSmsCodeError::MobileTaken),
@@ -123,9 +113,7 @@ impl From<SendSmsCodeError> for AppError {
             E::Mobile(e) => AppError::field("mobile", "mobile_invalid", e.message()),
             E::Purpose(e) => AppError::bad_request(e.message()).with_field("purpose"),
             E::CaptchaAnswer(e) => AppError::field("text", "image_code_invalid", e.message()),
-            E::CaptchaId => AppError::bad_request("图片验证码编号不正确").with_field("image_code_id"),
-            E::CaptchaExpired => AppError::field("text", "image_code_expired", "图片验证码已失效，请点击图片换一张"),
-            E::CaptchaWrong => AppError::field("text", "image_code_wrong", "图片验证码错误，请重新输入"),
+            E::Captcha(e) => e.into(),
             E::MobileTaken => AppError::field("mobile", "mobile_taken", "该手机号已注册").with_conflict(),
             E::NotRegistered => AppError::field("mobile", "mobile_not_registered", "该手机号尚未注册"),
             E::Cooldown { retry_after } => {

@@ -1,0 +1,88 @@
+//! The two checks several use cases share: the image captcha and the SMS
+//! code. Each is one store step, and each refusal is worded once.
+
+use super::{dependency_down, keys};
+use crate::{
+    core::{
+        Core,
+        store::{CodeCheck, StoreError},
+    },
+    error::AppError,
+    rules::{CaptchaAnswer, Mobile, Purpose, SmsCode},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaptchaRefusal {
+    #[error("the captcha expired or was used")]
+    Expired,
+    #[error("the captcha answer is wrong")]
+    Wrong,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Takes the answer stored for captcha `id` (so it works once, right or
+/// wrong) and compares it with `answer`, ignoring case. An id that is not a
+/// UUID was never issued: it reads as expired.
+pub(crate) async fn check_captcha(core: &Core, id: &str, answer: &CaptchaAnswer) -> Result<(), CaptchaRefusal> {
+    let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| CaptchaRefusal::Expired)?;
+    match core.store.take(&keys::captcha(&id)).await? {
+        None => Err(CaptchaRefusal::Expired),
+        Some(expected) if !expected.eq_ignore_ascii_case(answer.as_str()) => Err(CaptchaRefusal::Wrong),
+        Some(_) => Ok(()),
+    }
+}
+
+impl From<CaptchaRefusal> for AppError {
+    fn from(e: CaptchaRefusal) -> AppError {
+        match e {
+            CaptchaRefusal::Expired => {
+                AppError::field("text", "image_code_expired", "图片验证码已失效，请点击图片换一张")
+            }
+            CaptchaRefusal::Wrong => AppError::field("text", "image_code_wrong", "图片验证码错误，请重新输入"),
+            CaptchaRefusal::Store(e) => dependency_down("captcha", "store", &e),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SmsCodeRefusal {
+    #[error("no live SMS code")]
+    Missing,
+    #[error("wrong SMS code")]
+    Wrong { attempts_left: u32 },
+    #[error("wrong SMS code, and no tries left")]
+    Dead,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Compares `code` with the one sent to `mobile` for `purpose`, counting a
+/// wrong try. The code stays until `consume`d. Returns its store key.
+pub(crate) async fn check_sms_code(
+    core: &Core,
+    purpose: Purpose,
+    mobile: &Mobile,
+    code: &SmsCode,
+) -> Result<String, SmsCodeRefusal> {
+    let key = keys::sms_code(purpose, mobile);
+    match core.store.check_code(&key, code.as_str(), core.settings.sms_max_attempts).await? {
+        CodeCheck::Match => Ok(key),
+        CodeCheck::Missing => Err(SmsCodeRefusal::Missing),
+        CodeCheck::Exhausted => Err(SmsCodeRefusal::Dead),
+        CodeCheck::Mismatch { attempts_left } => Err(SmsCodeRefusal::Wrong { attempts_left }),
+    }
+}
+
+impl From<SmsCodeRefusal> for AppError {
+    fn from(e: SmsCodeRefusal) -> AppError {
+        match e {
+            SmsCodeRefusal::Missing => AppError::field("sms_code", "sms_code_expired", "短信验证码已失效，请重新获取"),
+            SmsCodeRefusal::Wrong { attempts_left } => {
+                AppError::field("sms_code", "sms_code_wrong", format!("短信验证码错误，还可以再试{attempts_left}次"))
+            }
+            SmsCodeRefusal::Dead => AppError::field("sms_code", "sms_code_dead", "短信验证码错误次数过多，请重新获取"),
+            SmsCodeRefusal::Store(e) => dependency_down("sms_code", "store", &e),
+        }
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Load figures (not part of CI): builds the release, starts it on a free port
+# with a throwaway SQLite database, seeds a user, runs bench/, stops it.
+# BENCH_SECONDS (default 10) sets the length of each measurement.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh >/dev/null
+export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+cargo leptos build --release >/dev/null 2>&1
+cargo build --release -p bench --quiet
+dir=$(mktemp -d /tmp/mobile-auth-bench.XXXXXX)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export APP_ENV=development LEPTOS_ENV=PROD LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+  DATABASE_URL="sqlite://$dir/app.db" DATA_DIR="$dir" RUST_LOG=warn \
+  LOGIN_CAPTCHA=never LOOKUPS_PER_MINUTE=1000000000 LOCKOUT_AFTER_FAILURES=1000000
+./target/release/server >"$dir/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+./target/release/server user create --mobile 13800000000 --password 'tangerine-Kite-42' --username benchuser >/dev/null
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; server: release, SQLite, in-process store"
+BENCH_URL="http://127.0.0.1:$port" BENCH_ACCOUNT=benchuser ./target/release/bench
