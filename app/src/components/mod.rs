@@ -12,4 +12,4 @@ pub use form_errors::FormErrors;
 pub use format::{describe_browser, format_time};
 pub use header::Header;
 pub use sms_code::{Captcha, CaptchaField, SmsCodeFields};
-pub use text_field::TextField;
+pub use text_field::{MobileField, TextField};

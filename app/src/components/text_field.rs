@@ -4,6 +4,32 @@
 use super::{FieldMessage, Note};
 use leptos::prelude::*;
 
+/// The mobile-number field (a phone keypad, autofill from the phone's own number).
+#[component]
+pub fn MobileField(
+    id: &'static str,
+    value: RwSignal<String>,
+    #[prop(into)] note: Signal<Option<Note>>,
+    #[prop(into)] on_edit: Callback<()>,
+    #[prop(optional, into)] on_leave: Option<Callback<()>>,
+) -> impl IntoView {
+    view! {
+        <TextField
+            id=id
+            name="mobile"
+            label="手机号"
+            input_type="tel"
+            inputmode="tel"
+            autocomplete="tel"
+            placeholder="11位手机号"
+            value=value
+            note=note
+            on_edit=on_edit
+            on_leave=on_leave.unwrap_or_else(|| Callback::new(|()| ()))
+        />
+    }
+}
+
 #[component]
 pub fn TextField(
     /// The input's id; the message line is `{id}-message`.

@@ -4,7 +4,7 @@
 
 use crate::{
     api::{Login, SmsLogin, login_needs_captcha},
-    components::{Captcha, CaptchaField, FormErrors, SmsCodeFields, TextField},
+    components::{Captcha, CaptchaField, FormErrors, MobileField, SmsCodeFields, TextField},
     rules::{Account, Mobile, SmsCode},
 };
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
@@ -179,14 +179,8 @@ fn SmsLoginForm(next: Signal<String>, captcha: Captcha) -> impl IntoView {
             <p class="form-error" role="alert">
                 {move || server.general()}
             </p>
-            <TextField
+            <MobileField
                 id="sms-mobile"
-                name="mobile"
-                label="手机号"
-                input_type="tel"
-                inputmode="tel"
-                autocomplete="tel"
-                placeholder="11位手机号"
                 value=mobile
                 note=server.note(mobile_error, "mobile")
                 on_edit=Callback::new(move |()| mobile_error.set(None))

@@ -6,7 +6,7 @@
 use crate::{
     Session,
     api::{Register, mobile_count, username_count},
-    components::{Captcha, FieldMessage, FormErrors, Note, SmsCodeFields, TextField},
+    components::{Captcha, FieldMessage, FormErrors, MobileField, Note, SmsCodeFields, TextField},
     error::AppError,
     rules::{
         AGREEMENT_REQUIRED, Mobile, MobileError, Nickname, Password, PasswordPolicy, SmsCode, Username, passwords_match,
@@ -210,14 +210,8 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
                 {move || server.general()}
             </p>
 
-            <TextField
+            <MobileField
                 id="mobile"
-                name="mobile"
-                label="手机号"
-                input_type="tel"
-                inputmode="tel"
-                autocomplete="tel"
-                placeholder="11位手机号"
                 value=mobile
                 note=mobile_note
                 on_edit=clear(mobile_error)
