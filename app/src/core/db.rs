@@ -107,9 +107,17 @@ pub struct SessionRow {
     pub remember: bool,
 }
 
+/// How stale `last_seen_at` may get before a request records activity.
+pub const SESSION_TOUCH_INTERVAL_MS: i64 = 60_000;
+
 impl SessionRow {
     pub fn is_live(&self, now_ms: i64) -> bool {
         self.ended_at.is_none() && self.expires_at > now_ms
+    }
+
+    /// Whether a request now should update `last_seen_at`.
+    pub fn needs_touch(&self, now_ms: i64) -> bool {
+        now_ms - self.last_seen_at >= SESSION_TOUCH_INTERVAL_MS
     }
 }
 
@@ -309,11 +317,17 @@ impl Database {
             .await)?)
     }
 
-    /// Records activity, at most once a minute per session (a write per page
-    /// view would be wasted).
+    /// Records activity, at most once per `SESSION_TOUCH_INTERVAL_MS` per
+    /// session (a write per page view would be wasted).
     pub async fn touch_session(&self, id: &str, now_ms: i64) -> Result<(), DbError> {
-        let q = "UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2 - 60000";
-        on_pool!(self, |pool| sqlx::query(q).bind(id).bind(now_ms).execute(pool).await.map(|_| ()))?;
+        let q = "UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2 - $3";
+        on_pool!(self, |pool| sqlx::query(q)
+            .bind(id)
+            .bind(now_ms)
+            .bind(SESSION_TOUCH_INTERVAL_MS)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 
