@@ -58,6 +58,20 @@ pub struct SessionInfo {
     pub dev_outbox: bool,
 }
 
+/// `GET /sms_codes/{mobile}/cooldown`: seconds until the next send, and why
+/// the provider refused the last code, if it did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsCooldown {
+    pub seconds: u64,
+    pub refusal: Option<SmsRefusalView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsRefusalView {
+    pub code: String,
+    pub message: String,
+}
+
 /// One message kept by the development outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {

@@ -39,7 +39,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(core: Core) -> Router<S> {
         .route("/me/logins", get(logins));
     // The outbox exists only in development.
     if dev_outbox {
-        router = router.route("/dev/outbox", get(outbox));
+        router = router.route("/dev/outbox", get(outbox)).route("/dev/deliveries", get(deliveries));
     }
     router.fallback(not_found).with_state(core)
 }
@@ -266,8 +266,8 @@ async fn sms_cooldown(
     Query(query): Query<PurposeQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let purpose = query.purpose.unwrap_or_else(|| "register".into());
-    let seconds = use_cases::sms_cooldown(&core, &mobile, &purpose).await?;
-    Ok(Json(json!({ "seconds": seconds })))
+    let cooldown = use_cases::sms_cooldown(&core, &mobile, &purpose).await?;
+    Ok(Json(json!(cooldown)))
 }
 
 async fn mobile_count(
@@ -297,7 +297,17 @@ async fn register(
     Ok(signed_in_response(&core, StatusCode::CREATED, &signed_in))
 }
 
-async fn outbox(State(core): State<Core>) -> Json<serde_json::Value> {
-    let entries = core.outbox.as_ref().map(|o| o.entries()).unwrap_or_default();
-    Json(json!(entries))
+async fn outbox(State(core): State<Core>) -> Result<Json<serde_json::Value>, ApiError> {
+    let Some(outbox) = &core.outbox else { return Err(ApiError(AppError::not_found())) };
+    let entries = outbox.entries().await.map_err(|e| {
+        tracing::error!(error = %e, "dev outbox: database unavailable");
+        ApiError(AppError::unavailable())
+    })?;
+    Ok(Json(json!(entries)))
+}
+
+/// The delivery records, newest first (development only, like the outbox).
+async fn deliveries(State(core): State<Core>) -> Result<Json<serde_json::Value>, ApiError> {
+    let records = use_cases::list_jobs(&core, use_cases::JobFilter::All).await?;
+    Ok(Json(json!(records)))
 }

@@ -1,7 +1,8 @@
-//! The command line: `server` (or `server serve`) serves; `server user ...`
-//! lets operators manage accounts, through the same use cases as the pages.
+//! The command line: `server` (or `server serve`) serves; `server worker`
+//! only delivers; `server user ...` and `server jobs ...` let operators manage
+//! accounts and the delivery queue, through the same use cases as the pages.
 
-use app::core::{Core, db::UserRow, use_cases};
+use app::core::{Core, db::UserRow, delivery::DeliveryRecord, use_cases};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -15,9 +16,61 @@ pub struct Cli {
 pub enum Command {
     /// Serve the site and the API (the default).
     Serve,
+    /// Run the delivery worker alone (no web server), so web and workers
+    /// scale apart. Start the web servers with RUN_WORKER=false then.
+    Worker,
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Inspect and manage the delivery queue.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Subcommand)]
+pub enum JobsCommand {
+    /// Every job, newest first: one JSON line each.
+    List,
+    /// Failed jobs only.
+    Failed,
+    /// Send a failed job again.
+    Retry { id: String },
+    /// Forget every failed job.
+    PurgeFailed,
+}
+
+/// Runs a `jobs` command and prints its result.
+pub async fn run_jobs_command(core: &Core, command: JobsCommand) -> Result<(), use_cases::JobsError> {
+    let print = |records: Vec<DeliveryRecord>| records.iter().for_each(|r| println!("{}", describe_job(r)));
+    match command {
+        JobsCommand::List => print(use_cases::list_jobs(core, use_cases::JobFilter::All).await?),
+        JobsCommand::Failed => print(use_cases::list_jobs(core, use_cases::JobFilter::Failed).await?),
+        JobsCommand::Retry { id } => print(vec![use_cases::retry_job(core, &id).await?]),
+        JobsCommand::PurgeFailed => {
+            let purged = use_cases::purge_failed_jobs(core).await?;
+            println!("{}", serde_json::json!({ "purged": purged }));
+        }
+    }
+    Ok(())
+}
+
+/// One JSON line per job: what an operator needs, never the message.
+fn describe_job(r: &DeliveryRecord) -> String {
+    serde_json::json!({
+        "id": r.id,
+        "kind": r.kind,
+        "state": r.state,
+        "attempts": r.attempts,
+        "last_error": r.last_error,
+        "provider": r.provider,
+        "recipient": r.recipient,
+        "purpose": r.purpose,
+        "provider_message_id": r.provider_message_id,
+        "next_try_at": r.next_try_at,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+    })
+    .to_string()
 }
 
 #[derive(Subcommand)]

@@ -3,7 +3,12 @@
 //! what it accepts. `.env.example` lists every variable with its default.
 
 use app::{
-    core::{LoginCaptcha, Settings, password_hashing::HashParams},
+    core::{
+        LoginCaptcha, Settings,
+        delivery::DeliverySettings,
+        password_hashing::HashParams,
+        sms::{HttpTimeouts, RonglianConfig},
+    },
     rules::PasswordPolicy,
 };
 use secrecy::SecretString;
@@ -21,6 +26,8 @@ pub enum SmsProvider {
     Outbox,
     /// Writes messages to the log, the code masked.
     Log,
+    /// Ronglian Cloud's template SMS (`RONGLIAN_*`).
+    Ronglian,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +48,11 @@ pub struct Config {
     /// `None`: generate one (development only) and keep it in `data_dir`.
     pub jwt_secret: Option<SecretString>,
     pub sms_provider: SmsProvider,
+    /// Set exactly when `sms_provider` is `Ronglian`.
+    pub ronglian: Option<RonglianConfig>,
+    pub sms_timeouts: HttpTimeouts,
+    /// Whether `server` (serve) runs the delivery worker too.
+    pub run_worker: bool,
     pub hash_params: HashParams,
     /// Password hashes that may wait for a core before sign-ins get 503.
     pub hash_queue: usize,
@@ -132,7 +144,30 @@ impl Config {
             "outbox" if production => return Err(bad("SMS_PROVIDER", "outbox exists only with APP_ENV=development")),
             "outbox" => SmsProvider::Outbox,
             "log" => SmsProvider::Log,
-            other => return Err(bad("SMS_PROVIDER", format!("{other:?}: expected outbox or log"))),
+            "ronglian" => SmsProvider::Ronglian,
+            other => return Err(bad("SMS_PROVIDER", format!("{other:?}: expected outbox, log or ronglian"))),
+        };
+        let ronglian = match sms_provider {
+            SmsProvider::Ronglian => {
+                let required = |var: &'static str| {
+                    vars.optional(var).ok_or_else(|| bad(var, "must be set when SMS_PROVIDER=ronglian"))
+                };
+                Some(RonglianConfig {
+                    account_sid: required("RONGLIAN_ACCOUNT_SID")?,
+                    auth_token: SecretString::from(required("RONGLIAN_AUTH_TOKEN")?),
+                    app_id: required("RONGLIAN_APP_ID")?,
+                    template_id: required("RONGLIAN_TEMPLATE_ID")?,
+                    base_url: match vars.string("RONGLIAN_BASE_URL", app::core::sms::RONGLIAN_PRODUCTION_BASE_URL) {
+                        url if url.starts_with("https://") || url.starts_with("http://") => url,
+                        url => return Err(bad("RONGLIAN_BASE_URL", format!("{url:?} is not an http(s) URL"))),
+                    },
+                })
+            }
+            _ => None,
+        };
+        let sms_timeouts = HttpTimeouts {
+            connect: vars.seconds("SMS_CONNECT_TIMEOUT_SECONDS", 2)?,
+            read: vars.seconds("SMS_READ_TIMEOUT_SECONDS", 5)?,
         };
         let log_format = match vars.string("LOG_FORMAT", if production { "json" } else { "text" }).as_str() {
             "text" => LogFormat::Text,
@@ -171,6 +206,15 @@ impl Config {
             lockout_duration: vars.seconds("LOCKOUT_SECONDS", 15 * 60)?,
             secure_cookies: vars.flag("SECURE_COOKIES", production)?,
             trust_forwarded_for: vars.flag("TRUST_FORWARDED_FOR", false)?,
+            delivery: DeliverySettings {
+                max_attempts: vars.positive("DELIVERY_MAX_ATTEMPTS", 5)?,
+                retry_first: vars.seconds("DELIVERY_RETRY_FIRST_SECONDS", 30)?,
+                poll_interval: Duration::from_millis(u64::from(vars.positive("DELIVERY_POLL_MILLIS", 200)?)),
+                concurrency: vars.positive("DELIVERY_CONCURRENCY", 8)? as usize,
+                shutdown_grace: vars.seconds("DELIVERY_SHUTDOWN_SECONDS", 10)?,
+                // Longer than one send can take, so a live worker keeps its claim.
+                lease: sms_timeouts.connect + sms_timeouts.read + Duration::from_secs(10),
+            },
         };
         let defaults = HashParams::default();
         let hash_params = HashParams {
@@ -187,6 +231,9 @@ impl Config {
             data_dir: PathBuf::from(vars.string("DATA_DIR", "data")),
             jwt_secret,
             sms_provider,
+            ronglian,
+            sms_timeouts,
+            run_worker: vars.flag("RUN_WORKER", true)?,
             hash_params,
             hash_queue: vars.number("HASH_QUEUE_LIMIT", 64)? as usize,
             log_format,
@@ -239,6 +286,34 @@ mod tests {
         assert_eq!(err.var, "SMS_DAILY_CAP");
         assert!(err.to_string().contains("\"ten\" is not a whole number"));
         assert_eq!(config(&[("SMS_DAILY_CAP", "0")]).unwrap_err().var, "SMS_DAILY_CAP");
+    }
+
+    #[test]
+    fn ronglian_refuses_to_start_without_its_four_settings() {
+        let all = [
+            ("SMS_PROVIDER", "ronglian"),
+            ("RONGLIAN_ACCOUNT_SID", "sid"),
+            ("RONGLIAN_AUTH_TOKEN", "token"),
+            ("RONGLIAN_APP_ID", "app"),
+            ("RONGLIAN_TEMPLATE_ID", "1"),
+        ];
+        let c = config(&all).unwrap();
+        assert_eq!(c.sms_provider, SmsProvider::Ronglian);
+        assert_eq!(c.ronglian.unwrap().base_url, "https://app.cloopen.com:8883");
+        for missing in 1..all.len() {
+            let partial: Vec<_> = all.iter().enumerate().filter(|(i, _)| *i != missing).map(|(_, p)| *p).collect();
+            assert_eq!(config(&partial).unwrap_err().var, all[missing].0);
+        }
+    }
+
+    #[test]
+    fn delivery_settings_are_read_with_their_defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!((c.settings.delivery.max_attempts, c.settings.delivery.retry_first.as_secs()), (5, 30));
+        assert_eq!((c.sms_timeouts.connect.as_secs(), c.sms_timeouts.read.as_secs()), (2, 5));
+        let c = config(&[("DELIVERY_MAX_ATTEMPTS", "3"), ("DELIVERY_RETRY_FIRST_SECONDS", "1")]).unwrap();
+        assert_eq!((c.settings.delivery.max_attempts, c.settings.delivery.retry_first.as_secs()), (3, 1));
+        assert_eq!(config(&[("DELIVERY_MAX_ATTEMPTS", "0")]).unwrap_err().var, "DELIVERY_MAX_ATTEMPTS");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use clap::Parser;
 use server::{
     cli::{Cli, Command},
     config::Config,
-    startup::{Application, build_core},
+    startup::{Application, build_core, run_worker, shutdown_signal},
     telemetry,
 };
 
@@ -20,9 +20,20 @@ async fn main() {
     };
     match cli.command {
         None | Some(Command::Serve) => serve(config).await,
+        Some(Command::Worker) => {
+            telemetry::init(config.log_format);
+            let core = build_core(&config).await.unwrap_or_else(|e| fail(1, &format!("error: {e:#}")));
+            run_worker(core, shutdown_signal()).await;
+        }
         Some(Command::User(command)) => {
             let core = build_core(&config).await.unwrap_or_else(|e| fail(1, &format!("error: {e:#}")));
             if let Err(e) = server::cli::run_user_command(&core, command).await {
+                fail(1, &format!("error: {e}"));
+            }
+        }
+        Some(Command::Jobs(command)) => {
+            let core = build_core(&config).await.unwrap_or_else(|e| fail(1, &format!("error: {e:#}")));
+            if let Err(e) = server::cli::run_jobs_command(&core, command).await {
                 fail(1, &format!("error: {e}"));
             }
         }

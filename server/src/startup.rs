@@ -13,8 +13,10 @@ use app::{
         Core, CoreParts,
         cpu::CpuLimiter,
         db::Database,
+        delivery::{self, Queue},
+        outbox::{Outbox, OutboxSender},
         password_hashing::PasswordHasher,
-        sms::{LogSender, Outbox, OutboxSender, SmsSender},
+        sms::{self, LogSender, RonglianSender, SmsSender},
         store::Store,
         tokens::Tokens,
     },
@@ -34,6 +36,7 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
     core: Core,
+    run_worker: bool,
 }
 
 impl Application {
@@ -46,7 +49,7 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("could not listen on {} (LEPTOS_SITE_ADDR)", config.site_addr))?;
-        Ok(Application { listener, router, core })
+        Ok(Application { listener, router, core, run_worker: config.run_worker })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -57,14 +60,40 @@ impl Application {
         self.core.clone()
     }
 
+    /// Serves (and runs the delivery worker, unless `RUN_WORKER=false`) until
+    /// SIGTERM or Ctrl-C: then no new requests are taken, running requests
+    /// and deliveries finish, and waiting jobs stay in the queue.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let worker = self.run_worker.then(|| tokio::spawn(run_worker(self.core.clone(), wait(stopped.clone()))));
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(wait(stopped))
+            .await;
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        served
     }
 }
 
-async fn shutdown_signal() {
+/// Runs the delivery worker until `shutdown`; logs how it ended.
+pub async fn run_worker(core: Core, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
+    let name = format!("worker-{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    tracing::info!(queue = core.queue.backend_name(), worker = %name, "delivery worker started");
+    match delivery::worker::run(core, name, shutdown).await {
+        Ok(()) => tracing::info!("delivery worker stopped"),
+        Err(e) => tracing::error!(error = %e, "delivery worker stopped"),
+    }
+}
+
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -93,13 +122,25 @@ pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
         None => development_secret(config)?,
     };
     let tokens = Tokens::new(secret);
-    let outbox = (config.app_env == AppEnv::Development).then(Outbox::new);
-    let sms: Arc<dyn SmsSender> = match (config.sms_provider, &outbox) {
-        (SmsProvider::Outbox, Some(outbox)) => Arc::new(OutboxSender(outbox.clone())),
+    let outbox = (config.app_env == AppEnv::Development).then(|| Outbox::new(db.clone()));
+    let sms: Arc<dyn SmsSender> = match (config.sms_provider, &outbox, &config.ronglian) {
+        (SmsProvider::Outbox, Some(outbox), _) => Arc::new(OutboxSender(outbox.clone())),
+        (SmsProvider::Ronglian, _, Some(ronglian)) => {
+            let client = sms::http_client(config.sms_timeouts).context("could not build the HTTPS client")?;
+            Arc::new(RonglianSender::new(ronglian.clone(), client))
+        }
         _ => Arc::new(LogSender),
     };
-    tracing::info!(database = db.backend_name(), store = store.backend_name(), "core ready");
-    Ok(Core::new(CoreParts { db, store, hasher, tokens, sms, outbox, cpu, settings: config.settings.clone() }))
+    let queue = Queue::in_database(&db);
+    tracing::info!(
+        database = db.backend_name(),
+        store = store.backend_name(),
+        queue = queue.backend_name(),
+        sms = sms.name(),
+        "core ready"
+    );
+    let settings = config.settings.clone();
+    Ok(Core::new(CoreParts { db, store, hasher, tokens, sms, queue, outbox, cpu, settings }))
 }
 
 /// In development without `JWT_SECRET`: a random secret kept in the data

@@ -73,7 +73,10 @@ pub async fn dev_outbox() -> Result<Vec<OutboxEntry>, AppError> {
     use super::context::*;
     let core = core()?;
     match &core.outbox {
-        Some(outbox) => Ok(outbox.entries()),
+        Some(outbox) => outbox.entries().await.map_err(|e| {
+            tracing::error!(error = %e, "dev outbox: database unavailable");
+            fail(AppError::unavailable())
+        }),
         None => Err(fail(AppError::not_found())),
     }
 }

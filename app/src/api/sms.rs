@@ -29,5 +29,5 @@ pub async fn send_sms_code(
 pub async fn sms_cooldown(mobile: String, purpose: String) -> Result<u64, AppError> {
     use super::context::*;
     let core = core()?;
-    crate::core::use_cases::sms_cooldown(&core, &mobile, &purpose).await.map_err(fail)
+    crate::core::use_cases::sms_cooldown(&core, &mobile, &purpose).await.map(|c| c.seconds).map_err(fail)
 }

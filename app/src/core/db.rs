@@ -19,7 +19,7 @@ pub enum Database {
 }
 
 /// Runs one expression against whichever pool this is.
-macro_rules! on_pool {
+macro_rules! on_pool_impl {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
             Database::Sqlite($pool) => $body,
@@ -27,6 +27,7 @@ macro_rules! on_pool {
         }
     };
 }
+pub(crate) use on_pool_impl as on_pool;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -184,10 +185,22 @@ impl Database {
         }
     }
 
+    /// Our migrations, then the delivery queue's (apalis keeps its own in
+    /// the same `_sqlx_migrations` table, so each ignores the other's rows).
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
-            Database::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
-            Database::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+            Database::Sqlite(pool) => {
+                let mut ours = sqlx::migrate!("../migrations/sqlite");
+                ours.set_ignore_missing(true).run(pool).await?;
+                let mut queue = apalis_sqlite::SqliteStorage::<()>::migrations();
+                queue.set_ignore_missing(true).run(pool).await?;
+            }
+            Database::Postgres(pool) => {
+                let mut ours = sqlx::migrate!("../migrations/postgres");
+                ours.set_ignore_missing(true).run(pool).await?;
+                let mut queue = apalis_postgres::PostgresStorage::<()>::migrations();
+                queue.set_ignore_missing(true).run(pool).await?;
+            }
         }
         Ok(())
     }

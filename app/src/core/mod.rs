@@ -6,6 +6,8 @@
 pub mod captcha;
 pub mod cpu;
 pub mod db;
+pub mod delivery;
+pub mod outbox;
 pub mod password_hashing;
 pub mod sms;
 pub mod store;
@@ -49,6 +51,8 @@ pub struct Settings {
     /// Behind a reverse proxy: take the client IP from the last
     /// `X-Forwarded-For` entry (the one our proxy appended).
     pub trust_forwarded_for: bool,
+    /// Retries, backoff and the worker's pace.
+    pub delivery: delivery::DeliverySettings,
 }
 
 impl Default for Settings {
@@ -71,6 +75,7 @@ impl Default for Settings {
             lockout_duration: Duration::from_secs(15 * 60),
             secure_cookies: false,
             trust_forwarded_for: false,
+            delivery: delivery::DeliverySettings::default(),
         }
     }
 }
@@ -97,9 +102,12 @@ pub struct CoreParts {
     pub store: store::Store,
     pub hasher: password_hashing::PasswordHasher,
     pub tokens: tokens::Tokens,
+    /// Where the worker sends SMS.
     pub sms: Arc<dyn sms::SmsSender>,
+    /// Where messages wait for the worker.
+    pub queue: delivery::Queue,
     /// The development outbox, when `APP_ENV=development`.
-    pub outbox: Option<sms::Outbox>,
+    pub outbox: Option<outbox::Outbox>,
     pub cpu: cpu::CpuLimiter,
     pub settings: Settings,
 }

@@ -136,16 +136,28 @@ impl TestApp {
     }
 
     /// The newest code of `kind` sent to `to`, from `GET /api/v1/dev/outbox`.
+    /// SMS arrive through the delivery worker: wait for one (a few seconds).
     pub async fn outbox_code(&self, kind: &str, to: &str) -> Option<String> {
-        let entries = body(self.get("/api/v1/dev/outbox").await).await;
-        entries
-            .as_array()?
-            .iter()
-            .find(|e| e["kind"] == kind && e["to"] == to)
-            .map(|e| e["code"].as_str().unwrap().to_owned())
+        for _ in 0..100 {
+            let entries = body(self.get("/api/v1/dev/outbox").await).await;
+            let found = entries
+                .as_array()?
+                .iter()
+                .find(|e| e["kind"] == kind && e["to"] == to)
+                .map(|e| e["code"].as_str().unwrap().to_owned());
+            if found.is_some() {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        None
     }
 
+    /// How many messages of `kind` reached `to`, once the worker has had the
+    /// time to deliver whatever was queued.
     pub async fn outbox_count(&self, kind: &str, to: &str) -> usize {
+        let _ = self.outbox_code(kind, to).await;
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
         let entries = body(self.get("/api/v1/dev/outbox").await).await;
         entries.as_array().unwrap().iter().filter(|e| e["kind"] == kind && e["to"] == to).count()
     }
@@ -162,9 +174,27 @@ impl TestApp {
 
     /// Sends a register code and returns it.
     pub async fn register_code(&self, mobile: &str) -> String {
-        let response = self.send_sms(mobile, "register").await;
+        self.sms_code(mobile, "register").await
+    }
+
+    /// Sends a code for `purpose` and returns it, once the worker has
+    /// delivered it (an older code to the same number is not it).
+    pub async fn sms_code(&self, mobile: &str, purpose: &str) -> String {
+        let sms_to = |entries: &Value| {
+            let list = entries.as_array().unwrap().iter().filter(|e| e["kind"] == "sms" && e["to"] == mobile);
+            list.map(|e| e["code"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        };
+        let before = sms_to(&body(self.get("/api/v1/dev/outbox").await).await).len();
+        let response = self.send_sms(mobile, purpose).await;
         assert_eq!(response.status(), StatusCode::OK, "{:?}", response.text().await);
-        self.outbox_code("sms", mobile).await.unwrap()
+        for _ in 0..100 {
+            let codes = sms_to(&body(self.get("/api/v1/dev/outbox").await).await);
+            if codes.len() > before {
+                return codes[0].clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the {purpose} code for {mobile} never reached the outbox");
     }
 
     pub async fn register(&self, form: &Value) -> Response {

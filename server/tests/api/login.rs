@@ -143,8 +143,7 @@ async fn the_default_lockout_is_ten_failures_then_says_until_when_and_sms_still_
     let body = assert_error(response, 429, "account_locked", None).await;
     assert!(body["message"].as_str().unwrap().contains("锁定至"), "{body}");
     // SMS sign-in still works for the owner.
-    assert_eq!(app.send_sms("13400134007", "login").await.status(), 200);
-    let code = app.outbox_code("sms", "13400134007").await.unwrap();
+    let code = app.sms_code("13400134007", "login").await;
     let sms = app
         .new_browser()
         .post(app.url("/api/v1/sms_login"))
@@ -221,8 +220,7 @@ async fn a_code_for_another_purpose_does_not_sign_in() {
     let response = app.new_browser().post(app.url("/api/v1/sms_login")).json(&form).send().await.unwrap();
     assert_error(response, 422, "sms_code_expired", Some("sms_code")).await;
     // A login code does not register either: the register code store is apart.
-    assert_eq!(app.send_sms("13400134011", "login").await.status(), 200);
-    let login_code = app.outbox_code("sms", "13400134011").await.unwrap();
+    let login_code = app.sms_code("13400134011", "login").await;
     let register =
         app.new_browser().post(app.url("/api/v1/users")).json(&registration("13400134012", &login_code, None));
     let status = register.send().await.unwrap().status().as_u16();

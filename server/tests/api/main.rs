@@ -5,6 +5,8 @@
 mod helpers;
 
 mod captcha;
+mod delivery;
+mod fake_ronglian;
 mod login;
 mod logs;
 mod lookups;

@@ -101,6 +101,14 @@ impl MemoryStore {
         Ok(())
     }
 
+    pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut map = self.lock();
+        Ok(match map.live(key, Instant::now()) {
+            Some(Entry { value: Value::Text(text), .. }) => Some(text.clone()),
+            _ => None,
+        })
+    }
+
     pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
         let mut map = self.lock();
         let now = Instant::now();
@@ -174,6 +182,24 @@ impl MemoryStore {
             return Ok(CodeCheck::Exhausted);
         }
         Ok(CodeCheck::Mismatch { attempts_left: max_attempts - *attempts })
+    }
+
+    pub async fn release_send_slot_if(
+        &self,
+        cooldown_key: &str,
+        code_key: &str,
+        code: &str,
+    ) -> Result<bool, StoreError> {
+        let mut map = self.lock();
+        let matches = matches!(
+            map.live(code_key, Instant::now()),
+            Some(Entry { value: Value::Code { code: stored, .. }, .. }) if stored == code
+        );
+        if matches {
+            map.entries.remove(code_key);
+            map.entries.remove(cooldown_key);
+        }
+        Ok(matches)
     }
 
     pub async fn consume_code(&self, key: &str, submitted: &str) -> Result<bool, StoreError> {

@@ -122,6 +122,12 @@ impl Store {
         dispatch!(self, put(&key, value, ttl))
     }
 
+    /// Reads `key`, leaving it in place.
+    pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let key = self.key(key);
+        dispatch!(self, get(&key))
+    }
+
     /// Reads and deletes `key` in one step: a second `take` finds nothing.
     pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
         let key = self.key(key);
@@ -171,6 +177,18 @@ impl Store {
     pub async fn release_send_slot(&self, cooldown_key: &str, code_key: &str) -> Result<(), StoreError> {
         let (cooldown_key, code_key) = (self.key(cooldown_key), self.key(code_key));
         dispatch!(self, delete(&[cooldown_key.as_str(), code_key.as_str()]))
+    }
+
+    /// `release_send_slot` for a message that will never arrive, but only
+    /// while its code is still the one stored: a newer send keeps its slot.
+    pub async fn release_send_slot_if(
+        &self,
+        cooldown_key: &str,
+        code_key: &str,
+        code: &str,
+    ) -> Result<bool, StoreError> {
+        let (cooldown_key, code_key) = (self.key(cooldown_key), self.key(code_key));
+        dispatch!(self, release_send_slot_if(&cooldown_key, &code_key, code))
     }
 
     /// Compares `submitted` with the stored code, counting a wrong try; after

@@ -69,6 +69,15 @@ static CONSUME_CODE: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
+static RELEASE_SEND_SLOT_IF: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"if redis.call('HGET', KEYS[2], 'code') == ARGV[1] then
+            return redis.call('DEL', KEYS[1], KEYS[2])
+          end
+          return 0",
+    )
+});
+
 #[derive(Clone)]
 pub struct RedisStore {
     client: Client,
@@ -121,6 +130,11 @@ impl RedisStore {
     pub async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         conn.pset_ex::<_, _, ()>(key, value, ms(ttl)).await.map_err(unavailable)
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut conn = self.conn().await?;
+        conn.get(key).await.map_err(unavailable)
     }
 
     pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -187,6 +201,23 @@ impl RedisStore {
             2 => CodeCheck::Mismatch { attempts_left: left.max(0) as u32 },
             _ => CodeCheck::Exhausted,
         })
+    }
+
+    pub async fn release_send_slot_if(
+        &self,
+        cooldown_key: &str,
+        code_key: &str,
+        code: &str,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn().await?;
+        let deleted: i64 = RELEASE_SEND_SLOT_IF
+            .key(cooldown_key)
+            .key(code_key)
+            .arg(code)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(deleted > 0)
     }
 
     pub async fn consume_code(&self, key: &str, code: &str) -> Result<bool, StoreError> {

@@ -43,10 +43,23 @@ where
     a_right_code_stays_until_consumed_once(make(p("consume")).await).await;
     a_new_send_resets_the_attempts(make(p("reset")).await).await;
     a_released_slot_allows_an_immediate_retry(make(p("release")).await).await;
+    a_conditional_release_spares_a_newer_code(make(p("release-if")).await).await;
+}
+
+async fn a_conditional_release_spares_a_newer_code(store: Store) {
+    assert_eq!(store.acquire_send_slot(&slot("n", "d", "i", "c")).await.unwrap(), SendSlot::Granted);
+    // A failed delivery of an older code must not free the newer one's slot.
+    assert!(!store.release_send_slot_if("n", "c", "654321").await.unwrap());
+    assert!(store.ttl("n").await.unwrap().is_some());
+    assert_eq!(store.check_code("c", "123456", 5).await.unwrap(), CodeCheck::Match);
+    assert!(store.release_send_slot_if("n", "c", "123456").await.unwrap());
+    assert_eq!(store.ttl("n").await.unwrap(), None);
+    assert_eq!(store.check_code("c", "123456", 5).await.unwrap(), CodeCheck::Missing);
 }
 
 async fn take_is_single_use(store: Store) {
     store.put("captcha:a", "AB3D", Duration::from_secs(300)).await.unwrap();
+    assert_eq!(store.get("captcha:a").await.unwrap().as_deref(), Some("AB3D"), "get leaves it");
     assert_eq!(store.take("captcha:a").await.unwrap().as_deref(), Some("AB3D"));
     assert_eq!(store.take("captcha:a").await.unwrap(), None);
     assert_eq!(store.take("captcha:never").await.unwrap(), None);

@@ -22,8 +22,10 @@ pub async fn issue_captcha(core: &Core, id: &str) -> Result<Vec<u8>, CaptchaErro
     let id = uuid::Uuid::parse_str(id).map_err(|_| CaptchaError::BadId)?;
     let answer = captcha::new_answer();
     core.store.put(&keys::captcha(&id), &answer, core.settings.captcha_ttl).await?;
-    if let Some(outbox) = &core.outbox {
-        outbox.record("captcha", &id.to_string(), "图片验证码", &answer);
+    if let Some(outbox) = &core.outbox
+        && let Err(e) = outbox.record("captcha", &id.to_string(), "图片验证码", &answer).await
+    {
+        tracing::warn!(error = %e, "captcha: the dev outbox could not keep the answer");
     }
     Ok(core.cpu.run(move || captcha::draw_png(&answer)).await?)
 }

@@ -7,6 +7,7 @@ mod admin;
 mod check_availability;
 mod checks;
 mod issue_captcha;
+mod jobs;
 mod login;
 mod register;
 mod send_sms_code;
@@ -17,6 +18,7 @@ pub use account::{AccountError as ProfileError, change_password, login_history, 
 pub use admin::{AdminError, CreateUser, create_user, find_account, set_active, set_password};
 pub use check_availability::{AvailabilityError, count_mobile, count_username};
 pub use issue_captcha::{CaptchaError, issue_captcha};
+pub use jobs::{JobFilter, JobsError, list_jobs, purge_failed_jobs, retry_job};
 pub use login::{LoginError, clock_time_cst, login, login_needs_captcha};
 pub use register::{RegisterError, register};
 pub use send_sms_code::{SendSmsCodeError, send_sms_code, sms_cooldown};
@@ -40,6 +42,10 @@ pub(crate) mod keys {
     }
     pub fn sms_cooldown(purpose: Purpose, mobile: &Mobile) -> String {
         format!("sms:{purpose}:{mobile}:cooldown")
+    }
+    /// Why the provider refused the last code for this number, if it did.
+    pub fn sms_refusal(purpose: Purpose, mobile: &Mobile) -> String {
+        format!("sms:{purpose}:{mobile}:refusal")
     }
     pub fn sms_daily(mobile: &Mobile) -> String {
         format!("sms:day:{mobile}")

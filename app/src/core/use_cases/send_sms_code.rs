@@ -1,7 +1,8 @@
 //! Send an SMS code: after the image captcha, a 6-digit code from a CSPRNG,
 //! bound to its purpose, valid for a while. One atomic store step refuses a
 //! resend inside the interval and enforces the per-number daily cap and the
-//! per-IP hourly cap.
+//! per-IP hourly cap. The code is then handed to the delivery queue: the
+//! visitor's answer never waits for the SMS provider.
 
 use super::{
     checks::{CaptchaRefusal, check_captcha},
@@ -11,12 +12,13 @@ use crate::{
     core::{
         Client, Core,
         db::DbError,
-        sms,
+        delivery::{DeliveryJob, JobMessage, NewDelivery, QueueError},
+        sms::SmsRefusal,
         store::{SendSlot, SendSlotRequest, StoreError},
     },
     error::AppError,
     rules::{CaptchaAnswer, CaptchaAnswerError, Mobile, MobileError, Purpose, PurposeError, SmsCode},
-    wire::{SendSmsCodeForm, SmsSent},
+    wire::{SendSmsCodeForm, SmsCooldown, SmsSent},
 };
 use rand::Rng;
 use std::time::Duration;
@@ -46,7 +48,7 @@ pub enum SendSmsCodeError {
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
-    Sender(#[from] sms::SmsSendError),
+    Queue(#[from] QueueError),
 }
 
 #[tracing::instrument(name = "send_sms_code", skip_all, fields(purpose = %form.purpose))]
@@ -86,24 +88,64 @@ pub async fn send_sms_code(core: &Core, client: &Client, form: &SendSmsCodeForm)
         SendSlot::IpCap { retry_after } => return Err(SendSmsCodeError::IpCap { retry_after }),
     }
 
-    let text = sms::verification_text(code.as_str(), settings.sms_code_ttl.as_secs() / 60);
-    if let Err(e) = core.sms.send(&mobile, &text, code.as_str()).await {
-        // Nothing was delivered: free the number for an immediate retry.
+    if let Err(e) = enqueue(core, &mobile, purpose, &code).await {
+        // Nothing will be delivered: free the number for an immediate retry.
         if let Err(release) = core.store.release_send_slot(&cooldown_key, &code_key).await {
             tracing::error!(error = %release, "send_sms_code: could not release the slot");
         }
-        return Err(e.into());
+        return Err(e);
     }
-    tracing::info!(to = %mobile.masked(), "sms code sent");
+    core.store.delete(&keys::sms_refusal(purpose, &mobile)).await?;
+    tracing::info!(to = %mobile.masked(), "sms code queued");
     Ok(SmsSent { resend_after: settings.sms_resend_interval.as_secs() })
 }
 
-/// Seconds until another code for `purpose` may be sent to `mobile` (0: now).
-pub async fn sms_cooldown(core: &Core, mobile: &str, purpose: &str) -> Result<u64, SendSmsCodeError> {
+/// Hands the code to the delivery queue, with a record of its own.
+async fn enqueue(core: &Core, mobile: &Mobile, purpose: Purpose, code: &SmsCode) -> Result<(), SendSmsCodeError> {
+    let now = super::now_ms();
+    let ttl = core.settings.sms_code_ttl;
+    let expires_at_ms = now + ttl.as_millis() as i64;
+    let delivery_id = uuid::Uuid::new_v4().simple().to_string();
+    let job = DeliveryJob {
+        delivery_id: delivery_id.clone(),
+        attempt: 0,
+        message: JobMessage::SmsCode {
+            mobile: mobile.to_string(),
+            purpose: purpose.to_string(),
+            code: code.as_str().to_owned(),
+            minutes: ttl.as_secs().div_ceil(60),
+            expires_at_ms,
+        },
+    };
+    // The record first: a worker that takes the job at once must find it.
+    let task_id = crate::core::delivery::new_task_id();
+    core.db
+        .insert_delivery(&NewDelivery {
+            id: &delivery_id,
+            kind: job.message.kind(),
+            provider: core.sms.name(),
+            recipient: &mobile.masked(),
+            purpose: purpose.as_str(),
+            task_id: &task_id,
+            now_ms: now,
+            expires_at: Some(expires_at_ms),
+        })
+        .await?;
+    core.queue.push_as(&task_id, job, std::time::Duration::ZERO).await?;
+    Ok(())
+}
+
+/// When another code for `purpose` may be sent to `mobile`, and why the
+/// provider refused the last one, if it did.
+pub async fn sms_cooldown(core: &Core, mobile: &str, purpose: &str) -> Result<SmsCooldown, SendSmsCodeError> {
     let mobile = Mobile::parse(mobile)?;
     let purpose: Purpose = purpose.parse()?;
     let left = core.store.ttl(&keys::sms_cooldown(purpose, &mobile)).await?;
-    Ok(left.map(seconds_up).unwrap_or(0))
+    let refusal = core.store.get(&keys::sms_refusal(purpose, &mobile)).await?.and_then(|c| SmsRefusal::from_code(&c));
+    Ok(SmsCooldown {
+        seconds: left.map(seconds_up).unwrap_or(0),
+        refusal: refusal.map(|r| crate::wire::SmsRefusalView { code: r.code().into(), message: r.message().into() }),
+    })
 }
 
 impl From<SendSmsCodeError> for AppError {
@@ -132,8 +174,8 @@ impl From<SendSmsCodeError> for AppError {
             }
             E::Store(e) => dependency_down("send_sms_code", "store", &e),
             E::Db(e) => dependency_down("send_sms_code", "database", &e),
-            E::Sender(e) => {
-                tracing::error!(error = %e, "send_sms_code: sender failed");
+            E::Queue(e) => {
+                tracing::error!(error = %e, "send_sms_code: the delivery queue is unavailable");
                 AppError::new(crate::error::ErrorKind::Unavailable, "sms_send_failed", "短信发送失败，请稍后重试")
                     .with_field("sms_code")
             }

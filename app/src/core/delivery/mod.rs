@@ -1,0 +1,203 @@
+//! The delivery queue: a visitor's request only enqueues a message; a worker
+//! delivers it, retries with exponential backoff and jitter, and keeps a
+//! record of what became of it. The queue is apalis on the database (the
+//! SQLite file, or PostgreSQL), so an accepted message survives a restart and
+//! commits with the same durability as the accounts.
+//!
+//! Each attempt is one apalis task that is tried once: a temporary failure
+//! enqueues the next attempt with `run_after` (durable backoff, which apalis'
+//! own retry layer keeps only in memory) and the record says `retrying`.
+//! Claiming an attempt is a conditional UPDATE of the record, so two workers
+//! never send one attempt twice; only a crash between the provider's answer
+//! and that UPDATE can repeat a message (at-least-once across crashes).
+
+mod records;
+pub mod worker;
+
+pub use records::{Claim, DeliveryEnd, DeliveryRecord, NewDelivery, state};
+
+use crate::core::db::{Database, DbError};
+use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
+use apalis_postgres::PostgresStorage;
+use apalis_sqlite::SqliteStorage;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The apalis queue name of delivery jobs.
+pub const QUEUE_NAME: &str = "deliveries";
+
+/// The numbers the worker follows (all settings).
+#[derive(Clone, Debug)]
+pub struct DeliverySettings {
+    /// Attempts before a message is kept as failed.
+    pub max_attempts: u32,
+    /// The wait before the second attempt; each later wait doubles.
+    pub retry_first: Duration,
+    /// How often an idle worker looks for due jobs.
+    pub poll_interval: Duration,
+    /// Jobs one worker sends at once.
+    pub concurrency: usize,
+    /// On shutdown, how long running jobs may take to finish.
+    pub shutdown_grace: Duration,
+    /// How long a claimed attempt is ours before another worker may take it
+    /// over (longer than the provider's timeouts).
+    pub lease: Duration,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            max_attempts: 5,
+            retry_first: Duration::from_secs(30),
+            poll_interval: Duration::from_millis(200),
+            concurrency: 8,
+            shutdown_grace: Duration::from_secs(10),
+            lease: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The wait before attempt `attempts + 1`, after `attempts` failed ones:
+/// `first * 2^(attempts - 1)`, give or take 20 % so that a provider that comes
+/// back is not hit by every waiting message in the same second.
+pub fn backoff(first: Duration, attempts: u32, rng: &mut impl Rng) -> Duration {
+    let base = first.saturating_mul(1u32 << attempts.saturating_sub(1).min(16));
+    base.mul_f64(rng.random_range(0.8..=1.2))
+}
+
+/// A fresh id for a queue task.
+pub fn new_task_id() -> String {
+    ulid::Ulid::new().to_string()
+}
+
+/// One attempt at one message, as the queue carries it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeliveryJob {
+    pub delivery_id: String,
+    /// Attempts made before this one.
+    pub attempt: u32,
+    pub message: JobMessage,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobMessage {
+    /// A verification code; worthless after `expires_at_ms`.
+    SmsCode { mobile: String, purpose: String, code: String, minutes: u64, expires_at_ms: i64 },
+}
+
+impl JobMessage {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JobMessage::SmsCode { .. } => "sms_code",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("the queue is unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+fn unavailable(e: impl std::fmt::Display) -> QueueError {
+    QueueError::Unavailable(e.to_string())
+}
+
+/// The apalis storage delivery jobs live in.
+#[derive(Clone)]
+pub enum Queue {
+    Sqlite(SqliteStorage<DeliveryJob>),
+    Postgres(PostgresStorage<DeliveryJob>),
+}
+
+impl Queue {
+    /// The queue in the database itself.
+    pub fn in_database(db: &Database) -> Queue {
+        match db {
+            Database::Sqlite(pool) => {
+                let config = apalis_sqlite::Config::default().queue(QUEUE_NAME);
+                Queue::Sqlite(SqliteStorage::new(pool).with_config(config))
+            }
+            Database::Postgres(pool) => {
+                let config = apalis_postgres::Config::default().queue(QUEUE_NAME);
+                Queue::Postgres(PostgresStorage::new(pool).with_config(config))
+            }
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Queue::Sqlite(_) => "sqlite",
+            Queue::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Enqueues `job` to run after `delay`; returns the task id.
+    pub async fn push(&self, job: DeliveryJob, delay: Duration) -> Result<String, QueueError> {
+        let task_id = new_task_id();
+        self.push_as(&task_id, job, delay).await?;
+        Ok(task_id)
+    }
+
+    /// Enqueues `job` under a task id chosen beforehand (`new_task_id`).
+    /// Pushing the same attempt of the same delivery twice leaves one task.
+    pub async fn push_as(&self, task_id: &str, job: DeliveryJob, delay: Duration) -> Result<(), QueueError> {
+        let task_id: ulid::Ulid = task_id.parse().map_err(unavailable)?;
+        let idempotency_key = format!("{}:{}", job.delivery_id, job.attempt);
+        let task = TaskBuilder::new(job)
+            .task_id(TaskId::from_string(task_id.to_string()))
+            .max_attempts(1)
+            .idempotency_key(idempotency_key)
+            .run_after(delay)
+            .build();
+        match self {
+            Queue::Sqlite(storage) => storage.clone().push_task(task).await.map_err(unavailable)?,
+            Queue::Postgres(storage) => storage.clone().push_task(task).await.map_err(unavailable)?,
+        }
+        Ok(())
+    }
+
+    /// The job a task carries, if the task is still kept.
+    pub async fn job(&self, task_id: &str) -> Result<Option<DeliveryJob>, QueueError> {
+        use apalis::prelude::{Codec, FetchById};
+        let id = TaskId::from_string(task_id);
+        let task = match self {
+            Queue::Sqlite(storage) => storage.clone().fetch_by_id(&id).await.map_err(unavailable)?,
+            Queue::Postgres(storage) => storage.clone().fetch_by_id(&id).await.map_err(unavailable)?,
+        };
+        let Some(task) = task else { return Ok(None) };
+        let codec = apalis_sqlite::JsonCodec::<Vec<u8>>::default();
+        let job = <_ as Codec<DeliveryJob>>::decode(&codec, &task.args).map_err(unavailable)?;
+        Ok(Some(job))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_wait_doubles_within_the_jitter() {
+        let mut rng = rand::rng();
+        let first = Duration::from_secs(30);
+        for (attempts, base) in [(1u32, 30.0), (2, 60.0), (3, 120.0), (4, 240.0)] {
+            for _ in 0..200 {
+                let wait = backoff(first, attempts, &mut rng).as_secs_f64();
+                assert!((base * 0.8..=base * 1.2).contains(&wait), "attempt {attempts}: {wait}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_default_schedule_spans_about_ten_minutes() {
+        let settings = DeliverySettings::default();
+        let mut rng = rand::rng();
+        let total: f64 =
+            (1..settings.max_attempts).map(|n| backoff(settings.retry_first, n, &mut rng).as_secs_f64()).sum();
+        assert!((360.0..=540.0).contains(&total), "{total}");
+    }
+}

@@ -1,0 +1,192 @@
+//! Delivery records: one row per message handed to the queue, saying what
+//! became of it (queued, sending, retrying, sent, failed, expired). Each state
+//! change is one conditional UPDATE, so two workers can never both claim one
+//! attempt. The message itself (the code) is never in a record.
+
+use crate::core::db::{Database, DbError, on_pool};
+
+/// Where a delivery stands.
+pub mod state {
+    pub const QUEUED: &str = "queued";
+    pub const SENDING: &str = "sending";
+    pub const RETRYING: &str = "retrying";
+    pub const SENT: &str = "sent";
+    pub const FAILED: &str = "failed";
+    pub const EXPIRED: &str = "expired";
+}
+
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+pub struct DeliveryRecord {
+    pub id: String,
+    pub kind: String,
+    pub provider: String,
+    /// Masked: the record is for operators, not a phone book.
+    pub recipient: String,
+    pub purpose: String,
+    pub state: String,
+    pub attempts: i64,
+    pub next_try_at: Option<i64>,
+    pub lease_until: Option<i64>,
+    pub last_error: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub task_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, kind, provider, recipient, purpose, state, attempts, next_try_at, lease_until, last_error, \
+                       provider_message_id, task_id, created_at, updated_at, expires_at";
+
+pub struct NewDelivery<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub provider: &'a str,
+    pub recipient: &'a str,
+    pub purpose: &'a str,
+    pub task_id: &'a str,
+    pub now_ms: i64,
+    pub expires_at: Option<i64>,
+}
+
+/// The outcome of trying to claim attempt `n` of a delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// This worker now owns the attempt.
+    Claimed,
+    /// Another worker holds it until this time (ms): try again then.
+    Held { until_ms: i64 },
+    /// Done, failed, expired, or a later attempt is already under way.
+    Gone,
+}
+
+impl Database {
+    pub async fn insert_delivery(&self, new: &NewDelivery<'_>) -> Result<(), DbError> {
+        let q = "INSERT INTO deliveries (id, kind, provider, recipient, purpose, state, attempts, task_id, created_at, \
+                 updated_at, expires_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $7, $8)";
+        on_pool!(self, |pool| sqlx::query(q)
+            .bind(new.id)
+            .bind(new.kind)
+            .bind(new.provider)
+            .bind(new.recipient)
+            .bind(new.purpose)
+            .bind(new.task_id)
+            .bind(new.now_ms)
+            .bind(new.expires_at)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn find_delivery(&self, id: &str) -> Result<Option<DeliveryRecord>, DbError> {
+        let q = format!("SELECT {COLUMNS} FROM deliveries WHERE id = $1");
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, DeliveryRecord>(sqlx::AssertSqlSafe(q.as_str()))
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Newest first; only `state` when given.
+    pub async fn list_deliveries(&self, state: Option<&str>, limit: i64) -> Result<Vec<DeliveryRecord>, DbError> {
+        let q = format!(
+            "SELECT {COLUMNS} FROM deliveries WHERE ($1 = '' OR state = $1) ORDER BY created_at DESC, id DESC LIMIT $2"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, DeliveryRecord>(sqlx::AssertSqlSafe(q.as_str()))
+            .bind(state.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// Claims attempt `attempt + 1`: only while the record is waiting for
+    /// exactly that attempt, or a crashed worker's lease on it has run out.
+    pub async fn claim_delivery(&self, id: &str, attempt: u32, now_ms: i64, lease_ms: i64) -> Result<Claim, DbError> {
+        let q = "UPDATE deliveries SET state = 'sending', attempts = $2 + 1, lease_until = $3 + $4, updated_at = $3 \
+                 WHERE id = $1 AND ((state IN ('queued', 'retrying') AND attempts = $2) \
+                 OR (state = 'sending' AND attempts = $2 + 1 AND lease_until < $3))";
+        let claimed = on_pool!(self, |pool| sqlx::query(q)
+            .bind(id)
+            .bind(i64::from(attempt))
+            .bind(now_ms)
+            .bind(lease_ms)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if claimed == 1 {
+            return Ok(Claim::Claimed);
+        }
+        Ok(match self.find_delivery(id).await? {
+            Some(r) if r.state == state::SENDING && r.attempts == i64::from(attempt) + 1 => {
+                Claim::Held { until_ms: r.lease_until.unwrap_or(now_ms) }
+            }
+            _ => Claim::Gone,
+        })
+    }
+
+    /// Ends the attempt this worker claimed. False when it was not ours.
+    pub async fn finish_delivery(&self, id: &str, attempts: u32, end: &DeliveryEnd<'_>) -> Result<bool, DbError> {
+        let q = "UPDATE deliveries SET state = $3, next_try_at = $4, last_error = COALESCE($5, last_error), \
+                 provider_message_id = COALESCE($6, provider_message_id), task_id = COALESCE($7, task_id), \
+                 lease_until = NULL, updated_at = $8 WHERE id = $1 AND attempts = $2 AND state = 'sending'";
+        let done = on_pool!(self, |pool| sqlx::query(q)
+            .bind(id)
+            .bind(i64::from(attempts))
+            .bind(end.state)
+            .bind(end.next_try_at)
+            .bind(end.error)
+            .bind(end.message_id)
+            .bind(end.task_id)
+            .bind(end.now_ms)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Marks a waiting delivery expired (its code died before it was sent).
+    pub async fn expire_delivery(&self, id: &str, now_ms: i64) -> Result<bool, DbError> {
+        let q = "UPDATE deliveries SET state = 'expired', next_try_at = NULL, updated_at = $2 \
+                 WHERE id = $1 AND state IN ('queued', 'retrying', 'sending')";
+        let done =
+            on_pool!(self, |pool| sqlx::query(q).bind(id).bind(now_ms).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Puts a failed delivery back in the queue under a new task.
+    pub async fn requeue_delivery(&self, id: &str, task_id: &str, now_ms: i64) -> Result<bool, DbError> {
+        let q = "UPDATE deliveries SET state = 'queued', next_try_at = NULL, task_id = $2, updated_at = $3 \
+                 WHERE id = $1 AND state = 'failed'";
+        let done = on_pool!(self, |pool| sqlx::query(q)
+            .bind(id)
+            .bind(task_id)
+            .bind(now_ms)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Forgets every failed delivery; returns how many.
+    pub async fn purge_failed_deliveries(&self) -> Result<u64, DbError> {
+        let q = "DELETE FROM deliveries WHERE state = 'failed'";
+        Ok(on_pool!(self, |pool| sqlx::query(q).execute(pool).await.map(|r| r.rows_affected()))?)
+    }
+
+    /// How many deliveries wait (queued or retrying).
+    pub async fn waiting_deliveries(&self) -> Result<i64, DbError> {
+        let q = "SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'retrying', 'sending')";
+        Ok(on_pool!(self, |pool| sqlx::query_scalar(q).fetch_one(pool).await)?)
+    }
+}
+
+/// How an attempt ended.
+pub struct DeliveryEnd<'a> {
+    pub state: &'a str,
+    pub next_try_at: Option<i64>,
+    pub error: Option<&'a str>,
+    pub message_id: Option<&'a str>,
+    /// The task that carries the next attempt, when one is queued.
+    pub task_id: Option<&'a str>,
+    pub now_ms: i64,
+}

@@ -1,0 +1,213 @@
+//! The worker: takes due delivery jobs from the queue and hands each message
+//! to the configured sender, then records what became of it. It runs inside
+//! the server by default, or alone (`server worker`).
+
+use super::{Claim, DeliveryEnd, DeliveryJob, JobMessage, Queue, QueueError, backoff, state};
+use crate::{
+    core::{
+        Core,
+        db::DbError,
+        sms::{SmsFailure, SmsMessage},
+        store::StoreError,
+        use_cases::keys,
+    },
+    rules::{Mobile, Purpose},
+};
+use apalis::prelude::{BackendExt, BoxDynError, Data, WorkerBuilder, WorkerBuilderExt};
+use std::{
+    future::Future,
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the job is malformed: {0}")]
+    Malformed(String),
+}
+
+/// What one run of `deliver` did, for tests and logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivered {
+    Sent,
+    /// Failed for good (a final provider answer, or out of attempts).
+    Failed,
+    Retrying {
+        after: Duration,
+    },
+    Expired,
+    /// Another worker owns this attempt, or it is over already.
+    Skipped,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Only the first configuration problem of a process is logged as an error:
+/// every message fails the same way until an operator acts.
+static CONFIG_PROBLEM_LOGGED: AtomicBool = AtomicBool::new(false);
+
+/// Runs one attempt of one job.
+#[tracing::instrument(name = "deliver", skip_all, fields(delivery = %job.delivery_id, attempt = job.attempt + 1))]
+pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<Delivered, DeliverError> {
+    let JobMessage::SmsCode { mobile, purpose, code, minutes, expires_at_ms } = &job.message;
+    let mobile = Mobile::parse(mobile).map_err(|e| DeliverError::Malformed(e.to_string()))?;
+    let purpose: Purpose = purpose.parse().map_err(|_| DeliverError::Malformed("purpose".into()))?;
+    let now = now_ms();
+    if now >= *expires_at_ms {
+        // The code is dead: sending it would only confuse the visitor.
+        core.db.expire_delivery(&job.delivery_id, now).await?;
+        tracing::info!(to = %mobile.masked(), "sms code expired before delivery; dropped");
+        return Ok(Delivered::Expired);
+    }
+    let settings = &core.settings.delivery;
+    match core.db.claim_delivery(&job.delivery_id, job.attempt, now, settings.lease.as_millis() as i64).await? {
+        Claim::Claimed => {}
+        Claim::Gone => return Ok(Delivered::Skipped),
+        Claim::Held { until_ms } => {
+            // A worker that died mid-send holds it: look again when its
+            // lease runs out, rather than dropping the message.
+            let after = Duration::from_millis((until_ms - now).max(1000) as u64);
+            core.queue.push(job.clone(), after).await?;
+            return Ok(Delivered::Skipped);
+        }
+    }
+    let attempts = job.attempt + 1;
+    let message = SmsMessage { to: &mobile, code, minutes: *minutes };
+    let result = core.sms.send(&message).await;
+    let now = now_ms();
+    fn end<'a>(state: &'a str, error: Option<&'a str>, now_ms: i64) -> DeliveryEnd<'a> {
+        // A record keeps the start of an error: enough to act on.
+        let error = error.map(|e| e.char_indices().nth(300).map_or(e, |(i, _)| &e[..i]));
+        DeliveryEnd { state, next_try_at: None, error, message_id: None, task_id: None, now_ms }
+    }
+    match result {
+        Ok(accepted) => {
+            let done = DeliveryEnd { message_id: accepted.message_id.as_deref(), ..end(state::SENT, None, now) };
+            core.db.finish_delivery(&job.delivery_id, attempts, &done).await?;
+            tracing::info!(to = %mobile.masked(), provider = core.sms.name(), "sms delivered");
+            Ok(Delivered::Sent)
+        }
+        Err(SmsFailure::Temporary { code: provider_code, message: text }) if attempts < settings.max_attempts => {
+            let after = backoff(settings.retry_first, attempts, &mut rand::rng());
+            let next = DeliveryJob { attempt: attempts, ..job.clone() };
+            // The next attempt is queued before the record says so: a crash
+            // in between leaves a task that can still claim the attempt.
+            let task_id = core.queue.push(next, after).await?;
+            let error = format!("{provider_code}: {text}");
+            let retrying = DeliveryEnd {
+                next_try_at: Some(now + after.as_millis() as i64),
+                task_id: Some(&task_id),
+                ..end(state::RETRYING, Some(&error), now)
+            };
+            core.db.finish_delivery(&job.delivery_id, attempts, &retrying).await?;
+            tracing::warn!(to = %mobile.masked(), code = %provider_code, retry_in_s = after.as_secs(), "sms delivery failed; will retry");
+            Ok(Delivered::Retrying { after })
+        }
+        Err(failure) => {
+            let error = format!("{}: {failure}", failure.code());
+            core.db.finish_delivery(&job.delivery_id, attempts, &end(state::FAILED, Some(&error), now)).await?;
+            match &failure {
+                SmsFailure::Misconfigured { .. } if !CONFIG_PROBLEM_LOGGED.swap(true, Ordering::Relaxed) => {
+                    tracing::error!(provider = core.sms.name(), error = %failure, "the SMS provider refuses our configuration (account, signature or template); no SMS will be delivered until it is fixed");
+                }
+                _ => tracing::warn!(to = %mobile.masked(), error = %failure, "sms delivery failed for good"),
+            }
+            // This message never arrives: the visitor may ask for another at
+            // once, and hears why when the provider named a reason.
+            let (cooldown, code_key) = (keys::sms_cooldown(purpose, &mobile), keys::sms_code(purpose, &mobile));
+            core.store.release_send_slot_if(&cooldown, &code_key, code).await?;
+            if let SmsFailure::Refused { refusal, .. } = failure {
+                let notice = keys::sms_refusal(purpose, &mobile);
+                core.store.put(&notice, refusal.code(), core.settings.sms_code_ttl).await?;
+            }
+            Ok(Delivered::Failed)
+        }
+    }
+}
+
+/// The apalis handler: a job that cannot be handled now (the database is
+/// down) fails its task, which apalis keeps with the error.
+async fn handle(job: DeliveryJob, core: Data<Core>) -> Result<(), BoxDynError> {
+    match deliver(&core, &job).await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::error!(error = %e, delivery = %job.delivery_id, "delivery job failed");
+            Err(Box::new(e))
+        }
+    }
+}
+
+/// Runs a worker on `core`'s queue until `shutdown` completes; then running
+/// jobs get `shutdown_grace` to finish and the others go back to the queue.
+pub async fn run(core: Core, name: String, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
+    let settings = core.settings.delivery.clone();
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping.send(());
+        Ok::<(), std::io::Error>(())
+    };
+    let grace = settings.shutdown_grace;
+    macro_rules! run_on {
+        ($storage:expr, $config:expr) => {{
+            let backend = $storage.clone().with_config($config).poll_with_interval(settings.poll_interval);
+            let worker = WorkerBuilder::new(name.clone())
+                .backend(backend)
+                .data(core.clone())
+                .concurrency(settings.concurrency)
+                .build(handle);
+            bounded(worker.run_until(signal), stopped, grace).await
+        }};
+    }
+    match &core.queue {
+        Queue::Sqlite(storage) => run_on!(storage, sqlite_config(&settings)),
+        Queue::Postgres(storage) => run_on!(storage, postgres_config(&settings)),
+    }
+}
+
+/// Heartbeats decide when a dead worker's jobs go back to the queue.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
+fn sqlite_config(settings: &super::DeliverySettings) -> apalis_sqlite::Config {
+    apalis_sqlite::Config::default()
+        .queue(super::QUEUE_NAME)
+        .batch_size(settings.concurrency)
+        .heartbeat_interval(HEARTBEAT)
+        .missed_heartbeats(3)
+}
+
+fn postgres_config(settings: &super::DeliverySettings) -> apalis_postgres::Config {
+    apalis_postgres::Config::default()
+        .queue(super::QUEUE_NAME)
+        .batch_size(settings.concurrency)
+        .heartbeat_interval(HEARTBEAT)
+        .missed_heartbeats(3)
+}
+
+/// The worker's own stop waits for running jobs without limit; `grace` after
+/// the stop began we stop waiting (those jobs' leases let another worker
+/// finish them, so nothing is lost).
+async fn bounded<E: std::fmt::Display>(
+    run: impl Future<Output = Result<(), E>>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+    grace: Duration,
+) -> Result<(), String> {
+    let deadline = async {
+        if stopped.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = run => result.map_err(|e| e.to_string()),
+        () = deadline => Err(format!("running deliveries did not finish within {} s", grace.as_secs())),
+    }
+}

@@ -1,0 +1,192 @@
+//! How SMS leave: a sender chosen by `SMS_PROVIDER`, called by the delivery
+//! worker (never by a visitor's request). `outbox` keeps every message for
+//! development (`/dev/outbox`); `log` writes them to the server log with the
+//! code masked; `ronglian` is Ronglian Cloud's template-SMS API.
+//!
+//! A sender says what became of a message in one of four ways, and the worker
+//! acts on the class, never on a provider's own codes.
+
+pub mod ronglian;
+
+pub use ronglian::{PRODUCTION_BASE_URL as RONGLIAN_PRODUCTION_BASE_URL, RonglianConfig, RonglianSender};
+
+use crate::rules::Mobile;
+use std::time::Duration;
+
+/// One verification SMS: the code and how many minutes it lives.
+#[derive(Clone, Copy, Debug)]
+pub struct SmsMessage<'a> {
+    pub to: &'a Mobile,
+    pub code: &'a str,
+    pub minutes: u64,
+}
+
+impl SmsMessage<'_> {
+    /// The text of a verification SMS, for senders that send text.
+    pub fn text(&self) -> String {
+        format!("您的验证码是{}，{}分钟内有效。如非本人操作，请忽略本短信。", self.code, self.minutes)
+    }
+}
+
+/// The provider took the message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SmsAccepted {
+    /// The provider's id for the message, when it gives one.
+    pub message_id: Option<String>,
+}
+
+/// Why the provider will never deliver this message, in words a visitor can
+/// act on; the worker gives the number's cooldown back and the visitor sees
+/// the message through the cooldown endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmsRefusal {
+    /// The provider's own per-number frequency limit.
+    TooFrequent,
+    /// The provider's daily limit for the number.
+    DailyLimit,
+    /// The number cannot receive messages (blacklisted, unsubscribed).
+    Blocked,
+}
+
+impl SmsRefusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            SmsRefusal::TooFrequent => "sms_provider_too_frequent",
+            SmsRefusal::DailyLimit => "sms_provider_daily_limit",
+            SmsRefusal::Blocked => "sms_provider_blocked",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            SmsRefusal::TooFrequent => "短信发送过于频繁，请稍后再试",
+            SmsRefusal::DailyLimit => "该手机号今天接收的短信已达运营商上限，请明天再试",
+            SmsRefusal::Blocked => "该手机号无法接收短信，请更换号码或联系客服",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<SmsRefusal> {
+        [SmsRefusal::TooFrequent, SmsRefusal::DailyLimit, SmsRefusal::Blocked].into_iter().find(|r| r.code() == code)
+    }
+}
+
+/// What went wrong, by what the worker should do about it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SmsFailure {
+    /// Worth trying again later: the provider is busy or down, the network
+    /// failed, or it did not answer in time.
+    #[error("temporary failure {code}: {message}")]
+    Temporary { code: String, message: String },
+    /// The provider refuses this number for a reason the visitor must hear.
+    #[error("refused {code}: {message}")]
+    Refused { refusal: SmsRefusal, code: String, message: String },
+    /// Our account, signature or template is wrong: no message will get
+    /// through until an operator fixes the configuration.
+    #[error("configuration problem {code}: {message}")]
+    Misconfigured { code: String, message: String },
+}
+
+impl SmsFailure {
+    /// The provider's code (or `http_503`, `timeout`...), for records and logs.
+    pub fn code(&self) -> &str {
+        match self {
+            SmsFailure::Temporary { code, .. }
+            | SmsFailure::Refused { code, .. }
+            | SmsFailure::Misconfigured { code, .. } => code,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+pub trait SmsSender: Send + Sync {
+    /// The provider's name, for records and logs (`ronglian`, `log`...).
+    fn name(&self) -> &'static str;
+    async fn send(&self, message: &SmsMessage<'_>) -> Result<SmsAccepted, SmsFailure>;
+}
+
+/// Writes each message to the log, the code masked.
+pub struct LogSender;
+
+#[async_trait::async_trait]
+impl SmsSender for LogSender {
+    fn name(&self) -> &'static str {
+        "log"
+    }
+
+    async fn send(&self, message: &SmsMessage<'_>) -> Result<SmsAccepted, SmsFailure> {
+        let text = message.text().replace(message.code, "******");
+        tracing::info!(to = %message.to.masked(), text = %text, "sms sent (log sender)");
+        Ok(SmsAccepted::default())
+    }
+}
+
+/// Timeouts for talking to a provider over HTTP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpTimeouts {
+    pub connect: Duration,
+    /// The whole answer, from the request sent to the body read.
+    pub read: Duration,
+}
+
+impl Default for HttpTimeouts {
+    fn default() -> Self {
+        HttpTimeouts { connect: Duration::from_secs(2), read: Duration::from_secs(5) }
+    }
+}
+
+/// An HTTPS client on rustls (no system OpenSSL) with the given timeouts.
+pub fn http_client(timeouts: HttpTimeouts) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(timeouts.connect)
+        .timeout(timeouts.connect + timeouts.read)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
+/// A transport error as a temporary failure: every one of them (refused,
+/// reset, timed out) may succeed on a later try.
+pub(crate) fn transport_failure(e: &reqwest::Error) -> SmsFailure {
+    let code = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else {
+        "network"
+    };
+    // Without the URL: it carries the request signature.
+    SmsFailure::Temporary { code: code.into(), message: e.without_url_ref().to_string() }
+}
+
+trait WithoutUrl {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        let mut text = self.to_string();
+        if let Some(url) = self.url() {
+            text = text.replace(url.as_str(), "<provider>");
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_found_again_by_its_code() {
+        for r in [SmsRefusal::TooFrequent, SmsRefusal::DailyLimit, SmsRefusal::Blocked] {
+            assert_eq!(SmsRefusal::from_code(r.code()), Some(r));
+        }
+        assert_eq!(SmsRefusal::from_code("nonsense"), None);
+    }
+
+    #[test]
+    fn the_text_names_the_code_and_its_life() {
+        let mobile = Mobile::parse("13812345678").unwrap();
+        let text = SmsMessage { to: &mobile, code: "042137", minutes: 5 }.text();
+        assert!(text.contains("042137") && text.contains("5分钟"));
+    }
+}
