@@ -172,12 +172,6 @@ impl Database {
         let q = "DELETE FROM deliveries WHERE state = 'failed'";
         Ok(on_pool!(self, |pool| sqlx::query(q).execute(pool).await.map(|r| r.rows_affected()))?)
     }
-
-    /// How many deliveries wait (queued or retrying).
-    pub async fn waiting_deliveries(&self) -> Result<i64, DbError> {
-        let q = "SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'retrying', 'sending')";
-        Ok(on_pool!(self, |pool| sqlx::query_scalar(q).fetch_one(pool).await)?)
-    }
 }
 
 /// How an attempt ended.

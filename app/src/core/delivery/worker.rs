@@ -9,7 +9,7 @@ use crate::{
         db::DbError,
         sms::{SmsFailure, SmsMessage},
         store::StoreError,
-        use_cases::keys,
+        use_cases::{keys, now_ms},
     },
     rules::{Mobile, Purpose},
 };
@@ -44,10 +44,6 @@ pub enum Delivered {
     Expired,
     /// Another worker owns this attempt, or it is over already.
     Skipped,
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 /// Only the first configuration problem of a process is logged as an error:
