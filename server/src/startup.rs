@@ -131,7 +131,7 @@ pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
         }
         _ => Arc::new(LogSender),
     };
-    let queue = Queue::in_database(&db);
+    let queue = Queue::choose(&db, &store);
     tracing::info!(
         database = db.backend_name(),
         store = store.backend_name(),

@@ -9,10 +9,26 @@ use crate::{
 use app::core::delivery::DeliveryRecord;
 use std::time::Duration;
 
-async fn app_with(db: Db, url: &str, extra: &[(&'static str, &str)]) -> Option<TestApp> {
+/// Where the queue lives: the SQLite file, PostgreSQL, or Redis (beside a
+/// SQLite database).
+#[derive(Clone, Copy, Debug)]
+enum On {
+    Sqlite,
+    Postgres,
+    Redis,
+}
+
+async fn app_with(on: On, url: &str, extra: &[(&'static str, &str)]) -> Option<TestApp> {
     let mut env = FakeRonglian::env(url);
     env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
-    spawn(Spawn { db, env, ..Spawn::default() }).await
+    let (db, store, queue) = match on {
+        On::Sqlite => (Db::Sqlite, StoreKind::Memory, "sqlite"),
+        On::Postgres => (Db::Postgres, StoreKind::Memory, "postgres"),
+        On::Redis => (Db::Sqlite, StoreKind::Redis, "redis"),
+    };
+    let app = spawn(Spawn { db, store, env, ..Spawn::default() }).await?;
+    assert_eq!(app.core.queue.backend_name(), queue);
+    Some(app)
 }
 
 /// The newest delivery record, once it reaches `state` (within 30 s).
@@ -29,9 +45,9 @@ async fn newest_in_state(app: &TestApp, state: &str) -> DeliveryRecord {
     panic!("no delivery reached {state}: {:?}", app.core.db.list_deliveries(None, 5).await.unwrap());
 }
 
-async fn a_send_returns_before_the_provider_answers(db: Db) {
+async fn a_send_returns_before_the_provider_answers(on: On) {
     let (fake, url) = FakeRonglian::start(vec![], Answer::Slow(Duration::from_secs(3))).await;
-    let Some(app) = app_with(db, &url, &[]).await else { return };
+    let Some(app) = app_with(on, &url, &[]).await else { return };
     let response = app.send_sms("13500135000", "register").await;
     assert_eq!(response.status(), 200);
     assert_eq!(fake.answered(), 0, "the visitor's answer came before the provider's");
@@ -45,10 +61,10 @@ async fn a_send_returns_before_the_provider_answers(db: Db) {
     assert_eq!((record.attempts, record.recipient.as_str()), (1, "135****5000"));
 }
 
-async fn a_provider_that_fails_twice_then_succeeds_delivers_one_sms(db: Db) {
+async fn a_provider_that_fails_twice_then_succeeds_delivers_one_sms(on: On) {
     let script = vec![Answer::Status("160000"), Answer::Http(503)];
     let (fake, url) = FakeRonglian::start(script, Answer::Success).await;
-    let Some(app) = app_with(db, &url, &[("DELIVERY_RETRY_FIRST_SECONDS", "1")]).await else { return };
+    let Some(app) = app_with(on, &url, &[("DELIVERY_RETRY_FIRST_SECONDS", "1")]).await else { return };
     assert_eq!(app.send_sms("13500135001", "register").await.status(), 200);
     let record = newest_in_state(&app, "sent").await;
     assert_eq!(record.attempts, 3);
@@ -60,10 +76,10 @@ async fn a_provider_that_fails_twice_then_succeeds_delivers_one_sms(db: Db) {
     assert!(codes.windows(2).all(|w| w[0] == w[1]), "every attempt carries the same code");
 }
 
-async fn a_provider_down_for_the_whole_window_leaves_one_failed_job_that_retry_delivers(db: Db) {
+async fn a_provider_down_for_the_whole_window_leaves_one_failed_job_that_retry_delivers(on: On) {
     let (fake, url) = FakeRonglian::start(vec![], Answer::Http(502)).await;
     let env = [("DELIVERY_RETRY_FIRST_SECONDS", "1"), ("DELIVERY_MAX_ATTEMPTS", "3"), ("SMS_CODE_TTL_SECONDS", "600")];
-    let Some(app) = app_with(db, &url, &env).await else { return };
+    let Some(app) = app_with(on, &url, &env).await else { return };
     assert_eq!(app.send_sms("13500135002", "register").await.status(), 200);
     let failed = newest_in_state(&app, "failed").await;
     assert_eq!(failed.attempts, 3);
@@ -79,9 +95,9 @@ async fn a_provider_down_for_the_whole_window_leaves_one_failed_job_that_retry_d
     assert!(app::core::use_cases::retry_job(&app.core, &failed.id).await.is_err(), "only failed jobs are retried");
 }
 
-async fn a_blacklisted_number_gives_the_cooldown_back_and_says_why(db: Db) {
+async fn a_blacklisted_number_gives_the_cooldown_back_and_says_why(on: On) {
     let (_fake, url) = FakeRonglian::start(vec![], Answer::Status("160034")).await;
-    let Some(app) = app_with(db, &url, &[]).await else { return };
+    let Some(app) = app_with(on, &url, &[]).await else { return };
     assert_eq!(app.send_sms("13500135003", "register").await.status(), 200);
     let failed = newest_in_state(&app, "failed").await;
     assert_eq!(failed.attempts, 1, "a final answer is not retried");
@@ -91,20 +107,20 @@ async fn a_blacklisted_number_gives_the_cooldown_back_and_says_why(db: Db) {
     assert!(cooldown["refusal"]["message"].as_str().unwrap().contains("无法接收"));
 }
 
-async fn an_expired_code_is_not_sent(db: Db) {
+async fn an_expired_code_is_not_sent(on: On) {
     let (fake, url) = FakeRonglian::start(vec![], Answer::Status("160050")).await;
     let env = [("DELIVERY_RETRY_FIRST_SECONDS", "2"), ("SMS_CODE_TTL_SECONDS", "1")];
-    let Some(app) = app_with(db, &url, &env).await else { return };
+    let Some(app) = app_with(on, &url, &env).await else { return };
     assert_eq!(app.send_sms("13500135004", "register").await.status(), 200);
     let expired = newest_in_state(&app, "expired").await;
     assert_eq!(expired.attempts, 1);
     assert_eq!(fake.answered(), 1, "the retry after the code died was dropped, not sent");
 }
 
-async fn a_bad_signature_is_a_configuration_failure_not_retried(db: Db) {
+async fn a_bad_signature_is_a_configuration_failure_not_retried(on: On) {
     let (fake, url) = FakeRonglian::start(vec![], Answer::Success).await;
     let Some(app) =
-        app_with(db, &url, &[("RONGLIAN_AUTH_TOKEN", "not-the-token"), ("DELIVERY_RETRY_FIRST_SECONDS", "1")]).await
+        app_with(on, &url, &[("RONGLIAN_AUTH_TOKEN", "not-the-token"), ("DELIVERY_RETRY_FIRST_SECONDS", "1")]).await
     else {
         return;
     };
@@ -120,17 +136,39 @@ macro_rules! on_each_queue {
         mod sqlite {
             use super::*;
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(Db::Sqlite).await })*
+            async fn $name() { super::$name(On::Sqlite).await })*
         }
         mod postgres {
             use super::*;
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(Db::Postgres).await })*
+            async fn $name() { super::$name(On::Postgres).await })*
+        }
+        mod redis {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(On::Redis).await })*
         }
     };
 }
 
+async fn a_finished_task_forgets_its_code_once_the_code_is_dead(on: On) {
+    let (_fake, url) = FakeRonglian::start(vec![], Answer::Success).await;
+    let Some(app) = app_with(on, &url, &[("SMS_CODE_TTL_SECONDS", "2")]).await else { return };
+    assert_eq!(app.send_sms("13500135006", "register").await.status(), 200);
+    let sent = newest_in_state(&app, "sent").await;
+    let task = sent.task_id.unwrap();
+    assert!(app.core.queue.job(&task).await.unwrap().is_some(), "kept while the code lives, for a retry");
+    for _ in 0..100 {
+        if app.core.queue.job(&task).await.unwrap().is_none() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the task holding the code outlived the code");
+}
+
 on_each_queue!(
+    a_finished_task_forgets_its_code_once_the_code_is_dead,
     a_send_returns_before_the_provider_answers,
     a_provider_that_fails_twice_then_succeeds_delivers_one_sms,
     a_provider_down_for_the_whole_window_leaves_one_failed_job_that_retry_delivers,

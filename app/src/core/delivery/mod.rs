@@ -1,8 +1,9 @@
 //! The delivery queue: a visitor's request only enqueues a message; a worker
 //! delivers it, retries with exponential backoff and jitter, and keeps a
-//! record of what became of it. The queue is apalis on the database (the
-//! SQLite file, or PostgreSQL), so an accepted message survives a restart and
-//! commits with the same durability as the accounts.
+//! record of what became of it. The queue is apalis, where it is both durable
+//! and shared by every server (`Queue::choose`): in PostgreSQL when that is
+//! the database; else in Redis when one is configured (several servers on
+//! one SQLite file share Redis, not the file's lock); else in the SQLite file.
 //!
 //! Each attempt is one apalis task that is tried once: a temporary failure
 //! enqueues the next attempt with `run_after` (durable backoff, which apalis'
@@ -16,9 +17,13 @@ pub mod worker;
 
 pub use records::{Claim, DeliveryEnd, DeliveryRecord, NewDelivery, state};
 
-use crate::core::db::{Database, DbError};
+use crate::core::{
+    db::{Database, DbError},
+    store::{SharedConnection, Store},
+};
 use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
 use apalis_postgres::PostgresStorage;
+use apalis_redis::RedisStorage;
 use apalis_sqlite::SqliteStorage;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -112,9 +117,26 @@ fn unavailable(e: impl std::fmt::Display) -> QueueError {
 pub enum Queue {
     Sqlite(SqliteStorage<DeliveryJob>),
     Postgres(PostgresStorage<DeliveryJob>),
+    Redis(RedisStorage<DeliveryJob, SharedConnection>),
 }
 
 impl Queue {
+    /// PostgreSQL when it is the database: a commit there is as durable as
+    /// the accounts, and Redis' durability rests on its AOF settings, which
+    /// we do not control. Else Redis when the store is Redis: several servers
+    /// sharing a Redis expect to share the work. Else the SQLite file.
+    pub fn choose(db: &Database, store: &Store) -> Queue {
+        match (db, store.redis_connection()) {
+            (Database::Sqlite(_), Some((connection, prefix))) => Queue::in_redis(connection, prefix),
+            _ => Queue::in_database(db),
+        }
+    }
+
+    /// The queue in Redis, its keys under the store's prefix.
+    pub fn in_redis(connection: SharedConnection, prefix: &str) -> Queue {
+        Queue::Redis(RedisStorage::new(connection).with_config(redis_config(prefix)))
+    }
+
     /// The queue in the database itself.
     pub fn in_database(db: &Database) -> Queue {
         match db {
@@ -133,6 +155,7 @@ impl Queue {
         match self {
             Queue::Sqlite(_) => "sqlite",
             Queue::Postgres(_) => "postgres",
+            Queue::Redis(_) => "redis",
         }
     }
 
@@ -157,8 +180,40 @@ impl Queue {
         match self {
             Queue::Sqlite(storage) => storage.clone().push_task(task).await.map_err(unavailable)?,
             Queue::Postgres(storage) => storage.clone().push_task(task).await.map_err(unavailable)?,
+            Queue::Redis(storage) => storage.clone().push_task(task).await.map_err(unavailable)?,
         }
         Ok(())
+    }
+
+    /// Forgets finished tasks done more than `keep` ago: their payload holds
+    /// the code, which must not outlive its use. Returns how many went.
+    ///
+    /// Our own DELETE on the database backends, scoped to our queue: apalis'
+    /// `Vacuum` there spans every queue and ends in a full `VACUUM`, which
+    /// rewrites the whole file. (The statement knows apalis' `Jobs` table;
+    /// the delivery tests notice if a new apalis changes it.)
+    pub async fn forget_finished(&self, db: &Database, keep: Duration) -> Result<u64, QueueError> {
+        use apalis_core::backend::Vacuum;
+        if let Queue::Redis(storage) = self {
+            return Ok(storage.clone().vacuum_before(keep).await.map_err(unavailable)? as u64);
+        }
+        let cutoff = (std::time::SystemTime::now() - keep)
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        const FINISHED: &str = "status IN ('Done', 'Failed', 'Killed') AND done_at IS NOT NULL";
+        let done = match db {
+            Database::Sqlite(pool) => {
+                let q = format!("DELETE FROM Jobs WHERE job_type = $1 AND {FINISHED} AND done_at < $2");
+                sqlx::query(sqlx::AssertSqlSafe(q)).bind(QUEUE_NAME).bind(cutoff).execute(pool).await.map(|r| r.rows_affected())
+            }
+            Database::Postgres(pool) => {
+                let q = format!(
+                    "DELETE FROM apalis.jobs WHERE job_type = $1 AND {FINISHED} AND done_at < to_timestamp($2)"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(q)).bind(QUEUE_NAME).bind(cutoff as f64).execute(pool).await.map(|r| r.rows_affected())
+            }
+        };
+        Ok(done.map_err(DbError::from)?)
     }
 
     /// The job a task carries, if the task is still kept.
@@ -168,12 +223,22 @@ impl Queue {
         let task = match self {
             Queue::Sqlite(storage) => storage.clone().fetch_by_id(&id).await.map_err(unavailable)?,
             Queue::Postgres(storage) => storage.clone().fetch_by_id(&id).await.map_err(unavailable)?,
+            Queue::Redis(storage) => storage.clone().fetch_by_id(&id).await.map_err(unavailable)?,
         };
         let Some(task) = task else { return Ok(None) };
         let codec = apalis_sqlite::JsonCodec::<Vec<u8>>::default();
         let job = <_ as Codec<DeliveryJob>>::decode(&codec, &task.args).map_err(unavailable)?;
         Ok(Some(job))
     }
+}
+
+/// apalis' Redis settings for our queue; `prefix` keeps apps (and tests)
+/// that share a Redis apart. The worker adds its pace (`worker.rs`).
+pub(crate) fn redis_config(prefix: &str) -> apalis_redis::Config {
+    // An attempt's idempotency key only has to outlive the attempt.
+    apalis_redis::Config::default()
+        .queue(format!("{prefix}{QUEUE_NAME}"))
+        .idempotency_ttl(Some(Duration::from_secs(86_400)))
 }
 
 #[cfg(test)]

@@ -163,9 +163,29 @@ pub async fn run(core: Core, name: String, shutdown: impl Future<Output = ()> + 
             bounded(worker.run_until(signal), stopped, grace).await
         }};
     }
-    match &core.queue {
+    let janitor = tokio::spawn(forget_finished_tasks(core.clone()));
+    let result = match &core.queue {
         Queue::Sqlite(storage) => run_on!(storage, sqlite_config(&settings)),
         Queue::Postgres(storage) => run_on!(storage, postgres_config(&settings)),
+        Queue::Redis(storage) => run_on!(storage, redis_config(storage.get_config(), &settings)),
+    };
+    janitor.abort();
+    result
+}
+
+/// A finished task still holds its message (the code): forget it once the
+/// code is dead. Until then `server jobs retry` can send it again.
+async fn forget_finished_tasks(core: Core) {
+    let keep = core.settings.sms_code_ttl;
+    let mut tick = tokio::time::interval(keep.clamp(Duration::from_secs(1), Duration::from_secs(60)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match core.queue.forget_finished(&core.db, keep).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(tasks = n, "forgot finished delivery tasks"),
+            Err(e) => tracing::warn!(error = %e, "could not forget finished delivery tasks; will try again"),
+        }
     }
 }
 
@@ -186,6 +206,10 @@ fn postgres_config(settings: &super::DeliverySettings) -> apalis_postgres::Confi
         .batch_size(settings.concurrency)
         .heartbeat_interval(HEARTBEAT)
         .missed_heartbeats(3)
+}
+
+fn redis_config(base: &apalis_redis::Config, settings: &super::DeliverySettings) -> apalis_redis::Config {
+    base.clone().batch_size(settings.concurrency).heartbeat_interval(HEARTBEAT).missed_heartbeats(3)
 }
 
 /// The worker's own stop waits for running jobs without limit; `grace` after

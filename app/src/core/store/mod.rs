@@ -7,7 +7,7 @@ mod memory;
 mod redis;
 
 pub use self::memory::MemoryStore;
-pub use self::redis::RedisStore;
+pub use self::redis::{RedisStore, SharedConnection};
 
 use std::time::Duration;
 
@@ -105,6 +105,15 @@ impl Store {
         match self.backend {
             Backend::Memory(_) => "memory",
             Backend::Redis(_) => "redis",
+        }
+    }
+
+    /// When the store is Redis: its connection and the key prefix, for the
+    /// delivery queue that lives beside it.
+    pub fn redis_connection(&self) -> Option<(SharedConnection, &str)> {
+        match &self.backend {
+            Backend::Memory(_) => None,
+            Backend::Redis(s) => Some((s.shared_connection(), &self.prefix)),
         }
     }
 

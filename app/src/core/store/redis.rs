@@ -3,8 +3,8 @@
 
 use super::{CodeCheck, Hit, SendSlot, SendSlotRequest, StoreError};
 use redis::{
-    AsyncCommands, Client, Script,
-    aio::{ConnectionManager, ConnectionManagerConfig},
+    AsyncCommands, Client, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Script, Value,
+    aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
 };
 use std::{
     sync::{Arc, LazyLock},
@@ -119,6 +119,11 @@ impl RedisStore {
             })
             .await
             .cloned()
+    }
+
+    /// The store's connection, for the delivery queue that lives beside it.
+    pub fn shared_connection(&self) -> SharedConnection {
+        SharedConnection(self.clone())
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
@@ -248,5 +253,36 @@ mod tests {
         let store = Store::redis("redis://127.0.0.1:1/", "t:").unwrap();
         assert!(store.ping().await.is_err());
         assert!(store.take("k").await.is_err());
+    }
+}
+
+/// The store's one multiplexed connection, lent to the delivery queue (apalis
+/// takes any `ConnectionLike`). It connects on first use like the store, so
+/// the server starts while Redis is down and the queue recovers with it.
+#[derive(Clone)]
+pub struct SharedConnection(RedisStore);
+
+impl SharedConnection {
+    async fn connection(&self) -> Result<ConnectionManager, RedisError> {
+        self.0.conn().await.map_err(|e| RedisError::from((ErrorKind::Io, "Redis is unavailable", e.to_string())))
+    }
+}
+
+impl ConnectionLike for SharedConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move { self.connection().await?.req_packed_command(cmd).await })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move { self.connection().await?.req_packed_commands(pipeline, offset, count).await })
+    }
+
+    fn get_db(&self) -> i64 {
+        self.0.client.get_connection_info().redis_settings().db()
     }
 }
