@@ -2,11 +2,12 @@
 //! through Ronglian (a fake one on a local port), retries, expires, fails for
 //! good and gives the cooldown back, on each queue backend.
 
+use crate::process::ServerProcess;
 use crate::{
     fake_ronglian::{Answer, FakeRonglian},
     helpers::*,
 };
-use app::core::delivery::DeliveryRecord;
+use app::core::delivery::{DeliveryRecord, JobMessage};
 use std::time::Duration;
 
 /// Where the queue lives: the SQLite file, PostgreSQL, or Redis (beside a
@@ -18,17 +19,67 @@ enum On {
     Redis,
 }
 
+impl On {
+    fn name(self) -> &'static str {
+        match self {
+            On::Sqlite => "sqlite",
+            On::Postgres => "postgres",
+            On::Redis => "redis",
+        }
+    }
+
+    /// A server with its queue here, sending through the fake at `url`.
+    fn spawn(self, url: &str, extra: &[(&'static str, &str)]) -> Spawn {
+        let mut env = FakeRonglian::env(url);
+        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        let (db, store) = match self {
+            On::Sqlite => (Db::Sqlite, StoreKind::Memory),
+            On::Postgres => (Db::Postgres, StoreKind::Memory),
+            On::Redis => (Db::Sqlite, StoreKind::Redis),
+        };
+        Spawn { db, store, env, ..Spawn::default() }
+    }
+}
+
 async fn app_with(on: On, url: &str, extra: &[(&'static str, &str)]) -> Option<TestApp> {
-    let mut env = FakeRonglian::env(url);
-    env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
-    let (db, store, queue) = match on {
-        On::Sqlite => (Db::Sqlite, StoreKind::Memory, "sqlite"),
-        On::Postgres => (Db::Postgres, StoreKind::Memory, "postgres"),
-        On::Redis => (Db::Sqlite, StoreKind::Redis, "redis"),
-    };
-    let app = spawn(Spawn { db, store, env, ..Spawn::default() }).await?;
-    assert_eq!(app.core.queue.backend_name(), queue);
+    let app = spawn(on.spawn(url, extra)).await?;
+    assert_eq!(app.core.queue.backend_name(), on.name());
     Some(app)
+}
+
+/// Queues an SMS code to `mobile` straight through the core (no captcha, no
+/// send limits: the queue is what is under test).
+async fn queue_code(app: &TestApp, mobile: &str, code: &str) -> String {
+    let message = JobMessage::SmsCode {
+        mobile: mobile.into(),
+        purpose: "register".into(),
+        code: code.into(),
+        minutes: 5,
+        expires_at_ms: now_ms() + 300_000,
+    };
+    app::core::delivery::enqueue(&app.core, message).await.unwrap()
+}
+
+/// Waits (up to `secs`) until `n` deliveries are sent.
+async fn until_sent(app: &TestApp, n: usize, secs: u64) {
+    for _ in 0..secs * 10 {
+        if app.core.db.list_deliveries(Some("sent"), 1000).await.unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let all = app.core.db.list_deliveries(None, 1000).await.unwrap();
+    let sent = all.iter().filter(|r| r.state == "sent").count();
+    panic!("{sent} of {n} sent after {secs} s: {:?}", all.iter().find(|r| r.state != "sent"));
+}
+
+/// Each number the fake received, with how many times.
+fn per_recipient(fake: &FakeRonglian) -> std::collections::HashMap<String, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for r in fake.received() {
+        *counts.entry(r.to).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// The newest delivery record, once it reaches `state` (within 30 s).
@@ -167,7 +218,96 @@ async fn a_finished_task_forgets_its_code_once_the_code_is_dead(on: On) {
     panic!("the task holding the code outlived the code");
 }
 
+async fn two_servers_deliver_200_queued_messages_exactly_once_each(on: On) {
+    let (fake, url) = FakeRonglian::start(vec![], Answer::Success).await;
+    let Some(first) = app_with(on, &url, &[]).await else { return };
+    let mut shared = on.spawn(&url, &[]);
+    shared.database_url = Some(first.env["DATABASE_URL"].clone());
+    shared.store_prefix = Some(first.env["STORE_PREFIX"].clone());
+    let second = spawn(shared).await.unwrap();
+    for i in 0..200 {
+        let app = if i % 2 == 0 { &first } else { &second };
+        queue_code(app, &format!("1390000{i:04}"), "246810").await;
+    }
+    until_sent(&first, 200, 60).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let counts = per_recipient(&fake);
+    assert_eq!(counts.len(), 200, "every message arrived");
+    assert!(counts.values().all(|n| *n == 1), "none twice: {:?}", counts.iter().find(|(_, n)| **n > 1));
+}
+
+async fn a_server_killed_mid_send_delivers_the_message_after_a_restart(on: On) {
+    // The provider holds the first answer: the kill comes while it is sent.
+    let (fake, url) = FakeRonglian::start(vec![Answer::Slow(Duration::from_secs(120))], Answer::Success).await;
+    let Some((env, dir)) = setup(on.spawn(&url, &[])).await else { return };
+    let first = ServerProcess::start(&env, &dir.0).await;
+    assert_eq!(first.app.send_sms("13500135020", "register").await.status(), 200);
+    for _ in 0..100 {
+        if !fake.received().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(fake.received().len(), 1, "the attempt is under way");
+    first.kill().await;
+
+    let again = ServerProcess::start(&env, &dir.0).await;
+    // The dead worker's claim runs out (heartbeats missed, then its lease).
+    until_sent(&again.app, 1, 90).await;
+    let received = fake.received();
+    assert_eq!(received.len(), 2, "sent again once, after the crash (at least once)");
+    assert_eq!(received[0].datas[0], received[1].datas[0], "the same code");
+    let _ = again.terminate().await;
+}
+
+async fn a_server_killed_after_enqueueing_delivers_after_a_restart(on: On) {
+    let (fake, url) = FakeRonglian::start(vec![], Answer::Success).await;
+    // The first server takes requests but runs no worker: the job waits.
+    let Some((mut env, dir)) = setup(on.spawn(&url, &[])).await else { return };
+    env.insert("RUN_WORKER".into(), "false".into());
+    let first = ServerProcess::start(&env, &dir.0).await;
+    assert_eq!(first.app.send_sms("13500135021", "register").await.status(), 200);
+    first.kill().await;
+    assert!(fake.received().is_empty());
+
+    env.remove("RUN_WORKER");
+    let again = ServerProcess::start(&env, &dir.0).await;
+    until_sent(&again.app, 1, 30).await;
+    assert_eq!(fake.received().len(), 1);
+    let _ = again.terminate().await;
+}
+
+async fn sigterm_lets_running_jobs_finish_and_returns_the_rest(on: On) {
+    let (fake, url) = FakeRonglian::start(vec![], Answer::Slow(Duration::from_secs(2))).await;
+    let Some((env, dir)) = setup(on.spawn(&url, &[("DELIVERY_CONCURRENCY", "2")])).await else { return };
+    let first = ServerProcess::start(&env, &dir.0).await;
+    for i in 0..10 {
+        queue_code(&first.app, &format!("1370000{i:04}"), "135790").await;
+    }
+    for _ in 0..100 {
+        if !fake.received().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(first.terminate().await, "a clean exit");
+    let started = fake.received().len();
+    assert!((1..10).contains(&started), "{started} of 10 were under way");
+    assert_eq!(fake.answered(), started, "every running job finished before the exit");
+
+    let again = ServerProcess::start(&env, &dir.0).await;
+    until_sent(&again.app, 10, 60).await;
+    let counts = per_recipient(&fake);
+    assert_eq!(counts.len(), 10, "the rest were delivered after the restart");
+    assert!(counts.values().all(|n| *n == 1), "none twice: {counts:?}");
+    let _ = again.terminate().await;
+}
+
 on_each_queue!(
+    two_servers_deliver_200_queued_messages_exactly_once_each,
+    a_server_killed_mid_send_delivers_the_message_after_a_restart,
+    a_server_killed_after_enqueueing_delivers_after_a_restart,
+    sigterm_lets_running_jobs_finish_and_returns_the_rest,
     a_finished_task_forgets_its_code_once_the_code_is_dead,
     a_send_returns_before_the_provider_answers,
     a_provider_that_fails_twice_then_succeeds_delivers_one_sms,
@@ -176,3 +316,7 @@ on_each_queue!(
     an_expired_code_is_not_sent,
     a_bad_signature_is_a_configuration_failure_not_retried,
 );
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}

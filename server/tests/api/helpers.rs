@@ -21,7 +21,9 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub core: app::core::Core,
-    _data_dir: TempDir,
+    /// The settings it runs on (a second instance can share its database).
+    pub env: HashMap<String, String>,
+    _data_dir: Option<TempDir>,
 }
 
 /// Removes the test's data folder when the test ends.
@@ -58,6 +60,18 @@ pub async fn spawn_app() -> TestApp {
 
 /// `None` when a service this setup needs was not started (run by hand).
 pub async fn spawn(options: Spawn) -> Option<TestApp> {
+    let (env, dir) = setup(options).await?;
+    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test configuration");
+    let application = Application::build(config).await.expect("the app builds");
+    let address = format!("http://{}", application.address());
+    let core = application.core();
+    tokio::spawn(application.run_until_stopped());
+    let client = browser_client(&address);
+    Some(TestApp { address, client, core, env, _data_dir: Some(dir) })
+}
+
+/// The settings (and a data folder) for a server on `options`.
+pub async fn setup(options: Spawn) -> Option<(HashMap<String, String>, TempDir)> {
     let dir = std::env::temp_dir().join(format!("mobile-auth-test-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let database_url = match (options.database_url, options.db) {
@@ -85,13 +99,7 @@ pub async fn spawn(options: Spawn) -> Option<TestApp> {
     for (k, v) in options.env {
         env.insert(k.to_string(), v);
     }
-    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test configuration");
-    let application = Application::build(config).await.expect("the app builds");
-    let address = format!("http://{}", application.address());
-    let core = application.core();
-    tokio::spawn(application.run_until_stopped());
-    let client = browser_client(&address);
-    Some(TestApp { address, client, core, _data_dir: TempDir(dir) })
+    Some((env, TempDir(dir)))
 }
 
 /// A client that behaves like a browser on the site: it keeps cookies, does
@@ -114,6 +122,13 @@ pub async fn body(response: Response) -> Value {
 }
 
 impl TestApp {
+    /// A server someone else runs (a child process) at `address`; `core` is
+    /// ours, on the same database, to look at what it did.
+    pub fn elsewhere(address: String, core: app::core::Core, env: HashMap<String, String>) -> TestApp {
+        let client = browser_client(&address);
+        TestApp { address, client, core, env, _data_dir: None }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -14,6 +14,7 @@ mod malformed;
 mod multi_instance;
 mod operators;
 mod pages;
+mod process;
 mod register;
 mod sessions;
 mod sms_codes;

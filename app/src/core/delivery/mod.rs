@@ -18,6 +18,7 @@ pub mod worker;
 pub use records::{Claim, DeliveryEnd, DeliveryRecord, NewDelivery, state};
 
 use crate::core::{
+    Core,
     db::{Database, DbError},
     store::{SharedConnection, Store},
 };
@@ -28,6 +29,9 @@ use apalis_sqlite::SqliteStorage;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+
+/// How often apalis runs one task whose handler fails.
+const HANDLER_ATTEMPTS: usize = 5;
 
 /// The apalis queue name of delivery jobs.
 pub const QUEUE_NAME: &str = "deliveries";
@@ -98,6 +102,55 @@ impl JobMessage {
             JobMessage::SmsCode { .. } => "sms_code",
         }
     }
+
+    /// The recipient as records show it: masked.
+    fn recipient_masked(&self) -> String {
+        match self {
+            JobMessage::SmsCode { mobile, .. } => {
+                crate::rules::Mobile::parse(mobile).map_or_else(|_| "?".into(), |m| m.masked())
+            }
+        }
+    }
+
+    fn purpose(&self) -> &str {
+        match self {
+            JobMessage::SmsCode { purpose, .. } => purpose,
+        }
+    }
+
+    /// When the message stops being worth delivering.
+    fn expires_at_ms(&self) -> Option<i64> {
+        match self {
+            JobMessage::SmsCode { expires_at_ms, .. } => Some(*expires_at_ms),
+        }
+    }
+}
+
+/// Hands a message to the queue, with a delivery record of its own; returns
+/// the record's id. The worker takes it at once.
+pub async fn enqueue(core: &Core, message: JobMessage) -> Result<String, QueueError> {
+    let now = crate::core::use_cases::now_ms();
+    let delivery_id = uuid::Uuid::new_v4().simple().to_string();
+    let task_id = new_task_id();
+    let provider = match &message {
+        JobMessage::SmsCode { .. } => core.sms.name(),
+    };
+    // The record first: a worker that takes the job at once must find it.
+    core.db
+        .insert_delivery(&NewDelivery {
+            id: &delivery_id,
+            kind: message.kind(),
+            provider,
+            recipient: &message.recipient_masked(),
+            purpose: message.purpose(),
+            task_id: &task_id,
+            now_ms: now,
+            expires_at: message.expires_at_ms(),
+        })
+        .await?;
+    let job = DeliveryJob { delivery_id: delivery_id.clone(), attempt: 0, message };
+    core.queue.push_as(&task_id, job, Duration::ZERO).await?;
+    Ok(delivery_id)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +170,7 @@ fn unavailable(e: impl std::fmt::Display) -> QueueError {
 pub enum Queue {
     Sqlite(SqliteStorage<DeliveryJob>),
     Postgres(PostgresStorage<DeliveryJob>),
-    Redis(RedisStorage<DeliveryJob, SharedConnection>),
+    Redis(Box<RedisStorage<DeliveryJob, SharedConnection>>),
 }
 
 impl Queue {
@@ -134,7 +187,7 @@ impl Queue {
 
     /// The queue in Redis, its keys under the store's prefix.
     pub fn in_redis(connection: SharedConnection, prefix: &str) -> Queue {
-        Queue::Redis(RedisStorage::new(connection).with_config(redis_config(prefix)))
+        Queue::Redis(Box::new(RedisStorage::new(connection).with_config(redis_config(prefix))))
     }
 
     /// The queue in the database itself.
@@ -169,18 +222,42 @@ impl Queue {
     /// Enqueues `job` under a task id chosen beforehand (`new_task_id`).
     /// Pushing the same attempt of the same delivery twice leaves one task.
     pub async fn push_as(&self, task_id: &str, job: DeliveryJob, delay: Duration) -> Result<(), QueueError> {
+        let key = format!("{}:{}", job.delivery_id, job.attempt);
+        self.push_keyed(task_id, job, delay, key).await
+    }
+
+    /// Enqueues an attempt that is queued already (its task is running and
+    /// found the attempt held by another worker) to look again after
+    /// `delay`. It needs a key of its own: the attempt's key is taken, and a
+    /// push under it would be silently dropped (a message lost). A look
+    /// that finds the attempt still held pushes another.
+    pub async fn push_held(&self, job: DeliveryJob, delay: Duration) -> Result<(), QueueError> {
+        let task_id = new_task_id();
+        let key = format!("{}:{}:held:{task_id}", job.delivery_id, job.attempt);
+        self.push_keyed(&task_id, job, delay, key).await
+    }
+
+    async fn push_keyed(
+        &self,
+        task_id: &str,
+        job: DeliveryJob,
+        delay: Duration,
+        idempotency_key: String,
+    ) -> Result<(), QueueError> {
         let task_id: ulid::Ulid = task_id.parse().map_err(unavailable)?;
-        let idempotency_key = format!("{}:{}", job.delivery_id, job.attempt);
         let task = TaskBuilder::new(job)
             .task_id(TaskId::from_string(task_id.to_string()))
-            .max_attempts(1)
+            // apalis' own retries only cover our handler failing (the
+            // database or the queue away mid-job); provider failures are
+            // our attempts, each a task of its own.
+            .max_attempts(HANDLER_ATTEMPTS)
             .idempotency_key(idempotency_key)
             .run_after(delay)
             .build();
         match self {
             Queue::Sqlite(storage) => storage.clone().push_task(task).await.map_err(unavailable)?,
             Queue::Postgres(storage) => storage.clone().push_task(task).await.map_err(unavailable)?,
-            Queue::Redis(storage) => storage.clone().push_task(task).await.map_err(unavailable)?,
+            Queue::Redis(storage) => (**storage).clone().push_task(task).await.map_err(unavailable)?,
         }
         Ok(())
     }
@@ -195,7 +272,7 @@ impl Queue {
     pub async fn forget_finished(&self, db: &Database, keep: Duration) -> Result<u64, QueueError> {
         use apalis_core::backend::Vacuum;
         if let Queue::Redis(storage) = self {
-            return Ok(storage.clone().vacuum_before(keep).await.map_err(unavailable)? as u64);
+            return Ok((**storage).clone().vacuum_before(keep).await.map_err(unavailable)? as u64);
         }
         let cutoff = (std::time::SystemTime::now() - keep)
             .duration_since(std::time::UNIX_EPOCH)
@@ -204,13 +281,23 @@ impl Queue {
         let done = match db {
             Database::Sqlite(pool) => {
                 let q = format!("DELETE FROM Jobs WHERE job_type = $1 AND {FINISHED} AND done_at < $2");
-                sqlx::query(sqlx::AssertSqlSafe(q)).bind(QUEUE_NAME).bind(cutoff).execute(pool).await.map(|r| r.rows_affected())
+                sqlx::query(sqlx::AssertSqlSafe(q))
+                    .bind(QUEUE_NAME)
+                    .bind(cutoff)
+                    .execute(pool)
+                    .await
+                    .map(|r| r.rows_affected())
             }
             Database::Postgres(pool) => {
                 let q = format!(
                     "DELETE FROM apalis.jobs WHERE job_type = $1 AND {FINISHED} AND done_at < to_timestamp($2)"
                 );
-                sqlx::query(sqlx::AssertSqlSafe(q)).bind(QUEUE_NAME).bind(cutoff as f64).execute(pool).await.map(|r| r.rows_affected())
+                sqlx::query(sqlx::AssertSqlSafe(q))
+                    .bind(QUEUE_NAME)
+                    .bind(cutoff as f64)
+                    .execute(pool)
+                    .await
+                    .map(|r| r.rows_affected())
             }
         };
         Ok(done.map_err(DbError::from)?)
@@ -223,7 +310,7 @@ impl Queue {
         let task = match self {
             Queue::Sqlite(storage) => storage.clone().fetch_by_id(&id).await.map_err(unavailable)?,
             Queue::Postgres(storage) => storage.clone().fetch_by_id(&id).await.map_err(unavailable)?,
-            Queue::Redis(storage) => storage.clone().fetch_by_id(&id).await.map_err(unavailable)?,
+            Queue::Redis(storage) => (**storage).clone().fetch_by_id(&id).await.map_err(unavailable)?,
         };
         let Some(task) = task else { return Ok(None) };
         let codec = apalis_sqlite::JsonCodec::<Vec<u8>>::default();

@@ -70,8 +70,10 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<Delivered, Delive
         Claim::Held { until_ms } => {
             // A worker that died mid-send holds it: look again when its
             // lease runs out, rather than dropping the message.
-            let after = Duration::from_millis((until_ms - now).max(1000) as u64);
-            core.queue.push(job.clone(), after).await?;
+            // Queues keep `run_after` in whole seconds: a second more, so
+            // that the look comes after the lease, not just before it.
+            let after = Duration::from_millis((until_ms - now).max(0) as u64 + 1000);
+            core.queue.push_held(job.clone(), after).await?;
             return Ok(Delivered::Skipped);
         }
     }
@@ -141,9 +143,47 @@ async fn handle(job: DeliveryJob, core: Data<Core>) -> Result<(), BoxDynError> {
     }
 }
 
+/// After the worker stopped on its own (its queue failed), the pause before
+/// it starts again.
+const RESTART_PAUSE: Duration = Duration::from_secs(2);
+
 /// Runs a worker on `core`'s queue until `shutdown` completes; then running
 /// jobs get `shutdown_grace` to finish and the others go back to the queue.
+///
+/// apalis ends a worker whose backend fails once (the database or Redis
+/// away for a moment): this loop starts it again, so deliveries resume when
+/// the queue comes back instead of stopping until the next restart.
 pub async fn run(core: Core, name: String, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let janitor = tokio::spawn(forget_finished_tasks(core.clone()));
+    let result = loop {
+        let mut rx = stopping.clone();
+        let signal = async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let ended = run_once(&core, &name, signal).await;
+        if *stopping.borrow() {
+            break ended;
+        }
+        match ended {
+            Ok(()) => tracing::error!(worker = %name, "the delivery worker stopped by itself; starting it again"),
+            Err(e) => tracing::error!(worker = %name, error = %e, "the delivery worker failed; starting it again"),
+        }
+        let mut rx = stopping.clone();
+        if tokio::time::timeout(RESTART_PAUSE, rx.wait_for(|stop| *stop)).await.is_ok() {
+            break Ok(());
+        }
+    };
+    janitor.abort();
+    result
+}
+
+/// One apalis worker's life: until `shutdown`, or until its backend fails.
+async fn run_once(core: &Core, name: &str, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
     let settings = core.settings.delivery.clone();
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
@@ -155,7 +195,7 @@ pub async fn run(core: Core, name: String, shutdown: impl Future<Output = ()> + 
     macro_rules! run_on {
         ($storage:expr, $config:expr) => {{
             let backend = $storage.clone().with_config($config).poll_with_interval(settings.poll_interval);
-            let worker = WorkerBuilder::new(name.clone())
+            let worker = WorkerBuilder::new(name)
                 .backend(backend)
                 .data(core.clone())
                 .concurrency(settings.concurrency)
@@ -163,14 +203,11 @@ pub async fn run(core: Core, name: String, shutdown: impl Future<Output = ()> + 
             bounded(worker.run_until(signal), stopped, grace).await
         }};
     }
-    let janitor = tokio::spawn(forget_finished_tasks(core.clone()));
-    let result = match &core.queue {
+    match &core.queue {
         Queue::Sqlite(storage) => run_on!(storage, sqlite_config(&settings)),
         Queue::Postgres(storage) => run_on!(storage, postgres_config(&settings)),
-        Queue::Redis(storage) => run_on!(storage, redis_config(storage.get_config(), &settings)),
-    };
-    janitor.abort();
-    result
+        Queue::Redis(storage) => run_on!((**storage), redis_config(storage.get_config(), &settings)),
+    }
 }
 
 /// A finished task still holds its message (the code): forget it once the

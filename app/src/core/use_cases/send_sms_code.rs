@@ -12,7 +12,7 @@ use crate::{
     core::{
         Client, Core,
         db::DbError,
-        delivery::{DeliveryJob, JobMessage, NewDelivery, QueueError},
+        delivery::{self, JobMessage, QueueError},
         sms::SmsRefusal,
         store::{SendSlot, SendSlotRequest, StoreError},
     },
@@ -100,38 +100,17 @@ pub async fn send_sms_code(core: &Core, client: &Client, form: &SendSmsCodeForm)
     Ok(SmsSent { resend_after: settings.sms_resend_interval.as_secs() })
 }
 
-/// Hands the code to the delivery queue, with a record of its own.
+/// Hands the code to the delivery queue.
 async fn enqueue(core: &Core, mobile: &Mobile, purpose: Purpose, code: &SmsCode) -> Result<(), SendSmsCodeError> {
-    let now = super::now_ms();
     let ttl = core.settings.sms_code_ttl;
-    let expires_at_ms = now + ttl.as_millis() as i64;
-    let delivery_id = uuid::Uuid::new_v4().simple().to_string();
-    let job = DeliveryJob {
-        delivery_id: delivery_id.clone(),
-        attempt: 0,
-        message: JobMessage::SmsCode {
-            mobile: mobile.to_string(),
-            purpose: purpose.to_string(),
-            code: code.as_str().to_owned(),
-            minutes: ttl.as_secs().div_ceil(60),
-            expires_at_ms,
-        },
+    let message = JobMessage::SmsCode {
+        mobile: mobile.to_string(),
+        purpose: purpose.to_string(),
+        code: code.as_str().to_owned(),
+        minutes: ttl.as_secs().div_ceil(60),
+        expires_at_ms: super::now_ms() + ttl.as_millis() as i64,
     };
-    // The record first: a worker that takes the job at once must find it.
-    let task_id = crate::core::delivery::new_task_id();
-    core.db
-        .insert_delivery(&NewDelivery {
-            id: &delivery_id,
-            kind: job.message.kind(),
-            provider: core.sms.name(),
-            recipient: &mobile.masked(),
-            purpose: purpose.as_str(),
-            task_id: &task_id,
-            now_ms: now,
-            expires_at: Some(expires_at_ms),
-        })
-        .await?;
-    core.queue.push_as(&task_id, job, std::time::Duration::ZERO).await?;
+    delivery::enqueue(core, message).await?;
     Ok(())
 }
 
