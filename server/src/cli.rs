@@ -1,6 +1,7 @@
 //! The command line: `server` (or `server serve`) serves; `server worker`
-//! only delivers; `server user ...` and `server jobs ...` let operators manage
-//! accounts and the delivery queue, through the same use cases as the pages.
+//! only delivers; `server user ...`, `server jobs ...` and `server mail test`
+//! let operators manage accounts and the delivery queue and check the mail
+//! settings, through the same use cases as the pages.
 
 use app::core::{Core, db::UserRow, delivery::DeliveryRecord, use_cases};
 use clap::{Parser, Subcommand};
@@ -25,6 +26,33 @@ pub enum Command {
     /// Inspect and manage the delivery queue.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Check the e-mail settings.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Subcommand)]
+pub enum MailCommand {
+    /// Send a test message to ADDRESS now (not through the queue) and print
+    /// what the relay answered.
+    Test { address: String },
+}
+
+/// Runs a `mail` command and prints its result.
+pub async fn run_mail_command(core: &Core, command: MailCommand) -> Result<(), use_cases::MailTestError> {
+    match command {
+        MailCommand::Test { address } => {
+            let accepted = use_cases::send_test_mail(core, &address).await?;
+            let answer = serde_json::json!({
+                "sent": true,
+                "transport": core.mail.name(),
+                "to": app::core::mail::mask_address(&address),
+                "relay_answer": accepted.message_id,
+            });
+            println!("{answer}");
+        }
+    }
+    Ok(())
 }
 
 #[derive(Subcommand)]

@@ -6,6 +6,7 @@ use app::{
     core::{
         LoginCaptcha, Settings,
         delivery::DeliverySettings,
+        mail::{SmtpConfig, SmtpSecurity},
         password_hashing::HashParams,
         sms::{HttpTimeouts, RonglianConfig},
     },
@@ -31,6 +32,16 @@ pub enum SmsProvider {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmailTransport {
+    /// Keeps messages for `/dev/outbox` (development only).
+    Outbox,
+    /// Writes one line per message (recipient masked, no body).
+    Log,
+    /// An SMTP relay (`SMTP_*`, `MAIL_FROM`).
+    Smtp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
     Json,
@@ -51,6 +62,9 @@ pub struct Config {
     /// Set exactly when `sms_provider` is `Ronglian`.
     pub ronglian: Option<RonglianConfig>,
     pub sms_timeouts: HttpTimeouts,
+    pub email_transport: EmailTransport,
+    /// Set exactly when `email_transport` is `Smtp`.
+    pub smtp: Option<SmtpConfig>,
     /// Whether `server` (serve) runs the delivery worker too.
     pub run_worker: bool,
     pub hash_params: HashParams,
@@ -169,6 +183,42 @@ impl Config {
             connect: vars.seconds("SMS_CONNECT_TIMEOUT_SECONDS", 2)?,
             read: vars.seconds("SMS_READ_TIMEOUT_SECONDS", 5)?,
         };
+        let email_transport = match vars.string("EMAIL_TRANSPORT", if production { "log" } else { "outbox" }).as_str() {
+            "outbox" if production => {
+                return Err(bad("EMAIL_TRANSPORT", "outbox exists only with APP_ENV=development"));
+            }
+            "outbox" => EmailTransport::Outbox,
+            "log" => EmailTransport::Log,
+            "smtp" => EmailTransport::Smtp,
+            other => return Err(bad("EMAIL_TRANSPORT", format!("{other:?}: expected outbox, log or smtp"))),
+        };
+        let smtp_timeout = vars.seconds("SMTP_TIMEOUT_SECONDS", 10)?;
+        let smtp = match email_transport {
+            EmailTransport::Smtp => {
+                let raw = vars.string("SMTP_SECURITY", "starttls");
+                let security = SmtpSecurity::parse(&raw)
+                    .ok_or_else(|| bad("SMTP_SECURITY", format!("{raw:?}: expected starttls, tls or plain")))?;
+                let required = |var: &'static str| {
+                    vars.optional(var).ok_or_else(|| bad(var, "must be set when EMAIL_TRANSPORT=smtp"))
+                };
+                let config = SmtpConfig {
+                    host: required("SMTP_HOST")?,
+                    port: vars.parse("SMTP_PORT", security.default_port(), "a port number")?,
+                    security,
+                    user: vars.optional("SMTP_USER"),
+                    password: vars.optional("SMTP_PASSWORD").map(SecretString::from),
+                    from: required("MAIL_FROM")?,
+                    timeout: smtp_timeout,
+                };
+                // Checked now, so that a bad MAIL_FROM stops the start.
+                app::core::mail::smtp::check_from(&config.from).map_err(|problem| bad("MAIL_FROM", problem))?;
+                if config.user.is_some() != config.password.is_some() {
+                    return Err(bad("SMTP_PASSWORD", "SMTP_USER and SMTP_PASSWORD go together"));
+                }
+                Some(config)
+            }
+            _ => None,
+        };
         let log_format = match vars.string("LOG_FORMAT", if production { "json" } else { "text" }).as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -183,6 +233,7 @@ impl Config {
         }
         let settings = Settings {
             password_policy,
+            site_name: vars.string("SITE_NAME", "手机号注册登录"),
             sms_code_ttl: vars.seconds("SMS_CODE_TTL_SECONDS", 300)?,
             sms_resend_interval: vars.seconds("SMS_RESEND_INTERVAL_SECONDS", 60)?,
             sms_daily_cap: vars.positive("SMS_DAILY_CAP", 10)?,
@@ -212,8 +263,9 @@ impl Config {
                 poll_interval: Duration::from_millis(u64::from(vars.positive("DELIVERY_POLL_MILLIS", 200)?)),
                 concurrency: vars.positive("DELIVERY_CONCURRENCY", 8)? as usize,
                 shutdown_grace: vars.seconds("DELIVERY_SHUTDOWN_SECONDS", 10)?,
-                // Longer than one send can take, so a live worker keeps its claim.
-                lease: sms_timeouts.connect + sms_timeouts.read + Duration::from_secs(10),
+                // Longer than one send can take, so a live worker keeps its
+                // claim (an SMTP conversation is several timed steps).
+                lease: (sms_timeouts.connect + sms_timeouts.read).max(smtp_timeout * 3) + Duration::from_secs(10),
             },
         };
         let defaults = HashParams::default();
@@ -233,6 +285,8 @@ impl Config {
             sms_provider,
             ronglian,
             sms_timeouts,
+            email_transport,
+            smtp,
             run_worker: vars.flag("RUN_WORKER", true)?,
             hash_params,
             hash_queue: vars.number("HASH_QUEUE_LIMIT", 64)? as usize,
@@ -304,6 +358,30 @@ mod tests {
             let partial: Vec<_> = all.iter().enumerate().filter(|(i, _)| *i != missing).map(|(_, p)| *p).collect();
             assert_eq!(config(&partial).unwrap_err().var, all[missing].0);
         }
+    }
+
+    #[test]
+    fn smtp_needs_a_host_and_a_sender_it_can_parse() {
+        let all = [
+            ("EMAIL_TRANSPORT", "smtp"),
+            ("SMTP_HOST", "mail.example.com"),
+            ("MAIL_FROM", "注册服务 <noreply@example.com>"),
+        ];
+        let c = config(&all).unwrap();
+        assert_eq!(c.email_transport, EmailTransport::Smtp);
+        let smtp = c.smtp.unwrap();
+        assert_eq!((smtp.port, smtp.security), (587, SmtpSecurity::StartTls));
+        assert_eq!(config(&all[..2]).unwrap_err().var, "MAIL_FROM");
+        assert_eq!(config(&[all[0], all[2]]).unwrap_err().var, "SMTP_HOST");
+        let bad_from = [all[0], all[1], ("MAIL_FROM", "not an address")];
+        assert_eq!(config(&bad_from).unwrap_err().var, "MAIL_FROM");
+        let tls = config(&[all[0], all[1], all[2], ("SMTP_SECURITY", "tls")]).unwrap().smtp.unwrap();
+        assert_eq!((tls.port, tls.security), (465, SmtpSecurity::Tls));
+        assert_eq!(config(&[all[0], all[1], all[2], ("SMTP_SECURITY", "ssl")]).unwrap_err().var, "SMTP_SECURITY");
+        assert_eq!(config(&[all[0], all[1], all[2], ("SMTP_USER", "me")]).unwrap_err().var, "SMTP_PASSWORD");
+        assert_eq!(config(&[]).unwrap().email_transport, EmailTransport::Outbox);
+        let production = [("APP_ENV", "production"), ("JWT_SECRET", "0123456789abcdef0123456789abcdef")];
+        assert_eq!(config(&production).unwrap().email_transport, EmailTransport::Log);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::{
     api_v1,
-    config::{AppEnv, Config, SmsProvider},
+    config::{AppEnv, Config, EmailTransport, SmsProvider},
 };
 use anyhow::Context;
 use app::{
@@ -14,6 +14,7 @@ use app::{
         cpu::CpuLimiter,
         db::Database,
         delivery::{self, Queue},
+        mail::{LogMailSender, MailSender, OutboxMailSender, SmtpSender},
         outbox::{Outbox, OutboxSender},
         password_hashing::PasswordHasher,
         sms::{self, LogSender, RonglianSender, SmsSender},
@@ -131,16 +132,24 @@ pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
         }
         _ => Arc::new(LogSender),
     };
+    let mail: Arc<dyn MailSender> = match (config.email_transport, &outbox, &config.smtp) {
+        (EmailTransport::Outbox, Some(outbox), _) => Arc::new(OutboxMailSender(outbox.clone())),
+        (EmailTransport::Smtp, _, Some(smtp)) => {
+            Arc::new(SmtpSender::new(smtp).map_err(anyhow::Error::msg).context("bad SMTP settings")?)
+        }
+        _ => Arc::new(LogMailSender),
+    };
     let queue = Queue::choose(&db, &store);
     tracing::info!(
         database = db.backend_name(),
         store = store.backend_name(),
         queue = queue.backend_name(),
         sms = sms.name(),
+        mail = mail.name(),
         "core ready"
     );
     let settings = config.settings.clone();
-    Ok(Core::new(CoreParts { db, store, hasher, tokens, sms, queue, outbox, cpu, settings }))
+    Ok(Core::new(CoreParts { db, store, hasher, tokens, sms, mail, queue, outbox, cpu, settings }))
 }
 
 /// In development without `JWT_SECRET`: a random secret kept in the data

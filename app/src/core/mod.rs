@@ -7,6 +7,7 @@ pub mod captcha;
 pub mod cpu;
 pub mod db;
 pub mod delivery;
+pub mod mail;
 pub mod outbox;
 pub mod password_hashing;
 pub mod sms;
@@ -24,6 +25,8 @@ use std::{net::IpAddr, ops::Deref, sync::Arc, time::Duration};
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub password_policy: PasswordPolicy,
+    /// The site's name, as e-mails say it.
+    pub site_name: String,
     pub sms_code_ttl: Duration,
     pub sms_resend_interval: Duration,
     pub sms_daily_cap: u32,
@@ -59,6 +62,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             password_policy: PasswordPolicy::default(),
+            site_name: "手机号注册登录".into(),
             sms_code_ttl: Duration::from_secs(300),
             sms_resend_interval: Duration::from_secs(60),
             sms_daily_cap: 10,
@@ -104,6 +108,8 @@ pub struct CoreParts {
     pub tokens: tokens::Tokens,
     /// Where the worker sends SMS.
     pub sms: Arc<dyn sms::SmsSender>,
+    /// Where the worker sends e-mail.
+    pub mail: Arc<dyn mail::MailSender>,
     /// Where messages wait for the worker.
     pub queue: delivery::Queue,
     /// The development outbox, when `APP_ENV=development`.

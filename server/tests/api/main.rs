@@ -10,6 +10,7 @@ mod fake_ronglian;
 mod login;
 mod logs;
 mod lookups;
+mod mail;
 mod malformed;
 mod multi_instance;
 mod operators;

@@ -20,6 +20,7 @@ pub use records::{Claim, DeliveryEnd, DeliveryRecord, NewDelivery, state};
 use crate::core::{
     Core,
     db::{Database, DbError},
+    mail::{Mail, mask_address},
     store::{SharedConnection, Store},
 };
 use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
@@ -94,34 +95,42 @@ pub struct DeliveryJob {
 pub enum JobMessage {
     /// A verification code; worthless after `expires_at_ms`.
     SmsCode { mobile: String, purpose: String, code: String, minutes: u64, expires_at_ms: i64 },
+    /// An e-mail, rendered by the worker; worthless after `expires_at_ms`
+    /// when it carries a code or link.
+    Email { to: String, mail: Mail, expires_at_ms: Option<i64> },
 }
 
 impl JobMessage {
     pub fn kind(&self) -> &'static str {
         match self {
             JobMessage::SmsCode { .. } => "sms_code",
+            JobMessage::Email { .. } => "email",
         }
     }
 
-    /// The recipient as records show it: masked.
-    fn recipient_masked(&self) -> String {
+    /// The recipient as records and logs show it: masked.
+    pub fn recipient_masked(&self) -> String {
         match self {
             JobMessage::SmsCode { mobile, .. } => {
                 crate::rules::Mobile::parse(mobile).map_or_else(|_| "?".into(), |m| m.masked())
             }
+            JobMessage::Email { to, .. } => mask_address(to),
         }
     }
 
+    /// What the message is for: the code's purpose, or the mail template.
     fn purpose(&self) -> &str {
         match self {
             JobMessage::SmsCode { purpose, .. } => purpose,
+            JobMessage::Email { mail, .. } => mail.name(),
         }
     }
 
     /// When the message stops being worth delivering.
-    fn expires_at_ms(&self) -> Option<i64> {
+    pub fn expires_at_ms(&self) -> Option<i64> {
         match self {
             JobMessage::SmsCode { expires_at_ms, .. } => Some(*expires_at_ms),
+            JobMessage::Email { expires_at_ms, .. } => *expires_at_ms,
         }
     }
 }
@@ -134,6 +143,7 @@ pub async fn enqueue(core: &Core, message: JobMessage) -> Result<String, QueueEr
     let task_id = new_task_id();
     let provider = match &message {
         JobMessage::SmsCode { .. } => core.sms.name(),
+        JobMessage::Email { .. } => core.mail.name(),
     };
     // The record first: a worker that takes the job at once must find it.
     core.db

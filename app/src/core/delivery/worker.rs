@@ -7,7 +7,8 @@ use crate::{
     core::{
         Core,
         db::DbError,
-        sms::{SmsFailure, SmsMessage},
+        mail::{Email, MailAccepted, MailFailure},
+        sms::{SmsAccepted, SmsFailure, SmsMessage, SmsRefusal},
         store::StoreError,
         use_cases::{keys, now_ms},
     },
@@ -50,17 +51,63 @@ pub enum Delivered {
 /// every message fails the same way until an operator acts.
 static CONFIG_PROBLEM_LOGGED: AtomicBool = AtomicBool::new(false);
 
+/// What one attempt came to, whatever the channel.
+enum Attempt {
+    Sent {
+        message_id: Option<String>,
+    },
+    /// Worth another attempt later.
+    Temporary {
+        error: String,
+    },
+    /// Never: the provider or relay refused for good, or our settings are
+    /// wrong (`misconfigured`).
+    Final {
+        error: String,
+        misconfigured: bool,
+        refusal: Option<SmsRefusal>,
+    },
+}
+
+impl From<Result<SmsAccepted, SmsFailure>> for Attempt {
+    fn from(result: Result<SmsAccepted, SmsFailure>) -> Attempt {
+        match result {
+            Ok(accepted) => Attempt::Sent { message_id: accepted.message_id },
+            Err(SmsFailure::Temporary { code, message }) => Attempt::Temporary { error: format!("{code}: {message}") },
+            Err(failure) => Attempt::Final {
+                error: format!("{}: {failure}", failure.code()),
+                misconfigured: matches!(failure, SmsFailure::Misconfigured { .. }),
+                refusal: match failure {
+                    SmsFailure::Refused { refusal, .. } => Some(refusal),
+                    _ => None,
+                },
+            },
+        }
+    }
+}
+
+impl From<Result<MailAccepted, MailFailure>> for Attempt {
+    fn from(result: Result<MailAccepted, MailFailure>) -> Attempt {
+        match result {
+            Ok(accepted) => Attempt::Sent { message_id: accepted.message_id },
+            Err(MailFailure::Temporary { code, message }) => Attempt::Temporary { error: format!("{code}: {message}") },
+            Err(failure) => Attempt::Final {
+                error: format!("{}: {failure}", failure.code()),
+                misconfigured: matches!(failure, MailFailure::Misconfigured { .. }),
+                refusal: None,
+            },
+        }
+    }
+}
+
 /// Runs one attempt of one job.
-#[tracing::instrument(name = "deliver", skip_all, fields(delivery = %job.delivery_id, attempt = job.attempt + 1))]
+#[tracing::instrument(name = "deliver", skip_all, fields(delivery = %job.delivery_id, attempt = job.attempt + 1, kind = job.message.kind()))]
 pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<Delivered, DeliverError> {
-    let JobMessage::SmsCode { mobile, purpose, code, minutes, expires_at_ms } = &job.message;
-    let mobile = Mobile::parse(mobile).map_err(|e| DeliverError::Malformed(e.to_string()))?;
-    let purpose: Purpose = purpose.parse().map_err(|_| DeliverError::Malformed("purpose".into()))?;
     let now = now_ms();
-    if now >= *expires_at_ms {
-        // The code is dead: sending it would only confuse the visitor.
+    if job.message.expires_at_ms().is_some_and(|expires| now >= expires) {
+        // The code or link is dead: sending it would only confuse.
         core.db.expire_delivery(&job.delivery_id, now).await?;
-        tracing::info!(to = %mobile.masked(), "sms code expired before delivery; dropped");
+        tracing::info!(to = %job.message.recipient_masked(), "message expired before delivery; dropped");
         return Ok(Delivered::Expired);
     }
     let settings = &core.settings.delivery;
@@ -78,57 +125,86 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<Delivered, Delive
         }
     }
     let attempts = job.attempt + 1;
-    let message = SmsMessage { to: &mobile, code, minutes: *minutes };
-    let result = core.sms.send(&message).await;
+    let (provider, attempt) = match &job.message {
+        JobMessage::SmsCode { mobile, code, minutes, .. } => {
+            let mobile = Mobile::parse(mobile).map_err(|e| DeliverError::Malformed(e.to_string()))?;
+            let message = SmsMessage { to: &mobile, code, minutes: *minutes };
+            (core.sms.name(), Attempt::from(core.sms.send(&message).await))
+        }
+        JobMessage::Email { to, mail, .. } => {
+            let content = mail.render();
+            (core.mail.name(), Attempt::from(core.mail.send(&Email { to, content: &content }).await))
+        }
+    };
     let now = now_ms();
-    fn end<'a>(state: &'a str, error: Option<&'a str>, now_ms: i64) -> DeliveryEnd<'a> {
-        // A record keeps the start of an error: enough to act on.
-        let error = error.map(|e| e.char_indices().nth(300).map_or(e, |(i, _)| &e[..i]));
-        DeliveryEnd { state, next_try_at: None, error, message_id: None, task_id: None, now_ms }
-    }
-    match result {
-        Ok(accepted) => {
-            let done = DeliveryEnd { message_id: accepted.message_id.as_deref(), ..end(state::SENT, None, now) };
+    let to = job.message.recipient_masked();
+    match attempt {
+        Attempt::Sent { message_id } => {
+            let done = DeliveryEnd { message_id: message_id.as_deref(), ..end(state::SENT, None, now) };
             core.db.finish_delivery(&job.delivery_id, attempts, &done).await?;
-            tracing::info!(to = %mobile.masked(), provider = core.sms.name(), "sms delivered");
+            tracing::info!(to = %to, provider, "message delivered");
             Ok(Delivered::Sent)
         }
-        Err(SmsFailure::Temporary { code: provider_code, message: text }) if attempts < settings.max_attempts => {
+        Attempt::Temporary { error } if attempts < settings.max_attempts => {
             let after = backoff(settings.retry_first, attempts, &mut rand::rng());
             let next = DeliveryJob { attempt: attempts, ..job.clone() };
             // The next attempt is queued before the record says so: a crash
             // in between leaves a task that can still claim the attempt.
             let task_id = core.queue.push(next, after).await?;
-            let error = format!("{provider_code}: {text}");
             let retrying = DeliveryEnd {
                 next_try_at: Some(now + after.as_millis() as i64),
                 task_id: Some(&task_id),
                 ..end(state::RETRYING, Some(&error), now)
             };
             core.db.finish_delivery(&job.delivery_id, attempts, &retrying).await?;
-            tracing::warn!(to = %mobile.masked(), code = %provider_code, retry_in_s = after.as_secs(), "sms delivery failed; will retry");
+            tracing::warn!(to = %to, provider, error = %error, retry_in_s = after.as_secs(), "delivery failed; will retry");
             Ok(Delivered::Retrying { after })
         }
-        Err(failure) => {
-            let error = format!("{}: {failure}", failure.code());
-            core.db.finish_delivery(&job.delivery_id, attempts, &end(state::FAILED, Some(&error), now)).await?;
-            match &failure {
-                SmsFailure::Misconfigured { .. } if !CONFIG_PROBLEM_LOGGED.swap(true, Ordering::Relaxed) => {
-                    tracing::error!(provider = core.sms.name(), error = %failure, "the SMS provider refuses our configuration (account, signature or template); no SMS will be delivered until it is fixed");
-                }
-                _ => tracing::warn!(to = %mobile.masked(), error = %failure, "sms delivery failed for good"),
-            }
-            // This message never arrives: the visitor may ask for another at
-            // once, and hears why when the provider named a reason.
-            let (cooldown, code_key) = (keys::sms_cooldown(purpose, &mobile), keys::sms_code(purpose, &mobile));
-            core.store.release_send_slot_if(&cooldown, &code_key, code).await?;
-            if let SmsFailure::Refused { refusal, .. } = failure {
-                let notice = keys::sms_refusal(purpose, &mobile);
-                core.store.put(&notice, refusal.code(), core.settings.sms_code_ttl).await?;
-            }
+        Attempt::Temporary { error } => {
+            fail(core, job, attempts, &error, now, false, None).await?;
+            Ok(Delivered::Failed)
+        }
+        Attempt::Final { error, misconfigured, refusal } => {
+            fail(core, job, attempts, &error, now, misconfigured, refusal).await?;
             Ok(Delivered::Failed)
         }
     }
+}
+
+/// A record's end state; it keeps the start of an error: enough to act on.
+fn end<'a>(state: &'a str, error: Option<&'a str>, now_ms: i64) -> DeliveryEnd<'a> {
+    let error = error.map(|e| e.char_indices().nth(300).map_or(e, |(i, _)| &e[..i]));
+    DeliveryEnd { state, next_try_at: None, error, message_id: None, task_id: None, now_ms }
+}
+
+/// Keeps the message as failed for good, and undoes what its sending held.
+async fn fail(
+    core: &Core,
+    job: &DeliveryJob,
+    attempts: u32,
+    error: &str,
+    now: i64,
+    misconfigured: bool,
+    refusal: Option<SmsRefusal>,
+) -> Result<(), DeliverError> {
+    core.db.finish_delivery(&job.delivery_id, attempts, &end(state::FAILED, Some(error), now)).await?;
+    if misconfigured && !CONFIG_PROBLEM_LOGGED.swap(true, Ordering::Relaxed) {
+        tracing::error!(kind = job.message.kind(), error = %error, "the provider refuses our configuration (account, signature, template, or credentials); nothing of this kind will be delivered until it is fixed");
+    } else {
+        tracing::warn!(to = %job.message.recipient_masked(), error = %error, "delivery failed for good");
+    }
+    if let JobMessage::SmsCode { mobile, purpose, code, .. } = &job.message {
+        let mobile = Mobile::parse(mobile).map_err(|e| DeliverError::Malformed(e.to_string()))?;
+        let purpose: Purpose = purpose.parse().map_err(|_| DeliverError::Malformed("purpose".into()))?;
+        // This code never arrives: the visitor may ask for another at once,
+        // and hears why when the provider named a reason.
+        let (cooldown, code_key) = (keys::sms_cooldown(purpose, &mobile), keys::sms_code(purpose, &mobile));
+        core.store.release_send_slot_if(&cooldown, &code_key, code).await?;
+        if let Some(refusal) = refusal {
+            core.store.put(&keys::sms_refusal(purpose, &mobile), refusal.code(), core.settings.sms_code_ttl).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The apalis handler: a job that cannot be handled now (the database is

@@ -9,6 +9,7 @@ mod checks;
 mod issue_captcha;
 mod jobs;
 mod login;
+mod mail_test;
 mod register;
 mod send_sms_code;
 mod sessions;
@@ -20,6 +21,7 @@ pub use check_availability::{AvailabilityError, count_mobile, count_username};
 pub use issue_captcha::{CaptchaError, issue_captcha};
 pub use jobs::{JobFilter, JobsError, list_jobs, purge_failed_jobs, retry_job};
 pub use login::{LoginError, clock_time_cst, login, login_needs_captcha};
+pub use mail_test::{MailTestError, send_test_mail};
 pub use register::{RegisterError, register};
 pub use send_sms_code::{SendSmsCodeError, send_sms_code, sms_cooldown};
 pub use sessions::{

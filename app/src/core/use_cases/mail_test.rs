@@ -1,0 +1,28 @@
+//! `server mail test ADDRESS`: one message through the configured transport,
+//! at once and not through the queue, so that an operator sees the relay's
+//! own answer while setting it up.
+
+use crate::{
+    core::{
+        Core,
+        mail::{Email, Mail, MailAccepted, MailFailure},
+    },
+    rules::{Email as Address, EmailError},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailTestError {
+    #[error("{0}")]
+    Address(#[from] EmailError),
+    #[error("the {transport} transport could not send: {failure}")]
+    Failed { transport: &'static str, failure: MailFailure },
+}
+
+pub async fn send_test_mail(core: &Core, address: &str) -> Result<MailAccepted, MailTestError> {
+    let address = Address::parse(address)?;
+    let content = Mail::Test { site: core.settings.site_name.clone() }.render();
+    core.mail
+        .send(&Email { to: address.as_str(), content: &content })
+        .await
+        .map_err(|failure| MailTestError::Failed { transport: core.mail.name(), failure })
+}
