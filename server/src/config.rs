@@ -65,6 +65,8 @@ pub struct Config {
     pub email_transport: EmailTransport,
     /// Set exactly when `email_transport` is `Smtp`.
     pub smtp: Option<SmtpConfig>,
+    /// Where `/metrics` is served; `None`: on the main listener, to loopback.
+    pub metrics_addr: Option<SocketAddr>,
     /// Whether `server` (serve) runs the delivery worker too.
     pub run_worker: bool,
     pub hash_params: HashParams,
@@ -287,6 +289,14 @@ impl Config {
             sms_timeouts,
             email_transport,
             smtp,
+            metrics_addr: match vars.optional("METRICS_ADDR") {
+                None => None,
+                Some(raw) => Some(
+                    raw.trim()
+                        .parse()
+                        .map_err(|_| bad("METRICS_ADDR", format!("{raw:?} is not an address like 127.0.0.1:9100")))?,
+                ),
+            },
             run_worker: vars.flag("RUN_WORKER", true)?,
             hash_params,
             hash_queue: vars.number("HASH_QUEUE_LIMIT", 64)? as usize,

@@ -1,10 +1,11 @@
 //! The server: configuration, composition of the app, the JSON API, health
-//! checks and logging. `main.rs` only starts it.
+//! checks, metrics and logging. `main.rs` only starts it.
 
 pub mod api_v1;
 pub mod cli;
 pub mod config;
 pub mod health;
+pub mod metrics;
 pub mod security;
 pub mod startup;
 pub mod telemetry;

@@ -36,6 +36,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
+    /// `/metrics` on a listener of its own (`METRICS_ADDR`).
+    metrics: Option<(tokio::net::TcpListener, Router)>,
     core: Core,
     run_worker: bool,
 }
@@ -46,15 +48,33 @@ impl Application {
         let mut leptos_options =
             get_configuration(None).context("could not read the LEPTOS_* settings")?.leptos_options;
         leptos_options.site_addr = config.site_addr;
-        let router = router(core.clone(), leptos_options);
+        crate::metrics::handle();
+        let mut router = router(core.clone(), leptos_options);
+        let metrics = match config.metrics_addr {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("could not listen on {addr} (METRICS_ADDR)"))?;
+                Some((listener, crate::metrics::router(core.clone())))
+            }
+            None => {
+                router = router.merge(crate::metrics::loopback_router(core.clone()));
+                None
+            }
+        };
         let listener = tokio::net::TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("could not listen on {} (LEPTOS_SITE_ADDR)", config.site_addr))?;
-        Ok(Application { listener, router, core, run_worker: config.run_worker })
+        Ok(Application { listener, router, metrics, core, run_worker: config.run_worker })
     }
 
     pub fn address(&self) -> SocketAddr {
         self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Where `/metrics` is served, when on a listener of its own.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn core(&self) -> Core {
@@ -74,6 +94,10 @@ impl Application {
             shutdown_signal().await;
             let _ = stop.send(true);
         });
+        if let Some((listener, router)) = self.metrics {
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            tokio::spawn(axum::serve(listener, service).with_graceful_shutdown(wait(stopped.clone())).into_future());
+        }
         let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(wait(stopped))
             .await;
@@ -189,6 +213,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         .layer(axum::middleware::from_fn(crate::security::security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(crate::telemetry::request_log())
 }
 

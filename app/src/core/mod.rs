@@ -8,6 +8,7 @@ pub mod cpu;
 pub mod db;
 pub mod delivery;
 pub mod mail;
+pub mod metrics;
 pub mod outbox;
 pub mod password_hashing;
 pub mod sms;

@@ -23,6 +23,8 @@ pub struct TestApp {
     pub core: app::core::Core,
     /// The settings it runs on (a second instance can share its database).
     pub env: HashMap<String, String>,
+    /// `/metrics`' own listener, with `METRICS_ADDR`.
+    pub metrics_address: Option<String>,
     _data_dir: Option<TempDir>,
 }
 
@@ -64,10 +66,11 @@ pub async fn spawn(options: Spawn) -> Option<TestApp> {
     let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test configuration");
     let application = Application::build(config).await.expect("the app builds");
     let address = format!("http://{}", application.address());
+    let metrics_address = application.metrics_address().map(|a| format!("http://{a}"));
     let core = application.core();
     tokio::spawn(application.run_until_stopped());
     let client = browser_client(&address);
-    Some(TestApp { address, client, core, env, _data_dir: Some(dir) })
+    Some(TestApp { address, client, core, env, metrics_address, _data_dir: Some(dir) })
 }
 
 /// The settings (and a data folder) for a server on `options`.
@@ -126,7 +129,7 @@ impl TestApp {
     /// ours, on the same database, to look at what it did.
     pub fn elsewhere(address: String, core: app::core::Core, env: HashMap<String, String>) -> TestApp {
         let client = browser_client(&address);
-        TestApp { address, client, core, env, _data_dir: None }
+        TestApp { address, client, core, env, metrics_address: None, _data_dir: None }
     }
 
     pub fn url(&self, path: &str) -> String {

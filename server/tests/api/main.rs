@@ -12,6 +12,7 @@ mod logs;
 mod lookups;
 mod mail;
 mod malformed;
+mod metrics;
 mod multi_instance;
 mod operators;
 mod pages;

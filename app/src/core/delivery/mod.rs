@@ -21,6 +21,7 @@ use crate::core::{
     Core,
     db::{Database, DbError},
     mail::{Mail, mask_address},
+    metrics::{self, DeliveryEvent},
     store::{SharedConnection, Store},
 };
 use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
@@ -88,6 +89,9 @@ pub struct DeliveryJob {
     /// Attempts made before this one.
     pub attempt: u32,
     pub message: JobMessage,
+    /// When the message was first queued (ms), for the delivery latency.
+    #[serde(default)]
+    pub queued_at_ms: i64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -105,6 +109,15 @@ impl JobMessage {
         match self {
             JobMessage::SmsCode { .. } => "sms_code",
             JobMessage::Email { .. } => "email",
+        }
+    }
+
+    /// Who delivers this kind of message: the SMS provider or the mail
+    /// transport.
+    pub fn provider(&self, core: &Core) -> &'static str {
+        match self {
+            JobMessage::SmsCode { .. } => core.sms.name(),
+            JobMessage::Email { .. } => core.mail.name(),
         }
     }
 
@@ -141,10 +154,7 @@ pub async fn enqueue(core: &Core, message: JobMessage) -> Result<String, QueueEr
     let now = crate::core::use_cases::now_ms();
     let delivery_id = uuid::Uuid::new_v4().simple().to_string();
     let task_id = new_task_id();
-    let provider = match &message {
-        JobMessage::SmsCode { .. } => core.sms.name(),
-        JobMessage::Email { .. } => core.mail.name(),
-    };
+    let provider = message.provider(core);
     // The record first: a worker that takes the job at once must find it.
     core.db
         .insert_delivery(&NewDelivery {
@@ -158,8 +168,10 @@ pub async fn enqueue(core: &Core, message: JobMessage) -> Result<String, QueueEr
             expires_at: message.expires_at_ms(),
         })
         .await?;
-    let job = DeliveryJob { delivery_id: delivery_id.clone(), attempt: 0, message };
+    let kind = message.kind();
+    let job = DeliveryJob { delivery_id: delivery_id.clone(), attempt: 0, message, queued_at_ms: now };
     core.queue.push_as(&task_id, job, Duration::ZERO).await?;
+    metrics::delivery(DeliveryEvent::Enqueued, kind, provider);
     Ok(delivery_id)
 }
 

@@ -168,6 +168,13 @@ impl Database {
     }
 
     /// Forgets every failed delivery; returns how many.
+    /// Messages not yet sent nor given up: the queue's depth, the same
+    /// seen from every server.
+    pub async fn count_waiting_deliveries(&self) -> Result<i64, DbError> {
+        let q = "SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'sending', 'retrying')";
+        Ok(on_pool!(self, |pool| sqlx::query_scalar::<_, i64>(q).fetch_one(pool).await)?)
+    }
+
     pub async fn purge_failed_deliveries(&self) -> Result<u64, DbError> {
         let q = "DELETE FROM deliveries WHERE state = 'failed'";
         Ok(on_pool!(self, |pool| sqlx::query(q).execute(pool).await.map(|r| r.rows_affected()))?)

@@ -8,6 +8,7 @@ use crate::{
         Core,
         db::DbError,
         mail::{Email, MailAccepted, MailFailure},
+        metrics::{self, DeliveryEvent},
         sms::{SmsAccepted, SmsFailure, SmsMessage, SmsRefusal},
         store::StoreError,
         use_cases::{keys, now_ms},
@@ -107,6 +108,7 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<Delivered, Delive
     if job.message.expires_at_ms().is_some_and(|expires| now >= expires) {
         // The code or link is dead: sending it would only confuse.
         core.db.expire_delivery(&job.delivery_id, now).await?;
+        metrics::delivery(DeliveryEvent::Expired, job.message.kind(), job.message.provider(core));
         tracing::info!(to = %job.message.recipient_masked(), "message expired before delivery; dropped");
         return Ok(Delivered::Expired);
     }
@@ -142,6 +144,8 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<Delivered, Delive
         Attempt::Sent { message_id } => {
             let done = DeliveryEnd { message_id: message_id.as_deref(), ..end(state::SENT, None, now) };
             core.db.finish_delivery(&job.delivery_id, attempts, &done).await?;
+            let latency = Duration::from_millis((now - job.queued_at_ms).max(0) as u64);
+            metrics::delivery(DeliveryEvent::Delivered { latency }, job.message.kind(), provider);
             tracing::info!(to = %to, provider, "message delivered");
             Ok(Delivered::Sent)
         }
@@ -157,6 +161,7 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<Delivered, Delive
                 ..end(state::RETRYING, Some(&error), now)
             };
             core.db.finish_delivery(&job.delivery_id, attempts, &retrying).await?;
+            metrics::delivery(DeliveryEvent::Retried, job.message.kind(), provider);
             tracing::warn!(to = %to, provider, error = %error, retry_in_s = after.as_secs(), "delivery failed; will retry");
             Ok(Delivered::Retrying { after })
         }
@@ -188,6 +193,7 @@ async fn fail(
     refusal: Option<SmsRefusal>,
 ) -> Result<(), DeliverError> {
     core.db.finish_delivery(&job.delivery_id, attempts, &end(state::FAILED, Some(error), now)).await?;
+    metrics::delivery(DeliveryEvent::Failed, job.message.kind(), job.message.provider(core));
     if misconfigured && !CONFIG_PROBLEM_LOGGED.swap(true, Ordering::Relaxed) {
         tracing::error!(kind = job.message.kind(), error = %error, "the provider refuses our configuration (account, signature, template, or credentials); nothing of this kind will be delivered until it is fixed");
     } else {

@@ -55,7 +55,7 @@ pub async fn retry_job(core: &Core, id: &str) -> Result<DeliveryRecord, JobsErro
     if !core.db.requeue_delivery(id, &task_id, now_ms()).await? {
         return Err(JobsError::NotFailed(id.into(), "changing".into()));
     }
-    let again = DeliveryJob { attempt: attempts, ..job };
+    let again = DeliveryJob { attempt: attempts, queued_at_ms: now_ms(), ..job };
     core.queue.push_as(&task_id, again, Duration::ZERO).await?;
     core.db.find_delivery(id).await?.ok_or_else(|| JobsError::NotFound(id.into()))
 }
