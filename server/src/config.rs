@@ -8,7 +8,7 @@ use app::{
         delivery::DeliverySettings,
         mail::{SmtpConfig, SmtpSecurity},
         password_hashing::HashParams,
-        sms::{HttpTimeouts, RonglianConfig},
+        sms::{HttpGatewayConfig, HttpTimeouts, RonglianConfig},
     },
     rules::PasswordPolicy,
 };
@@ -29,6 +29,8 @@ pub enum SmsProvider {
     Log,
     /// Ronglian Cloud's template SMS (`RONGLIAN_*`).
     Ronglian,
+    /// A signed JSON POST to a gateway of your own (`SMS_HTTP_*`).
+    Http,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +63,8 @@ pub struct Config {
     pub sms_provider: SmsProvider,
     /// Set exactly when `sms_provider` is `Ronglian`.
     pub ronglian: Option<RonglianConfig>,
+    /// Set exactly when `sms_provider` is `Http`.
+    pub sms_http: Option<HttpGatewayConfig>,
     pub sms_timeouts: HttpTimeouts,
     pub email_transport: EmailTransport,
     /// Set exactly when `email_transport` is `Smtp`.
@@ -161,7 +165,8 @@ impl Config {
             "outbox" => SmsProvider::Outbox,
             "log" => SmsProvider::Log,
             "ronglian" => SmsProvider::Ronglian,
-            other => return Err(bad("SMS_PROVIDER", format!("{other:?}: expected outbox, log or ronglian"))),
+            "http" => SmsProvider::Http,
+            other => return Err(bad("SMS_PROVIDER", format!("{other:?}: expected outbox, log, ronglian or http"))),
         };
         let ronglian = match sms_provider {
             SmsProvider::Ronglian => {
@@ -178,6 +183,22 @@ impl Config {
                         url => return Err(bad("RONGLIAN_BASE_URL", format!("{url:?} is not an http(s) URL"))),
                     },
                 })
+            }
+            _ => None,
+        };
+        let sms_http = match sms_provider {
+            SmsProvider::Http => {
+                let url = vars
+                    .optional("SMS_HTTP_URL")
+                    .ok_or_else(|| bad("SMS_HTTP_URL", "must be set when SMS_PROVIDER=http"))?;
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(bad("SMS_HTTP_URL", format!("{url:?} is not an http(s) URL")));
+                }
+                let secret = vars.optional("SMS_HTTP_SECRET").unwrap_or_default();
+                if secret.trim().len() < 32 {
+                    return Err(bad("SMS_HTTP_SECRET", "must be set to at least 32 characters when SMS_PROVIDER=http"));
+                }
+                Some(HttpGatewayConfig { url, secret: SecretString::from(secret) })
             }
             _ => None,
         };
@@ -286,6 +307,7 @@ impl Config {
             jwt_secret,
             sms_provider,
             ronglian,
+            sms_http,
             sms_timeouts,
             email_transport,
             smtp,
@@ -368,6 +390,18 @@ mod tests {
             let partial: Vec<_> = all.iter().enumerate().filter(|(i, _)| *i != missing).map(|(_, p)| *p).collect();
             assert_eq!(config(&partial).unwrap_err().var, all[missing].0);
         }
+    }
+
+    #[test]
+    fn the_http_gateway_needs_a_url_and_a_long_secret() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let all =
+            [("SMS_PROVIDER", "http"), ("SMS_HTTP_URL", "https://sms.example.com/send"), ("SMS_HTTP_SECRET", secret)];
+        assert_eq!(config(&all).unwrap().sms_http.unwrap().url, "https://sms.example.com/send");
+        assert_eq!(config(&all[..2]).unwrap_err().var, "SMS_HTTP_SECRET");
+        assert_eq!(config(&[all[0], all[2]]).unwrap_err().var, "SMS_HTTP_URL");
+        assert_eq!(config(&[all[0], all[1], ("SMS_HTTP_SECRET", "short")]).unwrap_err().var, "SMS_HTTP_SECRET");
+        assert_eq!(config(&[all[0], ("SMS_HTTP_URL", "ftp://x"), all[2]]).unwrap_err().var, "SMS_HTTP_URL");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use app::{
         mail::{LogMailSender, MailSender, OutboxMailSender, SmtpSender},
         outbox::{Outbox, OutboxSender},
         password_hashing::PasswordHasher,
-        sms::{self, LogSender, RonglianSender, SmsSender},
+        sms::{self, HttpGatewaySender, LogSender, RonglianSender, SmsSender},
         store::Store,
         tokens::Tokens,
     },
@@ -153,6 +153,10 @@ pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
         (SmsProvider::Ronglian, _, Some(ronglian)) => {
             let client = sms::http_client(config.sms_timeouts).context("could not build the HTTPS client")?;
             Arc::new(RonglianSender::new(ronglian.clone(), client))
+        }
+        (SmsProvider::Http, _, _) if let Some(gateway) = &config.sms_http => {
+            let client = sms::http_client(config.sms_timeouts).context("could not build the HTTPS client")?;
+            Arc::new(HttpGatewaySender::new(gateway.clone(), client))
         }
         _ => Arc::new(LogSender),
     };

@@ -20,4 +20,5 @@ mod process;
 mod register;
 mod sessions;
 mod sms_codes;
+mod sms_gateway;
 mod unavailable;

@@ -130,7 +130,7 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<Delivered, Delive
     let (provider, attempt) = match &job.message {
         JobMessage::SmsCode { mobile, code, minutes, .. } => {
             let mobile = Mobile::parse(mobile).map_err(|e| DeliverError::Malformed(e.to_string()))?;
-            let message = SmsMessage { to: &mobile, code, minutes: *minutes };
+            let message = SmsMessage { id: &job.delivery_id, to: &mobile, code, minutes: *minutes };
             (core.sms.name(), Attempt::from(core.sms.send(&message).await))
         }
         JobMessage::Email { to, mail, .. } => {

@@ -1,13 +1,16 @@
 //! How SMS leave: a sender chosen by `SMS_PROVIDER`, called by the delivery
 //! worker (never by a visitor's request). `outbox` keeps every message for
 //! development (`/dev/outbox`); `log` writes them to the server log with the
-//! code masked; `ronglian` is Ronglian Cloud's template-SMS API.
+//! code masked; `ronglian` is Ronglian Cloud's template-SMS API; `http` a
+//! signed JSON POST to a gateway of your own.
 //!
 //! A sender says what became of a message in one of four ways, and the worker
 //! acts on the class, never on a provider's own codes.
 
+pub mod http;
 pub mod ronglian;
 
+pub use http::{HttpGatewayConfig, HttpGatewaySender};
 pub use ronglian::{PRODUCTION_BASE_URL as RONGLIAN_PRODUCTION_BASE_URL, RonglianConfig, RonglianSender};
 
 use crate::rules::Mobile;
@@ -16,6 +19,9 @@ use std::time::Duration;
 /// One verification SMS: the code and how many minutes it lives.
 #[derive(Clone, Copy, Debug)]
 pub struct SmsMessage<'a> {
+    /// The delivery's id: the same on every attempt, for a provider that
+    /// drops repeats.
+    pub id: &'a str,
     pub to: &'a Mobile,
     pub code: &'a str,
     pub minutes: u64,
@@ -186,7 +192,7 @@ mod tests {
     #[test]
     fn the_text_names_the_code_and_its_life() {
         let mobile = Mobile::parse("13812345678").unwrap();
-        let text = SmsMessage { to: &mobile, code: "042137", minutes: 5 }.text();
+        let text = SmsMessage { id: "d1", to: &mobile, code: "042137", minutes: 5 }.text();
         assert!(text.contains("042137") && text.contains("5分钟"));
     }
 }
