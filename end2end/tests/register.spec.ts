@@ -41,6 +41,21 @@ test("the send button counts down, disabled, and resumes after a reload", async 
   await expect(page.getByLabel("手机号")).toHaveValue(mobile);
 });
 
+test("a code the provider refuses ends the countdown and says why", async ({ page }) => {
+  // The worker's side (a provider's final refusal reaching the cooldown
+  // answer) is tested against a fake provider in server/tests; here the
+  // page's side: what the visitor sees once the answer names a refusal.
+  const refusal = "该手机号无法接收短信，请更换号码或联系客服";
+  await page.route("**/api/sms_cooldown", (route) =>
+    route.fulfill({ json: { seconds: 0, refusal: { code: "sms_provider_blocked", message: refusal } } }),
+  );
+  await open(page, "/register");
+  await sendCode(page, freshMobile());
+  await expect(page.getByRole("button", { name: /秒后重新发送/ })).toBeDisabled();
+  await expect(page.getByText(refusal)).toBeVisible({ timeout: 10_000 });
+  await expect(page.getByRole("button", { name: "获取验证码" })).toBeVisible();
+});
+
 test("a registered number is refused beside the field", async ({ page }) => {
   const mobile = freshMobile();
   await registerThroughApi(page.request, mobile);

@@ -24,10 +24,12 @@ pub async fn send_sms_code(
     use_cases::send_sms_code(&core, &client, &form).await.map_err(fail)
 }
 
-/// Seconds until another code may be sent (0: now).
+/// Seconds until another code may be sent (0: now), and why the provider
+/// refused the last code, if it did. (The macro names its own type
+/// `SmsCooldown`, hence the path.)
 #[server(endpoint = "sms_cooldown")]
-pub async fn sms_cooldown(mobile: String, purpose: String) -> Result<u64, AppError> {
+pub async fn sms_cooldown(mobile: String, purpose: String) -> Result<crate::wire::SmsCooldown, AppError> {
     use super::context::*;
     let core = core()?;
-    crate::core::use_cases::sms_cooldown(&core, &mobile, &purpose).await.map(|c| c.seconds).map_err(fail)
+    crate::core::use_cases::sms_cooldown(&core, &mobile, &purpose).await.map_err(fail)
 }

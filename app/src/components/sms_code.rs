@@ -7,6 +7,7 @@ use crate::{
     api::{new_captcha_id, send_sms_code, sms_cooldown},
     error::AppError,
     rules::{CaptchaAnswer, Mobile},
+    wire::SmsCooldown,
 };
 use leptos::{prelude::*, task::spawn_local};
 use std::time::Duration;
@@ -98,6 +99,10 @@ pub fn CaptchaField(
     }
 }
 
+/// Seconds after a send at which the page asks whether the provider refused
+/// the code: the worker usually knows within seconds; later answers are rare.
+const REFUSAL_CHECKS: [u64; 4] = [2, 5, 10, 20];
+
 fn local_storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
@@ -130,13 +135,46 @@ pub fn SmsCodeFields(
     let sending = RwSignal::new(false);
     let sent_note = RwSignal::new(None::<String>);
 
+    // The number the last code went to: while its countdown runs, the page
+    // asks now and then whether the provider refused it.
+    let sent_to = StoredValue::new(None::<String>);
+
+    let stop_countdown = move || {
+        if let Some(handle) = ticker.get_value() {
+            handle.clear();
+        }
+        countdown.set(0);
+    };
+    // A refusal (a blocked number, the provider's own limits) ends the wait:
+    // the server gave the number's cooldown back, and the visitor hears why.
+    let show_refusal = move |cooldown: &SmsCooldown| {
+        if let Some(refusal) = &cooldown.refusal {
+            stop_countdown();
+            sent_note.set(None);
+            sms_error.set(Some(refusal.message.clone()));
+        }
+    };
+    let check_refusal = move || {
+        let Some(number) = sent_to.get_value() else { return };
+        spawn_local(async move {
+            if let Ok(cooldown) = sms_cooldown(number, purpose.into()).await {
+                show_refusal(&cooldown);
+            }
+        });
+    };
+
     let start_countdown = move |seconds: u64| {
         if let Some(handle) = ticker.get_value() {
             handle.clear();
         }
         countdown.set(seconds);
+        let elapsed = std::cell::Cell::new(0u64);
         let handle = set_interval_with_handle(
             move || {
+                elapsed.set(elapsed.get() + 1);
+                if REFUSAL_CHECKS.contains(&elapsed.get()) {
+                    check_refusal();
+                }
                 countdown.update(|n| *n = n.saturating_sub(1));
                 if countdown.get_untracked() == 0
                     && let Some(handle) = ticker.get_value()
@@ -149,16 +187,19 @@ pub fn SmsCodeFields(
         ticker.set_value(handle.ok());
     };
 
-    // After a reload: resume the countdown for the number a code went to.
+    // After a reload: resume the countdown for the number a code went to,
+    // or say why the provider refused it.
     let restore_key = pending_key.clone();
     Effect::new(move |_| {
         let Some(saved) = local_storage().and_then(|s| s.get_item(&restore_key).ok().flatten()) else { return };
         mobile.set(saved.clone());
+        sent_to.set_value(Some(saved.clone()));
         spawn_local(async move {
-            if let Ok(left) = sms_cooldown(saved, purpose.into()).await
-                && left > 0
-            {
-                start_countdown(left);
+            if let Ok(cooldown) = sms_cooldown(saved, purpose.into()).await {
+                if cooldown.seconds > 0 {
+                    start_countdown(cooldown.seconds);
+                }
+                show_refusal(&cooldown);
             }
         });
     });
@@ -193,6 +234,7 @@ pub fn SmsCodeFields(
                     if let Some(storage) = local_storage() {
                         let _ = storage.set_item(&pending_key, number.as_str());
                     }
+                    sent_to.set_value(Some(number.to_string()));
                     start_countdown(sent.resend_after);
                     sent_note.set(Some(format!("验证码已发送至{}，请查收短信", number.masked())));
                 }

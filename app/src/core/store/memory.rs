@@ -165,6 +165,7 @@ impl MemoryStore {
         map.increment(req.day_key, req.day_window, now);
         map.increment(req.ip_key, req.ip_window, now);
         map.insert(req.code_key, Value::Code { code: req.code.to_owned(), attempts: 0 }, req.code_ttl, now);
+        map.entries.remove(req.notice_key);
         Ok(SendSlot::Granted)
     }
 

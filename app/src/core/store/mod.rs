@@ -41,6 +41,9 @@ pub struct SendSlotRequest<'a> {
     pub code_key: &'a str,
     pub code: &'a str,
     pub code_ttl: Duration,
+    /// Deleted with the grant: what was said about the number's last code
+    /// (a provider's refusal) no longer holds for the new one.
+    pub notice_key: &'a str,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,11 +174,13 @@ impl Store {
     pub async fn acquire_send_slot(&self, req: &SendSlotRequest<'_>) -> Result<SendSlot, StoreError> {
         let (cooldown_key, day_key, ip_key, code_key) =
             (self.key(req.cooldown_key), self.key(req.day_key), self.key(req.ip_key), self.key(req.code_key));
+        let notice_key = self.key(req.notice_key);
         let req = SendSlotRequest {
             cooldown_key: &cooldown_key,
             day_key: &day_key,
             ip_key: &ip_key,
             code_key: &code_key,
+            notice_key: &notice_key,
             ..req.clone()
         };
         dispatch!(self, acquire_send_slot(&req))

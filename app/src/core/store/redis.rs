@@ -41,6 +41,7 @@ static ACQUIRE_SEND_SLOT: LazyLock<Script> = LazyLock::new(|| {
           redis.call('DEL', KEYS[4])
           redis.call('HSET', KEYS[4], 'code', ARGV[6], 'attempts', 0)
           redis.call('PEXPIRE', KEYS[4], ARGV[7])
+          redis.call('DEL', KEYS[5])
           return {0, 0}",
     )
 });
@@ -177,6 +178,7 @@ impl RedisStore {
             .key(req.day_key)
             .key(req.ip_key)
             .key(req.code_key)
+            .key(req.notice_key)
             .arg(ms(req.cooldown))
             .arg(req.day_cap)
             .arg(ms(req.day_window))

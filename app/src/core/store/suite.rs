@@ -19,6 +19,7 @@ fn slot<'a>(n: &'a str, day: &'a str, ip: &'a str, code: &'a str) -> SendSlotReq
         code_key: code,
         code: "123456",
         code_ttl: Duration::from_secs(300),
+        notice_key: "notice",
     }
 }
 
@@ -44,6 +45,17 @@ where
     a_new_send_resets_the_attempts(make(p("reset")).await).await;
     a_released_slot_allows_an_immediate_retry(make(p("release")).await).await;
     a_conditional_release_spares_a_newer_code(make(p("release-if")).await).await;
+    a_granted_slot_clears_the_last_notice(make(p("notice")).await).await;
+}
+
+async fn a_granted_slot_clears_the_last_notice(store: Store) {
+    store.put("notice", "sms_provider_blocked", MIN).await.unwrap();
+    assert_eq!(store.acquire_send_slot(&slot("n", "d", "i", "c")).await.unwrap(), SendSlot::Granted);
+    assert_eq!(store.get("notice").await.unwrap(), None, "cleared in the same step");
+    // A refused slot leaves it alone.
+    store.put("notice", "sms_provider_blocked", MIN).await.unwrap();
+    assert!(matches!(store.acquire_send_slot(&slot("n", "d", "i", "c")).await.unwrap(), SendSlot::Cooldown { .. }));
+    assert_eq!(store.get("notice").await.unwrap().as_deref(), Some("sms_provider_blocked"));
 }
 
 async fn a_conditional_release_spares_a_newer_code(store: Store) {

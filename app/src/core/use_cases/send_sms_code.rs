@@ -68,6 +68,7 @@ pub async fn send_sms_code(core: &Core, client: &Client, form: &SendSmsCodeForm)
     let code = SmsCode::from_number(rand::rng().random_range(0..1_000_000));
     let (cooldown_key, code_key) = (keys::sms_cooldown(purpose, &mobile), keys::sms_code(purpose, &mobile));
     let (day_key, ip_key) = (keys::sms_daily(&mobile), keys::sms_ip_hourly(&client.ip));
+    let notice_key = keys::sms_refusal(purpose, &mobile);
     let slot = SendSlotRequest {
         cooldown_key: &cooldown_key,
         cooldown: settings.sms_resend_interval,
@@ -80,6 +81,7 @@ pub async fn send_sms_code(core: &Core, client: &Client, form: &SendSmsCodeForm)
         code_key: &code_key,
         code: code.as_str(),
         code_ttl: settings.sms_code_ttl,
+        notice_key: &notice_key,
     };
     match core.store.acquire_send_slot(&slot).await? {
         SendSlot::Granted => {}
@@ -95,7 +97,6 @@ pub async fn send_sms_code(core: &Core, client: &Client, form: &SendSmsCodeForm)
         }
         return Err(e);
     }
-    core.store.delete(&keys::sms_refusal(purpose, &mobile)).await?;
     tracing::info!(to = %mobile.masked(), "sms code queued");
     Ok(SmsSent { resend_after: settings.sms_resend_interval.as_secs() })
 }
