@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load figures (not part of CI): builds the release, starts it on a free port
-# with a throwaway SQLite database, seeds a user, runs bench/, stops it.
+# with a throwaway SQLite database, seeds a user, runs bench/, stops it; then
+# the delivery queue's figures (bench/src/bin/delivery.rs), in-process.
 # BENCH_SECONDS (default 10) sets the length of each measurement.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,3 +21,5 @@ for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/nu
 ./target/release/server user create --mobile 13800000000 --password 'tangerine-Kite-42' --username benchuser >/dev/null
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; server: release, SQLite, in-process store"
 BENCH_URL="http://127.0.0.1:$port" BENCH_ACCOUNT=benchuser ./target/release/bench
+# The delivery queue, in-process on its own SQLite file.
+./target/release/delivery
