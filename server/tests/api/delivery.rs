@@ -320,3 +320,58 @@ on_each_queue!(
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
+
+/// A Redis of this test's own on `port`, stopped when the handle drops.
+async fn own_redis(port: u16) -> tokio::process::Child {
+    let child = tokio::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("redis-server starts");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis-server did not start");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_comes_back_after_its_queue_was_away() {
+    if service("TEST_REDIS_URL").is_none() {
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut redis = own_redis(port).await;
+    let (fake, url) = FakeRonglian::start(vec![], Answer::Success).await;
+    let mut options = On::Redis.spawn(&url, &[]);
+    options.env.push(("REDIS_URL", format!("redis://127.0.0.1:{port}/")));
+    let app = spawn(options).await.unwrap();
+    queue_code(&app, "13500135040", "111111").await;
+    until_sent(&app, 1, 10).await;
+
+    redis.kill().await.unwrap();
+    // Long enough for the worker to fail on its queue (it polls every 200 ms).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let _redis = own_redis(port).await;
+    let mut queued = None;
+    for _ in 0..50 {
+        let message = JobMessage::SmsCode {
+            mobile: "13500135041".into(),
+            purpose: "register".into(),
+            code: "222222".into(),
+            minutes: 5,
+            expires_at_ms: now_ms() + 300_000,
+        };
+        if let Ok(id) = app::core::delivery::enqueue(&app.core, message).await {
+            queued = Some(id);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(queued.is_some(), "the queue takes messages again once Redis is back");
+    until_sent(&app, 2, 30).await;
+    assert_eq!(per_recipient(&fake).len(), 2);
+}
