@@ -72,10 +72,26 @@ pub struct SmsRefusalView {
     pub message: String,
 }
 
+/// A delivery record as the development outbox page shows it (masked
+/// recipient, never the code).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub id: String,
+    /// `sms_code` or `email`.
+    pub kind: String,
+    pub provider: String,
+    pub recipient: String,
+    /// `queued`, `sending`, `retrying`, `sent`, `failed` or `expired`.
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub updated_at: String,
+}
+
 /// One message kept by the development outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
-    /// `sms` or `captcha`.
+    /// `sms`, `email` or `captcha`.
     pub kind: String,
     pub to: String,
     pub text: String,

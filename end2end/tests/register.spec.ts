@@ -56,6 +56,18 @@ test("a code the provider refuses ends the countdown and says why", async ({ pag
   await expect(page.getByRole("button", { name: "获取验证码" })).toBeVisible();
 });
 
+test("the dev outbox shows the SMS and its delivery record", async ({ page }) => {
+  const mobile = freshMobile();
+  await open(page, "/register");
+  const code = await sendCode(page, mobile);
+  await open(page, "/dev/outbox");
+  await expect(page.getByRole("cell", { name: code, exact: true }).first()).toBeVisible();
+  const masked = `${mobile.slice(0, 3)}****${mobile.slice(7)}`;
+  const record = page.locator("table.deliveries tr[data-state=sent]").filter({ hasText: masked });
+  await expect(record).toBeVisible();
+  await expect(record).toContainText("outbox");
+});
+
 test("a registered number is refused beside the field", async ({ page }) => {
   const mobile = freshMobile();
   await registerThroughApi(page.request, mobile);

@@ -67,6 +67,20 @@ pub async fn register(
     Ok(())
 }
 
+/// The delivery records, newest first; an error outside development (like
+/// the outbox, whose page shows them).
+#[server(endpoint = "dev_deliveries")]
+pub async fn dev_deliveries() -> Result<Vec<crate::wire::DeliveryView>, AppError> {
+    use super::context::*;
+    use crate::core::use_cases::{JobFilter, list_jobs};
+    let core = core()?;
+    if core.outbox.is_none() {
+        return Err(fail(AppError::not_found()));
+    }
+    let records = list_jobs(&core, JobFilter::All).await.map_err(fail)?;
+    Ok(records.iter().take(100).map(|r| r.view()).collect())
+}
+
 /// The development outbox, newest first; an error outside development.
 #[server(endpoint = "dev_outbox")]
 pub async fn dev_outbox() -> Result<Vec<OutboxEntry>, AppError> {

@@ -35,6 +35,24 @@ pub struct DeliveryRecord {
     pub expires_at: Option<i64>,
 }
 
+impl DeliveryRecord {
+    /// What the development outbox page shows of it.
+    pub fn view(&self) -> crate::wire::DeliveryView {
+        crate::wire::DeliveryView {
+            id: self.id.clone(),
+            kind: self.kind.clone(),
+            provider: self.provider.clone(),
+            recipient: self.recipient.clone(),
+            state: self.state.clone(),
+            attempts: self.attempts,
+            last_error: self.last_error.clone(),
+            updated_at: chrono::DateTime::from_timestamp_millis(self.updated_at)
+                .unwrap_or_default()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        }
+    }
+}
+
 const COLUMNS: &str = "id, kind, provider, recipient, purpose, state, attempts, next_try_at, lease_until, last_error, \
                        provider_message_id, task_id, created_at, updated_at, expires_at";
 
