@@ -286,6 +286,7 @@ impl Config {
                 poll_interval: Duration::from_millis(u64::from(vars.positive("DELIVERY_POLL_MILLIS", 200)?)),
                 concurrency: vars.positive("DELIVERY_CONCURRENCY", 8)? as usize,
                 shutdown_grace: vars.seconds("DELIVERY_SHUTDOWN_SECONDS", 10)?,
+                records_keep: Duration::from_secs(86_400 * u64::from(vars.positive("DELIVERY_RECORDS_KEEP_DAYS", 30)?)),
                 // Longer than one send can take, so a live worker keeps its
                 // claim (an SMTP conversation is several timed steps).
                 lease: (sms_timeouts.connect + sms_timeouts.read).max(smtp_timeout * 3) + Duration::from_secs(10),

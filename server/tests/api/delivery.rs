@@ -303,7 +303,29 @@ async fn sigterm_lets_running_jobs_finish_and_returns_the_rest(on: On) {
     let _ = again.terminate().await;
 }
 
+async fn old_records_of_ended_messages_are_forgotten_and_waiting_ones_kept(on: On) {
+    // The first message is sent; the provider holds the second one's answer.
+    let (fake, url) = FakeRonglian::start(vec![Answer::Success], Answer::Slow(Duration::from_secs(60))).await;
+    let Some(app) = app_with(on, &url, &[]).await else { return };
+    queue_code(&app, "13500135050", "333333").await;
+    until_sent(&app, 1, 10).await;
+    queue_code(&app, "13500135051", "444444").await;
+    for _ in 0..100 {
+        if fake.received().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.core.db.count_waiting_deliveries().await.unwrap(), 1, "the second is being sent");
+    let sent = app.core.db.list_deliveries(Some("sent"), 1).await.unwrap().remove(0);
+    assert_eq!(app.core.db.forget_old_deliveries(sent.created_at).await.unwrap(), 0, "not older than itself");
+    assert_eq!(app.core.db.forget_old_deliveries(now_ms() + 1).await.unwrap(), 1, "only the ended one");
+    assert!(app.core.db.find_delivery(&sent.id).await.unwrap().is_none());
+    assert_eq!(app.core.db.count_waiting_deliveries().await.unwrap(), 1, "the waiting one is kept");
+}
+
 on_each_queue!(
+    old_records_of_ended_messages_are_forgotten_and_waiting_ones_kept,
     two_servers_deliver_200_queued_messages_exactly_once_each,
     a_server_killed_mid_send_delivers_the_message_after_a_restart,
     a_server_killed_after_enqueueing_delivers_after_a_restart,

@@ -54,6 +54,8 @@ pub struct DeliverySettings {
     /// How long a claimed attempt is ours before another worker may take it
     /// over (longer than the provider's timeouts).
     pub lease: Duration,
+    /// How long the record of a message that ended is kept.
+    pub records_keep: Duration,
 }
 
 impl Default for DeliverySettings {
@@ -65,6 +67,7 @@ impl Default for DeliverySettings {
             concurrency: 8,
             shutdown_grace: Duration::from_secs(10),
             lease: Duration::from_secs(30),
+            records_keep: Duration::from_secs(30 * 86_400),
         }
     }
 }

@@ -193,6 +193,13 @@ impl Database {
         Ok(on_pool!(self, |pool| sqlx::query_scalar::<_, i64>(q).fetch_one(pool).await)?)
     }
 
+    /// Forgets the records of messages that ended (sent, failed, expired)
+    /// before `before_ms`, so that the table does not grow without bound.
+    pub async fn forget_old_deliveries(&self, before_ms: i64) -> Result<u64, DbError> {
+        let q = "DELETE FROM deliveries WHERE state IN ('sent', 'failed', 'expired') AND created_at < $1";
+        Ok(on_pool!(self, |pool| sqlx::query(q).bind(before_ms).execute(pool).await.map(|r| r.rows_affected()))?)
+    }
+
     pub async fn purge_failed_deliveries(&self) -> Result<u64, DbError> {
         let q = "DELETE FROM deliveries WHERE state = 'failed'";
         Ok(on_pool!(self, |pool| sqlx::query(q).execute(pool).await.map(|r| r.rows_affected()))?)

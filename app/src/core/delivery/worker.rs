@@ -293,9 +293,11 @@ async fn run_once(core: &Core, name: &str, shutdown: impl Future<Output = ()> + 
 }
 
 /// A finished task still holds its message (the code): forget it once the
-/// code is dead. Until then `server jobs retry` can send it again.
+/// code is dead. Until then `server jobs retry` can send it again. Records of
+/// messages that ended go after `records_keep`.
 async fn forget_finished_tasks(core: Core) {
     let keep = core.settings.sms_code_ttl;
+    let records_keep = core.settings.delivery.records_keep.as_millis() as i64;
     let mut tick = tokio::time::interval(keep.clamp(Duration::from_secs(1), Duration::from_secs(60)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -304,6 +306,9 @@ async fn forget_finished_tasks(core: Core) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(tasks = n, "forgot finished delivery tasks"),
             Err(e) => tracing::warn!(error = %e, "could not forget finished delivery tasks; will try again"),
+        }
+        if let Err(e) = core.db.forget_old_deliveries(now_ms() - records_keep).await {
+            tracing::warn!(error = %e, "could not forget old delivery records; will try again");
         }
     }
 }
