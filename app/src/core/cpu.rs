@@ -52,6 +52,11 @@ impl CpuLimiter {
 
     /// Runs `job` on the blocking pool once a permit is free, or refuses at
     /// once when the queue is full.
+    ///
+    /// The permit and the queue place travel with the job, not with the
+    /// request: a blocking job cannot be stopped, so a client that drops
+    /// the request (resets the connection) mid-job must not free a turn for
+    /// another job while its own still runs.
     pub async fn run<T, F>(&self, job: F) -> Result<T, CpuJobError>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -61,10 +66,13 @@ impl CpuLimiter {
         if self.in_flight.fetch_add(1, Ordering::SeqCst) >= self.capacity {
             return Err(CpuJobError::Busy);
         }
-        let _permit = self.permits.acquire().await.map_err(|e| CpuJobError::Failed(e.to_string()))?;
-        let result = tokio::task::spawn_blocking(job).await.map_err(|e| CpuJobError::Failed(e.to_string()));
-        drop(place);
-        result
+        let permit = self.permits.clone().acquire_owned().await.map_err(|e| CpuJobError::Failed(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _held = (permit, place);
+            job()
+        })
+        .await
+        .map_err(|e| CpuJobError::Failed(e.to_string()))
     }
 }
 
@@ -95,6 +103,54 @@ mod tests {
         }
         jobs.join_all().await;
         assert_eq!(peak.load(Ordering::SeqCst), 2);
+    }
+
+    /// The attack: start a job, then drop the request (a client that resets
+    /// the connection). The job runs on; its permit and place must too.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_dropped_request_keeps_its_permit_and_place_until_the_job_ends() {
+        let limiter = CpuLimiter::new(1, 0);
+        let running = Arc::new(AtomicUsize::new(0));
+        let overlapped = Arc::new(AtomicUsize::new(0));
+        let job = |running: Arc<AtomicUsize>, overlapped: Arc<AtomicUsize>| {
+            move || {
+                if running.fetch_add(1, Ordering::SeqCst) > 0 {
+                    overlapped.fetch_add(1, Ordering::SeqCst);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                running.fetch_sub(1, Ordering::SeqCst);
+            }
+        };
+        let first = limiter.run(job(running.clone(), overlapped.clone()));
+        let dropped = tokio::time::timeout(std::time::Duration::from_millis(30), first).await;
+        assert!(dropped.is_err(), "the request went away mid-job");
+        assert!(running.load(Ordering::SeqCst) == 1, "the job itself runs on");
+        assert!(
+            matches!(limiter.run(|| ()).await, Err(CpuJobError::Busy)),
+            "its place is still taken while it runs"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        limiter.run(job(running.clone(), overlapped.clone())).await.unwrap();
+        assert_eq!(overlapped.load(Ordering::SeqCst), 0, "never two jobs on one permit");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_dropped_request_never_lets_two_jobs_share_a_permit() {
+        let limiter = CpuLimiter::new(1, 10);
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let job = |running: Arc<AtomicUsize>, peak: Arc<AtomicUsize>| {
+            move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                running.fetch_sub(1, Ordering::SeqCst);
+            }
+        };
+        let first = limiter.run(job(running.clone(), peak.clone()));
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(20), first).await;
+        limiter.run(job(running.clone(), peak.clone())).await.unwrap();
+        assert_eq!(peak.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
