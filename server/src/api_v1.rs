@@ -202,10 +202,11 @@ async fn update_me(
 
 async fn change_password(
     State(core): State<Core>,
+    ApiClient(client): ApiClient,
     ApiAuth(auth): ApiAuth,
     ApiJson(form): ApiJson<ChangePasswordForm>,
 ) -> Result<StatusCode, ApiError> {
-    use_cases::change_password(&core, &auth, &form).await?;
+    use_cases::change_password(&core, &client, &auth, &form).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

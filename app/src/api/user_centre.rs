@@ -47,8 +47,9 @@ pub async fn change_password(
     use crate::wire::ChangePasswordForm;
     let core = core()?;
     let auth = authenticated(&core).await?;
+    let client = client(&core).await?;
     let form = ChangePasswordForm { old_password, new_password, new_password2 };
-    crate::core::use_cases::change_password(&core, &auth, &form).await.map_err(fail)
+    crate::core::use_cases::change_password(&core, &client, &auth, &form).await.map_err(fail)
 }
 
 #[server(endpoint = "end_session")]

@@ -125,10 +125,7 @@ mod tests {
         let dropped = tokio::time::timeout(std::time::Duration::from_millis(30), first).await;
         assert!(dropped.is_err(), "the request went away mid-job");
         assert!(running.load(Ordering::SeqCst) == 1, "the job itself runs on");
-        assert!(
-            matches!(limiter.run(|| ()).await, Err(CpuJobError::Busy)),
-            "its place is still taken while it runs"
-        );
+        assert!(matches!(limiter.run(|| ()).await, Err(CpuJobError::Busy)), "its place is still taken while it runs");
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         limiter.run(job(running.clone(), overlapped.clone())).await.unwrap();
         assert_eq!(overlapped.load(Ordering::SeqCst), 0, "never two jobs on one permit");

@@ -240,3 +240,41 @@ async fn sign_in_attempts_are_recorded_for_the_history() {
     assert_eq!(history[0]["method"], "password");
     assert_eq!(history[0]["client_ip"], "127.0.0.1");
 }
+
+/// The attack: thirty wrong passwords for one account at the same instant.
+/// Only the three the captcha threshold allows may get a password verdict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha() {
+    let app = spawn_app().await;
+    app.user("13400134020", "Kestrel20").await;
+    let attempts = (0..30).map(|_| {
+        let browser = app.new_browser();
+        let url = app.url("/api/v1/login");
+        async move { browser.post(url).json(&login_form("Kestrel20", "wrong-password")).send().await.unwrap().status() }
+    });
+    let statuses: Vec<u16> = futures::future::join_all(attempts).await.iter().map(|s| s.as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 27, "{statuses:?}");
+}
+
+/// The same burst with a solved captcha each: the lock (three here) holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows() {
+    let env = vec![("LOCKOUT_AFTER_FAILURES", "3".to_string()), ("LOGIN_CAPTCHA", "always".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    app.user("13400134021", "Kestrel21").await;
+    let mut forms = vec![];
+    for _ in 0..12 {
+        let (id, answer) = app.captcha().await;
+        forms
+            .push(json!({ "account": "Kestrel21", "password": "wrong-password", "image_code_id": id, "text": answer }));
+    }
+    let attempts = forms.iter().map(|form| {
+        let browser = app.new_browser();
+        let url = app.url("/api/v1/login");
+        async move { browser.post(url).json(form).send().await.unwrap().status().as_u16() }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 9, "{statuses:?}");
+}

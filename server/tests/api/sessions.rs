@@ -190,3 +190,27 @@ async fn pages_carry_a_nonce_based_content_security_policy() {
     let api = app.get("/health/live").await;
     assert!(api.headers()["content-security-policy"].to_str().unwrap().starts_with("default-src 'none'"));
 }
+
+/// The attack: a stolen session guessing the old password, fourteen at once.
+/// Only as many as the lock allows are checked; the account locks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fourteen_simultaneous_wrong_old_passwords_get_only_the_lock_s_checks() {
+    let env = vec![("LOCKOUT_AFTER_FAILURES", "3".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    app.user("13700137020", "Heron020").await;
+    let thief = app.new_browser();
+    token(&app, &thief, "Heron020").await;
+    let guesses = (0..14).map(|i| {
+        let new = "Lantern-Moth-77";
+        thief
+            .put(app.url("/api/v1/me/password"))
+            .json(&json!({ "old_password": format!("guess-{i:04}"), "new_password": new, "new_password2": new }))
+            .send()
+    });
+    let statuses: Vec<u16> =
+        futures::future::join_all(guesses).await.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 11, "{statuses:?}");
+    // The same lock guards the password sign-in.
+    assert_eq!(app.login_with(&app.new_browser(), &login_form("Heron020", PASSWORD)).await.status(), 429);
+}

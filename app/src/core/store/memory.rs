@@ -1,7 +1,7 @@
 //! The in-process backend: a map behind a mutex, with expiry. Each operation
 //! holds the lock for its whole read-and-write, which makes it atomic.
 
-use super::{CodeCheck, Hit, SendSlot, SendSlotRequest, StoreError};
+use super::{CodeCheck, Hit, PasswordAttempt, PasswordGate, SendSlot, SendSlotRequest, StoreError};
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, MutexGuard},
@@ -167,6 +167,40 @@ impl MemoryStore {
         map.insert(req.code_key, Value::Code { code: req.code.to_owned(), attempts: 0 }, req.code_ttl, now);
         map.entries.remove(req.notice_key);
         Ok(SendSlot::Granted)
+    }
+
+    pub async fn gate_password_attempt(&self, req: &PasswordAttempt<'_>) -> Result<PasswordGate, StoreError> {
+        let mut map = self.lock();
+        let now = Instant::now();
+        if let Some(retry_after) = map.remaining(req.lock_key, now) {
+            map.increment(req.ip_key, req.window, now);
+            return Ok(PasswordGate::Locked { retry_after });
+        }
+        let (account, ip) = (map.count(req.account_key, now), map.count(req.ip_key, now));
+        if account >= u64::from(req.lock_after) {
+            map.insert(req.lock_key, Value::Text("1".into()), req.lock_for, now);
+            map.entries.remove(req.account_key);
+            map.increment(req.ip_key, req.window, now);
+            return Ok(PasswordGate::Locked { retry_after: req.lock_for });
+        }
+        if let Some(after) = req.captcha_after.filter(|n| *n > 0)
+            && !req.captcha_solved
+            && (account >= u64::from(after) || ip >= u64::from(after))
+        {
+            return Ok(PasswordGate::CaptchaRequired);
+        }
+        map.increment(req.account_key, req.window, now);
+        map.increment(req.ip_key, req.window, now);
+        Ok(PasswordGate::Proceed)
+    }
+
+    pub async fn password_attempt_passed(&self, account_key: &str, ip_key: &str) -> Result<(), StoreError> {
+        let mut map = self.lock();
+        map.entries.remove(account_key);
+        if let Some(Entry { value: Value::Count(n), .. }) = map.live(ip_key, Instant::now()) {
+            *n = n.saturating_sub(1);
+        }
+        Ok(())
     }
 
     pub async fn check_code(&self, key: &str, submitted: &str, max_attempts: u32) -> Result<CodeCheck, StoreError> {

@@ -46,6 +46,36 @@ pub struct SendSlotRequest<'a> {
     pub notice_key: &'a str,
 }
 
+/// One password attempt, to be let through or not in a single step.
+#[derive(Clone, Debug)]
+pub struct PasswordAttempt<'a> {
+    /// The account's failure counter and lock.
+    pub account_key: &'a str,
+    pub lock_key: &'a str,
+    /// The client address's failure counter.
+    pub ip_key: &'a str,
+    pub window: Duration,
+    /// Failures (of the account or the address) after which the attempt
+    /// needs a solved captcha; `None`: the counts never ask for one.
+    pub captcha_after: Option<u32>,
+    pub captcha_solved: bool,
+    /// Failures of the account after which its password sign-in locks.
+    pub lock_after: u32,
+    pub lock_for: Duration,
+}
+
+/// What the gate said.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordGate {
+    /// Counted as a failure already: verify, and `password_attempt_passed`
+    /// if the password is right.
+    Proceed,
+    /// Not counted: a solved captcha must come with the attempt.
+    CaptchaRequired,
+    /// The account's password sign-in is locked (counted for the address).
+    Locked { retry_after: Duration },
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SendSlot {
     /// The code is stored, the cooldown started and both caps counted.
@@ -184,6 +214,25 @@ impl Store {
             ..req.clone()
         };
         dispatch!(self, acquire_send_slot(&req))
+    }
+
+    /// Lets one password attempt through, or not, in one atomic step that
+    /// counts it as a failure before the password is verified: so that
+    /// simultaneous attempts cannot all pass a check made before any of them
+    /// is counted. A lock is refused (and counted for the address); past
+    /// `captcha_after` failures an attempt without a solved captcha is
+    /// refused uncounted; an attempt after `lock_after` failures locks.
+    pub async fn gate_password_attempt(&self, req: &PasswordAttempt<'_>) -> Result<PasswordGate, StoreError> {
+        let (account_key, lock_key, ip_key) = (self.key(req.account_key), self.key(req.lock_key), self.key(req.ip_key));
+        let req = PasswordAttempt { account_key: &account_key, lock_key: &lock_key, ip_key: &ip_key, ..req.clone() };
+        dispatch!(self, gate_password_attempt(&req))
+    }
+
+    /// The password was right: the attempt was no failure. The account's
+    /// failures are cleared and the address's count loses the one it got.
+    pub async fn password_attempt_passed(&self, account_key: &str, ip_key: &str) -> Result<(), StoreError> {
+        let (account_key, ip_key) = (self.key(account_key), self.key(ip_key));
+        dispatch!(self, password_attempt_passed(&account_key, &ip_key))
     }
 
     /// Undoes a granted slot whose message could not be sent: the code and the

@@ -1,7 +1,7 @@
 //! The Redis backend. Each compound step is a Lua script, which Redis runs
 //! atomically, so several server processes sharing one Redis behave as one.
 
-use super::{CodeCheck, Hit, SendSlot, SendSlotRequest, StoreError};
+use super::{CodeCheck, Hit, PasswordAttempt, PasswordGate, SendSlot, SendSlotRequest, StoreError};
 use redis::{
     AsyncCommands, Client, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Script, Value,
     aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
@@ -43,6 +43,40 @@ static ACQUIRE_SEND_SLOT: LazyLock<Script> = LazyLock::new(|| {
           redis.call('PEXPIRE', KEYS[4], ARGV[7])
           redis.call('DEL', KEYS[5])
           return {0, 0}",
+    )
+});
+
+// KEYS: account failures, lock, address failures. ARGV: window ms, captcha
+// threshold (0: never), captcha solved (1/0), lock threshold, lock ms.
+// Returns {outcome, ms}: 0 proceed (counted), 1 captcha required, 2 locked.
+static GATE_PASSWORD_ATTEMPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"local function count(key)
+            if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
+          end
+          local locked = redis.call('PTTL', KEYS[2])
+          if locked > 0 then count(KEYS[3]); return {2, locked} end
+          local account = tonumber(redis.call('GET', KEYS[1]) or '0')
+          local ip = tonumber(redis.call('GET', KEYS[3]) or '0')
+          if account >= tonumber(ARGV[4]) then
+            redis.call('SET', KEYS[2], '1', 'PX', ARGV[5])
+            redis.call('DEL', KEYS[1])
+            count(KEYS[3])
+            return {2, tonumber(ARGV[5])}
+          end
+          local after = tonumber(ARGV[2])
+          if after > 0 and ARGV[3] ~= '1' and (account >= after or ip >= after) then return {1, 0} end
+          count(KEYS[1])
+          count(KEYS[3])
+          return {0, 0}",
+    )
+});
+
+static PASSWORD_ATTEMPT_PASSED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"redis.call('DEL', KEYS[1])
+          if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+          return 1",
     )
 });
 
@@ -196,6 +230,34 @@ impl RedisStore {
             2 => SendSlot::DailyCap { retry_after },
             _ => SendSlot::IpCap { retry_after },
         })
+    }
+
+    pub async fn gate_password_attempt(&self, req: &PasswordAttempt<'_>) -> Result<PasswordGate, StoreError> {
+        let mut conn = self.conn().await?;
+        let (outcome, left): (i64, i64) = GATE_PASSWORD_ATTEMPT
+            .key(req.account_key)
+            .key(req.lock_key)
+            .key(req.ip_key)
+            .arg(ms(req.window))
+            .arg(req.captcha_after.unwrap_or(0))
+            .arg(if req.captcha_solved { "1" } else { "0" })
+            .arg(req.lock_after)
+            .arg(ms(req.lock_for))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(match outcome {
+            0 => PasswordGate::Proceed,
+            1 => PasswordGate::CaptchaRequired,
+            _ => PasswordGate::Locked { retry_after: from_ms(left) },
+        })
+    }
+
+    pub async fn password_attempt_passed(&self, account_key: &str, ip_key: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let _: i64 =
+            PASSWORD_ATTEMPT_PASSED.key(account_key).key(ip_key).invoke_async(&mut conn).await.map_err(unavailable)?;
+        Ok(())
     }
 
     pub async fn check_code(&self, key: &str, submitted: &str, max_attempts: u32) -> Result<CodeCheck, StoreError> {

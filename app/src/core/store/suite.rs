@@ -1,6 +1,6 @@
 //! The behaviour every store backend must show, run against each of them.
 
-use super::{CodeCheck, Hit, SendSlot, SendSlotRequest, Store};
+use super::{CodeCheck, Hit, PasswordAttempt, PasswordGate, SendSlot, SendSlotRequest, Store};
 use std::{future::Future, time::Duration};
 use tokio::task::JoinSet;
 
@@ -46,6 +46,55 @@ where
     a_released_slot_allows_an_immediate_retry(make(p("release")).await).await;
     a_conditional_release_spares_a_newer_code(make(p("release-if")).await).await;
     a_granted_slot_clears_the_last_notice(make(p("notice")).await).await;
+    thirty_simultaneous_attempts_pass_the_gate_only_until_the_captcha(make(p("gate")).await).await;
+    with_captchas_solved_the_lock_holds_against_a_simultaneous_burst(make(p("gate-lock")).await).await;
+    a_right_password_clears_the_account_and_gives_the_address_its_count_back(make(p("gate-pass")).await).await;
+}
+
+fn attempt(captcha_solved: bool) -> PasswordAttempt<'static> {
+    PasswordAttempt {
+        account_key: "acct",
+        lock_key: "lock",
+        ip_key: "ip",
+        window: Duration::from_secs(900),
+        captcha_after: Some(3),
+        captcha_solved,
+        lock_after: 10,
+        lock_for: Duration::from_secs(900),
+    }
+}
+
+/// 30 attempts at the same instant, as one attacker's burst.
+async fn burst(store: &Store, solved: bool) -> Vec<PasswordGate> {
+    let mut set = JoinSet::new();
+    for _ in 0..30 {
+        let store = store.clone();
+        set.spawn(async move { store.gate_password_attempt(&attempt(solved)).await.unwrap() });
+    }
+    set.join_all().await
+}
+
+async fn thirty_simultaneous_attempts_pass_the_gate_only_until_the_captcha(store: Store) {
+    let gates = burst(&store, false).await;
+    assert_eq!(gates.iter().filter(|g| **g == PasswordGate::Proceed).count(), 3, "{gates:?}");
+    assert_eq!(gates.iter().filter(|g| **g == PasswordGate::CaptchaRequired).count(), 27);
+    assert_eq!(store.count("acct").await.unwrap(), 3, "each one let through is counted, before any verdict");
+}
+
+async fn with_captchas_solved_the_lock_holds_against_a_simultaneous_burst(store: Store) {
+    let gates = burst(&store, true).await;
+    assert_eq!(gates.iter().filter(|g| **g == PasswordGate::Proceed).count(), 10, "{gates:?}");
+    assert!(gates.iter().filter(|g| **g != PasswordGate::Proceed).all(|g| matches!(g, PasswordGate::Locked { .. })));
+    assert!(store.ttl("lock").await.unwrap().is_some(), "locked");
+    assert_eq!(store.count("ip").await.unwrap(), 30, "refusals of a locked account count for the address");
+}
+
+async fn a_right_password_clears_the_account_and_gives_the_address_its_count_back(store: Store) {
+    for _ in 0..2 {
+        assert_eq!(store.gate_password_attempt(&attempt(false)).await.unwrap(), PasswordGate::Proceed);
+    }
+    store.password_attempt_passed("acct", "ip").await.unwrap();
+    assert_eq!((store.count("acct").await.unwrap(), store.count("ip").await.unwrap()), (0, 1));
 }
 
 async fn a_granted_slot_clears_the_last_notice(store: Store) {

@@ -1,11 +1,16 @@
 //! The signed-in user's own account: profile, nickname, password, history.
 
 use super::{
-    dependency_down, internal, now_ms,
+    dependency_down, internal, keys, now_ms, seconds_up,
     sessions::{Authenticated, SessionError},
 };
 use crate::{
-    core::{Core, db::DbError, password_hashing::HashError},
+    core::{
+        Client, Core,
+        db::DbError,
+        password_hashing::HashError,
+        store::{PasswordAttempt, PasswordGate, StoreError},
+    },
     error::AppError,
     rules::{Mobile, Nickname, NicknameError, Password, PasswordError, Username, passwords_match},
     wire::{AttemptView, ChangePasswordForm, Profile},
@@ -20,6 +25,11 @@ pub enum AccountError {
     Nickname(#[from] NicknameError),
     #[error("the old password is wrong")]
     OldPasswordWrong,
+    /// Too many wrong passwords (here or at sign-in): checks wait.
+    #[error("password checks are locked")]
+    Locked { retry_after: std::time::Duration },
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error(transparent)]
     NewPassword(PasswordError),
     #[error(transparent)]
@@ -55,11 +65,36 @@ pub async fn update_nickname(core: &Core, auth: &Authenticated, raw: &str) -> Re
 
 /// Changes the password after checking the old one; every other session ends.
 #[tracing::instrument(name = "change_password", skip_all)]
-pub async fn change_password(core: &Core, auth: &Authenticated, form: &ChangePasswordForm) -> Result<(), AccountError> {
+pub async fn change_password(
+    core: &Core,
+    client: &Client,
+    auth: &Authenticated,
+    form: &ChangePasswordForm,
+) -> Result<(), AccountError> {
     let user = &auth.user;
+    // The old password is guessed at like a sign-in (a stolen session that
+    // wants the account for good): the same counters and lock, counted
+    // before the hash, no captcha (a signed-in page).
+    let (account, ip) = (keys::login_failures(&keys::user_account(user.id)), keys::login_ip_failures(&client.ip));
+    let lock = keys::login_lock(&keys::user_account(user.id));
+    let settings = &core.settings;
+    let attempt = PasswordAttempt {
+        account_key: &account,
+        lock_key: &lock,
+        ip_key: &ip,
+        window: settings.failure_window,
+        captcha_after: None,
+        captcha_solved: false,
+        lock_after: settings.lockout_after_failures,
+        lock_for: settings.lockout_duration,
+    };
+    if let PasswordGate::Locked { retry_after } = core.store.gate_password_attempt(&attempt).await? {
+        return Err(AccountError::Locked { retry_after });
+    }
     if !core.hasher.verify(&form.old_password, &user.password_hash()).await? {
         return Err(AccountError::OldPasswordWrong);
     }
+    core.store.password_attempt_passed(&account, &ip).await?;
     let mobile = Mobile::parse(&user.mobile).ok();
     let username = Username::parse(&user.username).ok();
     let new = Password::parse(&form.new_password, core.settings.password_policy, mobile.as_ref(), username.as_ref())
@@ -93,6 +128,13 @@ impl From<AccountError> for AppError {
         match e {
             E::Nickname(e) => AppError::field("nickname", "nickname_invalid", e.message()),
             E::OldPasswordWrong => AppError::field("old_password", "old_password_wrong", "原密码错误"),
+            E::Locked { retry_after } => AppError::rate_limited(
+                "password_checks_locked",
+                "密码错误次数过多，请稍后再试",
+                seconds_up(retry_after),
+            )
+            .with_field("old_password"),
+            E::Store(e) => dependency_down("account", "store", &e),
             E::NewPassword(e) => AppError::field("new_password", "password_invalid", e.message()),
             E::NewPassword2(e) => AppError::field("new_password2", "password_mismatch", e.message()),
             E::Db(e) => dependency_down("account", "database", &e),

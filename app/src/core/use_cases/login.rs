@@ -15,7 +15,7 @@ use crate::{
         Client, Core, LoginCaptcha,
         db::{DbError, UserRow},
         password_hashing::HashError,
-        store::{Hit, StoreError},
+        store::{PasswordAttempt, PasswordGate, StoreError},
     },
     error::{AppError, ErrorKind},
     rules::{Account, AccountError, CaptchaAnswer, CaptchaAnswerError},
@@ -55,7 +55,7 @@ pub enum LoginError {
 /// spelling counts once), else by what was typed (so that unknown accounts
 /// behave like known ones).
 fn account_key(account: &Account, user: Option<&UserRow>) -> String {
-    user.map(|u| format!("uid:{}", u.id)).unwrap_or_else(|| account.key())
+    user.map(|u| keys::user_account(u.id)).unwrap_or_else(|| account.key())
 }
 
 async fn captcha_needed(core: &Core, client: &Client, account_key: &str) -> Result<bool, StoreError> {
@@ -96,8 +96,32 @@ pub async fn login(core: &Core, client: &Client, form: &LoginForm) -> Result<Sig
     }
     let user = core.db.find_user_by_account(&account).await?;
     let key = account_key(&account, user.as_ref());
+    let failures = keys::login_failures(&key);
+    let ip_failures = keys::login_ip_failures(&client.ip);
 
-    if captcha_needed(core, client, &key).await? {
+    // The attempt is counted as a failure before the password is verified,
+    // in the same atomic step that asks "captcha needed? locked?": so that
+    // thirty simultaneous attempts cannot all pass a check made before any
+    // of them was counted. A right password takes the count back.
+    let settings = &core.settings;
+    let lock = keys::login_lock(&key);
+    let mut attempt = PasswordAttempt {
+        account_key: &failures,
+        lock_key: &lock,
+        ip_key: &ip_failures,
+        window: settings.failure_window,
+        captcha_after: (settings.login_captcha == LoginCaptcha::AfterFailures)
+            .then_some(settings.captcha_after_failures),
+        captcha_solved: false,
+        lock_after: settings.lockout_after_failures,
+        lock_for: settings.lockout_duration,
+    };
+    let mut gate = match settings.login_captcha {
+        LoginCaptcha::Always => PasswordGate::CaptchaRequired,
+        _ => core.store.gate_password_attempt(&attempt).await?,
+    };
+    if gate == PasswordGate::CaptchaRequired {
+        // Only now is a captcha spent: one that was not needed stays unused.
         let (Some(id), Some(text)) = (form.image_code_id.as_deref(), form.text.as_deref()) else {
             return Err(LoginError::CaptchaRequired);
         };
@@ -105,18 +129,18 @@ pub async fn login(core: &Core, client: &Client, form: &LoginForm) -> Result<Sig
             return Err(LoginError::CaptchaRequired);
         }
         check_captcha(core, id, &CaptchaAnswer::parse(text)?).await?;
+        attempt.captcha_solved = true;
+        gate = core.store.gate_password_attempt(&attempt).await?;
     }
-
-    if let Some(left) = core.store.ttl(&keys::login_lock(&key)).await? {
+    if let PasswordGate::Locked { retry_after } = gate {
         if let Some(user) = &user {
             record_attempt(core, client, user.id, "password", "locked").await;
         }
-        return Err(LoginError::Locked { until_ms: now_ms() + left.as_millis() as i64, retry_after: left });
+        return Err(LoginError::Locked { until_ms: now_ms() + retry_after.as_millis() as i64, retry_after });
     }
 
     let hash = user.as_ref().map(UserRow::password_hash);
     if !core.hasher.verify_or_dummy(&form.password, hash.as_ref()).await? {
-        record_failure(core, client, &key).await?;
         if let Some(user) = &user {
             record_attempt(core, client, user.id, "password", "wrong_password").await;
         }
@@ -124,27 +148,12 @@ pub async fn login(core: &Core, client: &Client, form: &LoginForm) -> Result<Sig
     }
     // The password matched, so the user exists.
     let Some(user) = user else { return Err(LoginError::WrongCredentials) };
+    core.store.password_attempt_passed(&failures, &ip_failures).await?;
     if !user.is_active {
         record_attempt(core, client, user.id, "password", "disabled").await;
         return Err(LoginError::Disabled);
     }
-    core.store.delete(&keys::login_failures(&key)).await?;
     Ok(start_session(core, client, &user, form.remember, "password").await?)
-}
-
-/// Counts a failure for the account and the client; the failure that reaches
-/// the threshold locks the account's password sign-in.
-async fn record_failure(core: &Core, client: &Client, key: &str) -> Result<(), StoreError> {
-    let settings = &core.settings;
-    let window = settings.failure_window;
-    core.store.hit(&keys::login_ip_failures(&client.ip), window, u32::MAX).await?;
-    let threshold = settings.lockout_after_failures.saturating_sub(1);
-    if let Hit::Limited { .. } = core.store.hit(&keys::login_failures(key), window, threshold).await? {
-        core.store.put(&keys::login_lock(key), "1", settings.lockout_duration).await?;
-        core.store.delete(&keys::login_failures(key)).await?;
-        tracing::warn!("password sign-in locked after repeated failures");
-    }
-    Ok(())
 }
 
 /// `HH:MM` in China Standard Time (UTC+8), for "locked until".

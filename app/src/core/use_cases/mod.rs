@@ -58,6 +58,11 @@ pub(crate) mod keys {
     pub fn lookups(ip: &std::net::IpAddr) -> String {
         format!("lookup:ip:{ip}")
     }
+    /// The password counters' name for an existing account: its id, so that
+    /// every spelling of it (username, mobile, e-mail) counts once.
+    pub fn user_account(id: i64) -> String {
+        format!("uid:{id}")
+    }
     pub fn login_failures(account_key: &str) -> String {
         format!("login:fail:{account_key}")
     }
