@@ -177,26 +177,31 @@ impl MemoryStore {
             return Ok(PasswordGate::Locked { retry_after });
         }
         let (account, ip) = (map.count(req.account_key, now), map.count(req.ip_key, now));
-        if account >= u64::from(req.lock_after) {
-            map.insert(req.lock_key, Value::Text("1".into()), req.lock_for, now);
-            map.entries.remove(req.account_key);
-            map.increment(req.ip_key, req.window, now);
-            return Ok(PasswordGate::Locked { retry_after: req.lock_for });
-        }
         if let Some(after) = req.captcha_after.filter(|n| *n > 0)
             && !req.captcha_solved
             && (account >= u64::from(after) || ip >= u64::from(after))
         {
             return Ok(PasswordGate::CaptchaRequired);
         }
-        map.increment(req.account_key, req.window, now);
         map.increment(req.ip_key, req.window, now);
+        if map.increment(req.account_key, req.window, now) >= u64::from(req.lock_after) {
+            // This attempt is the last one allowed: the lock starts now, so
+            // that none after it is let through while it is verified.
+            map.insert(req.lock_key, Value::Text("1".into()), req.lock_for, now);
+            map.entries.remove(req.account_key);
+        }
         Ok(PasswordGate::Proceed)
     }
 
-    pub async fn password_attempt_passed(&self, account_key: &str, ip_key: &str) -> Result<(), StoreError> {
+    pub async fn password_attempt_passed(
+        &self,
+        account_key: &str,
+        ip_key: &str,
+        lock_key: &str,
+    ) -> Result<(), StoreError> {
         let mut map = self.lock();
         map.entries.remove(account_key);
+        map.entries.remove(lock_key);
         if let Some(Entry { value: Value::Count(n), .. }) = map.live(ip_key, Instant::now()) {
             *n = n.saturating_sub(1);
         }

@@ -221,7 +221,8 @@ impl Store {
     /// simultaneous attempts cannot all pass a check made before any of them
     /// is counted. A lock is refused (and counted for the address); past
     /// `captcha_after` failures an attempt without a solved captcha is
-    /// refused uncounted; an attempt after `lock_after` failures locks.
+    /// refused uncounted; the attempt that makes `lock_after` failures is let
+    /// through and starts the lock at once.
     pub async fn gate_password_attempt(&self, req: &PasswordAttempt<'_>) -> Result<PasswordGate, StoreError> {
         let (account_key, lock_key, ip_key) = (self.key(req.account_key), self.key(req.lock_key), self.key(req.ip_key));
         let req = PasswordAttempt { account_key: &account_key, lock_key: &lock_key, ip_key: &ip_key, ..req.clone() };
@@ -229,10 +230,16 @@ impl Store {
     }
 
     /// The password was right: the attempt was no failure. The account's
-    /// failures are cleared and the address's count loses the one it got.
-    pub async fn password_attempt_passed(&self, account_key: &str, ip_key: &str) -> Result<(), StoreError> {
-        let (account_key, ip_key) = (self.key(account_key), self.key(ip_key));
-        dispatch!(self, password_attempt_passed(&account_key, &ip_key))
+    /// failures and a lock this very attempt started are cleared, and the
+    /// address's count loses the one it got.
+    pub async fn password_attempt_passed(
+        &self,
+        account_key: &str,
+        ip_key: &str,
+        lock_key: &str,
+    ) -> Result<(), StoreError> {
+        let (account_key, ip_key, lock_key) = (self.key(account_key), self.key(ip_key), self.key(lock_key));
+        dispatch!(self, password_attempt_passed(&account_key, &ip_key, &lock_key))
     }
 
     /// Undoes a granted slot whose message could not be sent: the code and the

@@ -58,23 +58,21 @@ static GATE_PASSWORD_ATTEMPT: LazyLock<Script> = LazyLock::new(|| {
           if locked > 0 then count(KEYS[3]); return {2, locked} end
           local account = tonumber(redis.call('GET', KEYS[1]) or '0')
           local ip = tonumber(redis.call('GET', KEYS[3]) or '0')
-          if account >= tonumber(ARGV[4]) then
-            redis.call('SET', KEYS[2], '1', 'PX', ARGV[5])
-            redis.call('DEL', KEYS[1])
-            count(KEYS[3])
-            return {2, tonumber(ARGV[5])}
-          end
           local after = tonumber(ARGV[2])
           if after > 0 and ARGV[3] ~= '1' and (account >= after or ip >= after) then return {1, 0} end
-          count(KEYS[1])
           count(KEYS[3])
+          if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+          if account + 1 >= tonumber(ARGV[4]) then
+            redis.call('SET', KEYS[2], '1', 'PX', ARGV[5])
+            redis.call('DEL', KEYS[1])
+          end
           return {0, 0}",
     )
 });
 
 static PASSWORD_ATTEMPT_PASSED: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"redis.call('DEL', KEYS[1])
+        r"redis.call('DEL', KEYS[1], KEYS[3])
           if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
           return 1",
     )
@@ -253,10 +251,20 @@ impl RedisStore {
         })
     }
 
-    pub async fn password_attempt_passed(&self, account_key: &str, ip_key: &str) -> Result<(), StoreError> {
+    pub async fn password_attempt_passed(
+        &self,
+        account_key: &str,
+        ip_key: &str,
+        lock_key: &str,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        let _: i64 =
-            PASSWORD_ATTEMPT_PASSED.key(account_key).key(ip_key).invoke_async(&mut conn).await.map_err(unavailable)?;
+        let _: i64 = PASSWORD_ATTEMPT_PASSED
+            .key(account_key)
+            .key(ip_key)
+            .key(lock_key)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 

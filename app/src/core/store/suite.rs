@@ -86,6 +86,7 @@ async fn with_captchas_solved_the_lock_holds_against_a_simultaneous_burst(store:
     assert_eq!(gates.iter().filter(|g| **g == PasswordGate::Proceed).count(), 10, "{gates:?}");
     assert!(gates.iter().filter(|g| **g != PasswordGate::Proceed).all(|g| matches!(g, PasswordGate::Locked { .. })));
     assert!(store.ttl("lock").await.unwrap().is_some(), "locked");
+    assert_eq!(store.count("acct").await.unwrap(), 0, "the lock replaced the count");
     assert_eq!(store.count("ip").await.unwrap(), 30, "refusals of a locked account count for the address");
 }
 
@@ -93,7 +94,7 @@ async fn a_right_password_clears_the_account_and_gives_the_address_its_count_bac
     for _ in 0..2 {
         assert_eq!(store.gate_password_attempt(&attempt(false)).await.unwrap(), PasswordGate::Proceed);
     }
-    store.password_attempt_passed("acct", "ip").await.unwrap();
+    store.password_attempt_passed("acct", "ip", "lock").await.unwrap();
     assert_eq!((store.count("acct").await.unwrap(), store.count("ip").await.unwrap()), (0, 1));
 }
 

@@ -94,7 +94,7 @@ pub async fn change_password(
     if !core.hasher.verify(&form.old_password, &user.password_hash()).await? {
         return Err(AccountError::OldPasswordWrong);
     }
-    core.store.password_attempt_passed(&account, &ip).await?;
+    core.store.password_attempt_passed(&account, &ip, &lock).await?;
     let mobile = Mobile::parse(&user.mobile).ok();
     let username = Username::parse(&user.username).ok();
     let new = Password::parse(&form.new_password, core.settings.password_policy, mobile.as_ref(), username.as_ref())

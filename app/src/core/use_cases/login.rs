@@ -148,7 +148,7 @@ pub async fn login(core: &Core, client: &Client, form: &LoginForm) -> Result<Sig
     }
     // The password matched, so the user exists.
     let Some(user) = user else { return Err(LoginError::WrongCredentials) };
-    core.store.password_attempt_passed(&failures, &ip_failures).await?;
+    core.store.password_attempt_passed(&failures, &ip_failures, &lock).await?;
     if !user.is_active {
         record_attempt(core, client, user.id, "password", "disabled").await;
         return Err(LoginError::Disabled);
