@@ -242,8 +242,12 @@ async fn not_found() -> ApiError {
     ApiError(AppError::not_found())
 }
 
-async fn image_code(State(core): State<Core>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let png = use_cases::issue_captcha(&core, &id).await?;
+async fn image_code(
+    State(core): State<Core>,
+    ApiClient(client): ApiClient,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let png = use_cases::issue_captcha(&core, &client, &id).await?;
     Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png).into_response())
 }
 

@@ -264,6 +264,7 @@ impl Config {
             sms_max_attempts: vars.positive("SMS_MAX_ATTEMPTS", 5)?,
             captcha_ttl: vars.seconds("CAPTCHA_TTL_SECONDS", 300)?,
             lookups_per_minute: vars.positive("LOOKUPS_PER_MINUTE", 30)?,
+            captchas_per_minute: vars.positive("CAPTCHAS_PER_MINUTE", 20)?,
             session_ttl: vars.seconds("SESSION_TTL_SECONDS", 86_400)?,
             remember_ttl: vars.seconds("REMEMBER_ME_TTL_SECONDS", 14 * 86_400)?,
             login_captcha: match vars.string("LOGIN_CAPTCHA", "after_failures").as_str() {

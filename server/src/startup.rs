@@ -30,6 +30,9 @@ use secrecy::SecretString;
 use std::{net::SocketAddr, sync::Arc};
 use tower_http::compression::CompressionLayer;
 
+/// Captcha drawings that may wait for a turn before more get 503 `busy`.
+const CAPTCHA_QUEUE: usize = 32;
+
 /// Request bodies above this are refused with 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -140,8 +143,12 @@ pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
         Some(url) => Store::redis(url, &config.store_prefix).context("bad REDIS_URL")?,
         None => Store::memory(&config.store_prefix),
     };
-    let cpu = CpuLimiter::per_core(config.hash_queue);
-    let hasher = PasswordHasher::new(config.hash_params, cpu.clone()).context("bad ARGON2_* settings")?;
+    let hasher = PasswordHasher::new(config.hash_params, CpuLimiter::per_core(config.hash_queue))
+        .context("bad ARGON2_* settings")?;
+    // Captchas draw on half the cores at most, so that a flood of them slows
+    // sign-ins a little instead of taking their turns.
+    let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    let captcha_cpu = CpuLimiter::new(cores.div_ceil(2), CAPTCHA_QUEUE);
     let secret = match &config.jwt_secret {
         Some(secret) => secret.clone(),
         None => development_secret(config)?,
@@ -177,7 +184,7 @@ pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
         "core ready"
     );
     let settings = config.settings.clone();
-    Ok(Core::new(CoreParts { db, store, hasher, tokens, sms, mail, queue, outbox, cpu, settings }))
+    Ok(Core::new(CoreParts { db, store, hasher, tokens, sms, mail, queue, outbox, captcha_cpu, settings }))
 }
 
 /// In development without `JWT_SECRET`: a random secret kept in the data

@@ -36,6 +36,8 @@ pub struct Settings {
     pub captcha_ttl: Duration,
     /// Availability checks (`/mobiles/{m}/count`...) per client IP per minute.
     pub lookups_per_minute: u32,
+    /// Captcha images per client IP per minute.
+    pub captchas_per_minute: u32,
     /// How long a sign-in lasts without "remember me" (the cookie ends with
     /// the browser), and with it.
     pub session_ttl: Duration,
@@ -71,6 +73,7 @@ impl Default for Settings {
             sms_max_attempts: 5,
             captcha_ttl: Duration::from_secs(300),
             lookups_per_minute: 30,
+            captchas_per_minute: 20,
             session_ttl: Duration::from_secs(86_400),
             remember_ttl: Duration::from_secs(14 * 86_400),
             login_captcha: LoginCaptcha::AfterFailures,
@@ -115,7 +118,8 @@ pub struct CoreParts {
     pub queue: delivery::Queue,
     /// The development outbox, when `APP_ENV=development`.
     pub outbox: Option<outbox::Outbox>,
-    pub cpu: cpu::CpuLimiter,
+    /// Drawing captchas: a bound of its own, apart from password hashing.
+    pub captcha_cpu: cpu::CpuLimiter,
     pub settings: Settings,
 }
 

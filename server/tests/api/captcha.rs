@@ -47,3 +47,47 @@ async fn a_wrong_answer_uses_the_captcha_up() {
     assert_error(app.post_json("/api/v1/sms_codes", &right).await, 422, "image_code_expired", Some("text")).await;
     assert_eq!(app.outbox_count("sms", "13800138003").await, 0);
 }
+
+/// The attack: captchas from one address as fast as it can ask. Past the
+/// per-minute limit it gets 429, and a refused id holds no answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn captchas_from_one_address_are_capped_and_refused_ones_store_nothing() {
+    let env = vec![("CAPTCHAS_PER_MINUTE", "5".to_string()), ("TRUST_FORWARDED_FOR", "true".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    let fetch = |id: String, from: &'static str| {
+        app.client.get(app.url(&format!("/api/v1/image_codes/{id}"))).header("x-forwarded-for", from).send()
+    };
+    for _ in 0..5 {
+        assert_eq!(fetch(uuid::Uuid::new_v4().to_string(), "203.0.113.7").await.unwrap().status(), 200);
+    }
+    let refused = uuid::Uuid::new_v4().to_string();
+    let response = fetch(refused.clone(), "203.0.113.7").await.unwrap();
+    assert!(response.headers().contains_key("retry-after"));
+    assert_error(response, 429, "too_many_captchas", None).await;
+    let outbox = app.core.outbox.as_ref().unwrap().entries().await.unwrap();
+    assert!(!outbox.iter().any(|e| e.to == refused), "a refused captcha leaves no answer behind");
+    assert_eq!(outbox.iter().filter(|e| e.kind == "captcha").count(), 5);
+    assert_eq!(fetch(uuid::Uuid::new_v4().to_string(), "198.51.100.9").await.unwrap().status(), 200, "per address");
+}
+
+/// A flood of captchas from many addresses while a person signs in: drawing
+/// has its own bound, so sign-in keeps its turns (the flood may hear 503
+/// `busy`, never 500).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_captcha_flood_does_not_turn_sign_ins_into_503() {
+    let env = vec![("TRUST_FORWARDED_FOR", "true".to_string()), ("LOGIN_CAPTCHA", "never".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    app.user("13800138090", "Plover90").await;
+    let flood = (0..300).map(|i| {
+        let url = app.url(&format!("/api/v1/image_codes/{}", uuid::Uuid::new_v4()));
+        let from = format!("10.9.{}.{}", i / 250, i % 250 + 1);
+        let client = app.client.clone();
+        async move { client.get(url).header("x-forwarded-for", from).send().await.unwrap().status().as_u16() }
+    });
+    let sign_ins = (0..4).map(|_| async {
+        app.login_with(&app.new_browser(), &login_form("Plover90", PASSWORD)).await.status().as_u16()
+    });
+    let (flood, sign_ins) = tokio::join!(futures::future::join_all(flood), futures::future::join_all(sign_ins));
+    assert!(sign_ins.iter().all(|s| *s == 200), "{sign_ins:?}");
+    assert!(flood.iter().all(|s| [200, 503].contains(s)), "{flood:?}");
+}

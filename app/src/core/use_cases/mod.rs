@@ -55,6 +55,9 @@ pub(crate) mod keys {
     pub fn sms_ip_hourly(ip: &std::net::IpAddr) -> String {
         format!("sms:ip:{ip}")
     }
+    pub fn captchas(ip: &std::net::IpAddr) -> String {
+        format!("captcha:ip:{ip}")
+    }
     pub fn lookups(ip: &std::net::IpAddr) -> String {
         format!("lookup:ip:{ip}")
     }
