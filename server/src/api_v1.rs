@@ -116,7 +116,7 @@ impl FromRequestParts<Core> for ApiAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, core: &Core) -> Result<Self, Self::Rejection> {
-        let token = tokens::token_from_request(&parts.headers);
+        let token = tokens::token_from_request(&parts.headers, core.settings.secure_cookies);
         match use_cases::authenticate(core, token).await {
             Ok(Some(auth)) => Ok(ApiAuth(auth)),
             Ok(None) => Err(SessionError::SignedOut.into()),

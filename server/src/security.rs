@@ -3,7 +3,7 @@
 
 use app::{core::tokens, error::AppError};
 use axum::{
-    extract::Request,
+    extract::{Request, State},
     http::{HeaderMap, HeaderValue, Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -25,11 +25,7 @@ pub async fn same_origin_for_cookies(request: Request, next: Next) -> Response {
 fn uses_cookie_auth(headers: &HeaderMap) -> bool {
     let bearer =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("Bearer "));
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| tokens::token_from_cookie_header(v).is_some());
+    let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).any(tokens::has_token_cookie);
     cookie && !bearer
 }
 
@@ -50,10 +46,14 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// Headers for every response; pages set their own nonce-based CSP, the
-/// rest (JSON, images, files) get one that allows nothing.
-pub async fn security_headers(request: Request, next: Next) -> Response {
+/// rest (JSON, images, files) get one that allows nothing. Over https
+/// (`secure`: cookies are `Secure`), HSTS for a year.
+pub async fn security_headers(State(secure): State<bool>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if secure {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
     let defaults = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),

@@ -194,17 +194,37 @@ fn development_secret(config: &Config) -> anyhow::Result<SecretString> {
     if let Ok(existing) = std::fs::read_to_string(&path)
         && existing.trim().len() >= 32
     {
+        // Written by an older version, perhaps readable by others.
+        #[cfg(unix)]
+        if let Err(e) = std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)) {
+            tracing::warn!(path = %path.display(), error = %e, "could not make the JWT secret owner-only");
+        }
         return Ok(SecretString::from(existing.trim().to_owned()));
     }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("could not create {}", config.data_dir.display()))?;
     let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    std::fs::write(&path, &secret).with_context(|| format!("could not write {}", path.display()))?;
+    write_owner_only(&path, &secret).with_context(|| format!("could not write {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a development JWT secret");
     Ok(SecretString::from(secret))
 }
 
+/// Writes a secret readable by this user only (0600 on Unix).
+fn write_owner_only(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    // An older file keeps its mode on open: narrow it too.
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    file.write_all(contents.as_bytes())
+}
+
 pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
+    let secure = core.settings.secure_cookies;
     let routes = generate_route_list(App);
     let context = {
         let core = core.clone();
@@ -221,7 +241,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         .with_state(leptos_options)
         .layer(axum::middleware::map_response(server_fn_error_status))
         .layer(axum::middleware::from_fn(crate::security::same_origin_for_cookies))
-        .layer(axum::middleware::from_fn(crate::security::security_headers))
+        .layer(axum::middleware::from_fn_with_state(secure, crate::security::security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(crate::metrics::track))

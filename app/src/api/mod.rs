@@ -39,7 +39,8 @@ pub(crate) mod context {
     /// The session token in the request's cookie, if any.
     pub async fn session_token() -> Result<Option<String>, AppError> {
         let parts = request_parts().await?;
-        Ok(crate::core::tokens::token_from_request(&parts.headers).map(str::to_owned))
+        let secure = core()?.settings.secure_cookies;
+        Ok(crate::core::tokens::token_from_request(&parts.headers, secure).map(str::to_owned))
     }
 
     /// The signed-in user, if any (a bad or ended session reads as none).

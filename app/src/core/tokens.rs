@@ -7,6 +7,15 @@ use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const COOKIE_NAME: &str = "auth_token";
+/// The name over https: a `__Host-` cookie is accepted by browsers only
+/// with `Secure`, `Path=/` and no `Domain`, so a sibling subdomain cannot
+/// plant one (session fixation).
+pub const SECURE_COOKIE_NAME: &str = "__Host-auth_token";
+
+/// The token cookie's name: `__Host-` prefixed when cookies are secure.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_COOKIE_NAME } else { COOKIE_NAME }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -67,7 +76,7 @@ impl Tokens {
 /// The `Set-Cookie` value carrying a token. `max_age: None` makes a
 /// browser-session cookie.
 pub fn session_cookie(token: &str, max_age: Option<Duration>, secure: bool) -> String {
-    let mut cookie = format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax");
+    let mut cookie = format!("{}={token}; Path=/; HttpOnly; SameSite=Lax", cookie_name(secure));
     if let Some(age) = max_age {
         cookie.push_str(&format!("; Max-Age={}", age.as_secs()));
     }
@@ -79,32 +88,43 @@ pub fn session_cookie(token: &str, max_age: Option<Duration>, secure: bool) -> S
 
 /// The `Set-Cookie` value that deletes the token cookie.
 pub fn cleared_cookie(secure: bool) -> String {
-    let mut cookie = format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    let mut cookie = format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", cookie_name(secure));
     if secure {
         cookie.push_str("; Secure");
     }
     cookie
 }
 
-/// The token in a `Cookie` request header, if any.
-pub fn token_from_cookie_header(header: &str) -> Option<&str> {
+/// The token in a `Cookie` request header, if any: only under the name the
+/// site sets (over https an unprefixed cookie may have been planted).
+pub fn token_from_cookie_header(header: &str, secure: bool) -> Option<&str> {
+    let wanted = cookie_name(secure);
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value)
         .filter(|v| !v.is_empty())
 }
 
+/// Whether a `Cookie` header carries a token cookie under either name.
+pub fn has_token_cookie(header: &str) -> bool {
+    token_from_cookie_header(header, false).is_some() || token_from_cookie_header(header, true).is_some()
+}
+
 /// The token of a request: `Authorization: Bearer`, else the cookie.
-pub fn token_from_request(headers: &http::HeaderMap) -> Option<&str> {
+pub fn token_from_request(headers: &http::HeaderMap, secure: bool) -> Option<&str> {
     let bearer = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     bearer.or_else(|| {
-        headers.get_all(http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(token_from_cookie_header)
+        headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| token_from_cookie_header(v, secure))
     })
 }
 
@@ -168,8 +188,19 @@ mod tests {
 
     #[test]
     fn the_token_is_found_among_other_cookies() {
-        assert_eq!(token_from_cookie_header("a=1; auth_token=xyz; b=2"), Some("xyz"));
-        assert_eq!(token_from_cookie_header("a=1"), None);
-        assert_eq!(token_from_cookie_header("auth_token="), None);
+        assert_eq!(token_from_cookie_header("a=1; auth_token=xyz; b=2", false), Some("xyz"));
+        assert_eq!(token_from_cookie_header("a=1", false), None);
+        assert_eq!(token_from_cookie_header("auth_token=", false), None);
+    }
+
+    #[test]
+    fn over_https_only_the_host_prefixed_cookie_counts() {
+        let c = session_cookie("abc", None, true);
+        assert!(c.starts_with("__Host-auth_token=abc; Path=/;") && c.ends_with("; Secure") && !c.contains("Domain"));
+        assert!(cleared_cookie(true).starts_with("__Host-auth_token=;"));
+        // A planted, unprefixed cookie is not read when the site is secure.
+        assert_eq!(token_from_cookie_header("auth_token=planted", true), None);
+        assert_eq!(token_from_cookie_header("auth_token=planted; __Host-auth_token=real", true), Some("real"));
+        assert!(has_token_cookie("auth_token=x") && has_token_cookie("__Host-auth_token=x"));
     }
 }

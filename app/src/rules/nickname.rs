@@ -13,6 +13,8 @@ pub enum NicknameError {
     TooLong,
     #[error("control characters")]
     ControlCharacters,
+    #[error("invisible or direction-changing characters")]
+    InvisibleCharacters,
 }
 
 impl NicknameError {
@@ -20,6 +22,7 @@ impl NicknameError {
         match self {
             NicknameError::TooLong => "昵称不能超过20个字符",
             NicknameError::ControlCharacters => "昵称不能包含控制字符",
+            NicknameError::InvisibleCharacters => "昵称不能包含不可见或改变文字方向的字符",
         }
     }
 }
@@ -29,6 +32,9 @@ impl Nickname {
         let raw = raw.trim();
         if raw.chars().any(char::is_control) {
             return Err(NicknameError::ControlCharacters);
+        }
+        if has_invisible(raw) {
+            return Err(NicknameError::InvisibleCharacters);
         }
         if raw.chars().count() > NICKNAME_MAX_CHARS {
             return Err(NicknameError::TooLong);
@@ -46,6 +52,27 @@ impl Nickname {
     }
 }
 
+/// Bidi controls (which reorder what is shown around a nickname, e.g. to
+/// fake another name) and zero-width characters (which make two names look
+/// alike). A zero-width joiner stays allowed inside an emoji sequence.
+fn has_invisible(raw: &str) -> bool {
+    let emoji = |c: char| c >= '\u{1F000}' || ('\u{2600}'..='\u{27BF}').contains(&c) || c == '\u{FE0F}';
+    let mut previous = None;
+    for c in raw.chars() {
+        let invisible = match c {
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}' => true,
+            '\u{200B}' | '\u{200C}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}' => true,
+            '\u{200D}' => !previous.is_some_and(emoji),
+            _ => false,
+        };
+        if invisible {
+            return true;
+        }
+        previous = Some(c);
+    }
+    false
+}
+
 impl fmt::Display for Nickname {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -55,6 +82,15 @@ impl fmt::Display for Nickname {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bidi_controls_and_zero_width_characters_are_refused() {
+        for bad in ["admin\u{202E}nimda", "a\u{2066}b", "张\u{200B}三", "\u{FEFF}小明", "a\u{200D}b", "x\u{200F}"] {
+            assert_eq!(Nickname::parse(bad), Err(NicknameError::InvisibleCharacters), "{bad:?}");
+        }
+        // An emoji sequence keeps its joiner.
+        assert!(Nickname::parse("一家\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}").is_ok());
+    }
 
     #[test]
     fn chinese_nicknames_count_characters_not_bytes() {

@@ -214,3 +214,40 @@ async fn fourteen_simultaneous_wrong_old_passwords_get_only_the_lock_s_checks() 
     // The same lock guards the password sign-in.
     assert_eq!(app.login_with(&app.new_browser(), &login_form("Heron020", PASSWORD)).await.status(), 429);
 }
+
+/// Over https (`SECURE_COOKIES=true`): the cookie is `__Host-` prefixed and
+/// `Secure`, a planted unprefixed cookie is not read, and HSTS is sent.
+#[tokio::test]
+async fn secure_cookies_are_host_prefixed_and_come_with_hsts() {
+    let env = vec![("SECURE_COOKIES", "true".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    app.user("13700137030", "Heron030").await;
+    let response = app.login_with(&app.new_browser(), &login_form("Heron030", PASSWORD)).await;
+    assert_eq!(response.headers()["strict-transport-security"], "max-age=31536000");
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-auth_token=") && cookie.contains("; Secure") && cookie.contains("Path=/"));
+    let token = body(response).await["token"].as_str().unwrap().to_owned();
+    let me = |cookie: String| reqwest::Client::new().get(app.url("/api/v1/me")).header("cookie", cookie).send();
+    assert_eq!(me(format!("__Host-auth_token={token}")).await.unwrap().status(), 200);
+    assert_eq!(me(format!("auth_token={token}")).await.unwrap().status(), 401, "an unprefixed cookie is not read");
+
+    let plain = spawn_app().await;
+    assert!(!plain.get("/health/live").await.headers().contains_key("strict-transport-security"));
+}
+
+/// The development JWT secret signs every session: only its owner reads it.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_generated_jwt_secret_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = vec![("JWT_SECRET", String::new())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    let path = std::path::Path::new(&app.env["DATA_DIR"]).join("jwt_secret");
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    // An older, world-readable one is narrowed at the next start.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut again = Spawn { env: vec![("JWT_SECRET", String::new())], ..Spawn::default() };
+    again.env.push(("DATA_DIR", app.env["DATA_DIR"].clone()));
+    let _second = spawn(again).await.unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+}
