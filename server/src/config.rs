@@ -261,6 +261,7 @@ impl Config {
             sms_resend_interval: vars.seconds("SMS_RESEND_INTERVAL_SECONDS", 60)?,
             sms_daily_cap: vars.positive("SMS_DAILY_CAP", 10)?,
             sms_ip_hourly_cap: vars.positive("SMS_IP_HOURLY_CAP", 20)?,
+            sms_site_hourly_cap: vars.positive("SMS_SITE_HOURLY_CAP", 1000)?,
             sms_max_attempts: vars.positive("SMS_MAX_ATTEMPTS", 5)?,
             captcha_ttl: vars.seconds("CAPTCHA_TTL_SECONDS", 300)?,
             lookups_per_minute: vars.positive("LOOKUPS_PER_MINUTE", 30)?,

@@ -32,6 +32,8 @@ pub struct Settings {
     pub sms_resend_interval: Duration,
     pub sms_daily_cap: u32,
     pub sms_ip_hourly_cap: u32,
+    /// Every SMS the site sends in an hour, whatever the number or address.
+    pub sms_site_hourly_cap: u32,
     pub sms_max_attempts: u32,
     pub captcha_ttl: Duration,
     /// Availability checks (`/mobiles/{m}/count`...) per client IP per minute.
@@ -70,6 +72,7 @@ impl Default for Settings {
             sms_resend_interval: Duration::from_secs(60),
             sms_daily_cap: 10,
             sms_ip_hourly_cap: 20,
+            sms_site_hourly_cap: 1000,
             sms_max_attempts: 5,
             captcha_ttl: Duration::from_secs(300),
             lookups_per_minute: 30,

@@ -125,3 +125,26 @@ async fn field_errors_come_before_the_captcha_is_spent() {
     let good = json!({ "mobile": "13900139005", "purpose": "register", "image_code_id": id, "text": answer });
     assert_eq!(app.post_json("/api/v1/sms_codes", &good).await.status(), 200);
 }
+
+/// SMS pumping: many numbers from many addresses, each under its own caps.
+/// The site-wide hourly budget stops them all.
+#[tokio::test]
+async fn the_site_wide_hourly_budget_holds_across_numbers_and_addresses() {
+    let env = vec![("SMS_SITE_HOURLY_CAP", "3".to_string()), ("TRUST_FORWARDED_FOR", "true".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    let mut statuses = vec![];
+    for i in 0..5 {
+        let from = format!("198.51.100.{}", i + 1);
+        let id = uuid::Uuid::new_v4().to_string();
+        let image = app.client.get(app.url(&format!("/api/v1/image_codes/{id}"))).header("x-forwarded-for", &from);
+        assert_eq!(image.send().await.unwrap().status(), 200);
+        let answer = app.outbox_code("captcha", &id).await.unwrap();
+        let form =
+            json!({ "mobile": format!("1350013{i:04}"), "purpose": "register", "image_code_id": id, "text": answer });
+        let response = app.client.post(app.url("/api/v1/sms_codes")).header("x-forwarded-for", &from).json(&form);
+        statuses.push(response.send().await.unwrap());
+    }
+    let last = statuses.pop().unwrap();
+    assert_eq!(statuses.iter().filter(|r| r.status() == 200).count(), 3);
+    assert_error(last, 429, "sms_site_cap", Some("sms_code")).await;
+}

@@ -161,9 +161,14 @@ impl MemoryStore {
             let retry_after = map.remaining(req.ip_key, now).unwrap_or(req.ip_window);
             return Ok(SendSlot::IpCap { retry_after });
         }
+        if map.count(req.site_key, now) >= u64::from(req.site_cap) {
+            let retry_after = map.remaining(req.site_key, now).unwrap_or(req.site_window);
+            return Ok(SendSlot::SiteCap { retry_after });
+        }
         map.insert(req.cooldown_key, Value::Text("1".into()), req.cooldown, now);
         map.increment(req.day_key, req.day_window, now);
         map.increment(req.ip_key, req.ip_window, now);
+        map.increment(req.site_key, req.site_window, now);
         map.insert(req.code_key, Value::Code { code: req.code.to_owned(), attempts: 0 }, req.code_ttl, now);
         map.entries.remove(req.notice_key);
         Ok(SendSlot::Granted)

@@ -38,6 +38,11 @@ pub struct SendSlotRequest<'a> {
     pub ip_key: &'a str,
     pub ip_cap: u32,
     pub ip_window: Duration,
+    /// The site-wide budget, against SMS pumping through many numbers and
+    /// addresses.
+    pub site_key: &'a str,
+    pub site_cap: u32,
+    pub site_window: Duration,
     pub code_key: &'a str,
     pub code: &'a str,
     pub code_ttl: Duration,
@@ -78,7 +83,7 @@ pub enum PasswordGate {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SendSlot {
-    /// The code is stored, the cooldown started and both caps counted.
+    /// The code is stored, the cooldown started and every cap counted.
     Granted,
     Cooldown {
         retry_after: Duration,
@@ -87,6 +92,10 @@ pub enum SendSlot {
         retry_after: Duration,
     },
     IpCap {
+        retry_after: Duration,
+    },
+    /// The whole site's hourly budget is spent (SMS pumping?).
+    SiteCap {
         retry_after: Duration,
     },
 }
@@ -205,7 +214,9 @@ impl Store {
         let (cooldown_key, day_key, ip_key, code_key) =
             (self.key(req.cooldown_key), self.key(req.day_key), self.key(req.ip_key), self.key(req.code_key));
         let notice_key = self.key(req.notice_key);
+        let site_key = self.key(req.site_key);
         let req = SendSlotRequest {
+            site_key: &site_key,
             cooldown_key: &cooldown_key,
             day_key: &day_key,
             ip_key: &ip_key,

@@ -35,9 +35,13 @@ static ACQUIRE_SEND_SLOT: LazyLock<Script> = LazyLock::new(|| {
           if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[4]) then
             return {3, redis.call('PTTL', KEYS[3])}
           end
+          if tonumber(redis.call('GET', KEYS[6]) or '0') >= tonumber(ARGV[8]) then
+            return {4, redis.call('PTTL', KEYS[6])}
+          end
           redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
           if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
           if redis.call('INCR', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
+          if redis.call('INCR', KEYS[6]) == 1 then redis.call('PEXPIRE', KEYS[6], ARGV[9]) end
           redis.call('DEL', KEYS[4])
           redis.call('HSET', KEYS[4], 'code', ARGV[6], 'attempts', 0)
           redis.call('PEXPIRE', KEYS[4], ARGV[7])
@@ -211,6 +215,7 @@ impl RedisStore {
             .key(req.ip_key)
             .key(req.code_key)
             .key(req.notice_key)
+            .key(req.site_key)
             .arg(ms(req.cooldown))
             .arg(req.day_cap)
             .arg(ms(req.day_window))
@@ -218,6 +223,8 @@ impl RedisStore {
             .arg(ms(req.ip_window))
             .arg(req.code)
             .arg(ms(req.code_ttl))
+            .arg(req.site_cap)
+            .arg(ms(req.site_window))
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
@@ -226,7 +233,8 @@ impl RedisStore {
             0 => SendSlot::Granted,
             1 => SendSlot::Cooldown { retry_after },
             2 => SendSlot::DailyCap { retry_after },
-            _ => SendSlot::IpCap { retry_after },
+            3 => SendSlot::IpCap { retry_after },
+            _ => SendSlot::SiteCap { retry_after },
         })
     }
 

@@ -16,6 +16,9 @@ fn slot<'a>(n: &'a str, day: &'a str, ip: &'a str, code: &'a str) -> SendSlotReq
         ip_key: ip,
         ip_cap: 20,
         ip_window: Duration::from_secs(3_600),
+        site_key: "site",
+        site_cap: 1000,
+        site_window: Duration::from_secs(3_600),
         code_key: code,
         code: "123456",
         code_ttl: Duration::from_secs(300),
@@ -46,6 +49,7 @@ where
     a_released_slot_allows_an_immediate_retry(make(p("release")).await).await;
     a_conditional_release_spares_a_newer_code(make(p("release-if")).await).await;
     a_granted_slot_clears_the_last_notice(make(p("notice")).await).await;
+    the_site_budget_counts_every_number_and_address(make(p("site")).await).await;
     thirty_simultaneous_attempts_pass_the_gate_only_until_the_captcha(make(p("gate")).await).await;
     with_captchas_solved_the_lock_holds_against_a_simultaneous_burst(make(p("gate-lock")).await).await;
     a_right_password_clears_the_account_and_gives_the_address_its_count_back(make(p("gate-pass")).await).await;
@@ -96,6 +100,21 @@ async fn a_right_password_clears_the_account_and_gives_the_address_its_count_bac
     }
     store.password_attempt_passed("acct", "ip", "lock").await.unwrap();
     assert_eq!((store.count("acct").await.unwrap(), store.count("ip").await.unwrap()), (0, 1));
+}
+
+async fn the_site_budget_counts_every_number_and_address(store: Store) {
+    let mut set = JoinSet::new();
+    for i in 0..12 {
+        let store = store.clone();
+        set.spawn(async move {
+            let (n, d, ip, c) = (format!("n{i}"), format!("d{i}"), format!("ip{i}"), format!("c{i}"));
+            let req = SendSlotRequest { site_cap: 5, ..slot(&n, &d, &ip, &c) };
+            store.acquire_send_slot(&req).await.unwrap()
+        });
+    }
+    let slots = set.join_all().await;
+    assert_eq!(slots.iter().filter(|s| **s == SendSlot::Granted).count(), 5, "{slots:?}");
+    assert!(slots.iter().filter(|s| **s != SendSlot::Granted).all(|s| matches!(s, SendSlot::SiteCap { .. })));
 }
 
 async fn a_granted_slot_clears_the_last_notice(store: Store) {

@@ -55,6 +55,8 @@ pub(crate) mod keys {
     pub fn sms_ip_hourly(ip: &std::net::IpAddr) -> String {
         format!("sms:ip:{ip}")
     }
+    /// Every SMS this site sends in the hour.
+    pub const SMS_SITE_HOURLY: &str = "sms:site";
     pub fn captchas(ip: &std::net::IpAddr) -> String {
         format!("captcha:ip:{ip}")
     }

@@ -43,6 +43,8 @@ pub enum SendSmsCodeError {
     DailyCap { retry_after: Duration },
     #[error("IP cap")]
     IpCap { retry_after: Duration },
+    #[error("site cap")]
+    SiteCap { retry_after: Duration },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -78,6 +80,9 @@ pub async fn send_sms_code(core: &Core, client: &Client, form: &SendSmsCodeForm)
         ip_key: &ip_key,
         ip_cap: settings.sms_ip_hourly_cap,
         ip_window: Duration::from_secs(3_600),
+        site_key: keys::SMS_SITE_HOURLY,
+        site_cap: settings.sms_site_hourly_cap,
+        site_window: Duration::from_secs(3_600),
         code_key: &code_key,
         code: code.as_str(),
         code_ttl: settings.sms_code_ttl,
@@ -88,6 +93,15 @@ pub async fn send_sms_code(core: &Core, client: &Client, form: &SendSmsCodeForm)
         SendSlot::Cooldown { retry_after } => return Err(SendSmsCodeError::Cooldown { retry_after }),
         SendSlot::DailyCap { retry_after } => return Err(SendSmsCodeError::DailyCap { retry_after }),
         SendSlot::IpCap { retry_after } => return Err(SendSmsCodeError::IpCap { retry_after }),
+        SendSlot::SiteCap { retry_after } => {
+            // Loud: either the site grew past its budget, or someone pumps
+            // SMS through it (toll fraud) across many numbers and addresses.
+            tracing::error!(
+                cap = settings.sms_site_hourly_cap,
+                "the site-wide hourly SMS budget is spent (SMS_SITE_HOURLY_CAP); sends are refused until the hour ends"
+            );
+            return Err(SendSmsCodeError::SiteCap { retry_after });
+        }
     }
 
     if let Err(e) = enqueue(core, &mobile, purpose, &code).await {
@@ -150,6 +164,10 @@ impl From<SendSmsCodeError> for AppError {
             .with_field("sms_code"),
             E::IpCap { retry_after } => {
                 AppError::rate_limited("sms_ip_cap", "发送次数过多，请稍后再试", seconds_up(retry_after))
+                    .with_field("sms_code")
+            }
+            E::SiteCap { retry_after } => {
+                AppError::rate_limited("sms_site_cap", "短信发送繁忙，请稍后再试", seconds_up(retry_after))
                     .with_field("sms_code")
             }
             E::Store(e) => dependency_down("send_sms_code", "store", &e),
