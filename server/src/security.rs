@@ -9,12 +9,19 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-/// A request that changes state and authenticates by cookie must come from
-/// this site: its `Origin` (or, failing that, `Referer`) must name the host it
-/// was sent to. Bearer-token clients are not browsers and pass.
+/// A request that changes state must not come from another site, with or
+/// without a cookie: a cross-site form post of our sign-in form with the
+/// attacker's credentials would sign the visitor in as the attacker (login
+/// CSRF), and one of our sign-out would sign them out.
+///
+/// Browsers say where a request comes from: `Origin` (every modern browser on
+/// a POST), else `Sec-Fetch-Site`. Either must say "this site" (`same-origin`,
+/// or `none`: typed by the person). A request with neither is not from a
+/// browser page (an app, curl) and is judged by its token as any other; if it
+/// still carries our cookie, its `Referer` must name this site.
 pub async fn same_origin_for_cookies(request: Request, next: Next) -> Response {
     let changes_state = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if changes_state && uses_cookie_auth(request.headers()) && !same_origin(request.headers()) {
+    if changes_state && !from_this_site(request.headers()) {
         tracing::warn!(path = %request.uri().path(), "refused a cross-site request");
         let error = AppError::new(app::error::ErrorKind::Forbidden, "cross_site_request", "跨站请求被拒绝");
         return crate::api_v1::ApiError(error).into_response();
@@ -22,6 +29,19 @@ pub async fn same_origin_for_cookies(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// Whether a state-changing request may be taken as this site's own.
+fn from_this_site(headers: &HeaderMap) -> bool {
+    let header = |name: &header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if headers.contains_key(header::ORIGIN) {
+        return same_origin(headers, header::ORIGIN);
+    }
+    if let Some(site) = header(&header::HeaderName::from_static("sec-fetch-site")) {
+        return matches!(site, "same-origin" | "none");
+    }
+    !uses_cookie_auth(headers) || same_origin(headers, header::REFERER)
+}
+
+/// Whether the request carries our session cookie (and no bearer token).
 fn uses_cookie_auth(headers: &HeaderMap) -> bool {
     let bearer =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("Bearer "));
@@ -35,13 +55,11 @@ fn authority(url: &str) -> Option<&str> {
     Some(rest.split('/').next().unwrap_or(rest))
 }
 
-fn same_origin(headers: &HeaderMap) -> bool {
+/// Whether `claim` (`Origin` or `Referer`) names the host the request was
+/// sent to.
+fn same_origin(headers: &HeaderMap, claim: header::HeaderName) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else { return false };
-    let claimed = headers
-        .get(header::ORIGIN)
-        .or_else(|| headers.get(header::REFERER))
-        .and_then(|v| v.to_str().ok())
-        .and_then(authority);
+    let claimed = headers.get(claim).and_then(|v| v.to_str().ok()).and_then(authority);
     claimed.is_some_and(|origin| origin.eq_ignore_ascii_case(host))
 }
 
@@ -83,11 +101,20 @@ mod tests {
 
     #[test]
     fn the_origin_must_name_the_host() {
-        assert!(same_origin(&headers(&[(header::HOST, "a.example:3000"), (header::ORIGIN, "http://a.example:3000")])));
-        assert!(!same_origin(&headers(&[(header::HOST, "a.example:3000"), (header::ORIGIN, "http://evil.example")])));
-        assert!(!same_origin(&headers(&[(header::HOST, "a.example"), (header::ORIGIN, "null")])));
-        assert!(same_origin(&headers(&[(header::HOST, "a.example"), (header::REFERER, "https://a.example/user")])));
-        assert!(!same_origin(&headers(&[(header::HOST, "a.example")])));
+        let host = (header::HOST, "a.example:3000");
+        assert!(from_this_site(&headers(&[host.clone(), (header::ORIGIN, "http://a.example:3000")])));
+        assert!(!from_this_site(&headers(&[host.clone(), (header::ORIGIN, "http://evil.example")])));
+        assert!(!from_this_site(&headers(&[host.clone(), (header::ORIGIN, "null")])));
+        let fetch_site = |v| (header::HeaderName::from_static("sec-fetch-site"), v);
+        assert!(from_this_site(&headers(&[host.clone(), fetch_site("same-origin")])));
+        assert!(from_this_site(&headers(&[host.clone(), fetch_site("none")])));
+        assert!(!from_this_site(&headers(&[host.clone(), fetch_site("same-site")])));
+        assert!(!from_this_site(&headers(&[host.clone(), fetch_site("cross-site")])));
+        // Neither header: not a browser page; with our cookie, the Referer decides.
+        assert!(from_this_site(&headers(&[host.clone()])));
+        assert!(!from_this_site(&headers(&[host.clone(), (header::COOKIE, "auth_token=x")])));
+        let referer = (header::REFERER, "http://a.example:3000/user");
+        assert!(from_this_site(&headers(&[host.clone(), (header::COOKIE, "auth_token=x"), referer])));
     }
 
     #[test]

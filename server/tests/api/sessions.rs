@@ -251,3 +251,38 @@ async fn the_generated_jwt_secret_is_owner_only() {
     let _second = spawn(again).await.unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
 }
+
+/// Login CSRF: another site posts our sign-in form with the attacker's own
+/// credentials, so the visitor ends up signed in as the attacker. No cookie
+/// is involved, and it must still be refused.
+#[tokio::test]
+async fn a_cross_site_sign_in_form_post_is_refused_without_any_cookie() {
+    let app = spawn_app().await;
+    app.user("13700137040", "Heron040").await;
+    let fresh = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form = [("account", "Heron040"), ("password", PASSWORD)];
+    for (header, value) in [("origin", "https://evil.example"), ("origin", "null"), ("sec-fetch-site", "cross-site")] {
+        let response = fresh.post(app.url("/api/login")).header(header, value).form(&form).send().await.unwrap();
+        assert_eq!(response.status(), 403, "{header}: {value}");
+        assert!(!response.headers().contains_key("set-cookie"), "{header}: {value}");
+    }
+    // The JSON API the same way; and a sign-out from another site.
+    let api = fresh
+        .post(app.url("/api/v1/login"))
+        .header("origin", "https://evil.example")
+        .json(&login_form("Heron040", PASSWORD));
+    assert_error(api.send().await.unwrap(), 403, "cross_site_request", None).await;
+    let same_site = fresh.post(app.url("/api/login")).header("sec-fetch-site", "same-site").form(&form);
+    assert_eq!(same_site.send().await.unwrap().status(), 403, "a sibling subdomain is another site too");
+    // Our own pages, and clients that are not browsers (neither header), pass.
+    let ours =
+        fresh.post(app.url("/api/v1/login")).header("origin", &app.address).json(&login_form("Heron040", PASSWORD));
+    assert_eq!(ours.send().await.unwrap().status(), 200);
+    let typed = fresh
+        .post(app.url("/api/v1/login"))
+        .header("sec-fetch-site", "same-origin")
+        .json(&login_form("Heron040", PASSWORD));
+    assert_eq!(typed.send().await.unwrap().status(), 200);
+    let curl = reqwest::Client::new().post(app.url("/api/v1/login")).json(&login_form("Heron040", PASSWORD));
+    assert_eq!(curl.send().await.unwrap().status(), 200);
+}
