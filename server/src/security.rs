@@ -111,7 +111,7 @@ mod tests {
         assert!(!from_this_site(&headers(&[host.clone(), fetch_site("same-site")])));
         assert!(!from_this_site(&headers(&[host.clone(), fetch_site("cross-site")])));
         // Neither header: not a browser page; with our cookie, the Referer decides.
-        assert!(from_this_site(&headers(&[host.clone()])));
+        assert!(from_this_site(&headers(std::slice::from_ref(&host))));
         assert!(!from_this_site(&headers(&[host.clone(), (header::COOKIE, "auth_token=x")])));
         let referer = (header::REFERER, "http://a.example:3000/user");
         assert!(from_this_site(&headers(&[host.clone(), (header::COOKIE, "auth_token=x"), referer])));
