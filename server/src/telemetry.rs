@@ -1,6 +1,7 @@
 //! Logs: structured (`tracing`), one line per request with method, path,
 //! status and latency. Query strings, bodies and headers are never logged, so
-//! no password, code, captcha answer or token reaches a log line.
+//! no password, code, captcha answer or token reaches a log line; a mobile
+//! number in a path is masked like everywhere else.
 
 use crate::config::LogFormat;
 use axum::http::{Request, Response};
@@ -34,7 +35,48 @@ pub struct RequestSpan;
 
 impl<B> MakeSpan<B> for RequestSpan {
     fn make_span(&mut self, request: &Request<B>) -> Span {
-        tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+        tracing::info_span!("request", method = %request.method(), path = %masked_path(request.uri().path()))
+    }
+}
+
+/// The path with every run of 7 or more digits (a mobile number in
+/// `/mobiles/{m}/count` or `/sms_codes/{m}/cooldown`) masked to its first 3
+/// and last 4 digits: `13812345678` -> `138****5678`.
+pub fn masked_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        if digits.len() >= 7 {
+            out.push_str(&digits[..3]);
+            out.push_str("****");
+            out.push_str(&digits[digits.len() - 4..]);
+        } else {
+            out.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in path.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut digits, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::masked_path;
+
+    #[test]
+    fn mobile_numbers_in_paths_are_masked() {
+        assert_eq!(masked_path("/api/v1/mobiles/13812345678/count"), "/api/v1/mobiles/138****5678/count");
+        assert_eq!(masked_path("/api/v1/sms_codes/13812345678"), "/api/v1/sms_codes/138****5678");
+        assert_eq!(masked_path("/api/v1/me/sessions/42"), "/api/v1/me/sessions/42");
+        assert_eq!(masked_path("/pkg/mobile_auth.wasm"), "/pkg/mobile_auth.wasm");
     }
 }
 

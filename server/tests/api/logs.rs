@@ -64,3 +64,29 @@ fn contains_word(text: &str, word: &str) -> bool {
         !before.is_some_and(|c| c.is_ascii_alphanumeric()) && !after.is_some_and(|c| c.is_ascii_alphanumeric())
     })
 }
+
+/// A mobile number in a request path is masked in the request line, and raw
+/// input (an unparsed purpose, a captcha id from the URL) never becomes a
+/// log field: a forged value cannot write into the log.
+#[tokio::test]
+async fn paths_are_masked_and_raw_input_never_reaches_a_log_field() {
+    let logs = captured();
+    let app = spawn_app().await;
+    assert_eq!(app.get("/api/v1/mobiles/13200132077/count").await.status(), 200);
+    let (id, answer) = app.captcha().await;
+    let forged = "register\",\"forged_field\":\"yes";
+    let form = serde_json::json!({ "mobile": "13200132078", "purpose": forged, "image_code_id": id, "text": answer });
+    assert_eq!(app.post_json("/api/v1/sms_codes", &form).await.status(), 400);
+    assert_eq!(app.get("/api/v1/image_codes/not-a-uuid-forged_id_marker").await.status(), 400);
+
+    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(!text.contains("13200132077"), "the full number reached the log");
+    assert!(text.contains("/api/v1/mobiles/132****2077/count"), "the masked path is there");
+    assert!(!text.contains("forged_field"), "an unparsed purpose reached the log");
+    let captcha_lines = text.lines().filter(|l| l.contains("issue_captcha"));
+    assert!(
+        captcha_lines.clone().all(|l| !l.contains("\"id\":\"not-a-uuid")),
+        "{:?}",
+        captcha_lines.collect::<Vec<_>>()
+    );
+}

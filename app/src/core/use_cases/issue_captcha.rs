@@ -28,9 +28,11 @@ pub enum CaptchaError {
     Cpu(#[from] CpuJobError),
 }
 
-#[tracing::instrument(name = "issue_captcha", skip(core, client))]
+// The id is a log field only once parsed: raw input never reaches a log.
+#[tracing::instrument(name = "issue_captcha", skip_all, fields(id = tracing::field::Empty))]
 pub async fn issue_captcha(core: &Core, client: &Client, id: &str) -> Result<Vec<u8>, CaptchaError> {
     let id = uuid::Uuid::parse_str(id).map_err(|_| CaptchaError::BadId)?;
+    tracing::Span::current().record("id", tracing::field::display(&id));
     let window = Duration::from_secs(60);
     if let Hit::Limited { retry_after } =
         core.store.hit(&keys::captchas(&client.ip), window, core.settings.captchas_per_minute).await?

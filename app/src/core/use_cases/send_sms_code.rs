@@ -53,10 +53,12 @@ pub enum SendSmsCodeError {
     Queue(#[from] QueueError),
 }
 
-#[tracing::instrument(name = "send_sms_code", skip_all, fields(purpose = %form.purpose))]
+// The purpose is a log field only once parsed: raw input never reaches a log.
+#[tracing::instrument(name = "send_sms_code", skip_all, fields(purpose = tracing::field::Empty))]
 pub async fn send_sms_code(core: &Core, client: &Client, form: &SendSmsCodeForm) -> Result<SmsSent, SendSmsCodeError> {
     let mobile = Mobile::parse(&form.mobile)?;
     let purpose: Purpose = form.purpose.parse()?;
+    tracing::Span::current().record("purpose", purpose.as_str());
     let answer = CaptchaAnswer::parse(&form.text)?;
     check_captcha(core, &form.image_code_id, &answer).await?;
     let registered = core.db.count_mobile(&mobile).await? > 0;
