@@ -165,7 +165,9 @@ async fn login_captcha(
     ApiClient(client): ApiClient,
     Query(query): Query<AccountQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let required = use_cases::login_needs_captcha(&core, &client, &query.account).await?;
+    // `account` is accepted and not used: the answer never depends on one.
+    let _ = query.account;
+    let required = use_cases::login_needs_captcha(&core, &client).await?;
     Ok(Json(json!({ "required": required })))
 }
 

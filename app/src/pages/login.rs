@@ -84,19 +84,24 @@ fn PasswordLogin(next: Signal<String>, captcha: Captcha, captcha_at_first: bool)
     let needs_captcha = RwSignal::new(captcha_at_first);
     let [account_error, password_error, text_error] = std::array::from_fn(|_| RwSignal::new(None::<String>));
 
-    // Ask the server whether it will want the captcha for this account.
+    // Ask the server whether it will want the captcha from this client; once
+    // shown, the captcha stays.
     let ask = move || {
         let account = account.get_untracked();
         spawn_local(async move {
-            if let Ok(needed) = login_needs_captcha(account).await {
-                needs_captcha.set(needed);
+            if let Ok(true) = login_needs_captcha(account).await {
+                needs_captcha.set(true);
             }
         });
     };
     // After every refused attempt the answer may have changed; a used
-    // captcha is replaced.
+    // captcha is replaced. The account itself may want one (failures from
+    // elsewhere), which the server says only at the attempt.
     Effect::new(move |_| {
-        if let Some(Err(_)) = action.value().get() {
+        if let Some(Err(e)) = action.value().get() {
+            if e.code == "image_code_required" {
+                needs_captcha.set(true);
+            }
             captcha.refresh();
             captcha_text.set(String::new());
             ask();

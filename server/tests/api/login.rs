@@ -278,3 +278,32 @@ async fn with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows
     assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 3, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 9, "{statuses:?}");
 }
+
+/// `/login/captcha?account=` must not tell whether an account exists or is
+/// under attack: it answers by the asking address only, and is limited.
+#[tokio::test]
+async fn the_captcha_question_answers_by_address_never_by_account() {
+    let env = vec![("TRUST_FORWARDED_FOR", "true".to_string()), ("LOOKUPS_PER_MINUTE", "4".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    app.user("13400134030", "Kestrel30").await;
+    let from = |ip: &'static str| move |request: reqwest::RequestBuilder| request.header("x-forwarded-for", ip);
+    let (attacker, owner) = (from("203.0.113.50"), from("198.51.100.50"));
+    for _ in 0..3 {
+        let attempt =
+            attacker(app.client.post(app.url("/api/v1/login")).json(&login_form("Kestrel30", "wrong-password")));
+        assert_eq!(attempt.send().await.unwrap().status(), 401);
+    }
+    let asks =
+        |request: reqwest::RequestBuilder| async { body(request.send().await.unwrap()).await["required"].clone() };
+    let question = |account: &str| app.client.get(app.url(&format!("/api/v1/login/captcha?account={account}")));
+    assert_eq!(asks(attacker(question("Kestrel30"))).await, true, "the failing address is asked");
+    assert_eq!(asks(owner(question("Kestrel30"))).await, false, "no word about the account's failures");
+    assert_eq!(asks(owner(question("Nobody77"))).await, false);
+    // The account still wants the captcha: the owner hears it at the attempt.
+    let attempt = owner(app.client.post(app.url("/api/v1/login")).json(&login_form("Kestrel30", PASSWORD)));
+    assert_error(attempt.send().await.unwrap(), 422, "image_code_required", Some("text")).await;
+    // Limited like the availability checks (4 a minute here).
+    let _ = owner(question("a")).send().await.unwrap();
+    let _ = owner(question("b")).send().await.unwrap();
+    assert_error(owner(question("c")).send().await.unwrap(), 429, "too_many_lookups", None).await;
+}

@@ -15,7 +15,7 @@ use crate::{
         Client, Core, LoginCaptcha,
         db::{DbError, UserRow},
         password_hashing::HashError,
-        store::{PasswordAttempt, PasswordGate, StoreError},
+        store::{Hit, PasswordAttempt, PasswordGate, StoreError},
     },
     error::{AppError, ErrorKind},
     rules::{Account, AccountError, CaptchaAnswer, CaptchaAnswerError},
@@ -37,6 +37,8 @@ pub enum LoginError {
     Captcha(#[from] CaptchaRefusal),
     #[error("unknown account or wrong password")]
     WrongCredentials,
+    #[error("too many captcha questions")]
+    TooManyLookups { retry_after: Duration },
     #[error("password sign-in is locked")]
     Locked { until_ms: i64, retry_after: Duration },
     #[error("the account is disabled")]
@@ -58,34 +60,27 @@ fn account_key(account: &Account, user: Option<&UserRow>) -> String {
     user.map(|u| keys::user_account(u.id)).unwrap_or_else(|| account.key())
 }
 
-async fn captcha_needed(core: &Core, client: &Client, account_key: &str) -> Result<bool, StoreError> {
-    let settings = &core.settings;
-    Ok(match settings.login_captcha {
+/// Whether a sign-in from this client will ask for the captcha, as far as a
+/// client may know: by its own address's failures, never by an account's
+/// (that would tell anyone whether an account exists or is being attacked).
+/// An account with failures from elsewhere still asks at the attempt (422
+/// `image_code_required`), and the page shows the captcha then. Limited like
+/// the availability checks.
+pub async fn login_needs_captcha(core: &Core, client: &Client) -> Result<bool, LoginError> {
+    let window = Duration::from_secs(60);
+    if let Hit::Limited { retry_after } =
+        core.store.hit(&keys::lookups(&client.ip), window, core.settings.lookups_per_minute).await?
+    {
+        return Err(LoginError::TooManyLookups { retry_after });
+    }
+    Ok(match core.settings.login_captcha {
         LoginCaptcha::Always => true,
         LoginCaptcha::Never => false,
         LoginCaptcha::AfterFailures => {
-            core.store.count(&keys::login_failures(account_key)).await? >= u64::from(settings.captcha_after_failures)
-                || core.store.count(&keys::login_ip_failures(&client.ip)).await?
-                    >= u64::from(settings.captcha_after_failures)
+            core.store.count(&keys::login_ip_failures(&client.ip)).await?
+                >= u64::from(core.settings.captcha_after_failures)
         }
     })
-}
-
-/// Whether signing in to `account` from this client will ask for the
-/// captcha (the page shows it exactly then).
-pub async fn login_needs_captcha(core: &Core, client: &Client, account: &str) -> Result<bool, LoginError> {
-    if core.settings.login_captcha != LoginCaptcha::AfterFailures {
-        return Ok(core.settings.login_captcha == LoginCaptcha::Always);
-    }
-    let user = match Account::parse(account) {
-        Ok(account) => (core.db.find_user_by_account(&account).await?, Some(account)),
-        Err(_) => (None, None),
-    };
-    let key = match &user {
-        (user, Some(account)) => account_key(account, user.as_ref()),
-        (_, None) => String::new(),
-    };
-    Ok(captcha_needed(core, client, &key).await?)
 }
 
 #[tracing::instrument(name = "login", skip_all)]
@@ -179,6 +174,9 @@ impl From<LoginError> for AppError {
                 format!("密码错误次数过多，密码登录已锁定至{}（北京时间），可使用短信登录", clock_time_cst(until_ms)),
                 seconds_up(retry_after),
             ),
+            E::TooManyLookups { retry_after } => {
+                AppError::rate_limited("too_many_lookups", "查询太频繁，请稍后再试", seconds_up(retry_after))
+            }
             E::Disabled => AppError::new(ErrorKind::Forbidden, "account_disabled", "该账号已被停用，请联系客服"),
             E::Store(e) => dependency_down("login", "store", &e),
             E::Db(e) => dependency_down("login", "database", &e),
