@@ -307,3 +307,21 @@ async fn the_captcha_question_answers_by_address_never_by_account() {
     let _ = owner(question("b")).send().await.unwrap();
     assert_error(owner(question("c")).send().await.unwrap(), 429, "too_many_lookups", None).await;
 }
+
+/// A flood against a locked account writes one history row, not one each:
+/// the owner's own sign-ins stay in the history the user centre shows.
+#[tokio::test]
+async fn a_flood_against_a_locked_account_writes_one_history_row() {
+    let app = spawn(Spawn { env: lockout_env("600", "600"), ..Spawn::default() }).await.unwrap();
+    let id = app.user("13400134031", "Kestrel31").await;
+    for _ in 0..3 {
+        app.login_with(&app.new_browser(), &login_form("Kestrel31", "wrong-password")).await;
+    }
+    for _ in 0..20 {
+        let refused = app.login_with(&app.new_browser(), &login_form("Kestrel31", "wrong-password")).await;
+        assert_eq!(refused.status(), 429);
+    }
+    let history = app.core.db.recent_attempts(id, 100).await.unwrap();
+    assert_eq!(history.iter().filter(|a| a.outcome == "locked").count(), 1, "{history:?}");
+    assert_eq!(history.iter().filter(|a| a.outcome == "wrong_password").count(), 3);
+}

@@ -128,7 +128,12 @@ pub async fn login(core: &Core, client: &Client, form: &LoginForm) -> Result<Sig
         gate = core.store.gate_password_attempt(&attempt).await?;
     }
     if let PasswordGate::Locked { retry_after } = gate {
-        if let Some(user) = &user {
+        // One history row per lock: a flood against a locked account must
+        // not push the owner's real sign-ins out of the history.
+        let first = core.store.hit(&keys::login_lock_noted(&key), retry_after, 1).await? == Hit::Allowed;
+        if let Some(user) = &user
+            && first
+        {
             record_attempt(core, client, user.id, "password", "locked").await;
         }
         return Err(LoginError::Locked { until_ms: now_ms() + retry_after.as_millis() as i64, retry_after });

@@ -77,6 +77,10 @@ pub(crate) mod keys {
     pub fn login_lock(account_key: &str) -> String {
         format!("login:lock:{account_key}")
     }
+    /// Set when a refusal of the locked account was written to its history.
+    pub fn login_lock_noted(account_key: &str) -> String {
+        format!("login:lock-noted:{account_key}")
+    }
 }
 
 /// Whole seconds for a person, rounded up so that "0 s left" never refuses.
