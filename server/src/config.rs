@@ -57,6 +57,8 @@ pub struct Config {
     pub database_url: String,
     pub redis_url: Option<String>,
     pub store_prefix: String,
+    /// The in-process store's bound, in keys (`STORE_MAX_KEYS`).
+    pub store_max_keys: usize,
     pub data_dir: PathBuf,
     /// `None`: generate one (development only) and keep it in `data_dir`.
     pub jwt_secret: Option<SecretString>,
@@ -306,6 +308,7 @@ impl Config {
             database_url: vars.string("DATABASE_URL", "sqlite://data/app.db"),
             redis_url: vars.optional("REDIS_URL"),
             store_prefix: vars.string("STORE_PREFIX", "auth:"),
+            store_max_keys: vars.positive("STORE_MAX_KEYS", app::core::store::MEMORY_STORE_CAPACITY as u32)? as usize,
             data_dir: PathBuf::from(vars.string("DATA_DIR", "data")),
             jwt_secret,
             sms_provider,

@@ -141,7 +141,7 @@ pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
     db.migrate().await.context("could not apply the database migrations")?;
     let store = match &config.redis_url {
         Some(url) => Store::redis(url, &config.store_prefix).context("bad REDIS_URL")?,
-        None => Store::memory(&config.store_prefix),
+        None => Store::memory_with_capacity(&config.store_prefix, config.store_max_keys),
     };
     let hasher = PasswordHasher::new(config.hash_params, CpuLimiter::per_core(config.hash_queue))
         .context("bad ARGON2_* settings")?;

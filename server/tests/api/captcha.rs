@@ -91,3 +91,17 @@ async fn a_captcha_flood_does_not_turn_sign_ins_into_503() {
     assert!(sign_ins.iter().all(|s| *s == 200), "{sign_ins:?}");
     assert!(flood.iter().all(|s| [200, 503].contains(s)), "{flood:?}");
 }
+
+/// A flood of new short-lived state cannot grow the in-process store past
+/// its bound: past it, a request that needs a new key hears 503.
+#[tokio::test]
+async fn past_the_store_bound_a_captcha_is_refused_with_503() {
+    let env = vec![("STORE_MAX_KEYS", "4".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    let mut statuses = vec![];
+    for _ in 0..4 {
+        statuses.push(app.get(&format!("/api/v1/image_codes/{}", uuid::Uuid::new_v4())).await.status().as_u16());
+    }
+    // The address's counter and three answers fill four keys.
+    assert_eq!(statuses, [200, 200, 200, 503]);
+}

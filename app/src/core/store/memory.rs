@@ -1,5 +1,8 @@
 //! The in-process backend: a map behind a mutex, with expiry. Each operation
-//! holds the lock for its whole read-and-write, which makes it atomic.
+//! holds the lock for its whole read-and-write, which makes it atomic. The
+//! map has a bound: past it (after a sweep of what expired), an operation that
+//! would add keys is refused whole, as an unavailable store (503), instead of
+//! growing without end under a flood.
 
 use super::{CodeCheck, Hit, PasswordAttempt, PasswordGate, SendSlot, SendSlotRequest, StoreError};
 use std::{
@@ -27,13 +30,35 @@ struct Entry {
 struct Map {
     entries: HashMap<String, Entry>,
     writes_since_sweep: usize,
+    /// The most keys it holds; 0 before `MemoryStore::with_capacity` sets one.
+    capacity: usize,
 }
+
+/// Keys the in-process store holds at most by default: each is ~150 bytes
+/// with its entry, so about 30 MB.
+pub const DEFAULT_CAPACITY: usize = 200_000;
 
 /// Sweep expired entries after this many writes, so that memory stays bounded
 /// by what is live rather than by everything ever written.
 const SWEEP_EVERY: usize = 1024;
 
 impl Map {
+    /// Whether `new_keys` more keys fit (sweeping what expired if needed).
+    /// Checked before an operation writes anything, so a refusal leaves the
+    /// map as it was.
+    fn room(&mut self, new_keys: usize, now: Instant) -> Result<(), StoreError> {
+        let capacity = if self.capacity == 0 { DEFAULT_CAPACITY } else { self.capacity };
+        if self.entries.len() + new_keys <= capacity {
+            return Ok(());
+        }
+        self.entries.retain(|_, e| e.expires_at > now);
+        self.writes_since_sweep = 0;
+        if self.entries.len() + new_keys <= capacity {
+            return Ok(());
+        }
+        Err(StoreError::Unavailable(format!("the in-process store is full ({capacity} keys)")))
+    }
+
     fn live(&mut self, key: &str, now: Instant) -> Option<&mut Entry> {
         if self.entries.get(key).is_some_and(|e| e.expires_at <= now) {
             self.entries.remove(key);
@@ -86,6 +111,13 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
+    /// A store that holds at most `capacity` keys.
+    pub fn with_capacity(capacity: usize) -> MemoryStore {
+        let store = MemoryStore::default();
+        store.lock().capacity = capacity.max(1);
+        store
+    }
+
     fn lock(&self) -> MutexGuard<'_, Map> {
         // A panic while holding the lock cannot leave the map half-written
         // (every operation is a few plain assignments), so a poisoned lock is safe to reuse.
@@ -97,7 +129,9 @@ impl MemoryStore {
     }
 
     pub async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
-        self.lock().insert(key, Value::Text(value.to_owned()), ttl, Instant::now());
+        let (mut map, now) = (self.lock(), Instant::now());
+        map.room(1, now)?;
+        map.insert(key, Value::Text(value.to_owned()), ttl, now);
         Ok(())
     }
 
@@ -138,6 +172,7 @@ impl MemoryStore {
     pub async fn hit(&self, key: &str, window: Duration, limit: u32) -> Result<Hit, StoreError> {
         let mut map = self.lock();
         let now = Instant::now();
+        map.room(1, now)?;
         let n = map.increment(key, window, now);
         if n > u64::from(limit) {
             let retry_after = map.remaining(key, now).unwrap_or(window);
@@ -165,6 +200,7 @@ impl MemoryStore {
             let retry_after = map.remaining(req.site_key, now).unwrap_or(req.site_window);
             return Ok(SendSlot::SiteCap { retry_after });
         }
+        map.room(5, now)?;
         map.insert(req.cooldown_key, Value::Text("1".into()), req.cooldown, now);
         map.increment(req.day_key, req.day_window, now);
         map.increment(req.ip_key, req.ip_window, now);
@@ -178,6 +214,7 @@ impl MemoryStore {
         let mut map = self.lock();
         let now = Instant::now();
         if let Some(retry_after) = map.remaining(req.lock_key, now) {
+            map.room(1, now)?;
             map.increment(req.ip_key, req.window, now);
             return Ok(PasswordGate::Locked { retry_after });
         }
@@ -188,6 +225,7 @@ impl MemoryStore {
         {
             return Ok(PasswordGate::CaptchaRequired);
         }
+        map.room(3, now)?;
         map.increment(req.ip_key, req.window, now);
         if map.increment(req.account_key, req.window, now) >= u64::from(req.lock_after) {
             // This attempt is the last one allowed: the lock starts now, so
@@ -263,6 +301,23 @@ impl MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::super::{Store, suite};
+    use super::*;
+
+    /// The attack: short-lived state from a flood of new keys. Past the
+    /// bound the store refuses (503), whole operations at a time, and takes
+    /// keys again once some expire.
+    #[tokio::test(start_paused = true)]
+    async fn past_its_bound_the_store_refuses_new_keys_and_recovers_when_they_expire() {
+        let store = MemoryStore::with_capacity(10);
+        for i in 0..10 {
+            store.put(&format!("k{i}"), "v", Duration::from_secs(60)).await.unwrap();
+        }
+        assert!(matches!(store.put("k10", "v", Duration::from_secs(60)).await, Err(StoreError::Unavailable(_))));
+        assert!(matches!(store.hit("h", Duration::from_secs(60), 5).await, Err(StoreError::Unavailable(_))));
+        assert_eq!(store.lock().entries.len(), 10, "never past the bound");
+        tokio::time::advance(Duration::from_secs(61)).await;
+        store.put("k10", "v", Duration::from_secs(60)).await.unwrap();
+    }
 
     #[tokio::test]
     async fn the_shared_store_suite_passes_in_process() {

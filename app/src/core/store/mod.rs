@@ -6,7 +6,7 @@
 mod memory;
 mod redis;
 
-pub use self::memory::MemoryStore;
+pub use self::memory::{DEFAULT_CAPACITY as MEMORY_STORE_CAPACITY, MemoryStore};
 pub use self::redis::{RedisStore, SharedConnection};
 
 use std::time::Duration;
@@ -137,6 +137,11 @@ macro_rules! dispatch {
 impl Store {
     pub fn memory(prefix: &str) -> Store {
         Store { prefix: prefix.into(), backend: Backend::Memory(MemoryStore::new()) }
+    }
+
+    /// The in-process store holding at most `capacity` keys.
+    pub fn memory_with_capacity(prefix: &str, capacity: usize) -> Store {
+        Store { prefix: prefix.into(), backend: Backend::Memory(MemoryStore::with_capacity(capacity)) }
     }
 
     pub fn redis(url: &str, prefix: &str) -> Result<Store, StoreError> {
