@@ -34,20 +34,6 @@ pub enum DeliverError {
     Malformed(String),
 }
 
-/// What one run of `deliver` did, for tests and logs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Delivered {
-    Sent,
-    /// Failed for good (a final provider answer, or out of attempts).
-    Failed,
-    Retrying {
-        after: Duration,
-    },
-    Expired,
-    /// Another worker owns this attempt, or it is over already.
-    Skipped,
-}
-
 /// Only the first configuration problem of a process is logged as an error:
 /// every message fails the same way until an operator acts.
 static CONFIG_PROBLEM_LOGGED: AtomicBool = AtomicBool::new(false);
@@ -103,19 +89,20 @@ impl From<Result<MailAccepted, MailFailure>> for Attempt {
 
 /// Runs one attempt of one job.
 #[tracing::instrument(name = "deliver", skip_all, fields(delivery = %job.delivery_id, attempt = job.attempt + 1, kind = job.message.kind()))]
-pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<Delivered, DeliverError> {
+pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError> {
     let now = now_ms();
     if job.message.expires_at_ms().is_some_and(|expires| now >= expires) {
         // The code or link is dead: sending it would only confuse.
         core.db.expire_delivery(&job.delivery_id, now).await?;
         metrics::delivery(DeliveryEvent::Expired, job.message.kind(), job.message.provider(core));
         tracing::info!(to = %job.message.recipient_masked(), "message expired before delivery; dropped");
-        return Ok(Delivered::Expired);
+        return Ok(());
     }
     let settings = &core.settings.delivery;
     match core.db.claim_delivery(&job.delivery_id, job.attempt, now, settings.lease.as_millis() as i64).await? {
         Claim::Claimed => {}
-        Claim::Gone => return Ok(Delivered::Skipped),
+        // Another worker owns this attempt, or it is over already.
+        Claim::Gone => return Ok(()),
         Claim::Held { until_ms } => {
             // A worker that died mid-send holds it: look again when its
             // lease runs out, rather than dropping the message.
@@ -123,7 +110,7 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<Delivered, Delive
             // that the look comes after the lease, not just before it.
             let after = Duration::from_millis((until_ms - now).max(0) as u64 + 1000);
             core.queue.push_held(job.clone(), after).await?;
-            return Ok(Delivered::Skipped);
+            return Ok(());
         }
     }
     let attempts = job.attempt + 1;
@@ -147,7 +134,7 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<Delivered, Delive
             let latency = Duration::from_millis((now - job.queued_at_ms).max(0) as u64);
             metrics::delivery(DeliveryEvent::Delivered { latency }, job.message.kind(), provider);
             tracing::info!(to = %to, provider, "message delivered");
-            Ok(Delivered::Sent)
+            Ok(())
         }
         Attempt::Temporary { error } if attempts < settings.max_attempts => {
             let after = backoff(settings.retry_first, attempts, &mut rand::rng());
@@ -163,15 +150,12 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<Delivered, Delive
             core.db.finish_delivery(&job.delivery_id, attempts, &retrying).await?;
             metrics::delivery(DeliveryEvent::Retried, job.message.kind(), provider);
             tracing::warn!(to = %to, provider, error = %error, retry_in_s = after.as_secs(), "delivery failed; will retry");
-            Ok(Delivered::Retrying { after })
+            Ok(())
         }
-        Attempt::Temporary { error } => {
-            fail(core, job, attempts, &error, now, false, None).await?;
-            Ok(Delivered::Failed)
-        }
+        // Out of attempts, or refused for good.
+        Attempt::Temporary { error } => fail(core, job, attempts, &error, now, false, None).await,
         Attempt::Final { error, misconfigured, refusal } => {
-            fail(core, job, attempts, &error, now, misconfigured, refusal).await?;
-            Ok(Delivered::Failed)
+            fail(core, job, attempts, &error, now, misconfigured, refusal).await
         }
     }
 }
@@ -217,7 +201,7 @@ async fn fail(
 /// down) fails its task, which apalis keeps with the error.
 async fn handle(job: DeliveryJob, core: Data<Core>) -> Result<(), BoxDynError> {
     match deliver(&core, &job).await {
-        Ok(_) => Ok(()),
+        Ok(()) => Ok(()),
         Err(e) => {
             tracing::error!(error = %e, delivery = %job.delivery_id, "delivery job failed");
             Err(Box::new(e))

@@ -1,7 +1,9 @@
 //! The signed-in user's own account: profile, nickname, password, history.
 
 use super::{
-    dependency_down, internal, keys, now_ms, seconds_up,
+    dependency_down, internal, keys,
+    login::PasswordCounters,
+    now_ms, seconds_up,
     sessions::{Authenticated, SessionError},
 };
 use crate::{
@@ -9,7 +11,7 @@ use crate::{
         Client, Core,
         db::DbError,
         password_hashing::HashError,
-        store::{PasswordAttempt, PasswordGate, StoreError},
+        store::{PasswordGate, StoreError},
     },
     error::AppError,
     rules::{Mobile, Nickname, NicknameError, Password, PasswordError, Username, passwords_match},
@@ -75,26 +77,15 @@ pub async fn change_password(
     // The old password is guessed at like a sign-in (a stolen session that
     // wants the account for good): the same counters and lock, counted
     // before the hash, no captcha (a signed-in page).
-    let (account, ip) = (keys::login_failures(&keys::user_account(user.id)), keys::login_ip_failures(&client.ip));
-    let lock = keys::login_lock(&keys::user_account(user.id));
-    let settings = &core.settings;
-    let attempt = PasswordAttempt {
-        account_key: &account,
-        lock_key: &lock,
-        ip_key: &ip,
-        window: settings.failure_window,
-        captcha_after: None,
-        captcha_solved: false,
-        lock_after: settings.lockout_after_failures,
-        lock_for: settings.lockout_duration,
-    };
+    let counters = PasswordCounters::new(&keys::user_account(user.id), client);
+    let attempt = counters.attempt(&core.settings, None);
     if let PasswordGate::Locked { retry_after } = core.store.gate_password_attempt(&attempt).await? {
         return Err(AccountError::Locked { retry_after });
     }
     if !core.hasher.verify(&form.old_password, &user.password_hash()).await? {
         return Err(AccountError::OldPasswordWrong);
     }
-    core.store.password_attempt_passed(&account, &ip, &lock).await?;
+    counters.passed(core).await?;
     let mobile = Mobile::parse(&user.mobile).ok();
     let username = Username::parse(&user.username).ok();
     let new = Password::parse(&form.new_password, core.settings.password_policy, mobile.as_ref(), username.as_ref())

@@ -1,15 +1,46 @@
-//! The two checks several use cases share: the image captcha and the SMS
-//! code. Each is one store step, and each refusal is worded once.
+//! The checks several use cases share: the image captcha, the SMS code and
+//! the per-address lookup budget. Each is one store step, and each refusal is
+//! worded once.
 
-use super::{dependency_down, keys};
+use super::{dependency_down, keys, seconds_up};
 use crate::{
     core::{
-        Core,
-        store::{CodeCheck, StoreError},
+        Client, Core,
+        store::{CodeCheck, Hit, StoreError},
     },
     error::AppError,
     rules::{CaptchaAnswer, Mobile, Purpose, SmsCode},
 };
+
+#[derive(Debug, thiserror::Error)]
+pub enum LookupRefusal {
+    #[error("too many lookups")]
+    TooMany { retry_after: std::time::Duration },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Counts one lookup from `client` against `LOOKUPS_PER_MINUTE`: the
+/// availability checks and the sign-in captcha question share the budget, so
+/// that neither can be used to list or probe accounts.
+pub(crate) async fn count_lookup(core: &Core, client: &Client) -> Result<(), LookupRefusal> {
+    let window = std::time::Duration::from_secs(60);
+    match core.store.hit(&keys::lookups(&client.ip), window, core.settings.lookups_per_minute).await? {
+        Hit::Allowed => Ok(()),
+        Hit::Limited { retry_after } => Err(LookupRefusal::TooMany { retry_after }),
+    }
+}
+
+impl From<LookupRefusal> for AppError {
+    fn from(e: LookupRefusal) -> AppError {
+        match e {
+            LookupRefusal::TooMany { retry_after } => {
+                AppError::rate_limited("too_many_lookups", "查询太频繁，请稍后再试", seconds_up(retry_after))
+            }
+            LookupRefusal::Store(e) => dependency_down("lookup", "store", &e),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaptchaRefusal {

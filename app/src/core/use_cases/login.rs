@@ -6,13 +6,13 @@
 //! so a stranger cannot lock the owner out).
 
 use super::{
-    checks::{CaptchaRefusal, check_captcha},
+    checks::{CaptchaRefusal, LookupRefusal, check_captcha, count_lookup},
     dependency_down, internal, keys, now_ms, seconds_up,
     sessions::{SessionError, record_attempt, start_session},
 };
 use crate::{
     core::{
-        Client, Core, LoginCaptcha,
+        Client, Core, LoginCaptcha, Settings,
         db::{DbError, UserRow},
         password_hashing::HashError,
         store::{Hit, PasswordAttempt, PasswordGate, StoreError},
@@ -37,8 +37,8 @@ pub enum LoginError {
     Captcha(#[from] CaptchaRefusal),
     #[error("unknown account or wrong password")]
     WrongCredentials,
-    #[error("too many captcha questions")]
-    TooManyLookups { retry_after: Duration },
+    #[error(transparent)]
+    Lookup(#[from] LookupRefusal),
     #[error("password sign-in is locked")]
     Locked { until_ms: i64, retry_after: Duration },
     #[error("the account is disabled")]
@@ -60,6 +60,45 @@ fn account_key(account: &Account, user: Option<&UserRow>) -> String {
     user.map(|u| keys::user_account(u.id)).unwrap_or_else(|| account.key())
 }
 
+/// The store keys one password attempt is counted against: the account's
+/// failures and lock, and the address's failures. Sign-in and the password
+/// change share them, so guesses at either lock both.
+pub(super) struct PasswordCounters {
+    failures: String,
+    lock: String,
+    ip: String,
+}
+
+impl PasswordCounters {
+    pub(super) fn new(account_key: &str, client: &Client) -> PasswordCounters {
+        PasswordCounters {
+            failures: keys::login_failures(account_key),
+            lock: keys::login_lock(account_key),
+            ip: keys::login_ip_failures(&client.ip),
+        }
+    }
+
+    /// The gate's request for this attempt; `captcha_after: None` when the
+    /// counts never ask for the captcha.
+    pub(super) fn attempt(&self, settings: &Settings, captcha_after: Option<u32>) -> PasswordAttempt<'_> {
+        PasswordAttempt {
+            account_key: &self.failures,
+            lock_key: &self.lock,
+            ip_key: &self.ip,
+            window: settings.failure_window,
+            captcha_after,
+            captcha_solved: false,
+            lock_after: settings.lockout_after_failures,
+            lock_for: settings.lockout_duration,
+        }
+    }
+
+    /// The password was right: the attempt takes its count back.
+    pub(super) async fn passed(&self, core: &Core) -> Result<(), StoreError> {
+        core.store.password_attempt_passed(&self.failures, &self.ip, &self.lock).await
+    }
+}
+
 /// Whether a sign-in from this client will ask for the captcha, as far as a
 /// client may know: by its own address's failures, never by an account's
 /// (that would tell anyone whether an account exists or is being attacked).
@@ -67,12 +106,7 @@ fn account_key(account: &Account, user: Option<&UserRow>) -> String {
 /// `image_code_required`), and the page shows the captcha then. Limited like
 /// the availability checks.
 pub async fn login_needs_captcha(core: &Core, client: &Client) -> Result<bool, LoginError> {
-    let window = Duration::from_secs(60);
-    if let Hit::Limited { retry_after } =
-        core.store.hit(&keys::lookups(&client.ip), window, core.settings.lookups_per_minute).await?
-    {
-        return Err(LoginError::TooManyLookups { retry_after });
-    }
+    count_lookup(core, client).await?;
     Ok(match core.settings.login_captcha {
         LoginCaptcha::Always => true,
         LoginCaptcha::Never => false,
@@ -91,26 +125,16 @@ pub async fn login(core: &Core, client: &Client, form: &LoginForm) -> Result<Sig
     }
     let user = core.db.find_user_by_account(&account).await?;
     let key = account_key(&account, user.as_ref());
-    let failures = keys::login_failures(&key);
-    let ip_failures = keys::login_ip_failures(&client.ip);
 
     // The attempt is counted as a failure before the password is verified,
     // in the same atomic step that asks "captcha needed? locked?": so that
     // thirty simultaneous attempts cannot all pass a check made before any
     // of them was counted. A right password takes the count back.
     let settings = &core.settings;
-    let lock = keys::login_lock(&key);
-    let mut attempt = PasswordAttempt {
-        account_key: &failures,
-        lock_key: &lock,
-        ip_key: &ip_failures,
-        window: settings.failure_window,
-        captcha_after: (settings.login_captcha == LoginCaptcha::AfterFailures)
-            .then_some(settings.captcha_after_failures),
-        captcha_solved: false,
-        lock_after: settings.lockout_after_failures,
-        lock_for: settings.lockout_duration,
-    };
+    let counters = PasswordCounters::new(&key, client);
+    let captcha_after =
+        (settings.login_captcha == LoginCaptcha::AfterFailures).then_some(settings.captcha_after_failures);
+    let mut attempt = counters.attempt(settings, captcha_after);
     let mut gate = match settings.login_captcha {
         LoginCaptcha::Always => PasswordGate::CaptchaRequired,
         _ => core.store.gate_password_attempt(&attempt).await?,
@@ -148,7 +172,7 @@ pub async fn login(core: &Core, client: &Client, form: &LoginForm) -> Result<Sig
     }
     // The password matched, so the user exists.
     let Some(user) = user else { return Err(LoginError::WrongCredentials) };
-    core.store.password_attempt_passed(&failures, &ip_failures, &lock).await?;
+    counters.passed(core).await?;
     if !user.is_active {
         record_attempt(core, client, user.id, "password", "disabled").await;
         return Err(LoginError::Disabled);
@@ -179,9 +203,7 @@ impl From<LoginError> for AppError {
                 format!("密码错误次数过多，密码登录已锁定至{}（北京时间），可使用短信登录", clock_time_cst(until_ms)),
                 seconds_up(retry_after),
             ),
-            E::TooManyLookups { retry_after } => {
-                AppError::rate_limited("too_many_lookups", "查询太频繁，请稍后再试", seconds_up(retry_after))
-            }
+            E::Lookup(e) => e.into(),
             E::Disabled => AppError::new(ErrorKind::Forbidden, "account_disabled", "该账号已被停用，请联系客服"),
             E::Store(e) => dependency_down("login", "store", &e),
             E::Db(e) => dependency_down("login", "database", &e),
