@@ -72,7 +72,8 @@ pub struct NewDelivery<'a> {
 pub enum Claim {
     /// This worker now owns the attempt.
     Claimed,
-    /// Another worker holds it until this time (ms): try again then.
+    /// Another worker holds it (or the attempt before) until this time
+    /// (ms): try again then.
     Held { until_ms: i64 },
     /// Done, failed, expired, or a later attempt is already under way.
     Gone,
@@ -118,11 +119,15 @@ impl Database {
     }
 
     /// Claims attempt `attempt + 1`: only while the record is waiting for
-    /// exactly that attempt, or a crashed worker's lease on it has run out.
+    /// exactly that attempt, or a crashed worker's lease on it (or on the
+    /// attempt before) has run out.
     pub async fn claim_delivery(&self, id: &str, attempt: u32, now_ms: i64, lease_ms: i64) -> Result<Claim, DbError> {
+        // Claimable: the attempt is due; or the worker that held it (this
+        // attempt, or the one before, which queues this attempt before it
+        // records its end) died and its lease is over.
         let q = "UPDATE deliveries SET state = 'sending', attempts = $2 + 1, lease_until = $3 + $4, updated_at = $3 \
                  WHERE id = $1 AND ((state IN ('queued', 'retrying') AND attempts = $2) \
-                 OR (state = 'sending' AND attempts = $2 + 1 AND lease_until < $3))";
+                 OR (state = 'sending' AND attempts IN ($2, $2 + 1) AND lease_until < $3))";
         let claimed = on_pool!(self, |pool| sqlx::query(q)
             .bind(id)
             .bind(i64::from(attempt))
@@ -134,10 +139,13 @@ impl Database {
         if claimed == 1 {
             return Ok(Claim::Claimed);
         }
+        let attempt = i64::from(attempt);
         Ok(match self.find_delivery(id).await? {
-            Some(r) if r.state == state::SENDING && r.attempts == i64::from(attempt) + 1 => {
+            Some(r) if r.state == state::SENDING && r.attempts == attempt + 1 => {
                 Claim::Held { until_ms: r.lease_until.unwrap_or(now_ms) }
             }
+            // The attempt before is recording its end: a moment away.
+            Some(r) if r.state == state::SENDING && r.attempts == attempt => Claim::Held { until_ms: now_ms },
             _ => Claim::Gone,
         })
     }
@@ -185,7 +193,6 @@ impl Database {
         Ok(done == 1)
     }
 
-    /// Forgets every failed delivery; returns how many.
     /// Messages not yet sent nor given up: the queue's depth, the same
     /// seen from every server.
     pub async fn count_waiting_deliveries(&self) -> Result<i64, DbError> {
@@ -200,6 +207,7 @@ impl Database {
         Ok(on_pool!(self, |pool| sqlx::query(q).bind(before_ms).execute(pool).await.map(|r| r.rows_affected()))?)
     }
 
+    /// Forgets every failed delivery; returns how many.
     pub async fn purge_failed_deliveries(&self) -> Result<u64, DbError> {
         let q = "DELETE FROM deliveries WHERE state = 'failed'";
         Ok(on_pool!(self, |pool| sqlx::query(q).execute(pool).await.map(|r| r.rows_affected()))?)
@@ -215,4 +223,72 @@ pub struct DeliveryEnd<'a> {
     /// The task that carries the next attempt, when one is queued.
     pub task_id: Option<&'a str>,
     pub now_ms: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::test_support;
+
+    const LEASE: i64 = 30_000;
+
+    /// A failed attempt queues the next one before its record says
+    /// `retrying` (so that a crash in between loses nothing): the next
+    /// attempt can start while the record still says `sending`.
+    async fn an_attempt_that_starts_before_its_predecessor_ends_waits_for_it(db: Database) {
+        db.migrate().await.unwrap();
+        let now = 1_700_000_000_000;
+        let new = NewDelivery {
+            id: "d1",
+            kind: "sms_code",
+            provider: "log",
+            recipient: "138****0001",
+            purpose: "register",
+            task_id: "t1",
+            now_ms: now,
+            expires_at: None,
+        };
+        db.insert_delivery(&new).await.unwrap();
+        assert_eq!(db.claim_delivery("d1", 0, now, LEASE).await.unwrap(), Claim::Claimed);
+        assert_eq!(db.claim_delivery("d1", 0, now + 1, LEASE).await.unwrap(), Claim::Held { until_ms: now + LEASE });
+        // Attempt 1 was queued by attempt 0, which has not recorded its end:
+        // look again soon, the end is a moment away.
+        assert_eq!(db.claim_delivery("d1", 1, now + 2, LEASE).await.unwrap(), Claim::Held { until_ms: now + 2 });
+        // Attempt 0's worker died after queueing attempt 1: once its lease
+        // is over, attempt 1 goes ahead.
+        let later = now + LEASE + 1;
+        assert_eq!(db.claim_delivery("d1", 1, later, LEASE).await.unwrap(), Claim::Claimed);
+        let record = db.find_delivery("d1").await.unwrap().unwrap();
+        assert_eq!((record.state.as_str(), record.attempts), (state::SENDING, 2));
+        // The dead worker's end, written late, changes nothing.
+        let retrying = DeliveryEnd {
+            state: state::RETRYING,
+            next_try_at: None,
+            error: None,
+            message_id: None,
+            task_id: None,
+            now_ms: later,
+        };
+        assert!(!db.finish_delivery("d1", 1, &retrying).await.unwrap());
+        assert_eq!(
+            db.claim_delivery("d1", 1, later + 1, LEASE).await.unwrap(),
+            Claim::Held { until_ms: later + LEASE }
+        );
+        assert_eq!(db.claim_delivery("d1", 0, later + 1, LEASE).await.unwrap(), Claim::Gone);
+    }
+
+    #[tokio::test]
+    async fn claims_on_sqlite() {
+        let dir = std::env::temp_dir().join(format!("records-{}", uuid::Uuid::new_v4().simple()));
+        let url = format!("sqlite://{}/app.db", dir.display());
+        an_attempt_that_starts_before_its_predecessor_ends_waits_for_it(Database::connect(&url).await.unwrap()).await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn claims_on_postgres() {
+        let Some(server) = test_support::postgres_url() else { return };
+        let url = test_support::fresh_postgres_database(&server).await;
+        an_attempt_that_starts_before_its_predecessor_ends_waits_for_it(Database::connect(&url).await.unwrap()).await;
+    }
 }
