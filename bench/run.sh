@@ -2,7 +2,8 @@
 # Load figures (not part of CI): builds the release, starts it on a free port
 # with a throwaway SQLite database, seeds a user, runs bench/, stops it; then
 # the delivery queue's figures (bench/src/bin/delivery.rs), in-process.
-# BENCH_SECONDS (default 10) sets the length of each measurement.
+# BENCH_SECONDS (default 10) sets the length of each measurement,
+# BENCH_PAGE_SECONDS (default 60) that of the page renders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
@@ -18,8 +19,11 @@ export APP_ENV=development LEPTOS_ENV=PROD LEPTOS_SITE_ADDR="127.0.0.1:$port" \
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null || { echo "the server did not start:"; cat "$dir/server.log"; exit 1; }
 ./target/release/server user create --mobile 13800000000 --password 'tangerine-Kite-42' --username benchuser >/dev/null
+./target/release/server user create --mobile 13800000001 --password 'tangerine-Kite-43' --username benchother >/dev/null
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; server: release, SQLite, in-process store"
-BENCH_URL="http://127.0.0.1:$port" BENCH_ACCOUNT=benchuser ./target/release/bench
+BENCH_URL="http://127.0.0.1:$port" BENCH_ACCOUNT=benchuser BENCH_OTHER_ACCOUNT=benchother BENCH_SERVER_PID=$server \
+  ./target/release/bench
 # The delivery queue, in-process on its own SQLite file.
 ./target/release/delivery

@@ -56,7 +56,7 @@ export APP_ENV=development LEPTOS_ENV=PROD LEPTOS_SITE_ADDR="127.0.0.1:$port" \
   DATABASE_URL="sqlite://$e2e_dir/app.db" DATA_DIR="$e2e_dir"
 # Limits that fit one browser making many requests from one address; each
 # test gives itself an address of its own through X-Forwarded-For.
-LOOKUPS_PER_MINUTE=1000 CAPTCHAS_PER_MINUTE=1000 SMS_IP_HOURLY_CAP=1000 TRUST_FORWARDED_FOR=true \
+LOOKUPS_PER_MINUTE=1000 CAPTCHAS_PER_MINUTE=1000 SMS_IP_HOURLY_CAP=1000 TRUSTED_PROXIES=127.0.0.1,::1 \
   ./target/release/server >"$e2e_dir/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do

@@ -1,22 +1,41 @@
-//! Measures, against a running release server: the argon2 verify time at the
-//! configured cost, sign-in throughput and p99 at 16 and 64 connections
-//! against the bound `cores / verify time`, and the mobile-count and captcha
-//! endpoints. Run through `bench/run.sh`, which starts the server.
+//! Measures, against a running release server (started by `bench/run.sh`):
+//! the argon2 verify time at the server's cost; sign-in throughput and p99 at
+//! 16 and 64 connections against the bound `cores / verify time`; sign-ins
+//! while 64 other clients send sign-ins and reset the connection 40 ms later;
+//! page renders of `/register` and `/login` at 64 connections; the
+//! availability check and the captcha. Beside each figure: the requests that
+//! were refused (non-2xx), failed (no answer) or timed out, and the server's
+//! resident memory and thread count (`BENCH_SERVER_PID`), at the start and at
+//! the peak of the run.
+//!
+//! The settings are read as the server reads them (`Config::from_env`), so
+//! the hash cost measured is the one the server uses.
 
 use app::{
-    core::{
-        cpu::CpuLimiter,
-        password_hashing::{HashParams, PasswordHasher},
-    },
+    core::{cpu::CpuLimiter, password_hashing::PasswordHasher},
     rules::{Password, PasswordPolicy},
 };
-use std::time::{Duration, Instant};
+use server::config::Config;
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+use tokio::io::AsyncWriteExt;
 
 const PASSWORD: &str = "tangerine-Kite-42";
+/// A request not answered within this is counted as timed out.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
+#[derive(Default)]
 struct Figures {
     ok: usize,
     refused: usize,
+    failed: usize,
+    timed_out: usize,
     latencies: Vec<Duration>,
     elapsed: Duration,
 }
@@ -35,22 +54,84 @@ impl Figures {
     }
 
     fn line(&self, name: &str) -> String {
+        let latency = if self.ok == 0 {
+            "no request succeeded".to_string()
+        } else {
+            format!(
+                "p50 {:>7.1} ms  p99 {:>7.1} ms",
+                self.percentile(0.50).as_secs_f64() * 1000.0,
+                self.percentile(0.99).as_secs_f64() * 1000.0
+            )
+        };
         format!(
-            "{name:<34} {:>8.1}/s ok  p50 {:>7.1} ms  p99 {:>7.1} ms  ({} ok, {} refused)",
+            "{name:<40} {:>8.1}/s ok  {latency}  ({} ok, {} refused, {} failed, {} timed out)",
             self.per_second(),
-            self.percentile(0.50).as_secs_f64() * 1000.0,
-            self.percentile(0.99).as_secs_f64() * 1000.0,
             self.ok,
-            self.refused
+            self.refused,
+            self.failed,
+            self.timed_out
         )
     }
 }
 
-/// Runs `connections` workers, each repeating `request` until `duration` ends.
+/// The server process's resident memory (MB) and threads, from /proc.
+fn server_usage(pid: Option<u32>) -> Option<(f64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some((field("VmRSS:")? as f64 / 1024.0, field("Threads:")?))
+}
+
+/// Samples the server's memory and threads every 50 ms while a run lasts.
+struct Usage {
+    pid: Option<u32>,
+    start: Option<(f64, u64)>,
+    peak_rss_kb: Arc<AtomicU64>,
+    peak_threads: Arc<AtomicU64>,
+    running: Arc<AtomicBool>,
+}
+
+impl Usage {
+    fn watch(pid: Option<u32>) -> Usage {
+        let start = server_usage(pid);
+        let (peak_rss_kb, peak_threads) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let running = Arc::new(AtomicBool::new(true));
+        let (rss, threads, on) = (peak_rss_kb.clone(), peak_threads.clone(), running.clone());
+        tokio::spawn(async move {
+            while on.load(Ordering::Relaxed) {
+                if let Some((mb, n)) = server_usage(pid) {
+                    rss.fetch_max((mb * 1024.0) as u64, Ordering::Relaxed);
+                    threads.fetch_max(n, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        Usage { pid, start, peak_rss_kb, peak_threads, running }
+    }
+
+    fn line(self) -> String {
+        self.running.store(false, Ordering::Relaxed);
+        let (Some((start_mb, start_threads)), Some((end_mb, end_threads))) = (self.start, server_usage(self.pid))
+        else {
+            return "    server: (set BENCH_SERVER_PID to see its memory and threads)".into();
+        };
+        format!(
+            "    server: RSS {start_mb:.0} MB at the start, {:.0} MB at the peak, {end_mb:.0} MB after; \
+             threads {start_threads} / {} / {end_threads}",
+            self.peak_rss_kb.load(Ordering::Relaxed) as f64 / 1024.0,
+            self.peak_threads.load(Ordering::Relaxed)
+        )
+    }
+}
+
+/// Runs `connections` workers, each repeating `request` until `duration`
+/// ends; a request counts as ok when it answers 2xx and its body arrives.
 async fn load<F, Fut>(connections: usize, duration: Duration, request: F) -> Figures
 where
     F: Fn(reqwest::Client, usize) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
+    Fut: Future<Output = reqwest::Result<reqwest::Response>> + Send,
 {
     let started = Instant::now();
     let deadline = started + duration;
@@ -58,34 +139,90 @@ where
     for worker in 0..connections {
         let request = request.clone();
         workers.spawn(async move {
-            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("a client");
-            let (mut ok, mut refused, mut latencies) = (0, 0, Vec::new());
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .timeout(REQUEST_TIMEOUT)
+                .build()
+                .expect("a client");
+            let mut figures = Figures::default();
             let mut n = 0;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                if request(client.clone(), worker * 1_000_000 + n).await {
-                    ok += 1;
-                    latencies.push(t.elapsed());
-                } else {
-                    refused += 1;
+                let answer = match request(client.clone(), worker * 1_000_000 + n).await {
+                    Ok(response) if response.status().is_success() => response.bytes().await.map(|_| true),
+                    Ok(_) => Ok(false),
+                    Err(e) => Err(e),
+                };
+                match answer {
+                    Ok(true) => {
+                        figures.ok += 1;
+                        figures.latencies.push(t.elapsed());
+                    }
+                    Ok(false) => figures.refused += 1,
+                    Err(e) if e.is_timeout() => figures.timed_out += 1,
+                    Err(_) => {
+                        figures.failed += 1;
+                        // A refused connection must not become a busy loop.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
                 }
                 n += 1;
             }
-            (ok, refused, latencies)
+            figures
         });
     }
-    let mut figures = Figures { ok: 0, refused: 0, latencies: Vec::new(), elapsed: Duration::ZERO };
-    for (ok, refused, latencies) in workers.join_all().await {
-        figures.ok += ok;
-        figures.refused += refused;
-        figures.latencies.extend(latencies);
+    let mut all = Figures::default();
+    for figures in workers.join_all().await {
+        all.ok += figures.ok;
+        all.refused += figures.refused;
+        all.failed += figures.failed;
+        all.timed_out += figures.timed_out;
+        all.latencies.extend(figures.latencies);
     }
-    figures.elapsed = started.elapsed();
-    figures.latencies.sort();
-    figures
+    all.elapsed = started.elapsed();
+    all.latencies.sort();
+    all
 }
 
-fn env_u32(var: &str, default: u32) -> u32 {
+/// Clients that send a sign-in and reset the connection `after` later,
+/// again and again, until `stop`. Returns how many they sent.
+fn disconnecting_clients(
+    address: String,
+    clients: usize,
+    after: Duration,
+    body: String,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinSet<usize> {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let (address, body, stop) = (address.clone(), body.clone(), stop.clone());
+        set.spawn(async move {
+            let mut sent = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let Ok(mut stream) = tokio::net::TcpStream::connect(&address).await else {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                let request = format!(
+                    "POST /api/v1/login HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if stream.write_all(request.as_bytes()).await.is_ok() {
+                    sent += 1;
+                }
+                tokio::time::sleep(after).await;
+                // A reset, not a polite close.
+                let _ = stream.set_zero_linger();
+                drop(stream);
+            }
+            sent
+        });
+    }
+    set
+}
+
+fn env_u64(var: &str, default: u64) -> u64 {
     std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
@@ -93,17 +230,22 @@ fn env_u32(var: &str, default: u32) -> u32 {
 async fn main() {
     let base = std::env::var("BENCH_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".into());
     let account = std::env::var("BENCH_ACCOUNT").unwrap_or_else(|_| "benchuser".into());
-    let seconds = env_u32("BENCH_SECONDS", 10);
-    let duration = Duration::from_secs(u64::from(seconds));
+    let victim = std::env::var("BENCH_OTHER_ACCOUNT").unwrap_or_else(|_| "benchother".into());
+    let duration = Duration::from_secs(env_u64("BENCH_SECONDS", 10));
+    let page_duration = Duration::from_secs(env_u64("BENCH_PAGE_SECONDS", 60));
+    let pid = std::env::var("BENCH_SERVER_PID").ok().and_then(|p| p.parse().ok());
     let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    let config = Config::from_env().unwrap_or_else(|e| panic!("the server's settings: {e}"));
 
-    // 1. argon2 verify at the configured cost, one at a time.
-    let defaults = HashParams::default();
-    let params = HashParams {
-        memory_kib: env_u32("ARGON2_MEMORY_KIB", defaults.memory_kib),
-        iterations: env_u32("ARGON2_ITERATIONS", defaults.iterations),
-        lanes: env_u32("ARGON2_LANES", defaults.lanes),
-    };
+    // The server must be up: figures of a server that is not are noise.
+    let probe = reqwest::Client::new();
+    match probe.get(format!("{base}/health/ready")).send().await {
+        Ok(r) if r.status().is_success() => {}
+        other => panic!("the server at {base} is not ready: {other:?}"),
+    }
+
+    // 1. argon2 verify at the server's cost, one at a time.
+    let params = config.hash_params;
     let hasher = PasswordHasher::new(params, CpuLimiter::new(1, 0)).expect("argon2 parameters");
     let password = Password::parse(PASSWORD, PasswordPolicy::default(), None, None).expect("a valid password");
     let hash = hasher.hash(&password).await.expect("a hash");
@@ -122,42 +264,71 @@ async fn main() {
         verify.as_secs_f64() * 1000.0
     );
 
+    let login = {
+        let base = base.clone();
+        move |account: String, password: &'static str| {
+            let url = format!("{base}/api/v1/login");
+            move |client: reqwest::Client, _| {
+                let body = serde_json::json!({ "account": account, "password": password });
+                client.post(url.clone()).json(&body).send()
+            }
+        }
+    };
+
     // 2. Sign-in with the right password (each one hashes, stores a session).
     for connections in [16, 64] {
-        let (base, account) = (base.clone(), account.clone());
-        let figures = load(connections, duration, move |client, _| {
-            let (url, account) = (format!("{base}/api/v1/login"), account.clone());
-            async move {
-                let body = serde_json::json!({ "account": account, "password": PASSWORD });
-                client.post(url).json(&body).send().await.is_ok_and(|r| r.status().is_success())
-            }
-        })
-        .await;
+        let usage = Usage::watch(pid);
+        let figures = load(connections, duration, login(account.clone(), PASSWORD)).await;
         println!(
             "{}  = {:.0}% of the bound",
             figures.line(&format!("POST /login, {connections} connections")),
             100.0 * figures.per_second() / bound
         );
+        println!("{}", usage.line());
     }
 
-    // 3. The availability check and the captcha.
+    // 3. Wrong passwords, 8 at a time (the memory argon2 leaves behind).
+    let usage = Usage::watch(pid);
+    let figures = load(8, duration, login(victim.clone(), "wrong-Password-1")).await;
+    println!("{}", figures.line("POST /login wrong password, 8 conns"));
+    println!("{}", usage.line());
+
+    // 4. Sign-ins while 64 other clients send one and reset 40 ms later:
+    // their hashes run to the end, inside the bound.
+    let usage = Usage::watch(pid);
+    let stop = Arc::new(AtomicBool::new(false));
+    let address = base.trim_start_matches("http://").to_string();
+    let body = serde_json::json!({ "account": victim, "password": "wrong-Password-2" }).to_string();
+    let attackers = disconnecting_clients(address, 64, Duration::from_millis(40), body, stop.clone());
+    let figures = load(8, duration, login(account.clone(), PASSWORD)).await;
+    stop.store(true, Ordering::Relaxed);
+    let sent: usize = attackers.join_all().await.into_iter().sum();
+    println!("{}", figures.line("POST /login, 8 conns + 64 resetting"));
+    println!("    ({sent} sign-ins sent and abandoned by the resetting clients)");
+    println!("{}", usage.line());
+
+    // 5. Page renders, 64 connections: no render may stall.
+    for page in ["/register", "/login"] {
+        let usage = Usage::watch(pid);
+        let url = format!("{base}{page}");
+        let figures = load(64, page_duration, move |client, _| client.get(url.clone()).send()).await;
+        println!("{}", figures.line(&format!("GET {page} (render), 64 conns")));
+        println!("{}", usage.line());
+    }
+
+    // 6. The availability check and the captcha.
     let count_base = base.clone();
     let figures = load(16, duration, move |client, n| {
-        let url = format!("{count_base}/api/v1/mobiles/13{:09}/count", n % 1_000_000_000);
-        async move { client.get(url).send().await.is_ok_and(|r| r.status().is_success()) }
+        client.get(format!("{count_base}/api/v1/mobiles/13{:09}/count", n % 1_000_000_000)).send()
     })
     .await;
     println!("{}", figures.line("GET /mobiles/{m}/count, 16 conns"));
     let captcha_base = base.clone();
+    let usage = Usage::watch(pid);
     let figures = load(16, duration, move |client, _| {
-        let url = format!("{captcha_base}/api/v1/image_codes/{}", uuid::Uuid::new_v4());
-        async move {
-            match client.get(url).send().await {
-                Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
-                _ => false,
-            }
-        }
+        client.get(format!("{captcha_base}/api/v1/image_codes/{}", uuid::Uuid::new_v4())).send()
     })
     .await;
     println!("{}", figures.line("GET /image_codes/{uuid}, 16 conns"));
+    println!("{}", usage.line());
 }

@@ -4,7 +4,7 @@
 
 use app::{
     core::{
-        LoginCaptcha, Settings,
+        LoginCaptcha, Settings, TrustedProxies,
         delivery::DeliverySettings,
         mail::{SmtpConfig, SmtpSecurity},
         password_hashing::HashParams,
@@ -283,7 +283,17 @@ impl Config {
             lockout_after_failures: vars.positive("LOCKOUT_AFTER_FAILURES", 10)?,
             lockout_duration: vars.seconds("LOCKOUT_SECONDS", 15 * 60)?,
             secure_cookies: vars.flag("SECURE_COOKIES", production)?,
-            trust_forwarded_for: vars.flag("TRUST_FORWARDED_FOR", false)?,
+            trusted_proxies: {
+                if vars.optional("TRUST_FORWARDED_FOR").is_some() {
+                    return Err(bad(
+                        "TRUST_FORWARDED_FOR",
+                        "was replaced by TRUSTED_PROXIES: list your reverse proxies' addresses or networks \
+                         (e.g. TRUSTED_PROXIES=127.0.0.1 for a proxy on this host)",
+                    ));
+                }
+                let list = vars.string("TRUSTED_PROXIES", "");
+                TrustedProxies::parse(&list).map_err(|e| bad("TRUSTED_PROXIES", e.to_string()))?
+            },
             delivery: DeliverySettings {
                 max_attempts: vars.positive("DELIVERY_MAX_ATTEMPTS", 5)?,
                 retry_first: vars.seconds("DELIVERY_RETRY_FIRST_SECONDS", 30)?,
@@ -370,6 +380,18 @@ mod tests {
         let err =
             config(&[("APP_ENV", "production"), ("JWT_SECRET", &secret), ("SMS_PROVIDER", "outbox")]).unwrap_err();
         assert_eq!(err.var, "SMS_PROVIDER");
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_and_the_old_flag_says_what_replaced_it() {
+        assert!(config(&[]).unwrap().settings.trusted_proxies.is_empty(), "no proxy is trusted by default");
+        let c = config(&[("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")]).unwrap();
+        assert_eq!(c.settings.trusted_proxies, TrustedProxies::parse("10.0.0.0/8,127.0.0.1,::1").unwrap());
+        let err = config(&[("TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")]).unwrap_err();
+        assert_eq!(err.var, "TRUSTED_PROXIES");
+        assert!(err.to_string().contains("proxy.local"), "{err}");
+        let err = config(&[("TRUST_FORWARDED_FOR", "true")]).unwrap_err();
+        assert!(err.to_string().contains("TRUSTED_PROXIES"), "{err}");
     }
 
     #[test]

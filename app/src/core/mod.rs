@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod captcha;
+pub mod client;
 pub mod cpu;
 pub mod db;
 pub mod delivery;
@@ -17,6 +18,8 @@ pub mod tokens;
 pub mod use_cases;
 
 pub mod test_support;
+
+pub use client::{Client, TrustedProxies};
 
 use crate::rules::PasswordPolicy;
 use std::{net::IpAddr, ops::Deref, sync::Arc, time::Duration};
@@ -56,9 +59,9 @@ pub struct Settings {
     pub lockout_duration: Duration,
     /// Whether cookies get `Secure` (the site is served over https).
     pub secure_cookies: bool,
-    /// Behind a reverse proxy: take the client IP from the last
-    /// `X-Forwarded-For` entry (the one our proxy appended).
-    pub trust_forwarded_for: bool,
+    /// Our reverse proxies: whose `X-Forwarded-For` entries are believed
+    /// (none by default).
+    pub trusted_proxies: TrustedProxies,
     /// Retries, backoff and the worker's pace.
     pub delivery: delivery::DeliverySettings,
 }
@@ -85,7 +88,7 @@ impl Default for Settings {
             lockout_after_failures: 10,
             lockout_duration: Duration::from_secs(15 * 60),
             secure_cookies: false,
-            trust_forwarded_for: false,
+            trusted_proxies: TrustedProxies::default(),
             delivery: delivery::DeliverySettings::default(),
         }
     }
@@ -97,14 +100,6 @@ pub enum LoginCaptcha {
     Always,
     AfterFailures,
     Never,
-}
-
-/// Who is asking: the per-request facts the use cases need.
-#[derive(Clone, Debug)]
-pub struct Client {
-    pub ip: IpAddr,
-    /// The browser's `User-Agent`, cut to a sane length.
-    pub user_agent: String,
 }
 
 /// Everything the use cases need, built once by the server.
@@ -137,23 +132,21 @@ impl Core {
 }
 
 impl Core {
-    /// Who is asking, from the request's connection (and proxy header, when
-    /// configured to trust it).
+    /// Who is asking: the connection's peer, or the nearest hop that is not
+    /// one of our proxies (`client::TrustedProxies`).
     pub fn client_of(&self, parts: &http::request::Parts) -> Client {
-        let forwarded = self
-            .settings
-            .trust_forwarded_for
-            .then(|| parts.headers.get("x-forwarded-for")?.to_str().ok()?.rsplit(',').next()?.trim().parse().ok())
-            .flatten();
-        let connected =
-            parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip());
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(IpAddr::from([127, 0, 0, 1]), |info| info.0.ip());
+        let forwarded = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
         let user_agent = parts
             .headers
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(256).collect())
             .unwrap_or_default();
-        Client { ip: forwarded.or(connected).unwrap_or(IpAddr::from([127, 0, 0, 1])), user_agent }
+        Client { ip: self.settings.trusted_proxies.client_ip(peer, forwarded), user_agent }
     }
 }
 

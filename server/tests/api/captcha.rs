@@ -52,7 +52,7 @@ async fn a_wrong_answer_uses_the_captcha_up() {
 /// per-minute limit it gets 429, and a refused id holds no answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn captchas_from_one_address_are_capped_and_refused_ones_store_nothing() {
-    let env = vec![("CAPTCHAS_PER_MINUTE", "5".to_string()), ("TRUST_FORWARDED_FOR", "true".to_string())];
+    let env = vec![("CAPTCHAS_PER_MINUTE", "5".to_string()), ("TRUSTED_PROXIES", "127.0.0.1".to_string())];
     let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
     let fetch = |id: String, from: &'static str| {
         app.client.get(app.url(&format!("/api/v1/image_codes/{id}"))).header("x-forwarded-for", from).send()
@@ -75,7 +75,7 @@ async fn captchas_from_one_address_are_capped_and_refused_ones_store_nothing() {
 /// `busy`, never 500).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_captcha_flood_does_not_turn_sign_ins_into_503() {
-    let env = vec![("TRUST_FORWARDED_FOR", "true".to_string()), ("LOGIN_CAPTCHA", "never".to_string())];
+    let env = vec![("TRUSTED_PROXIES", "127.0.0.1".to_string()), ("LOGIN_CAPTCHA", "never".to_string())];
     let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
     app.user("13800138090", "Plover90").await;
     let flood = (0..300).map(|i| {

@@ -283,7 +283,7 @@ async fn with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows
 /// under attack: it answers by the asking address only, and is limited.
 #[tokio::test]
 async fn the_captcha_question_answers_by_address_never_by_account() {
-    let env = vec![("TRUST_FORWARDED_FOR", "true".to_string()), ("LOOKUPS_PER_MINUTE", "4".to_string())];
+    let env = vec![("TRUSTED_PROXIES", "127.0.0.1".to_string()), ("LOOKUPS_PER_MINUTE", "4".to_string())];
     let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
     app.user("13400134030", "Kestrel30").await;
     let from = |ip: &'static str| move |request: reqwest::RequestBuilder| request.header("x-forwarded-for", ip);

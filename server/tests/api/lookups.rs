@@ -38,3 +38,43 @@ async fn the_default_lookup_limit_is_thirty_a_minute() {
     }
     assert_eq!(app.get("/api/v1/mobiles/13600136099/count").await.status(), 429);
 }
+
+/// The attack: a new `X-Forwarded-For` on every request, to be someone new
+/// each time. Without trusted proxies the header is not read at all; with
+/// ours, only the entry our proxy appended counts; an IPv6 client rotating
+/// through its /64 stays one client.
+#[tokio::test]
+async fn forged_forwarded_addresses_do_not_escape_the_limit() {
+    let lookup = |app: &TestApp, n: usize, forwarded: String| {
+        let request = app.client.get(app.url(&format!("/api/v1/mobiles/136001361{n:02}/count")));
+        async move { request.header("x-forwarded-for", forwarded).send().await.unwrap().status().as_u16() }
+    };
+    let limited = |extra: Vec<(&'static str, String)>| {
+        let mut env = vec![("LOOKUPS_PER_MINUTE", "3".to_string())];
+        env.extend(extra);
+        async move { spawn(Spawn { env, ..Spawn::default() }).await.unwrap() }
+    };
+
+    let direct = limited(vec![]).await;
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        statuses.push(lookup(&direct, n, format!("203.0.113.{n}")).await);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429], "no proxy is trusted: the header is ignored");
+
+    let proxied = limited(vec![("TRUSTED_PROXIES", "127.0.0.1".into())]).await;
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        // The client's own entry on the left, our proxy's on the right.
+        statuses.push(lookup(&proxied, n, format!("198.51.100.{n}, 203.0.113.9")).await);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429], "only the hop our proxy appended counts");
+    assert_eq!(lookup(&proxied, 5, "203.0.113.10".into()).await, 200, "another client has its own limit");
+
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        statuses.push(lookup(&proxied, n, format!("[2001:db8:5:6::{n:x}]:443")).await);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429], "one /64 is one client");
+    assert_eq!(lookup(&proxied, 9, "2001:db8:5:7::1".into()).await, 200, "the next /64 is another");
+}

@@ -130,7 +130,7 @@ async fn field_errors_come_before_the_captcha_is_spent() {
 /// The site-wide hourly budget stops them all.
 #[tokio::test]
 async fn the_site_wide_hourly_budget_holds_across_numbers_and_addresses() {
-    let env = vec![("SMS_SITE_HOURLY_CAP", "3".to_string()), ("TRUST_FORWARDED_FOR", "true".to_string())];
+    let env = vec![("SMS_SITE_HOURLY_CAP", "3".to_string()), ("TRUSTED_PROXIES", "127.0.0.1".to_string())];
     let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
     let mut statuses = vec![];
     for i in 0..5 {

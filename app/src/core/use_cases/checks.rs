@@ -25,7 +25,7 @@ pub enum LookupRefusal {
 /// that neither can be used to list or probe accounts.
 pub(crate) async fn count_lookup(core: &Core, client: &Client) -> Result<(), LookupRefusal> {
     let window = std::time::Duration::from_secs(60);
-    match core.store.hit(&keys::lookups(&client.ip), window, core.settings.lookups_per_minute).await? {
+    match core.store.hit(&keys::lookups(&client.network()), window, core.settings.lookups_per_minute).await? {
         Hit::Allowed => Ok(()),
         Hit::Limited { retry_after } => Err(LookupRefusal::TooMany { retry_after }),
     }

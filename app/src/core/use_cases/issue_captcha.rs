@@ -35,7 +35,7 @@ pub async fn issue_captcha(core: &Core, client: &Client, id: &str) -> Result<Vec
     tracing::Span::current().record("id", tracing::field::display(&id));
     let window = Duration::from_secs(60);
     if let Hit::Limited { retry_after } =
-        core.store.hit(&keys::captchas(&client.ip), window, core.settings.captchas_per_minute).await?
+        core.store.hit(&keys::captchas(&client.network()), window, core.settings.captchas_per_minute).await?
     {
         return Err(CaptchaError::RateLimited { retry_after });
     }

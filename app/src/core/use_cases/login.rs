@@ -74,7 +74,7 @@ impl PasswordCounters {
         PasswordCounters {
             failures: keys::login_failures(account_key),
             lock: keys::login_lock(account_key),
-            ip: keys::login_ip_failures(&client.ip),
+            ip: keys::login_ip_failures(&client.network()),
         }
     }
 
@@ -111,7 +111,7 @@ pub async fn login_needs_captcha(core: &Core, client: &Client) -> Result<bool, L
         LoginCaptcha::Always => true,
         LoginCaptcha::Never => false,
         LoginCaptcha::AfterFailures => {
-            core.store.count(&keys::login_ip_failures(&client.ip)).await?
+            core.store.count(&keys::login_ip_failures(&client.network())).await?
                 >= u64::from(core.settings.captcha_after_failures)
         }
     })

@@ -52,16 +52,16 @@ pub(crate) mod keys {
     pub fn sms_daily(mobile: &Mobile) -> String {
         format!("sms:day:{mobile}")
     }
-    pub fn sms_ip_hourly(ip: &std::net::IpAddr) -> String {
-        format!("sms:ip:{ip}")
+    pub fn sms_ip_hourly(net: &ipnet::IpNet) -> String {
+        format!("sms:ip:{net}")
     }
     /// Every SMS this site sends in the hour.
     pub const SMS_SITE_HOURLY: &str = "sms:site";
-    pub fn captchas(ip: &std::net::IpAddr) -> String {
-        format!("captcha:ip:{ip}")
+    pub fn captchas(net: &ipnet::IpNet) -> String {
+        format!("captcha:ip:{net}")
     }
-    pub fn lookups(ip: &std::net::IpAddr) -> String {
-        format!("lookup:ip:{ip}")
+    pub fn lookups(net: &ipnet::IpNet) -> String {
+        format!("lookup:ip:{net}")
     }
     /// The password counters' name for an existing account: its id, so that
     /// every spelling of it (username, mobile, e-mail) counts once.
@@ -71,8 +71,8 @@ pub(crate) mod keys {
     pub fn login_failures(account_key: &str) -> String {
         format!("login:fail:{account_key}")
     }
-    pub fn login_ip_failures(ip: &std::net::IpAddr) -> String {
-        format!("login:fail-ip:{ip}")
+    pub fn login_ip_failures(net: &ipnet::IpNet) -> String {
+        format!("login:fail-ip:{net}")
     }
     pub fn login_lock(account_key: &str) -> String {
         format!("login:lock:{account_key}")

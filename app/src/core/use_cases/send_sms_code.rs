@@ -71,7 +71,7 @@ pub async fn send_sms_code(core: &Core, client: &Client, form: &SendSmsCodeForm)
     let settings = &core.settings;
     let code = SmsCode::from_number(rand::rng().random_range(0..1_000_000));
     let (cooldown_key, code_key) = (keys::sms_cooldown(purpose, &mobile), keys::sms_code(purpose, &mobile));
-    let (day_key, ip_key) = (keys::sms_daily(&mobile), keys::sms_ip_hourly(&client.ip));
+    let (day_key, ip_key) = (keys::sms_daily(&mobile), keys::sms_ip_hourly(&client.network()));
     let notice_key = keys::sms_refusal(purpose, &mobile);
     let slot = SendSlotRequest {
         cooldown_key: &cooldown_key,
