@@ -1,7 +1,11 @@
 //! Request-level protection: cross-site requests cannot act with a user's
-//! cookie, and every response carries the security headers.
+//! cookie, pages show only errors the server sent, and every response
+//! carries the security headers.
 
-use app::{core::tokens, error::AppError};
+use app::{
+    core::{Core, tokens},
+    error::AppError,
+};
 use axum::{
     extract::{Request, State},
     http::{HeaderMap, HeaderValue, Method, header},
@@ -61,6 +65,75 @@ fn same_origin(headers: &HeaderMap, claim: header::HeaderName) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else { return false };
     let claimed = headers.get(claim).and_then(|v| v.to_str().ok()).and_then(authority);
     claimed.is_some_and(|origin| origin.eq_ignore_ascii_case(host))
+}
+
+/// The query keys of an error carried back to a page in its URL.
+const ERROR_PATH: &str = "__path";
+const ERROR: &str = "__err";
+const ERROR_TAG: &str = "__sig";
+/// What the tag of an error in a URL is for (no other tag can stand in).
+const ERROR_TAG_PURPOSE: &str = "action_error";
+
+/// A form posted without JavaScript whose server function fails is sent back
+/// to its page with the error in the URL (`?__path=...&__err=base64(json)`),
+/// and the page shows the error's message. Anyone can write such a link, with
+/// any message: so the server tags the errors it sends back, and a page asked
+/// with an error that is not tagged, or tagged for another, is redirected to
+/// itself without it. A page thus shows only messages the product wrote.
+pub async fn errors_in_urls_are_ours(State(core): State<Core>, request: Request, next: Next) -> Response {
+    let query = request.uri().query().unwrap_or("");
+    if matches!(*request.method(), Method::GET | Method::HEAD) && query.contains(ERROR) {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let value = |key: &str| pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        let tagged = match (value(ERROR_PATH), value(ERROR), value(ERROR_TAG)) {
+            (Some(path), Some(error), Some(tag)) => {
+                core.tokens.tag_matches(ERROR_TAG_PURPOSE, &format!("{path}\n{error}"), tag)
+            }
+            _ => false,
+        };
+        if !tagged {
+            let kept = without_error(&pairs);
+            let path = request.uri().path();
+            let location = if kept.is_empty() { path.to_owned() } else { format!("{path}?{kept}") };
+            return (axum::http::StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
+        }
+    }
+    let mut response = next.run(request).await;
+    if response.status().is_redirection()
+        && let Some(location) = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok())
+        && location.contains(ERROR)
+        && let Some(tagged) = tag_error(&core, location)
+        && let Ok(value) = HeaderValue::from_str(&tagged)
+    {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// The query `pairs` without an error's keys, encoded again.
+fn without_error(pairs: &[(String, String)]) -> String {
+    let mut kept = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs.iter().filter(|(k, _)| ![ERROR_PATH, ERROR, ERROR_TAG].contains(&k.as_str())) {
+        kept.append_pair(k, v);
+    }
+    kept.finish()
+}
+
+/// `location` (absolute, as leptos writes it, or a path) with one error and
+/// its tag: the last `__path`/`__err` leptos appended, any older ones (the
+/// form's page had an error already) gone.
+fn tag_error(core: &Core, location: &str) -> Option<String> {
+    let base = url::Url::parse("http://placeholder.invalid").ok()?;
+    let url = url::Url::parse(location).or_else(|_| base.join(location)).ok()?;
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let value = |key: &str| pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let (path, error) = (value(ERROR_PATH)?, value(ERROR)?);
+    let tag = core.tokens.tag(ERROR_TAG_PURPOSE, &format!("{path}\n{error}"));
+    let mut query = url::form_urlencoded::Serializer::new(without_error(&pairs));
+    query.append_pair(ERROR_PATH, &path).append_pair(ERROR, &error).append_pair(ERROR_TAG, &tag);
+    let mut tagged = url.clone();
+    tagged.set_query(Some(&query.finish()));
+    Some(if url.host_str() == base.host_str() { tagged[url::Position::BeforePath..].to_owned() } else { tagged.into() })
 }
 
 /// Headers for every response; pages set their own nonce-based CSP, the

@@ -1,9 +1,11 @@
 //! Session tokens: an HS256-signed JWT naming the user (`sub`), its expiry
 //! (`exp`) and a session id (`sid`), carried in an HttpOnly cookie.
 
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const COOKIE_NAME: &str = "auth_token";
@@ -64,6 +66,28 @@ impl Tokens {
 
     /// Checks the signature (HS256 only: `alg: none` and other algorithms are
     /// refused) and the expiry.
+    /// A MAC of `message` under the secret, for `purpose` (so that a tag
+    /// made for one use is never valid for another), URL-safe.
+    pub fn tag(&self, purpose: &str, message: &str) -> String {
+        let mac = self.mac(purpose, message).finalize().into_bytes();
+        mac.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether `tag` is `tag(purpose, message)`, compared in constant time.
+    pub fn tag_matches(&self, purpose: &str, message: &str, tag: &str) -> bool {
+        let Some(bytes) = decode_hex(tag) else { return false };
+        self.mac(purpose, message).verify_slice(&bytes).is_ok()
+    }
+
+    fn mac(&self, purpose: &str, message: &str) -> Hmac<Sha256> {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(self.secret.expose_secret().as_bytes()).unwrap_or_else(|_| unreachable!());
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(message.as_bytes());
+        mac
+    }
+
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let key = DecodingKey::from_secret(self.secret.expose_secret().as_bytes());
         let mut validation = Validation::new(Algorithm::HS256);
@@ -75,6 +99,13 @@ impl Tokens {
 
 /// The `Set-Cookie` value carrying a token. `max_age: None` makes a
 /// browser-session cookie.
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
+}
+
 pub fn session_cookie(token: &str, max_age: Option<Duration>, secure: bool) -> String {
     let mut cookie = format!("{}={token}; Path=/; HttpOnly; SameSite=Lax", cookie_name(secure));
     if let Some(age) = max_age {
@@ -145,6 +176,19 @@ mod tests {
         assert_eq!(claims.user_id(), Some(42));
         assert_eq!(claims.sid, "s1");
         assert!(claims.exp > claims.iat);
+    }
+
+    #[test]
+    fn a_tag_holds_for_its_purpose_message_and_key_only() {
+        let (ours, theirs) = (tokens(&"k".repeat(32)), tokens(&"j".repeat(32)));
+        let tag = ours.tag("action_error", "/api/register\nabc");
+        assert!(ours.tag_matches("action_error", "/api/register\nabc", &tag));
+        assert!(!ours.tag_matches("action_error", "/api/register\nabd", &tag));
+        assert!(!ours.tag_matches("other", "/api/register\nabc", &tag));
+        assert!(!theirs.tag_matches("action_error", "/api/register\nabc", &tag));
+        assert!(!ours.tag_matches("action_error", "/api/register\nabc", &tag[..62]));
+        assert!(!ours.tag_matches("action_error", "/api/register\nabc", "zz"));
+        assert!(!ours.tag_matches("action_error", "/api/register\nabc", "é"));
     }
 
     #[test]

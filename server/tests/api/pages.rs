@@ -93,3 +93,59 @@ async fn without_javascript_an_error_comes_back_beside_its_field() {
     let html = app.client.get(&location).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("短信验证码为6位数字"), "the error shows on the page");
 }
+
+/// The attack: a link to our page carrying an error the attacker wrote
+/// (`?__path=...&__err=base64(json)`), so that our page shows their text
+/// ("call 400-... to unlock your account"). Only errors the server itself
+/// sent back are shown; a forged or altered one is dropped from the URL.
+#[tokio::test]
+async fn a_page_never_shows_an_error_written_into_its_url() {
+    let app = spawn_app().await;
+    let forged = r#"{"kind":"invalid","code":"mobile_invalid","message":"账号异常请致电4000000000","field":"mobile"}"#;
+    let encoded = base64_url(forged.as_bytes());
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = |query: String| no_redirects.get(app.url(&format!("/register?{query}"))).send();
+    let response = page(format!("__path=%2Fapi%2Fregister&__err={encoded}")).await.unwrap();
+    assert_eq!(response.status(), 303, "the forged error is dropped from the URL");
+    assert_eq!(response.headers()["location"], "/register");
+    let followed = app.get(&format!("/register?__path=%2Fapi%2Fregister&__err={encoded}")).await;
+    assert!(!followed.text().await.unwrap().contains("4000000000"));
+
+    // A real one comes back signed, and shows; altered, it does not.
+    let response = app
+        .client
+        .post(app.url("/api/register"))
+        .header("accept", "text/html")
+        .header("referer", app.url("/register?from=app"))
+        .form(&[("mobile", "13300133003"), ("password", "x"), ("password2", "x"), ("sms_code", "1"), ("allow", "on")])
+        .send()
+        .await
+        .unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("from=app") && location.contains("__sig="), "{location}");
+    assert!(app.client.get(&location).send().await.unwrap().text().await.unwrap().contains("短信验证码为6位数字"));
+    let real_err = location.split("__err=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let altered = location.replace(&real_err, &encoded);
+    let response = page(altered.split_once('?').unwrap().1.to_owned()).await.unwrap();
+    assert_eq!(response.status(), 303, "a signature does not carry over to another error");
+    assert_eq!(response.headers()["location"], "/register?from=app");
+}
+
+/// URL-safe base64 with padding, as leptos encodes `__err`.
+fn base64_url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out.replace('=', "%3D")
+}
