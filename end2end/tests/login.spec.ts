@@ -49,7 +49,7 @@ test("ten failures lock password sign-in and say until when", async ({ page, req
   for (let i = 0; i < 10; i++) {
     const id = crypto.randomUUID();
     await request.get(`/api/v1/image_codes/${id}`, { headers: address });
-    const text = await outboxCode(request, "captcha", id);
+    const text = await outboxCode("captcha", id);
     const response = await request.post("/api/v1/login", {
       headers: address,
       data: { account: user.username, password: "not-the-password", image_code_id: id, text },
@@ -70,7 +70,7 @@ test("SMS sign-in with the countdown", async ({ page }) => {
   await solveCaptcha(page);
   await page.getByRole("button", { name: "获取验证码" }).click();
   await expect(page.getByRole("button", { name: /秒后重新发送/ })).toBeDisabled();
-  const code = await outboxCode(page.request, "sms", user.mobile);
+  const code = await outboxCode("sms", user.mobile);
   await page.getByLabel("短信验证码").fill(code);
   await page.locator("#sms-login").getByRole("button", { name: "登录", exact: true }).click();
   await expect(page.getByTestId("signed-in-user")).toHaveText(user.username);

@@ -74,8 +74,7 @@ async fn loopback_only(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let proxied = ["x-forwarded-for", "forwarded", "x-real-ip"].iter().any(|h| headers.contains_key(*h));
-    if !peer.ip().is_loopback() || proxied {
+    if !crate::security::direct_from_this_host(Some(peer.ip()), &headers) {
         return StatusCode::NOT_FOUND.into_response();
     }
     render(State(core)).await

@@ -67,6 +67,36 @@ fn same_origin(headers: &HeaderMap, claim: header::HeaderName) -> bool {
     claimed.is_some_and(|origin| origin.eq_ignore_ascii_case(host))
 }
 
+/// Whether a request came straight from this machine: a loopback peer, and
+/// no forwarding header (a reverse proxy on this host connects from loopback
+/// too, on behalf of anyone).
+pub fn direct_from_this_host(peer: Option<std::net::IpAddr>, headers: &HeaderMap) -> bool {
+    let forwarded = ["x-forwarded-for", "forwarded", "x-real-ip"].iter().any(|h| headers.contains_key(*h));
+    peer.is_some_and(|ip| ip.to_canonical().is_loopback()) && !forwarded
+}
+
+/// Whether `path` shows the development outbox (every code and captcha
+/// answer) or its delivery records: the page, the JSON API, the server
+/// functions.
+fn shows_the_outbox(path: &str) -> bool {
+    ["/dev/", "/api/v1/dev/", "/api/dev_"].iter().any(|prefix| path.starts_with(prefix))
+}
+
+/// The development outbox answers only the developer's own machine: never a
+/// request from another host nor one that came through a proxy, whatever
+/// address the server listens on. (A test server on a shared host is
+/// otherwise an open book of every code it sends.)
+pub async fn outbox_only_to_this_host(request: Request, next: Next) -> Response {
+    if shows_the_outbox(request.uri().path()) {
+        let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        if !direct_from_this_host(peer, request.headers()) {
+            tracing::warn!(path = %request.uri().path(), "refused the dev outbox to a request not from this host");
+            return crate::api_v1::ApiError(AppError::not_found()).into_response();
+        }
+    }
+    next.run(request).await
+}
+
 /// The query keys of an error carried back to a page in its URL.
 const ERROR_PATH: &str = "__path";
 const ERROR: &str = "__err";

@@ -68,6 +68,14 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("could not listen on {} (LEPTOS_SITE_ADDR)", config.site_addr))?;
+        if core.outbox.is_some() && !config.site_addr.ip().is_loopback() {
+            tracing::warn!(
+                addr = %config.site_addr,
+                "DEVELOPMENT MODE on a non-loopback address: the dev outbox (every SMS code, e-mail and captcha \
+                 answer) exists on this server. It answers only requests from this machine that did not come \
+                 through a proxy; set APP_ENV=production for anything others can reach"
+            );
+        }
         Ok(Application { listener, router, metrics, core, run_worker: config.run_worker })
     }
 
@@ -242,6 +250,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         .layer(axum::middleware::map_response(server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(core, crate::security::errors_in_urls_are_ours))
         .layer(axum::middleware::from_fn(crate::security::same_origin_for_cookies))
+        .layer(axum::middleware::from_fn(crate::security::outbox_only_to_this_host))
         .layer(axum::middleware::from_fn_with_state(secure, crate::security::security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CompressionLayer::new())

@@ -40,3 +40,29 @@ async fn the_dev_outbox_does_not_exist_in_production() {
     // Captcha answers are not recorded anywhere either.
     assert!(app.core.outbox.is_none());
 }
+
+/// The attack: reach a development server's outbox (every code it sent)
+/// through a reverse proxy on its host, or with a forged forwarding header.
+/// Only the developer's own direct requests see it.
+#[tokio::test]
+async fn the_dev_outbox_answers_only_direct_requests_from_this_host() {
+    let app =
+        spawn(Spawn { env: vec![("TRUSTED_PROXIES", "127.0.0.1".to_string())], ..Spawn::default() }).await.unwrap();
+    app.register_code("13300133090").await;
+    let paths =
+        ["/api/v1/dev/outbox", "/api/v1/dev/deliveries", "/dev/outbox", "/api/dev_outbox", "/api/dev_deliveries"];
+    for path in paths {
+        let direct = if path.starts_with("/api/dev_") {
+            app.client.post(app.url(path)).header("origin", app.address.clone()).send().await.unwrap()
+        } else {
+            app.get(path).await
+        };
+        assert_eq!(direct.status(), 200, "{path} directly from this host");
+        for (header, value) in
+            [("x-forwarded-for", "203.0.113.5"), ("forwarded", "for=203.0.113.5"), ("x-real-ip", "203.0.113.5")]
+        {
+            let proxied = app.client.get(app.url(path)).header(header, value).send().await.unwrap();
+            assert_eq!(proxied.status(), 404, "{path} through a proxy ({header})");
+        }
+    }
+}
