@@ -36,6 +36,24 @@ async fn without_a_username_a_readable_one_is_generated_that_is_not_the_mobile()
     assert!(!username.contains("13500135001"));
 }
 
+/// The attack: one real SMS code, then registration after registration
+/// with other people's usernames while the code lives ("taken" or not).
+/// Each "taken" costs a lookup; past the budget the answer says nothing.
+#[tokio::test]
+async fn a_live_code_is_no_free_username_oracle() {
+    let app = spawn(Spawn { env: vec![("LOOKUPS_PER_MINUTE", "2".to_string())], ..Spawn::default() }).await.unwrap();
+    for (mobile, name) in [("13500135020", "Osprey01"), ("13500135021", "Osprey02"), ("13500135022", "Osprey03")] {
+        app.register_user(mobile, Some(name)).await;
+    }
+    let code = app.register_code("13500135023").await;
+    let probe = async |name: &str| app.register(&registration("13500135023", &code, Some(name))).await;
+    assert_error(probe("Osprey01").await, 409, "username_taken", Some("username")).await;
+    assert_error(probe("Osprey02").await, 409, "username_taken", Some("username")).await;
+    assert_error(probe("Osprey03").await, 429, "too_many_lookups", None).await;
+    // A name that is free still registers: the budget only hides the oracle.
+    assert_eq!(probe("Osprey99").await.status(), 201);
+}
+
 #[tokio::test]
 async fn usernames_are_unique_whatever_their_case() {
     let app = spawn_app().await;

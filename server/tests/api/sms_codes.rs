@@ -110,6 +110,22 @@ async fn a_registered_number_gets_no_register_code() {
     assert_error(app.send_sms("13900139004", "register").await, 409, "mobile_taken", Some("mobile")).await;
 }
 
+/// The attack: use the send-code step as a "who is registered?" oracle,
+/// one captcha per number. Each such answer costs a lookup: past
+/// LOOKUPS_PER_MINUTE the answer is a refusal that says nothing.
+#[tokio::test]
+async fn registered_or_not_answers_count_against_the_lookup_budget() {
+    let app = spawn(Spawn { env: vec![("LOOKUPS_PER_MINUTE", "3".to_string())], ..Spawn::default() }).await.unwrap();
+    app.register_user("13900139010", None).await;
+    assert_error(app.send_sms("13900139010", "register").await, 409, "mobile_taken", Some("mobile")).await;
+    assert_error(app.send_sms("13900139011", "login").await, 422, "mobile_not_registered", Some("mobile")).await;
+    assert_eq!(app.get("/api/v1/mobiles/13900139012/count").await.status(), 200, "the same budget");
+    assert_error(app.send_sms("13900139010", "register").await, 429, "too_many_lookups", None).await;
+    assert_error(app.send_sms("13900139013", "login").await, 429, "too_many_lookups", None).await;
+    // A send that says nothing about accounts is not a lookup.
+    assert_eq!(app.send_sms("13900139014", "register").await.status(), 200);
+}
+
 #[tokio::test]
 async fn an_unregistered_number_gets_no_login_code() {
     let app = spawn_app().await;

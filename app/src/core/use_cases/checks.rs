@@ -31,6 +31,17 @@ pub(crate) async fn count_lookup(core: &Core, client: &Client) -> Result<(), Loo
     }
 }
 
+/// An answer that says whether an account exists ("该手机号已注册", "该用户名
+/// 已被使用"...) costs one lookup from `client`, like the availability
+/// checks: past the budget, the refusal replaces the answer, so that no step
+/// of a form becomes a free oracle of who is registered.
+pub(crate) async fn costs_a_lookup<E: From<LookupRefusal>>(core: &Core, client: &Client, answer: E) -> E {
+    match count_lookup(core, client).await {
+        Ok(()) => answer,
+        Err(refusal) => refusal.into(),
+    }
+}
+
 impl From<LookupRefusal> for AppError {
     fn from(e: LookupRefusal) -> AppError {
         match e {

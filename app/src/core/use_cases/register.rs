@@ -4,7 +4,7 @@
 //! simultaneous submits: one account, the others a clear "taken".
 
 use super::{
-    checks::{SmsCodeRefusal, check_sms_code},
+    checks::{LookupRefusal, SmsCodeRefusal, check_sms_code, costs_a_lookup},
     dependency_down, internal, now_ms,
     sessions::{SessionError, start_session},
 };
@@ -46,6 +46,8 @@ pub enum RegisterError {
     MobileTaken,
     #[error("the username is taken")]
     UsernameTaken,
+    #[error(transparent)]
+    Lookup(#[from] LookupRefusal),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -101,10 +103,12 @@ pub async fn register(core: &Core, client: &Client, form: &RegisterForm) -> Resu
     if core.db.count_mobile(&valid.mobile).await? > 0 {
         return Err(RegisterError::MobileTaken);
     }
+    // While the code lives, the form could probe usernames one after
+    // another: each "taken" costs a lookup.
     if let Some(username) = &valid.username
         && core.db.count_username(username.as_str()).await? > 0
     {
-        return Err(RegisterError::UsernameTaken);
+        return Err(costs_a_lookup(core, client, RegisterError::UsernameTaken).await);
     }
     let password_hash = core.hasher.hash(&valid.password).await?;
 
@@ -122,7 +126,9 @@ pub async fn register(core: &Core, client: &Client, form: &RegisterForm) -> Resu
             Ok(user) => break user,
             Err(InsertUserError::MobileTaken) => return Err(RegisterError::MobileTaken),
             Err(InsertUserError::UsernameTaken) if valid.username.is_none() && attempts_left > 0 => attempts_left -= 1,
-            Err(InsertUserError::UsernameTaken) => return Err(RegisterError::UsernameTaken),
+            Err(InsertUserError::UsernameTaken) => {
+                return Err(costs_a_lookup(core, client, RegisterError::UsernameTaken).await);
+            }
             Err(InsertUserError::Db(e)) => return Err(e.into()),
         }
     };
@@ -150,6 +156,7 @@ impl From<RegisterError> for AppError {
             E::SmsCodeRefused(e) => e.into(),
             E::MobileTaken => AppError::field("mobile", "mobile_taken", "该手机号已注册").with_conflict(),
             E::UsernameTaken => AppError::field("username", "username_taken", "该用户名已被使用").with_conflict(),
+            E::Lookup(e) => e.into(),
             E::Store(e) => dependency_down("register", "store", &e),
             E::Db(e) => dependency_down("register", "database", &e),
             E::Hash(HashError::Busy) => AppError::busy(),

@@ -5,7 +5,7 @@
 //! visitor's answer never waits for the SMS provider.
 
 use super::{
-    checks::{CaptchaRefusal, check_captcha},
+    checks::{CaptchaRefusal, LookupRefusal, check_captcha, costs_a_lookup},
     dependency_down, keys, seconds_up,
 };
 use crate::{
@@ -37,6 +37,8 @@ pub enum SendSmsCodeError {
     MobileTaken,
     #[error("no account has this mobile")]
     NotRegistered,
+    #[error(transparent)]
+    Lookup(#[from] LookupRefusal),
     #[error("cooldown")]
     Cooldown { retry_after: Duration },
     #[error("daily cap")]
@@ -62,9 +64,14 @@ pub async fn send_sms_code(core: &Core, client: &Client, form: &SendSmsCodeForm)
     let answer = CaptchaAnswer::parse(&form.text)?;
     check_captcha(core, &form.image_code_id, &answer).await?;
     let registered = core.db.count_mobile(&mobile).await? > 0;
+    // Each answer says whether the number has an account: it costs a lookup.
     match purpose {
-        Purpose::Register if registered => return Err(SendSmsCodeError::MobileTaken),
-        Purpose::Login | Purpose::ResetPassword if !registered => return Err(SendSmsCodeError::NotRegistered),
+        Purpose::Register if registered => {
+            return Err(costs_a_lookup(core, client, SendSmsCodeError::MobileTaken).await);
+        }
+        Purpose::Login | Purpose::ResetPassword if !registered => {
+            return Err(costs_a_lookup(core, client, SendSmsCodeError::NotRegistered).await);
+        }
         _ => {}
     }
 
@@ -152,6 +159,7 @@ impl From<SendSmsCodeError> for AppError {
             E::Purpose(e) => AppError::bad_request(e.message()).with_field("purpose"),
             E::CaptchaAnswer(e) => AppError::field("text", "image_code_invalid", e.message()),
             E::Captcha(e) => e.into(),
+            E::Lookup(e) => e.into(),
             E::MobileTaken => AppError::field("mobile", "mobile_taken", "该手机号已注册").with_conflict(),
             E::NotRegistered => AppError::field("mobile", "mobile_not_registered", "该手机号尚未注册"),
             E::Cooldown { retry_after } => {
