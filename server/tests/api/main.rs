@@ -19,6 +19,7 @@ mod pages;
 mod process;
 mod register;
 mod sessions;
+mod settings;
 mod sms_codes;
 mod sms_gateway;
 mod unavailable;

@@ -7,7 +7,10 @@
 use super::{CodeCheck, Hit, PasswordAttempt, PasswordGate, SendSlot, SendSlotRequest, StoreError};
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 // tokio's clock, so that tests can pause and advance time instead of sleeping.
@@ -104,6 +107,10 @@ impl Map {
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     map: Arc<Mutex<Map>>,
+    /// How far this store's clock runs ahead of the process's (ms): moved
+    /// only by `advance_clock`, so that tests can let a code or captcha
+    /// expire without waiting for it, through the running server.
+    ahead_ms: Arc<AtomicU64>,
 }
 
 impl MemoryStore {
@@ -118,6 +125,16 @@ impl MemoryStore {
         store
     }
 
+    fn now(&self) -> Instant {
+        Instant::now() + Duration::from_millis(self.ahead_ms.load(Ordering::SeqCst))
+    }
+
+    /// Moves this store's clock forward by `by` (for tests: what would
+    /// expire in that time, expires now).
+    pub fn advance_clock(&self, by: Duration) {
+        self.ahead_ms.fetch_add(by.as_millis() as u64, Ordering::SeqCst);
+    }
+
     fn lock(&self) -> MutexGuard<'_, Map> {
         // A panic while holding the lock cannot leave the map half-written
         // (every operation is a few plain assignments), so a poisoned lock is safe to reuse.
@@ -129,7 +146,7 @@ impl MemoryStore {
     }
 
     pub async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
-        let (mut map, now) = (self.lock(), Instant::now());
+        let (mut map, now) = (self.lock(), self.now());
         map.room(1, now)?;
         map.insert(key, Value::Text(value.to_owned()), ttl, now);
         Ok(())
@@ -137,7 +154,7 @@ impl MemoryStore {
 
     pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         let mut map = self.lock();
-        Ok(match map.live(key, Instant::now()) {
+        Ok(match map.live(key, self.now()) {
             Some(Entry { value: Value::Text(text), .. }) => Some(text.clone()),
             _ => None,
         })
@@ -145,7 +162,7 @@ impl MemoryStore {
 
     pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
         let mut map = self.lock();
-        let now = Instant::now();
+        let now = self.now();
         map.live(key, now);
         Ok(match map.entries.remove(key) {
             Some(Entry { value: Value::Text(text), .. }) => Some(text),
@@ -154,11 +171,11 @@ impl MemoryStore {
     }
 
     pub async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError> {
-        Ok(self.lock().remaining(key, Instant::now()))
+        Ok(self.lock().remaining(key, self.now()))
     }
 
     pub async fn count(&self, key: &str) -> Result<u64, StoreError> {
-        Ok(self.lock().count(key, Instant::now()))
+        Ok(self.lock().count(key, self.now()))
     }
 
     pub async fn delete(&self, keys: &[&str]) -> Result<(), StoreError> {
@@ -171,7 +188,7 @@ impl MemoryStore {
 
     pub async fn hit(&self, key: &str, window: Duration, limit: u32) -> Result<Hit, StoreError> {
         let mut map = self.lock();
-        let now = Instant::now();
+        let now = self.now();
         map.room(1, now)?;
         let n = map.increment(key, window, now);
         if n > u64::from(limit) {
@@ -184,7 +201,7 @@ impl MemoryStore {
 
     pub async fn acquire_send_slot(&self, req: &SendSlotRequest<'_>) -> Result<SendSlot, StoreError> {
         let mut map = self.lock();
-        let now = Instant::now();
+        let now = self.now();
         if let Some(retry_after) = map.remaining(req.cooldown_key, now) {
             return Ok(SendSlot::Cooldown { retry_after });
         }
@@ -212,7 +229,7 @@ impl MemoryStore {
 
     pub async fn gate_password_attempt(&self, req: &PasswordAttempt<'_>) -> Result<PasswordGate, StoreError> {
         let mut map = self.lock();
-        let now = Instant::now();
+        let now = self.now();
         if let Some(retry_after) = map.remaining(req.lock_key, now) {
             map.room(1, now)?;
             map.increment(req.ip_key, req.window, now);
@@ -245,7 +262,7 @@ impl MemoryStore {
         let mut map = self.lock();
         map.entries.remove(account_key);
         map.entries.remove(lock_key);
-        if let Some(Entry { value: Value::Count(n), .. }) = map.live(ip_key, Instant::now()) {
+        if let Some(Entry { value: Value::Count(n), .. }) = map.live(ip_key, self.now()) {
             *n = n.saturating_sub(1);
         }
         Ok(())
@@ -253,7 +270,7 @@ impl MemoryStore {
 
     pub async fn check_code(&self, key: &str, submitted: &str, max_attempts: u32) -> Result<CodeCheck, StoreError> {
         let mut map = self.lock();
-        let Some(Entry { value: Value::Code { code, attempts }, .. }) = map.live(key, Instant::now()) else {
+        let Some(Entry { value: Value::Code { code, attempts }, .. }) = map.live(key, self.now()) else {
             return Ok(CodeCheck::Missing);
         };
         if code == submitted {
@@ -275,7 +292,7 @@ impl MemoryStore {
     ) -> Result<bool, StoreError> {
         let mut map = self.lock();
         let matches = matches!(
-            map.live(code_key, Instant::now()),
+            map.live(code_key, self.now()),
             Some(Entry { value: Value::Code { code: stored, .. }, .. }) if stored == code
         );
         if matches {
@@ -288,7 +305,7 @@ impl MemoryStore {
     pub async fn consume_code(&self, key: &str, submitted: &str) -> Result<bool, StoreError> {
         let mut map = self.lock();
         let matches = matches!(
-            map.live(key, Instant::now()),
+            map.live(key, self.now()),
             Some(Entry { value: Value::Code { code, .. }, .. }) if code == submitted
         );
         if matches {
