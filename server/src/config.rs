@@ -76,6 +76,8 @@ pub struct Config {
     /// Whether `server` (serve) runs the delivery worker too.
     pub run_worker: bool,
     pub hash_params: HashParams,
+    /// Password hashes computed at once (default: one per core).
+    pub hash_concurrency: usize,
     /// Password hashes that may wait for a core before sign-ins get 503.
     pub hash_queue: usize,
     pub log_format: LogFormat,
@@ -306,6 +308,7 @@ impl Config {
                 lease: (sms_timeouts.connect + sms_timeouts.read).max(smtp_timeout * 3) + Duration::from_secs(10),
             },
         };
+        let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
         let defaults = HashParams::default();
         let hash_params = HashParams {
             memory_kib: vars.positive("ARGON2_MEMORY_KIB", defaults.memory_kib)?,
@@ -337,6 +340,7 @@ impl Config {
             },
             run_worker: vars.flag("RUN_WORKER", true)?,
             hash_params,
+            hash_concurrency: vars.positive("HASH_CONCURRENCY", cores as u32)? as usize,
             hash_queue: vars.number("HASH_QUEUE_LIMIT", 64)? as usize,
             log_format,
             settings,

@@ -151,7 +151,7 @@ pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
         Some(url) => Store::redis(url, &config.store_prefix).context("bad REDIS_URL")?,
         None => Store::memory_with_capacity(&config.store_prefix, config.store_max_keys),
     };
-    let hasher = PasswordHasher::new(config.hash_params, CpuLimiter::per_core(config.hash_queue))
+    let hasher = PasswordHasher::new(config.hash_params, CpuLimiter::new(config.hash_concurrency, config.hash_queue))
         .context("bad ARGON2_* settings")?;
     // Captchas draw on half the cores at most, so that a flood of them slows
     // sign-ins a little instead of taking their turns.

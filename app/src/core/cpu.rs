@@ -45,11 +45,6 @@ impl CpuLimiter {
         }
     }
 
-    /// One job per core, as the machine reports its cores.
-    pub fn per_core(max_waiting: usize) -> CpuLimiter {
-        CpuLimiter::new(std::thread::available_parallelism().map(usize::from).unwrap_or(1), max_waiting)
-    }
-
     /// Runs `job` on the blocking pool once a permit is free, or refuses at
     /// once when the queue is full.
     ///

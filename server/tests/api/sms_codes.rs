@@ -164,3 +164,20 @@ async fn the_site_wide_hourly_budget_holds_across_numbers_and_addresses() {
     assert_eq!(statuses.iter().filter(|r| r.status() == 200).count(), 3);
     assert_error(last, 429, "sms_site_cap", Some("sms_code")).await;
 }
+
+/// When the code cannot be handed to the queue (its table is away), the
+/// visitor hears so and the number is free again at once: no cooldown for
+/// a code that never left.
+#[tokio::test]
+async fn a_code_the_queue_refused_gives_the_number_back() {
+    let app = spawn_app().await;
+    let app::core::db::Database::Sqlite(pool) = &app.core.db else { panic!("the default setup is SQLite") };
+    sqlx::query("ALTER TABLE deliveries RENAME TO deliveries_away").execute(pool).await.unwrap();
+    let response = app.send_sms("13900139020", "register").await;
+    assert_error(response, 503, "sms_send_failed", Some("sms_code")).await;
+    let cooldown = body(app.get("/api/v1/sms_codes/13900139020/cooldown?purpose=register").await).await;
+    assert_eq!(cooldown["seconds"], 0, "{cooldown}");
+    sqlx::query("ALTER TABLE deliveries_away RENAME TO deliveries").execute(pool).await.unwrap();
+    assert_eq!(app.send_sms("13900139020", "register").await.status(), 200, "asked again at once");
+    assert!(app.outbox_code("sms", "13900139020").await.is_some());
+}
