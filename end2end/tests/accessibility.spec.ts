@@ -1,11 +1,34 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
-import { freshMobile, open } from "./helpers";
+import { PASSWORD, createUser, freshMobile, open, signIn, useOwnAddress } from "./helpers";
+
+async function noViolations(page: import("@playwright/test").Page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  expect(results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(", ")})`)).toEqual([]);
+}
 
 test("the register page has no accessibility violations", async ({ page }) => {
   await open(page, "/register");
-  const results = await new AxeBuilder({ page }).analyze();
-  expect(results.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+  await noViolations(page);
+});
+
+test("the sign-in page has no accessibility violations, on either tab", async ({ page }) => {
+  await open(page, "/login");
+  await noViolations(page);
+  await page.getByRole("tab", { name: "短信登录" }).click();
+  await expect(page.locator("#sms-login")).toBeVisible();
+  await noViolations(page);
+});
+
+test("the user centre has no accessibility violations", async ({ page, context }) => {
+  await useOwnAddress(context);
+  const user = createUser();
+  await open(page, "/login");
+  await signIn(page, user.username, PASSWORD);
+  await expect(page.getByTestId("signed-in-user")).toHaveText(user.username);
+  await open(page, "/user");
+  await expect(page.getByRole("heading").first()).toBeVisible();
+  await noViolations(page);
 });
 
 test("the keyboard reaches every field and button of the form", async ({ page }) => {

@@ -167,7 +167,7 @@ async fn login_captcha(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     // `account` is accepted and not used: the answer never depends on one.
     let _ = query.account;
-    let required = use_cases::login_needs_captcha(&core, &client).await?;
+    let required = use_cases::ask_login_captcha(&core, &client).await?;
     Ok(Json(json!({ "required": required })))
 }
 

@@ -25,7 +25,7 @@ use app::{
 };
 use axum::{Router, extract::DefaultBodyLimit};
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use secrecy::SecretString;
 use std::{net::SocketAddr, sync::Arc};
 use tower_http::compression::CompressionLayer;
@@ -231,9 +231,23 @@ fn write_owner_only(path: &std::path::Path, contents: &str) -> std::io::Result<(
     file.write_all(contents.as_bytes())
 }
 
+/// The app's routes, generated once per process.
+///
+/// Generating runs the app once with every resource suppressed, through a
+/// flag that is global to the process (leptos' `SuppressResourceLoad`): a
+/// page rendered anywhere in the process meanwhile never gets its data and
+/// never finishes. A server generates before it serves, so it is never hit;
+/// but a second router built while the first serves (the tests, several
+/// servers in one process) stalled renders of the first. Once per process,
+/// before any router exists, no render can overlap it.
+fn routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
     let secure = core.settings.secure_cookies;
-    let routes = generate_route_list(App);
+    let routes = routes();
     let context = {
         let core = core.clone();
         move || provide_context(core.clone())

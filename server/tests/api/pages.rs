@@ -149,3 +149,37 @@ fn base64_url(bytes: &[u8]) -> String {
     }
     out.replace('=', "%3D")
 }
+
+/// Building a server generates its route list, which leptos does with every
+/// resource in the process suppressed: renders of a server already serving
+/// waited forever for their data (the stall that kept these tests serial).
+/// Building others while one renders must leave every render finishing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn building_other_servers_never_stalls_a_render() {
+    let app = spawn_app().await;
+    let building = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut renders = tokio::task::JoinSet::new();
+    for j in 0..8 {
+        let (client, base, building) = (app.new_browser(), app.address.clone(), building.clone());
+        renders.spawn(async move {
+            let mut n = 0;
+            while building.load(std::sync::atomic::Ordering::SeqCst) {
+                let path = if (n + j) % 2 == 0 { "/register" } else { "/login" };
+                let request = client.get(format!("{base}{path}")).send();
+                let response = tokio::time::timeout(std::time::Duration::from_secs(15), request)
+                    .await
+                    .unwrap_or_else(|_| panic!("a render of {path} stalled"))
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+                assert!(response.text().await.unwrap().contains("</html>"));
+                n += 1;
+            }
+        });
+    }
+    for _ in 0..20 {
+        drop(spawn_app().await);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    building.store(false, std::sync::atomic::Ordering::SeqCst);
+    renders.join_all().await;
+}

@@ -103,10 +103,12 @@ impl PasswordCounters {
 /// client may know: by its own address's failures, never by an account's
 /// (that would tell anyone whether an account exists or is being attacked).
 /// An account with failures from elsewhere still asks at the attempt (422
-/// `image_code_required`), and the page shows the captcha then. Limited like
-/// the availability checks.
+/// `image_code_required`), and the page shows the captcha then.
+///
+/// The sign-in page asks at every load; the answer tells the asker nothing
+/// but what its own address did, so the page's question is not counted
+/// (people behind one carrier NAT share an address and its budgets).
 pub async fn login_needs_captcha(core: &Core, client: &Client) -> Result<bool, LoginError> {
-    count_lookup(core, client).await?;
     Ok(match core.settings.login_captcha {
         LoginCaptcha::Always => true,
         LoginCaptcha::Never => false,
@@ -115,6 +117,13 @@ pub async fn login_needs_captcha(core: &Core, client: &Client) -> Result<bool, L
                 >= u64::from(core.settings.captcha_after_failures)
         }
     })
+}
+
+/// `login_needs_captcha` for the JSON API (`GET /login/captcha`), where
+/// scripts ask: limited like the availability checks.
+pub async fn ask_login_captcha(core: &Core, client: &Client) -> Result<bool, LoginError> {
+    count_lookup(core, client).await?;
+    login_needs_captcha(core, client).await
 }
 
 #[tracing::instrument(name = "login", skip_all)]

@@ -20,7 +20,7 @@ pub use admin::{AdminError, CreateUser, create_user, find_account, set_active, s
 pub use check_availability::{AvailabilityError, count_mobile, count_username};
 pub use issue_captcha::{CaptchaError, issue_captcha};
 pub use jobs::{JobFilter, JobsError, list_jobs, purge_failed_jobs, retry_job};
-pub use login::{LoginError, clock_time_cst, login, login_needs_captcha};
+pub use login::{LoginError, ask_login_captcha, clock_time_cst, login, login_needs_captcha};
 pub use mail_test::{MailTestError, send_test_mail};
 pub use register::{RegisterError, register};
 pub use send_sms_code::{SendSmsCodeError, send_sms_code, sms_cooldown};
