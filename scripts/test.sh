@@ -34,12 +34,11 @@ RUSTFLAGS="" cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warn
 
 step "unit and integration tests"
 start_services
-# One test at a time: when several app instances render pages at once in one
-# process (tests only; a deployment runs one per process, and one instance
-# serving hundreds of concurrent page renders does not stall), a render now
-# and then never finishes. A hang still fails the run in minutes, and libtest
-# names any test running over a minute.
-if ! REQUIRE_SERVICES=1 timeout 1200 cargo test -p app -p server --features app/ssr -- --test-threads=1; then
+# Tests run four at a time: most of their time is waiting (on the delivery
+# worker, on windows and leases), so more than the cores keeps them busy. A
+# hang still fails the run in minutes, and libtest names any test running
+# over a minute.
+if ! REQUIRE_SERVICES=1 timeout 1200 cargo test -p app -p server --features app/ssr -- --test-threads=4; then
   echo "tests failed or timed out (see 'has been running' lines above)"
   exit 1
 fi

@@ -127,8 +127,9 @@ impl Usage {
 }
 
 /// Runs `connections` workers, each repeating `request` until `duration`
-/// ends; a request counts as ok when it answers 2xx and its body arrives.
-async fn load<F, Fut>(connections: usize, duration: Duration, request: F) -> Figures
+/// ends; a request counts as ok when it answers `expected` (2xx when
+/// `None`) and its body arrives; any other answer is refused.
+async fn load<F, Fut>(connections: usize, duration: Duration, expected: Option<u16>, request: F) -> Figures
 where
     F: Fn(reqwest::Client, usize) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = reqwest::Result<reqwest::Response>> + Send,
@@ -149,7 +150,11 @@ where
             while Instant::now() < deadline {
                 let t = Instant::now();
                 let answer = match request(client.clone(), worker * 1_000_000 + n).await {
-                    Ok(response) if response.status().is_success() => response.bytes().await.map(|_| true),
+                    Ok(response)
+                        if expected.map_or(response.status().is_success(), |s| response.status().as_u16() == s) =>
+                    {
+                        response.bytes().await.map(|_| true)
+                    }
                     Ok(_) => Ok(false),
                     Err(e) => Err(e),
                 };
@@ -278,7 +283,7 @@ async fn main() {
     // 2. Sign-in with the right password (each one hashes, stores a session).
     for connections in [16, 64] {
         let usage = Usage::watch(pid);
-        let figures = load(connections, duration, login(account.clone(), PASSWORD)).await;
+        let figures = load(connections, duration, None, login(account.clone(), PASSWORD)).await;
         println!(
             "{}  = {:.0}% of the bound",
             figures.line(&format!("POST /login, {connections} connections")),
@@ -289,8 +294,8 @@ async fn main() {
 
     // 3. Wrong passwords, 8 at a time (the memory argon2 leaves behind).
     let usage = Usage::watch(pid);
-    let figures = load(8, duration, login(victim.clone(), "wrong-Password-1")).await;
-    println!("{}", figures.line("POST /login wrong password, 8 conns"));
+    let figures = load(8, duration, Some(401), login(victim.clone(), "wrong-Password-1")).await;
+    println!("{}", figures.line("POST /login wrong password (401), 8 conns"));
     println!("{}", usage.line());
 
     // 4. Sign-ins while 64 other clients send one and reset 40 ms later:
@@ -300,7 +305,7 @@ async fn main() {
     let address = base.trim_start_matches("http://").to_string();
     let body = serde_json::json!({ "account": victim, "password": "wrong-Password-2" }).to_string();
     let attackers = disconnecting_clients(address, 64, Duration::from_millis(40), body, stop.clone());
-    let figures = load(8, duration, login(account.clone(), PASSWORD)).await;
+    let figures = load(8, duration, None, login(account.clone(), PASSWORD)).await;
     stop.store(true, Ordering::Relaxed);
     let sent: usize = attackers.join_all().await.into_iter().sum();
     println!("{}", figures.line("POST /login, 8 conns + 64 resetting"));
@@ -311,21 +316,21 @@ async fn main() {
     for page in ["/register", "/login"] {
         let usage = Usage::watch(pid);
         let url = format!("{base}{page}");
-        let figures = load(64, page_duration, move |client, _| client.get(url.clone()).send()).await;
+        let figures = load(64, page_duration, None, move |client, _| client.get(url.clone()).send()).await;
         println!("{}", figures.line(&format!("GET {page} (render), 64 conns")));
         println!("{}", usage.line());
     }
 
     // 6. The availability check and the captcha.
     let count_base = base.clone();
-    let figures = load(16, duration, move |client, n| {
+    let figures = load(16, duration, None, move |client, n| {
         client.get(format!("{count_base}/api/v1/mobiles/13{:09}/count", n % 1_000_000_000)).send()
     })
     .await;
     println!("{}", figures.line("GET /mobiles/{m}/count, 16 conns"));
     let captcha_base = base.clone();
     let usage = Usage::watch(pid);
-    let figures = load(16, duration, move |client, _| {
+    let figures = load(16, duration, None, move |client, _| {
         client.get(format!("{captcha_base}/api/v1/image_codes/{}", uuid::Uuid::new_v4())).send()
     })
     .await;

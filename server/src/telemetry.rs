@@ -1,6 +1,7 @@
 //! Logs: structured (`tracing`), one line per request with method, path,
-//! status and latency. Query strings, bodies and headers are never logged, so
-//! no password, code, captcha answer or token reaches a log line; a mobile
+//! status and latency, and the proxy's `X-Request-Id` when it is a plain
+//! token. Query strings, bodies and other headers are never logged, so no
+//! password, code, captcha answer or token reaches a log line; a mobile
 //! number in a path is masked like everywhere else.
 
 use crate::config::LogFormat;
@@ -35,8 +36,22 @@ pub struct RequestSpan;
 
 impl<B> MakeSpan<B> for RequestSpan {
     fn make_span(&mut self, request: &Request<B>) -> Span {
-        tracing::info_span!("request", method = %request.method(), path = %masked_path(request.uri().path()))
+        let path = masked_path(request.uri().path());
+        match request_id(request.headers()) {
+            Some(id) => tracing::info_span!("request", method = %request.method(), path = %path, request_id = id),
+            None => tracing::info_span!("request", method = %request.method(), path = %path),
+        }
     }
+}
+
+/// The `X-Request-Id` a proxy set (to match our line with its own), when it
+/// is a plain token: up to 64 letters, digits, `-` and `_`. Anything else is
+/// not logged: a client must not write into the log.
+fn request_id(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let id = headers.get("x-request-id")?.to_str().ok()?;
+    let plain =
+        !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    plain.then_some(id)
 }
 
 /// The path with every run of 7 or more digits (a mobile number in
@@ -69,7 +84,21 @@ pub fn masked_path(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::masked_path;
+    use super::{masked_path, request_id};
+
+    #[test]
+    fn only_a_plain_request_id_is_logged() {
+        let with = |value: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert("x-request-id", value.parse().unwrap());
+            request_id(&headers).map(str::to_owned)
+        };
+        assert_eq!(with("3f2a-9c_01").as_deref(), Some("3f2a-9c_01"));
+        assert_eq!(with("a\",\"forged\":\"x"), None);
+        assert_eq!(with(&"a".repeat(65)), None);
+        assert_eq!(with("two words"), None);
+        assert_eq!(request_id(&axum::http::HeaderMap::new()), None);
+    }
 
     #[test]
     fn mobile_numbers_in_paths_are_masked() {
