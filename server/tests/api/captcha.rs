@@ -105,3 +105,29 @@ async fn past_the_store_bound_a_captcha_is_refused_with_503() {
     // The address's counter and three answers fill four keys.
     assert_eq!(statuses, [200, 200, 200, 503]);
 }
+
+/// The attack: one solved captcha, sent with ten requests at the same
+/// instant. Taking the answer is one atomic step: one send goes through.
+async fn one_captcha_sent_ten_times_at_once_works_once(store: StoreKind) {
+    let Some(app) = spawn(Spawn { store, ..Spawn::default() }).await else { return };
+    let (id, answer) = app.captcha().await;
+    let sends = (0..10).map(|i| {
+        let form =
+            json!({ "mobile": format!("138001381{i:02}"), "purpose": "register", "image_code_id": id, "text": answer });
+        let request = app.client.post(app.url("/api/v1/sms_codes")).json(&form).send();
+        async move { request.await.unwrap().status().as_u16() }
+    });
+    let statuses = futures::future::join_all(sends).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 9, "{statuses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_captcha_sent_ten_times_at_once_works_once_in_process() {
+    one_captcha_sent_ten_times_at_once_works_once(StoreKind::Memory).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_captcha_sent_ten_times_at_once_works_once_with_redis() {
+    one_captcha_sent_ten_times_at_once_works_once(StoreKind::Redis).await;
+}

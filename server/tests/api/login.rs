@@ -243,9 +243,8 @@ async fn sign_in_attempts_are_recorded_for_the_history() {
 
 /// The attack: thirty wrong passwords for one account at the same instant.
 /// Only the three the captcha threshold allows may get a password verdict.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha() {
-    let app = spawn_app().await;
+async fn thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha(store: StoreKind) {
+    let Some(app) = spawn(Spawn { store, ..Spawn::default() }).await else { return };
     app.user("13400134020", "Kestrel20").await;
     let attempts = (0..30).map(|_| {
         let browser = app.new_browser();
@@ -257,11 +256,20 @@ async fn thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha
     assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 27, "{statuses:?}");
 }
 
-/// The same burst with a solved captcha each: the lock (three here) holds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows() {
+async fn thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha_in_process() {
+    thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha(StoreKind::Memory).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha_with_redis() {
+    thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha(StoreKind::Redis).await;
+}
+
+/// The same burst with a solved captcha each: the lock (three here) holds.
+async fn with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows(store: StoreKind) {
     let env = vec![("LOCKOUT_AFTER_FAILURES", "3".to_string()), ("LOGIN_CAPTCHA", "always".to_string())];
-    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    let Some(app) = spawn(Spawn { store, env, ..Spawn::default() }).await else { return };
     app.user("13400134021", "Kestrel21").await;
     let mut forms = vec![];
     for _ in 0..12 {
@@ -277,6 +285,16 @@ async fn with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows
     let statuses = futures::future::join_all(attempts).await;
     assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 3, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 9, "{statuses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows_in_process() {
+    with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows(StoreKind::Memory).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows_with_redis() {
+    with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows(StoreKind::Redis).await;
 }
 
 /// `/login/captcha?account=` must not tell whether an account exists or is

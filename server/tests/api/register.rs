@@ -188,3 +188,32 @@ async fn registration_works_on_postgres() {
     let body = app.register_user("13500135010", Some("PgUser1")).await;
     assert_eq!(body["username"], "PgUser1");
 }
+
+/// The attack: twenty guesses of one SMS code at the same instant. Each
+/// check counts in one atomic step: at most SMS_MAX_ATTEMPTS (5) are
+/// judged, the rest find the code dead, and none of the guesses registers.
+async fn twenty_simultaneous_guesses_get_five_checks(store: StoreKind) {
+    let Some(app) = spawn(Spawn { store, ..Spawn::default() }).await else { return };
+    let code = app.register_code("13500135030").await;
+    let guesses = (0..20).map(|i| {
+        let guess = format!("{:06}", (code.parse::<u32>().unwrap() + 1 + i) % 1_000_000);
+        let request = app.client.post(app.url("/api/v1/users")).json(&registration("13500135030", &guess, None)).send();
+        async move { body(request.await.unwrap()).await["code"].as_str().unwrap().to_owned() }
+    });
+    let codes = futures::future::join_all(guesses).await;
+    assert_eq!(codes.iter().filter(|c| *c == "sms_code_wrong").count(), 4, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| *c == "sms_code_dead").count(), 1, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| *c == "sms_code_expired").count(), 15, "{codes:?}");
+    let response = app.register(&registration("13500135030", &code, None)).await;
+    assert_error(response, 422, "sms_code_expired", Some("sms_code")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_simultaneous_guesses_get_five_checks_in_process() {
+    twenty_simultaneous_guesses_get_five_checks(StoreKind::Memory).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_simultaneous_guesses_get_five_checks_with_redis() {
+    twenty_simultaneous_guesses_get_five_checks(StoreKind::Redis).await;
+}

@@ -193,10 +193,9 @@ async fn pages_carry_a_nonce_based_content_security_policy() {
 
 /// The attack: a stolen session guessing the old password, fourteen at once.
 /// Only as many as the lock allows are checked; the account locks.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fourteen_simultaneous_wrong_old_passwords_get_only_the_lock_s_checks() {
+async fn fourteen_simultaneous_wrong_old_passwords_get_only_the_lock_s_checks(store: StoreKind) {
     let env = vec![("LOCKOUT_AFTER_FAILURES", "3".to_string())];
-    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    let Some(app) = spawn(Spawn { store, env, ..Spawn::default() }).await else { return };
     app.user("13700137020", "Heron020").await;
     let thief = app.new_browser();
     token(&app, &thief, "Heron020").await;
@@ -213,6 +212,16 @@ async fn fourteen_simultaneous_wrong_old_passwords_get_only_the_lock_s_checks() 
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 11, "{statuses:?}");
     // The same lock guards the password sign-in.
     assert_eq!(app.login_with(&app.new_browser(), &login_form("Heron020", PASSWORD)).await.status(), 429);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fourteen_simultaneous_wrong_old_passwords_get_only_the_lock_s_checks_in_process() {
+    fourteen_simultaneous_wrong_old_passwords_get_only_the_lock_s_checks(StoreKind::Memory).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fourteen_simultaneous_wrong_old_passwords_get_only_the_lock_s_checks_with_redis() {
+    fourteen_simultaneous_wrong_old_passwords_get_only_the_lock_s_checks(StoreKind::Redis).await;
 }
 
 /// Over https (`SECURE_COOKIES=true`): the cookie is `__Host-` prefixed and
