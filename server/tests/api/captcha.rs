@@ -122,12 +122,4 @@ async fn one_captcha_sent_ten_times_at_once_works_once(store: StoreKind) {
     assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 9, "{statuses:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_captcha_sent_ten_times_at_once_works_once_in_process() {
-    one_captcha_sent_ten_times_at_once_works_once(StoreKind::Memory).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_captcha_sent_ten_times_at_once_works_once_with_redis() {
-    one_captcha_sent_ten_times_at_once_works_once(StoreKind::Redis).await;
-}
+on_each_store!(one_captcha_sent_ten_times_at_once_works_once);

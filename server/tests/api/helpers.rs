@@ -281,3 +281,23 @@ pub async fn assert_error(response: Response, status: u16, code: &str, field: Op
     assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
     body
 }
+
+/// Runs the test `$name(store)` on each short-lived store: as
+/// `$name::in_process` and `$name::with_redis` (which passes, doing
+/// nothing, when no Redis was started; `REQUIRE_SERVICES=1` makes it fail).
+macro_rules! on_each_store {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use crate::helpers::StoreKind;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn in_process() {
+                super::$name(StoreKind::Memory).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn with_redis() {
+                super::$name(StoreKind::Redis).await
+            }
+        }
+    )*};
+}
+pub(crate) use on_each_store;

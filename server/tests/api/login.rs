@@ -256,16 +256,6 @@ async fn thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha
     assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 27, "{statuses:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha_in_process() {
-    thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha(StoreKind::Memory).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha_with_redis() {
-    thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha(StoreKind::Redis).await;
-}
-
 /// The same burst with a solved captcha each: the lock (three here) holds.
 async fn with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows(store: StoreKind) {
     let env = vec![("LOCKOUT_AFTER_FAILURES", "3".to_string()), ("LOGIN_CAPTCHA", "always".to_string())];
@@ -285,16 +275,6 @@ async fn with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows
     let statuses = futures::future::join_all(attempts).await;
     assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 3, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 9, "{statuses:?}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows_in_process() {
-    with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows(StoreKind::Memory).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows_with_redis() {
-    with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows(StoreKind::Redis).await;
 }
 
 /// `/login/captcha?account=` must not tell whether an account exists or is
@@ -343,3 +323,8 @@ async fn a_flood_against_a_locked_account_writes_one_history_row() {
     assert_eq!(history.iter().filter(|a| a.outcome == "locked").count(), 1, "{history:?}");
     assert_eq!(history.iter().filter(|a| a.outcome == "wrong_password").count(), 3);
 }
+
+on_each_store!(
+    thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha,
+    with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows
+);

@@ -208,12 +208,4 @@ async fn twenty_simultaneous_guesses_get_five_checks(store: StoreKind) {
     assert_error(response, 422, "sms_code_expired", Some("sms_code")).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn twenty_simultaneous_guesses_get_five_checks_in_process() {
-    twenty_simultaneous_guesses_get_five_checks(StoreKind::Memory).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn twenty_simultaneous_guesses_get_five_checks_with_redis() {
-    twenty_simultaneous_guesses_get_five_checks(StoreKind::Redis).await;
-}
+on_each_store!(twenty_simultaneous_guesses_get_five_checks);

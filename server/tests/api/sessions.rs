@@ -214,16 +214,6 @@ async fn fourteen_simultaneous_wrong_old_passwords_get_only_the_lock_s_checks(st
     assert_eq!(app.login_with(&app.new_browser(), &login_form("Heron020", PASSWORD)).await.status(), 429);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fourteen_simultaneous_wrong_old_passwords_get_only_the_lock_s_checks_in_process() {
-    fourteen_simultaneous_wrong_old_passwords_get_only_the_lock_s_checks(StoreKind::Memory).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fourteen_simultaneous_wrong_old_passwords_get_only_the_lock_s_checks_with_redis() {
-    fourteen_simultaneous_wrong_old_passwords_get_only_the_lock_s_checks(StoreKind::Redis).await;
-}
-
 /// Over https (`SECURE_COOKIES=true`): the cookie is `__Host-` prefixed and
 /// `Secure`, a planted unprefixed cookie is not read, and HSTS is sent.
 #[tokio::test]
@@ -295,3 +285,5 @@ async fn a_cross_site_sign_in_form_post_is_refused_without_any_cookie() {
     let curl = reqwest::Client::new().post(app.url("/api/v1/login")).json(&login_form("Heron040", PASSWORD));
     assert_eq!(curl.send().await.unwrap().status(), 200);
 }
+
+on_each_store!(fourteen_simultaneous_wrong_old_passwords_get_only_the_lock_s_checks);

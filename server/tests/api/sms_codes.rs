@@ -41,16 +41,6 @@ async fn twelve_simultaneous_sends_send_one_sms(store: StoreKind) {
     assert_eq!(app.outbox_count("sms", "13900139002").await, 1);
 }
 
-#[tokio::test]
-async fn twelve_simultaneous_sends_send_one_sms_in_process() {
-    twelve_simultaneous_sends_send_one_sms(StoreKind::Memory).await;
-}
-
-#[tokio::test]
-async fn twelve_simultaneous_sends_send_one_sms_with_redis() {
-    twelve_simultaneous_sends_send_one_sms(StoreKind::Redis).await;
-}
-
 async fn the_daily_cap_counts_every_purpose(store: StoreKind) {
     let env = vec![("SMS_DAILY_CAP", "2".to_string())];
     let Some(app) = spawn(Spawn { store, env, ..Spawn::default() }).await else { return };
@@ -58,16 +48,6 @@ async fn the_daily_cap_counts_every_purpose(store: StoreKind) {
     app.register_user("13900139003", None).await;
     assert_eq!(app.send_sms("13900139003", "login").await.status(), 200);
     assert_error(app.send_sms("13900139003", "reset_password").await, 429, "sms_daily_cap", Some("sms_code")).await;
-}
-
-#[tokio::test]
-async fn the_daily_cap_counts_every_purpose_in_process() {
-    the_daily_cap_counts_every_purpose(StoreKind::Memory).await;
-}
-
-#[tokio::test]
-async fn the_daily_cap_counts_every_purpose_with_redis() {
-    the_daily_cap_counts_every_purpose(StoreKind::Redis).await;
 }
 
 async fn the_ip_cap_counts_every_number(store: StoreKind) {
@@ -91,16 +71,6 @@ async fn the_ip_cap_counts_every_number(store: StoreKind) {
         }
     }
     assert_eq!(ok, 3);
-}
-
-#[tokio::test]
-async fn the_ip_cap_counts_every_number_in_process() {
-    the_ip_cap_counts_every_number(StoreKind::Memory).await;
-}
-
-#[tokio::test]
-async fn the_ip_cap_counts_every_number_with_redis() {
-    the_ip_cap_counts_every_number(StoreKind::Redis).await;
 }
 
 #[tokio::test]
@@ -181,3 +151,9 @@ async fn a_code_the_queue_refused_gives_the_number_back() {
     assert_eq!(app.send_sms("13900139020", "register").await.status(), 200, "asked again at once");
     assert!(app.outbox_code("sms", "13900139020").await.is_some());
 }
+
+on_each_store!(
+    twelve_simultaneous_sends_send_one_sms,
+    the_daily_cap_counts_every_purpose,
+    the_ip_cap_counts_every_number
+);
