@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load figures (not part of CI): builds the release, starts it on a free port
 # with a throwaway SQLite database, seeds a user, runs bench/, stops it; then
-# the delivery queue's figures (bench/src/bin/delivery.rs), in-process.
+# the delivery queue's figures (bench/src/bin/delivery.rs), in-process; then
+# the captcha's drawing cost and an OCR adversary's solve rate.
 # BENCH_SECONDS (default 10) sets the length of each measurement,
 # BENCH_PAGE_SECONDS (default 60) that of the page renders.
 set -euo pipefail
@@ -27,3 +28,11 @@ BENCH_URL="http://127.0.0.1:$port" BENCH_ACCOUNT=benchuser BENCH_OTHER_ACCOUNT=b
   ./target/release/bench
 # The delivery queue, in-process on its own SQLite file.
 ./target/release/delivery
+# The captcha: drawing cost, and what a captcha-solving OCR model reads of
+# it (ddddocr, pinned, in a virtualenv of its own under target/).
+cargo build --release -p bench --bin captchas --quiet
+venv=target/ocr-venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -c 'import ddddocr' 2>/dev/null || "$venv/bin/pip" install --quiet ddddocr==1.6.1
+./target/release/captchas "$dir/captchas"
+echo "OCR adversary (ddddocr 1.6.1) on 300 captchas: $("$venv/bin/python" bench/ocr/solve_rate.py "$dir/captchas")"

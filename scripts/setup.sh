@@ -20,6 +20,8 @@ command -v tesseract >/dev/null || need_apt+=(tesseract-ocr)
 # A CJK font, so that Chromium draws the Chinese pages in tests and screenshots.
 fc-list 2>/dev/null | grep -qi "wqy\|noto sans cjk" || need_apt+=(fonts-wqy-microhei)
 command -v npm >/dev/null || need_apt+=(npm)
+# Virtualenvs, for bench/'s OCR adversary (ddddocr from PyPI).
+python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
