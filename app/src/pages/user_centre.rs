@@ -125,7 +125,7 @@ fn Centre(
                         <th scope="col">"IP"</th>
                         <th scope="col">"登录时间"</th>
                         <th scope="col">"最近活动"</th>
-                        <th scope="col"></th>
+                        <th scope="col">"操作"</th>
                     </tr>
                 </thead>
                 <tbody>
