@@ -4,6 +4,7 @@
 pub mod api_v1;
 pub mod cli;
 pub mod config;
+pub mod dev;
 pub mod health;
 pub mod metrics;
 pub mod security;

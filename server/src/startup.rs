@@ -252,7 +252,11 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         let core = core.clone();
         move || provide_context(core.clone())
     };
-    Router::new()
+    let mut router = Router::<LeptosOptions>::new();
+    if core.outbox.is_some() {
+        router = router.merge(crate::dev::router(core.clone()));
+    }
+    router
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())

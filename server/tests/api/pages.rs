@@ -183,3 +183,24 @@ async fn building_other_servers_never_stalls_a_render() {
     building.store(false, std::sync::atomic::Ordering::SeqCst);
     renders.join_all().await;
 }
+
+/// `/dev/captchas`: forty fresh captchas beside their answers, for judging
+/// by eye whether a person reads them (development only; see unavailable.rs).
+#[tokio::test]
+async fn the_captcha_samples_page_shows_forty_with_their_answers() {
+    let app = spawn_app().await;
+    let response = app.get("/dev/captchas").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert!(response.headers()["content-security-policy"].to_str().unwrap().contains("img-src data:"));
+    let html = response.text().await.unwrap();
+    assert_eq!(html.matches("<img src=\"data:image/png;base64,").count(), 40);
+    let answers: Vec<&str> =
+        html.split("<figcaption>").skip(1).map(|rest| rest.split("</figcaption>").next().unwrap()).collect();
+    assert_eq!(answers.len(), 40);
+    let alphabet = app::rules::CAPTCHA_ALPHABET;
+    assert!(answers.iter().all(|a| a.len() == app::rules::CAPTCHA_LEN && a.bytes().all(|c| alphabet.contains(&c))));
+    // Samples only: none of them is stored as a captcha anyone could answer.
+    let outbox = body(app.get("/api/v1/dev/outbox").await).await;
+    assert!(outbox.as_array().unwrap().iter().all(|e| e["kind"] != "captcha"), "{outbox}");
+}

@@ -37,6 +37,7 @@ async fn the_dev_outbox_does_not_exist_in_production() {
     let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
     assert_eq!(app.get("/api/v1/dev/outbox").await.status(), 404);
     assert_eq!(app.get("/dev/outbox").await.status(), 404);
+    assert_eq!(app.get("/dev/captchas").await.status(), 404);
     // Captcha answers are not recorded anywhere either.
     assert!(app.core.outbox.is_none());
 }
