@@ -112,8 +112,13 @@ const ERROR_TAG_PURPOSE: &str = "action_error";
 /// itself without it. A page thus shows only messages the product wrote.
 pub async fn errors_in_urls_are_ours(State(core): State<Core>, request: Request, next: Next) -> Response {
     let query = request.uri().query().unwrap_or("");
-    if matches!(*request.method(), Method::GET | Method::HEAD) && query.contains(ERROR) {
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let pairs: Vec<(String, String)> =
+        if matches!(*request.method(), Method::GET | Method::HEAD) && query.contains("__") {
+            url::form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+        } else {
+            Vec::new()
+        };
+    if pairs.iter().any(|(k, _)| [ERROR_PATH, ERROR, ERROR_TAG].contains(&k.as_str())) {
         let value = |key: &str| pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
         let tagged = match (value(ERROR_PATH), value(ERROR), value(ERROR_TAG)) {
             (Some(path), Some(error), Some(tag)) => {

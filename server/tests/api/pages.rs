@@ -108,6 +108,13 @@ async fn a_page_never_shows_an_error_written_into_its_url() {
     let response = page(format!("__path=%2Fapi%2Fregister&__err={encoded}")).await.unwrap();
     assert_eq!(response.status(), 303, "the forged error is dropped from the URL");
     assert_eq!(response.headers()["location"], "/register");
+    // Only the error's own keys are looked at: other parameters pass as they are.
+    assert_eq!(page("from=__err__".into()).await.unwrap().status(), 200);
+    let response = page("from=app&__sig=abc".into()).await.unwrap();
+    assert_eq!(
+        (response.status().as_u16(), response.headers()["location"].to_str().unwrap()),
+        (303, "/register?from=app")
+    );
     let followed = app.get(&format!("/register?__path=%2Fapi%2Fregister&__err={encoded}")).await;
     assert!(!followed.text().await.unwrap().contains("4000000000"));
 
