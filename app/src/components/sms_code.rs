@@ -139,23 +139,31 @@ pub fn SmsCodeFields(
     // asks now and then whether the provider refused it.
     let sent_to = StoredValue::new(None::<String>);
 
-    let stop_countdown = move || {
-        if let Some(handle) = ticker.get_value() {
+    // The ticker and the answers that arrive later may outlive the form (a
+    // sign-in navigates away mid-countdown): each touches the form's state
+    // with `try_*`, which does nothing once the form is gone, and the form's
+    // cleanup stops the ticker.
+    let clear_ticker = move || {
+        if let Some(Some(handle)) = ticker.try_get_value() {
             handle.clear();
         }
-        countdown.set(0);
+    };
+    on_cleanup(clear_ticker);
+    let stop_countdown = move || {
+        clear_ticker();
+        countdown.try_set(0);
     };
     // A refusal (a blocked number, the provider's own limits) ends the wait:
     // the server gave the number's cooldown back, and the visitor hears why.
     let show_refusal = move |cooldown: &SmsCooldown| {
         if let Some(refusal) = &cooldown.refusal {
             stop_countdown();
-            sent_note.set(None);
-            sms_error.set(Some(refusal.message.clone()));
+            sent_note.try_set(None);
+            sms_error.try_set(Some(refusal.message.clone()));
         }
     };
     let check_refusal = move || {
-        let Some(number) = sent_to.get_value() else { return };
+        let Some(Some(number)) = sent_to.try_get_value() else { return };
         spawn_local(async move {
             if let Ok(cooldown) = sms_cooldown(number, purpose.into()).await {
                 show_refusal(&cooldown);
@@ -164,10 +172,11 @@ pub fn SmsCodeFields(
     };
 
     let start_countdown = move |seconds: u64| {
-        if let Some(handle) = ticker.get_value() {
-            handle.clear();
+        clear_ticker();
+        if countdown.try_set(seconds).is_some() {
+            // The form is gone: no ticker for it.
+            return;
         }
-        countdown.set(seconds);
         let elapsed = std::cell::Cell::new(0u64);
         let handle = set_interval_with_handle(
             move || {
@@ -175,16 +184,17 @@ pub fn SmsCodeFields(
                 if REFUSAL_CHECKS.contains(&elapsed.get()) {
                     check_refusal();
                 }
-                countdown.update(|n| *n = n.saturating_sub(1));
-                if countdown.get_untracked() == 0
-                    && let Some(handle) = ticker.get_value()
-                {
-                    handle.clear();
+                let left = countdown.try_update(|n| {
+                    *n = n.saturating_sub(1);
+                    *n
+                });
+                if left.is_none_or(|n| n == 0) {
+                    clear_ticker();
                 }
             },
             Duration::from_secs(1),
         );
-        ticker.set_value(handle.ok());
+        ticker.try_set_value(handle.ok());
     };
 
     // After a reload: resume the countdown for the number a code went to,
