@@ -38,7 +38,7 @@ pub fn signature(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
     mac.update(b".");
     mac.update(body);
     let digest = mac.finalize().into_bytes();
-    format!("sha256={}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("sha256={}", hex::encode(digest))
 }
 
 impl HttpGatewaySender {
