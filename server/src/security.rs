@@ -118,11 +118,10 @@ pub async fn errors_in_urls_are_ours(State(core): State<Core>, request: Request,
         } else {
             Vec::new()
         };
-    if pairs.iter().any(|(k, _)| [ERROR_PATH, ERROR, ERROR_TAG].contains(&k.as_str())) {
-        let value = |key: &str| pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-        let tagged = match (value(ERROR_PATH), value(ERROR), value(ERROR_TAG)) {
+    if pairs.iter().any(|(k, _)| is_error_key(k)) {
+        let tagged = match (last_value(&pairs, ERROR_PATH), last_value(&pairs, ERROR), last_value(&pairs, ERROR_TAG)) {
             (Some(path), Some(error), Some(tag)) => {
-                core.tokens.tag_matches(ERROR_TAG_PURPOSE, &format!("{path}\n{error}"), tag)
+                core.tokens.tag_matches(ERROR_TAG_PURPOSE, &error_message(path, error), tag)
             }
             _ => false,
         };
@@ -145,10 +144,24 @@ pub async fn errors_in_urls_are_ours(State(core): State<Core>, request: Request,
     response
 }
 
+/// What an error's tag covers: the server function's path and the error.
+fn error_message(path: &str, error: &str) -> String {
+    format!("{path}\n{error}")
+}
+
+fn is_error_key(key: &str) -> bool {
+    [ERROR_PATH, ERROR, ERROR_TAG].contains(&key)
+}
+
+/// The value of the last `key` in the query `pairs` (leptos appends).
+fn last_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
 /// The query `pairs` without an error's keys, encoded again.
 fn without_error(pairs: &[(String, String)]) -> String {
     let mut kept = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs.iter().filter(|(k, _)| ![ERROR_PATH, ERROR, ERROR_TAG].contains(&k.as_str())) {
+    for (k, v) in pairs.iter().filter(|(k, _)| !is_error_key(k)) {
         kept.append_pair(k, v);
     }
     kept.finish()
@@ -161,11 +174,10 @@ fn tag_error(core: &Core, location: &str) -> Option<String> {
     let base = url::Url::parse("http://placeholder.invalid").ok()?;
     let url = url::Url::parse(location).or_else(|_| base.join(location)).ok()?;
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    let value = |key: &str| pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    let (path, error) = (value(ERROR_PATH)?, value(ERROR)?);
-    let tag = core.tokens.tag(ERROR_TAG_PURPOSE, &format!("{path}\n{error}"));
+    let (path, error) = (last_value(&pairs, ERROR_PATH)?, last_value(&pairs, ERROR)?);
+    let tag = core.tokens.tag(ERROR_TAG_PURPOSE, &error_message(path, error));
     let mut query = url::form_urlencoded::Serializer::new(without_error(&pairs));
-    query.append_pair(ERROR_PATH, &path).append_pair(ERROR, &error).append_pair(ERROR_TAG, &tag);
+    query.append_pair(ERROR_PATH, path).append_pair(ERROR, error).append_pair(ERROR_TAG, &tag);
     let mut tagged = url.clone();
     tagged.set_query(Some(&query.finish()));
     Some(if url.host_str() == base.host_str() { tagged[url::Position::BeforePath..].to_owned() } else { tagged.into() })
