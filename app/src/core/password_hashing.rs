@@ -12,7 +12,7 @@ use crate::rules::Password;
 use argon2::{
     Algorithm, Argon2, Block, Params, Version,
     password_hash::{
-        self as phc_errors,
+        self,
         phc::{Output, ParamsString, PasswordHash as ParsedHash, Salt},
     },
 };
@@ -74,14 +74,14 @@ impl From<CpuJobError> for HashError {
     }
 }
 
-impl From<phc_errors::Error> for HashError {
-    fn from(e: phc_errors::Error) -> Self {
+impl From<password_hash::Error> for HashError {
+    fn from(e: password_hash::Error) -> Self {
         HashError::Failed(e.to_string())
     }
 }
 
-impl From<argon2::password_hash::phc::Error> for HashError {
-    fn from(e: argon2::password_hash::phc::Error) -> Self {
+impl From<password_hash::phc::Error> for HashError {
+    fn from(e: password_hash::phc::Error) -> Self {
         HashError::Failed(e.to_string())
     }
 }
@@ -95,16 +95,22 @@ impl From<argon2::Error> for HashError {
 /// argon2 working memory of the configured cost, kept for the next hash.
 /// It holds at most one block per hash running at once (the CPU limiter's
 /// permits), each allocated once.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Memory {
+    /// Blocks of the configured cost.
+    blocks: usize,
     free: Arc<Mutex<Vec<Vec<Block>>>>,
 }
 
 impl Memory {
-    /// Runs `f` on `blocks` blocks: reused ones when that is the configured
-    /// size, one-off ones for a hash stored under another cost.
-    fn with<T>(&self, blocks: usize, configured: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
-        if blocks != configured {
+    fn new(params: &Params) -> Memory {
+        Memory { blocks: params.block_count(), free: Arc::default() }
+    }
+
+    /// Runs `f` on `blocks` blocks: reused ones at the configured cost,
+    /// one-off ones for a hash stored under another.
+    fn with<T>(&self, blocks: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
+        if blocks != self.blocks {
             return f(&mut vec![Block::default(); blocks]);
         }
         let reused = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -134,7 +140,7 @@ impl PasswordHasher {
     pub fn new(params: HashParams, cpu: CpuLimiter) -> Result<PasswordHasher, HashError> {
         let params = Params::new(params.memory_kib, params.iterations, params.lanes, None)
             .map_err(|e| HashError::Params(e.to_string()))?;
-        Ok(PasswordHasher { params, cpu, memory: Memory::default(), dummy: Arc::new(OnceCell::new()) })
+        Ok(PasswordHasher { memory: Memory::new(&params), params, cpu, dummy: Arc::new(OnceCell::new()) })
     }
 
     pub async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
@@ -149,9 +155,8 @@ impl PasswordHasher {
     /// True when `password` matches `hash`. The stored hash carries its own
     /// parameters, so hashes made under older settings still verify.
     pub async fn verify(&self, password: &str, hash: &PasswordHash) -> Result<bool, HashError> {
-        let (configured, memory) = (self.params.block_count(), self.memory.clone());
-        let (password, hash) = (password.to_owned(), hash.0.clone());
-        self.cpu.run(move || verify_with(&memory, configured, password.as_bytes(), &hash)).await?
+        let (memory, password, hash) = (self.memory.clone(), password.to_owned(), hash.0.clone());
+        self.cpu.run(move || verify_with(&memory, password.as_bytes(), &hash)).await?
     }
 
     /// True when `password` matches `hash`; when there is no hash (no such
@@ -174,11 +179,10 @@ impl PasswordHasher {
 /// An argon2id hash of `password` under `params`, with a fresh salt, in
 /// PHC form.
 fn hash_with(memory: &Memory, params: &Params, password: &[u8]) -> Result<PasswordHash, HashError> {
-    let salt = phc_errors::generate_salt();
+    let salt = password_hash::generate_salt();
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    let blocks = params.block_count();
-    memory.with(blocks, blocks, |m| argon2.hash_password_into_with_memory(password, &salt, &mut out, m))?;
+    memory.with(params.block_count(), |m| argon2.hash_password_into_with_memory(password, &salt, &mut out, m))?;
     let phc = ParsedHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -191,7 +195,7 @@ fn hash_with(memory: &Memory, params: &Params, password: &[u8]) -> Result<Passwo
 
 /// Whether `password` gives `stored` (PHC form) again, under the stored
 /// algorithm, version and cost. The comparison is constant-time (`Output`).
-fn verify_with(memory: &Memory, configured: usize, password: &[u8], stored: &str) -> Result<bool, HashError> {
+fn verify_with(memory: &Memory, password: &[u8], stored: &str) -> Result<bool, HashError> {
     let parsed = ParsedHash::new(stored)?;
     let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
         return Err(HashError::Failed("the stored hash has no salt or output".into()));
@@ -201,9 +205,7 @@ fn verify_with(memory: &Memory, configured: usize, password: &[u8], stored: &str
     let version = parsed.version.map(Version::try_from).transpose()?.unwrap_or_default();
     let argon2 = Argon2::new(algorithm, version, params.clone());
     let mut out = vec![0u8; expected.len()];
-    memory.with(params.block_count(), configured, |m| {
-        argon2.hash_password_into_with_memory(password, salt, &mut out, m)
-    })?;
+    memory.with(params.block_count(), |m| argon2.hash_password_into_with_memory(password, salt, &mut out, m))?;
     Ok(Output::new(&out)? == *expected)
 }
 
