@@ -31,8 +31,6 @@ BENCH_URL="http://127.0.0.1:$port" BENCH_ACCOUNT=benchuser BENCH_OTHER_ACCOUNT=b
 # The captcha: drawing cost, and what a captcha-solving OCR model reads of
 # it (ddddocr, pinned, in a virtualenv of its own under target/).
 cargo build --release -p bench --bin captchas --quiet
-venv=target/ocr-venv
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c 'import ddddocr' 2>/dev/null || "$venv/bin/pip" install --quiet ddddocr==1.6.1
+ocr_python=$(bash bench/ocr/venv.sh)
 ./target/release/captchas "$dir/captchas"
-echo "OCR adversary (ddddocr 1.6.1) on 300 captchas: $("$venv/bin/python" bench/ocr/solve_rate.py "$dir/captchas")"
+echo "OCR adversaries (ddddocr 1.6.1, tesseract) on 300 captchas: $("$ocr_python" bench/ocr/solve_rate.py "$dir/captchas")"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: format, clippy (server and WASM), unit and integration tests
 # (SQLite and PostgreSQL, in-process store and Redis), then Playwright in
-# headless Chromium against the release build. Sets the machine up first.
+# headless Chromium against the release build, then an OCR model against its
+# captchas. Sets the machine up first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -64,4 +65,10 @@ for _ in $(seq 100); do
 done
 curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null || { cat "$e2e_dir/server.log"; exit 1; }
 (cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test) || { tail -n 50 "$e2e_dir/server.log"; exit 1; }
+
+step "captcha against an OCR adversary (ddddocr, pinned: bench/ocr/)"
+# 300 captchas through the public API, answers from the dev outbox; fails
+# when ddddocr reads 5 % or more of them whole.
+ocr_python=$(bash bench/ocr/venv.sh)
+"$ocr_python" bench/ocr/solve_rate.py "http://127.0.0.1:$port" --count 300 --max 0.05
 step "all tests passed"

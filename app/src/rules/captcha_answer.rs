@@ -1,8 +1,14 @@
 //! What a person types for the image captcha.
 
-/// Characters drawn on captchas: no look-alikes (0/O, 1/l/I), upper case only
-/// because answers are compared case-insensitively.
-pub const CAPTCHA_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+/// Characters drawn on captchas: upper case only, because answers are
+/// compared case-insensitively, and one of each look-alike pair: no 0/O,
+/// 1/I/L; 2, 5 and 8 but not Z, S and B (which a person typing what they see
+/// may type all the same: see `LOOK_ALIKES`).
+pub const CAPTCHA_ALPHABET: &[u8] = b"ACDEFGHJKMNPQRTUVWXY23456789";
+
+/// Letters a distorted digit may look like, read as that digit: a person who
+/// types S for a 5 is right.
+const LOOK_ALIKES: [(char, char); 3] = [('Z', '2'), ('S', '5'), ('B', '8')];
 pub const CAPTCHA_LEN: usize = 4;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,14 +32,19 @@ impl CaptchaAnswerError {
 }
 
 impl CaptchaAnswer {
-    /// Accepts any case; stores the upper-case form.
+    /// Accepts any case and look-alike letters; stores the upper-case form
+    /// in the alphabet's own characters.
     pub fn parse(raw: &str) -> Result<CaptchaAnswer, CaptchaAnswerError> {
         let raw = raw.trim();
         if raw.is_empty() {
             return Err(CaptchaAnswerError::Empty);
         }
         if raw.chars().count() == CAPTCHA_LEN && raw.chars().all(|c| c.is_ascii_alphanumeric()) {
-            Ok(CaptchaAnswer(raw.to_ascii_uppercase()))
+            let read_as_drawn = |c: char| {
+                let c = c.to_ascii_uppercase();
+                LOOK_ALIKES.iter().find(|(letter, _)| *letter == c).map_or(c, |(_, digit)| *digit)
+            };
+            Ok(CaptchaAnswer(raw.chars().map(read_as_drawn).collect()))
         } else {
             Err(CaptchaAnswerError::Invalid)
         }
@@ -50,7 +61,7 @@ mod tests {
 
     #[test]
     fn answers_are_upper_cased() {
-        assert_eq!(CaptchaAnswer::parse("ab3d").unwrap().as_str(), "AB3D");
+        assert_eq!(CaptchaAnswer::parse("ac3d").unwrap().as_str(), "AC3D");
     }
 
     #[test]
@@ -63,8 +74,14 @@ mod tests {
 
     #[test]
     fn the_alphabet_has_no_look_alikes() {
-        for c in b"0O1lI" {
-            assert!(!CAPTCHA_ALPHABET.contains(c));
+        for c in b"0O1lILZSB" {
+            assert!(!CAPTCHA_ALPHABET.contains(c), "{}", *c as char);
         }
+    }
+
+    #[test]
+    fn look_alike_letters_are_read_as_the_digits_drawn() {
+        assert_eq!(CaptchaAnswer::parse("zsb7").unwrap().as_str(), "2587");
+        assert_eq!(CaptchaAnswer::parse("Z5b7").unwrap().as_str(), "2587");
     }
 }

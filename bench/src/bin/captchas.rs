@@ -1,7 +1,7 @@
 //! The captcha's cost and its samples: draws `BENCH_CAPTCHAS` (300) fresh
 //! captchas on one core, reports the CPU time per image, and, given a folder
 //! (`captchas DIR`), writes them there as `N.png` with `answers.txt` (one
-//! `N ANSWER` per line), for an OCR adversary to read (scripts/ocr.py).
+//! `N ANSWER` per line), for an OCR adversary to read (bench/ocr/solve_rate.py).
 
 use app::core::captcha::{draw_png, new_answer};
 use std::time::Instant;
