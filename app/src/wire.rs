@@ -10,6 +10,29 @@ pub struct SendSmsCodeForm {
     pub purpose: String,
     pub image_code_id: String,
     pub text: String,
+    /// The proof of work: the challenge issued with the captcha and the
+    /// nonce found for it (empty when the proof is off).
+    #[serde(default)]
+    pub pow_challenge: String,
+    #[serde(default)]
+    pub pow_nonce: String,
+}
+
+/// A proof-of-work challenge: find a nonce such that
+/// SHA-256(challenge ‖ nonce in decimal) starts with `bits` zero bits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PowChallenge {
+    pub challenge: String,
+    pub bits: u32,
+}
+
+/// A fresh captcha for the page: its id (the image is
+/// `/api/v1/image_codes/{id}`) and, when the captcha guards a send, its
+/// proof-of-work challenge (none when the proof is off).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptchaTicket {
+    pub id: String,
+    pub pow: Option<PowChallenge>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,6 +23,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(core: Core) -> Router<S> {
     let dev_outbox = core.outbox.is_some();
     let mut router = Router::new()
         .route("/image_codes/{id}", get(image_code))
+        .route("/image_codes/{id}/pow", get(pow_challenge))
         .route("/sms_codes", post(send_sms_code))
         .route("/sms_codes/{mobile}/cooldown", get(sms_cooldown))
         .route("/mobiles/{mobile}/count", get(mobile_count))
@@ -251,6 +252,22 @@ async fn image_code(
 ) -> Result<Response, ApiError> {
     let png = use_cases::issue_captcha(&core, &client, &id).await?;
     Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png).into_response())
+}
+
+/// The proof-of-work challenge for captcha `id`, for sending a code for
+/// `purpose` (default `register`); `challenge` is null when the proof is off.
+async fn pow_challenge(
+    State(core): State<Core>,
+    ApiClient(client): ApiClient,
+    Path(id): Path<String>,
+    Query(query): Query<PurposeQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let purpose = query.purpose.unwrap_or_else(|| "register".into());
+    let challenge = use_cases::issue_pow_challenge(&core, &client, &id, &purpose).await?;
+    Ok(Json(match challenge {
+        Some(c) => json!({ "challenge": c.challenge, "bits": c.bits }),
+        None => json!({ "challenge": null, "bits": 0 }),
+    }))
 }
 
 async fn send_sms_code(

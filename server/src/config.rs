@@ -270,6 +270,12 @@ impl Config {
             captcha_ttl: vars.seconds("CAPTCHA_TTL_SECONDS", 300)?,
             lookups_per_minute: vars.positive("LOOKUPS_PER_MINUTE", 30)?,
             captchas_per_minute: vars.positive("CAPTCHAS_PER_MINUTE", 20)?,
+            pow_bits: match vars.number("POW_BITS", app::core::DEFAULT_POW_BITS)? {
+                bits if bits > 24 => {
+                    return Err(bad("POW_BITS", format!("{bits}: at most 24 (each bit doubles a person's wait)")));
+                }
+                bits => bits,
+            },
             session_ttl: vars.seconds("SESSION_TTL_SECONDS", 86_400)?,
             remember_ttl: vars.seconds("REMEMBER_ME_TTL_SECONDS", 14 * 86_400)?,
             login_captcha: match vars.string("LOGIN_CAPTCHA", "after_failures").as_str() {

@@ -9,4 +9,5 @@ pub mod health;
 pub mod metrics;
 pub mod security;
 pub mod startup;
+pub mod static_files;
 pub mod telemetry;

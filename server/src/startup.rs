@@ -51,6 +51,7 @@ impl Application {
         let mut leptos_options =
             get_configuration(None).context("could not read the LEPTOS_* settings")?.leptos_options;
         leptos_options.site_addr = config.site_addr;
+        leptos_options.hash_files = crate::static_files::serves_hashed_names(&leptos_options);
         crate::metrics::handle();
         let mut router = router(core.clone(), leptos_options);
         let metrics = match config.metrics_addr {
@@ -247,6 +248,7 @@ fn routes() -> Vec<AxumRouteListing> {
 
 pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
     let secure = core.settings.secure_cookies;
+    let hashed_names = leptos_options.hash_files;
     let routes = routes();
     let context = {
         let core = core.clone();
@@ -270,6 +272,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         .layer(axum::middleware::from_fn(crate::security::same_origin_for_cookies))
         .layer(axum::middleware::from_fn(crate::security::outbox_only_to_this_host))
         .layer(axum::middleware::from_fn_with_state(secure, crate::security::security_headers))
+        .layer(axum::middleware::from_fn_with_state(hashed_names, crate::static_files::cache_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(crate::metrics::track))

@@ -1,12 +1,22 @@
 //! Server functions for the captcha and SMS codes.
 
-use crate::{error::AppError, wire::SmsSent};
+use crate::{
+    error::AppError,
+    wire::{CaptchaTicket, SmsSent},
+};
 use leptos::prelude::*;
 
-/// A fresh captcha id; the image is `GET /api/v1/image_codes/{id}`.
-#[server(endpoint = "new_captcha_id")]
-pub async fn new_captcha_id() -> Result<String, AppError> {
-    Ok(uuid::Uuid::new_v4().to_string())
+/// A fresh captcha id (the image is `GET /api/v1/image_codes/{id}`) and,
+/// when it guards a send for `purpose`, its proof-of-work challenge.
+#[server(endpoint = "new_captcha")]
+pub async fn new_captcha(purpose: Option<String>) -> Result<CaptchaTicket, AppError> {
+    use super::context::*;
+    let id = uuid::Uuid::new_v4().to_string();
+    let Some(purpose) = purpose else { return Ok(CaptchaTicket { id, pow: None }) };
+    let core = core()?;
+    let client = client(&core).await?;
+    let pow = crate::core::use_cases::issue_pow_challenge(&core, &client, &id, &purpose).await.map_err(fail)?;
+    Ok(CaptchaTicket { id, pow })
 }
 
 #[server(endpoint = "send_sms_code")]
@@ -15,12 +25,14 @@ pub async fn send_sms_code(
     purpose: String,
     image_code_id: String,
     text: String,
+    pow_challenge: String,
+    pow_nonce: String,
 ) -> Result<SmsSent, AppError> {
     use super::context::*;
     use crate::{core::use_cases, wire::SendSmsCodeForm};
     let core = core()?;
     let client = client(&core).await?;
-    let form = SendSmsCodeForm { mobile, purpose, image_code_id, text };
+    let form = SendSmsCodeForm { mobile, purpose, image_code_id, text, pow_challenge, pow_nonce };
     use_cases::send_sms_code(&core, &client, &form).await.map_err(fail)
 }
 

@@ -4,43 +4,111 @@
 
 use super::{Note, TextField};
 use crate::{
-    api::{new_captcha_id, send_sms_code, sms_cooldown},
+    api::{new_captcha, send_sms_code, sms_cooldown},
     error::AppError,
-    rules::{CaptchaAnswer, Mobile},
-    wire::SmsCooldown,
+    rules::{CaptchaAnswer, Mobile, Proof, search_proof},
+    wire::{CaptchaTicket, PowChallenge, SmsCooldown},
 };
+use gloo_timers::{callback::Interval, future::TimeoutFuture};
 use leptos::{prelude::*, task::spawn_local};
-use std::time::Duration;
+use send_wrapper::SendWrapper;
 
-/// One captcha on a page: its id (fetched from the server) and a way to ask
+/// One captcha on a page: its id and proof-of-work challenge (fetched from
+/// the server), the proof once the browser has found it, and a way to ask
 /// for a new one.
 #[derive(Clone, Copy)]
 pub struct Captcha {
     round: RwSignal<u32>,
-    pub id: Resource<Result<String, AppError>>,
+    pub ticket: Resource<Result<CaptchaTicket, AppError>>,
+    proof: RwSignal<Option<Proof>>,
+    /// How long the browser took to find the proof, in ms (shown as
+    /// `data-pow-ms` on the image, for the tests' measure).
+    solve_ms: RwSignal<Option<u64>>,
 }
 
 impl Captcha {
+    /// A captcha for sign-in with a password: no proof of work.
     /// Create it at the top of a page, outside any `Suspend`, so that the
     /// browser finds the server's id while hydrating instead of fetching another.
     pub fn new() -> Captcha {
+        Captcha::make(None)
+    }
+
+    /// A captcha that guards sending a code for `purpose`: it comes with a
+    /// proof-of-work challenge, which the browser starts solving as soon as
+    /// the page runs, while the person reads the image.
+    pub fn guarding_send(purpose: &'static str) -> Captcha {
+        let captcha = Captcha::make(Some(purpose));
+        Effect::new(move |_| {
+            captcha.proof.set(None);
+            captcha.solve_ms.set(None);
+            let Some(Ok(CaptchaTicket { pow: Some(pow), .. })) = captcha.ticket.get() else { return };
+            let round = captcha.round.get_untracked();
+            spawn_local(async move {
+                let started = js_sys::Date::now();
+                let still_shown = move || captcha.round.try_get_untracked() == Some(round);
+                if let Some(proof) = solve(pow, still_shown).await {
+                    captcha.solve_ms.try_set(Some((js_sys::Date::now() - started) as u64));
+                    captcha.proof.try_set(Some(proof));
+                }
+            });
+        });
+        captcha
+    }
+
+    fn make(purpose: Option<&'static str>) -> Captcha {
         let round = RwSignal::new(0u32);
-        Captcha { round, id: Resource::new(move || round.get(), |_| new_captcha_id()) }
+        let ticket = Resource::new(move || round.get(), move |_| new_captcha(purpose.map(str::to_owned)));
+        Captcha { round, ticket, proof: RwSignal::new(None), solve_ms: RwSignal::new(None) }
     }
 
     pub fn refresh(&self) {
         self.round.update(|n| *n += 1);
     }
 
-    /// The id now shown, once loaded.
-    pub fn current(&self) -> Option<String> {
-        self.id.get_untracked().and_then(Result::ok)
+    /// The captcha now shown, once loaded.
+    pub fn current(&self) -> Option<CaptchaTicket> {
+        self.ticket.get_untracked().and_then(Result::ok)
+    }
+
+    /// The proof for `ticket`'s challenge: at once when found, else once the
+    /// search ends; `None` when the captcha has no challenge or was replaced.
+    pub async fn proof_for(&self, ticket: &CaptchaTicket) -> Option<Proof> {
+        let challenge = &ticket.pow.as_ref()?.challenge;
+        loop {
+            match self.proof.try_get_untracked()? {
+                Some(proof) if proof.challenge == *challenge => return Some(proof),
+                _ if self.current().as_ref() != Some(ticket) => return None,
+                _ => TimeoutFuture::new(25).await,
+            }
+        }
     }
 }
 
 impl Default for Captcha {
     fn default() -> Self {
         Captcha::new()
+    }
+}
+
+/// Searches for the proof in slices of about 10 ms, yielding to the page
+/// between them so that typing never stutters; stops when `wanted` says the
+/// captcha was replaced.
+async fn solve(pow: PowChallenge, wanted: impl Fn() -> bool) -> Option<Proof> {
+    const TRIES: u64 = 2048;
+    let mut from = 0u64;
+    loop {
+        let slice_started = js_sys::Date::now();
+        while js_sys::Date::now() - slice_started < 10.0 {
+            if let Some(nonce) = search_proof(&pow.challenge, pow.bits, from, TRIES) {
+                return Some(Proof { challenge: pow.challenge, nonce });
+            }
+            from += TRIES;
+        }
+        TimeoutFuture::new(0).await;
+        if !wanted() {
+            return None;
+        }
     }
 }
 
@@ -74,7 +142,7 @@ pub fn CaptchaField(
         >
             <Transition fallback=|| view! { <span class="captcha-placeholder"></span> }>
                 {move || Suspend::new(async move {
-                    let image_id = captcha.id.await.unwrap_or_default();
+                    let image_id = captcha.ticket.await.map(|t| t.id).unwrap_or_default();
                     view! {
                         {name.map(|_| view! { <input type="hidden" name="image_code_id" value=image_id.clone() /> })}
                         <button
@@ -90,6 +158,7 @@ pub fn CaptchaField(
                                 width="130"
                                 height="48"
                                 data-captcha-id=image_id.clone()
+                                data-pow-ms=move || captcha.solve_ms.get().map(|ms| ms.to_string())
                             />
                         </button>
                     }
@@ -131,7 +200,9 @@ pub fn SmsCodeFields(
     let text = RwSignal::new(String::new());
     let text_error = RwSignal::new(None::<String>);
     let countdown = RwSignal::new(0u64);
-    let ticker = StoredValue::new(None::<IntervalHandle>);
+    // `Some` only in the browser (one thread); the server renders with `None`
+    // and may drop it from any thread.
+    let ticker = StoredValue::new(None::<SendWrapper<Interval>>);
     let sending = RwSignal::new(false);
     let sent_note = RwSignal::new(None::<String>);
 
@@ -144,9 +215,8 @@ pub fn SmsCodeFields(
     // with `try_*`, which does nothing once the form is gone, and the form's
     // cleanup stops the ticker.
     let clear_ticker = move || {
-        if let Some(Some(handle)) = ticker.try_get_value() {
-            handle.clear();
-        }
+        // Dropping the interval cancels it.
+        ticker.try_set_value(None);
     };
     on_cleanup(clear_ticker);
     let stop_countdown = move || {
@@ -178,23 +248,21 @@ pub fn SmsCodeFields(
             return;
         }
         let elapsed = std::cell::Cell::new(0u64);
-        let handle = set_interval_with_handle(
-            move || {
-                elapsed.set(elapsed.get() + 1);
-                if REFUSAL_CHECKS.contains(&elapsed.get()) {
-                    check_refusal();
-                }
-                let left = countdown.try_update(|n| {
-                    *n = n.saturating_sub(1);
-                    *n
-                });
-                if left.is_none_or(|n| n == 0) {
-                    clear_ticker();
-                }
-            },
-            Duration::from_secs(1),
-        );
-        ticker.try_set_value(handle.ok());
+        let interval = Interval::new(1_000, move || {
+            elapsed.set(elapsed.get() + 1);
+            if REFUSAL_CHECKS.contains(&elapsed.get()) {
+                check_refusal();
+            }
+            let left = countdown.try_update(|n| {
+                *n = n.saturating_sub(1);
+                *n
+            });
+            if left.is_none_or(|n| n == 0) {
+                // Not from inside its own callback: after it returns.
+                spawn_local(async move { clear_ticker() });
+            }
+        });
+        ticker.try_set_value(Some(SendWrapper::new(interval)));
     };
 
     // After a reload: resume the countdown for the number a code went to,
@@ -230,11 +298,14 @@ pub fn SmsCodeFields(
             text_error.set(Some(e.message().into()));
             return;
         }
-        let Some(id) = captcha.current() else { return };
+        let Some(ticket) = captcha.current() else { return };
         sending.set(true);
         let pending_key = pending_key.clone();
         spawn_local(async move {
-            let result = send_sms_code(number.to_string(), purpose.into(), id, answer).await;
+            // Usually found while the person typed; else wait for it.
+            let proof = captcha.proof_for(&ticket).await;
+            let (challenge, nonce) = proof.map(|p| (p.challenge, p.nonce.to_string())).unwrap_or_default();
+            let result = send_sms_code(number.to_string(), purpose.into(), ticket.id, answer, challenge, nonce).await;
             sending.set(false);
             // The captcha was used, right or wrong: show a fresh one.
             text.set(String::new());

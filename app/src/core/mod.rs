@@ -24,6 +24,9 @@ pub use client::{Client, TrustedProxies};
 use crate::rules::PasswordPolicy;
 use std::{net::IpAddr, ops::Deref, sync::Arc, time::Duration};
 
+/// `POW_BITS`' default: about 0.1 s of a mid-range phone (see bench/).
+pub const DEFAULT_POW_BITS: u32 = 18;
+
 /// The numbers the use cases follow. Every one is a setting (see the server's
 /// configuration); the defaults are the issue's.
 #[derive(Clone, Debug)]
@@ -43,6 +46,9 @@ pub struct Settings {
     pub lookups_per_minute: u32,
     /// Captcha images per client IP per minute.
     pub captchas_per_minute: u32,
+    /// The proof of work's difficulty in zero bits (0: no proof), before the
+    /// rise for a busy address.
+    pub pow_bits: u32,
     /// How long a sign-in lasts without "remember me" (the cookie ends with
     /// the browser), and with it.
     pub session_ttl: Duration,
@@ -80,6 +86,7 @@ impl Default for Settings {
             captcha_ttl: Duration::from_secs(300),
             lookups_per_minute: 30,
             captchas_per_minute: 20,
+            pow_bits: DEFAULT_POW_BITS,
             session_ttl: Duration::from_secs(86_400),
             remember_ttl: Duration::from_secs(14 * 86_400),
             login_captcha: LoginCaptcha::AfterFailures,

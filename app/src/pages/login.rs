@@ -23,7 +23,7 @@ pub fn LoginPage() -> impl IntoView {
     let next = Signal::derive(move || query.read().get("next").unwrap_or_default());
     let tab = RwSignal::new(Tab::Password);
     // Created here, outside any Suspend, so that hydration finds them.
-    let (password_captcha, sms_captcha) = (Captcha::new(), Captcha::new());
+    let (password_captcha, sms_captcha) = (Captcha::new(), Captcha::guarding_send("login"));
     let captcha_at_first = Resource::new(|| (), |_| login_needs_captcha(String::new()));
     let tab_button = move |which: Tab, label: &'static str, controls: &'static str| {
         view! {

@@ -21,7 +21,7 @@ const LOOKUP_DEBOUNCE: Duration = Duration::from_millis(300);
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let session = expect_context::<Session>();
-    let captcha = Captcha::new();
+    let captcha = Captcha::guarding_send("register");
     view! {
         <Title text="注册" />
         <section class="card">

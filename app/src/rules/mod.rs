@@ -7,6 +7,7 @@ mod captcha_answer;
 mod mobile;
 mod nickname;
 mod password;
+mod proof_of_work;
 mod purpose;
 mod sms_code;
 mod username;
@@ -16,6 +17,7 @@ pub use captcha_answer::{CAPTCHA_ALPHABET, CAPTCHA_LEN, CaptchaAnswer, CaptchaAn
 pub use mobile::{Mobile, MobileError};
 pub use nickname::{NICKNAME_MAX_CHARS, Nickname, NicknameError};
 pub use password::{Password, PasswordError, PasswordPolicy, passwords_match};
+pub use proof_of_work::{Proof, leading_zero_bits, proves, search as search_proof};
 pub use purpose::{Purpose, PurposeError};
 pub use sms_code::{SMS_CODE_LEN, SmsCode, SmsCodeError};
 pub use username::{USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, Username, UsernameError};

@@ -91,6 +91,8 @@ pub async fn setup(options: Spawn) -> Option<(HashMap<String, String>, TempDir)>
         // Cheap hashes keep the suite fast; the cost is tested in the core.
         ("ARGON2_MEMORY_KIB", "1024".into()),
         ("ARGON2_ITERATIONS", "1".into()),
+        // Sends carry no proof of work, except in pow.rs, which tests it.
+        ("POW_BITS", "0".into()),
         ("STORE_PREFIX", options.store_prefix.unwrap_or_else(|| format!("t{}:", uuid::Uuid::new_v4().simple()))),
     ]
     .into_iter()
@@ -178,6 +180,16 @@ impl TestApp {
         tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
         let entries = body(self.get("/api/v1/dev/outbox").await).await;
         entries.as_array().unwrap().iter().filter(|e| e["kind"] == kind && e["to"] == to).count()
+    }
+
+    /// The proof-of-work challenge for captcha `id` and `purpose`, solved:
+    /// the form's `pow_challenge` and `pow_nonce`.
+    pub async fn solve_pow(&self, id: &str, purpose: &str) -> (String, String) {
+        let pow = body(self.get(&format!("/api/v1/image_codes/{id}/pow?purpose={purpose}")).await).await;
+        let challenge = pow["challenge"].as_str().expect("a challenge").to_owned();
+        let bits = pow["bits"].as_u64().unwrap() as u32;
+        let nonce = app::rules::search_proof(&challenge, bits, 0, u64::MAX).unwrap();
+        (challenge, nonce.to_string())
     }
 
     /// `POST /api/v1/sms_codes` after solving a fresh captcha.

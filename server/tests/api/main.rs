@@ -16,6 +16,7 @@ mod metrics;
 mod multi_instance;
 mod operators;
 mod pages;
+mod pow;
 mod process;
 mod register;
 mod sessions;

@@ -10,6 +10,7 @@ mod issue_captcha;
 mod jobs;
 mod login;
 mod mail_test;
+mod proof_of_work;
 mod register;
 mod send_sms_code;
 mod sessions;
@@ -22,6 +23,7 @@ pub use issue_captcha::{CaptchaError, issue_captcha};
 pub use jobs::{JobFilter, JobsError, list_jobs, purge_failed_jobs, retry_job};
 pub use login::{LoginError, ask_login_captcha, clock_time_cst, login, login_needs_captcha};
 pub use mail_test::{MailTestError, send_test_mail};
+pub use proof_of_work::{MAX_BITS as POW_MAX_BITS, PowError, issue_pow_challenge};
 pub use register::{RegisterError, register};
 pub use send_sms_code::{SendSmsCodeError, send_sms_code, sms_cooldown};
 pub use sessions::{
@@ -59,6 +61,14 @@ pub(crate) mod keys {
     pub const SMS_SITE_HOURLY: &str = "sms:site";
     pub fn captchas(net: &ipnet::IpNet) -> String {
         format!("captcha:ip:{net}")
+    }
+    /// Refused sends from an address in the hour (they raise its proof of work).
+    pub fn send_refusals(net: &ipnet::IpNet) -> String {
+        format!("sms:refused:{net}")
+    }
+    /// Set when a proof of work was used; named by the challenge's tag.
+    pub fn pow_used(tag: &str) -> String {
+        format!("pow:used:{tag}")
     }
     pub fn lookups(net: &ipnet::IpNet) -> String {
         format!("lookup:ip:{net}")

@@ -1,4 +1,5 @@
-//! Send an SMS code: after the image captcha, a 6-digit code from a CSPRNG,
+//! Send an SMS code: after the proof of work and the image captcha, a
+//! 6-digit code from a CSPRNG,
 //! bound to its purpose, valid for a while. One atomic store step refuses a
 //! resend inside the interval and enforces the per-number daily cap and the
 //! per-IP hourly cap. The code is then handed to the delivery queue: the
@@ -6,7 +7,9 @@
 
 use super::{
     checks::{CaptchaRefusal, LookupRefusal, check_captcha, costs_a_lookup},
-    dependency_down, keys, seconds_up,
+    dependency_down, keys,
+    proof_of_work::{PowRefusal, check_proof, count_refusal},
+    seconds_up,
 };
 use crate::{
     core::{
@@ -31,6 +34,8 @@ pub enum SendSmsCodeError {
     Purpose(#[from] PurposeError),
     #[error(transparent)]
     CaptchaAnswer(#[from] CaptchaAnswerError),
+    #[error(transparent)]
+    Pow(#[from] PowRefusal),
     #[error(transparent)]
     Captcha(#[from] CaptchaRefusal),
     #[error("the mobile is already registered")]
@@ -58,10 +63,23 @@ pub enum SendSmsCodeError {
 // The purpose is a log field only once parsed: raw input never reaches a log.
 #[tracing::instrument(name = "send_sms_code", skip_all, fields(purpose = tracing::field::Empty))]
 pub async fn send_sms_code(core: &Core, client: &Client, form: &SendSmsCodeForm) -> Result<SmsSent, SendSmsCodeError> {
+    let result = send(core, client, form).await;
+    if let Err(e) = &result
+        && e.is_refusal()
+    {
+        count_refusal(core, client).await;
+    }
+    result
+}
+
+async fn send(core: &Core, client: &Client, form: &SendSmsCodeForm) -> Result<SmsSent, SendSmsCodeError> {
     let mobile = Mobile::parse(&form.mobile)?;
     let purpose: Purpose = form.purpose.parse()?;
     tracing::Span::current().record("purpose", purpose.as_str());
     let answer = CaptchaAnswer::parse(&form.text)?;
+    // The proof first: a refused proof leaves the captcha for another try,
+    // and no captcha answer is judged without work paid for it.
+    check_proof(core, &form.image_code_id, purpose, &form.pow_challenge, &form.pow_nonce).await?;
     check_captcha(core, &form.image_code_id, &answer).await?;
     let registered = core.db.count_mobile(&mobile).await? > 0;
     // Each answer says whether the number has an account: it costs a lookup.
@@ -151,6 +169,17 @@ pub async fn sms_cooldown(core: &Core, mobile: &str, purpose: &str) -> Result<Sm
     })
 }
 
+impl SendSmsCodeError {
+    /// Whether the client was refused (as opposed to our failing it).
+    fn is_refusal(&self) -> bool {
+        use SendSmsCodeError as E;
+        !matches!(
+            self,
+            E::Store(_) | E::Db(_) | E::Queue(_) | E::Pow(PowRefusal::Store(_)) | E::Captcha(CaptchaRefusal::Store(_))
+        )
+    }
+}
+
 impl From<SendSmsCodeError> for AppError {
     fn from(e: SendSmsCodeError) -> AppError {
         use SendSmsCodeError as E;
@@ -158,6 +187,7 @@ impl From<SendSmsCodeError> for AppError {
             E::Mobile(e) => AppError::field("mobile", "mobile_invalid", e.message()),
             E::Purpose(e) => AppError::bad_request(e.message()).with_field("purpose"),
             E::CaptchaAnswer(e) => AppError::field("text", "image_code_invalid", e.message()),
+            E::Pow(e) => e.into(),
             E::Captcha(e) => e.into(),
             E::Lookup(e) => e.into(),
             E::MobileTaken => AppError::field("mobile", "mobile_taken", "该手机号已注册").with_conflict(),

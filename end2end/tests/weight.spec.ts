@@ -1,0 +1,46 @@
+import { expect, test } from "@playwright/test";
+import { open } from "./helpers";
+
+/** The register page's weight on the wire, as a phone on a first visit
+ * gets it, then on a second visit: what Chromium's network layer counted
+ * (headers and compressed bodies), per file. */
+test("the register page's weight on the wire, on a first and a second visit", async ({ page, context }, testInfo) => {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  const urls = new Map<string, string>();
+  const bytes = new Map<string, number>();
+  cdp.on("Network.responseReceived", (e) => urls.set(e.requestId, e.response.url));
+  cdp.on("Network.loadingFinished", (e) => bytes.set(e.requestId, e.encodedDataLength));
+  const visit = async () => {
+    urls.clear();
+    bytes.clear();
+    await open(page, "/register");
+    await page.waitForLoadState("networkidle");
+    const files = [...bytes].map(([id, n]) => ({ url: new URL(urls.get(id) ?? "about:blank").pathname, bytes: n }));
+    return { files, total: files.reduce((sum, f) => sum + f.bytes, 0) };
+  };
+
+  const first = await visit();
+  const second = await visit();
+  const list = (v: typeof first) => v.files.map((f) => `${f.url} ${f.bytes}`).join(", ");
+  const report = `first visit ${first.total} bytes (${list(first)}); second visit ${second.total} bytes (${list(second)})`;
+  console.log(`/register on the wire: ${report}`);
+  testInfo.annotations.push({ type: "register page weight", description: report });
+
+  // The bundle is served under hashed names, precompressed, kept for a year.
+  const bundle = first.files.filter((f) => f.url.startsWith("/pkg/"));
+  expect(bundle.map((f) => f.url).sort()).toEqual([
+    expect.stringMatching(/^\/pkg\/mobile_auth\.[\w-]+\.css$/),
+    expect.stringMatching(/^\/pkg\/mobile_auth\.[\w-]+\.js$/),
+    expect.stringMatching(/^\/pkg\/mobile_auth\.[\w-]+\.wasm$/),
+  ]);
+  const wasm = bundle.find((f) => f.url.endsWith(".wasm"))!;
+  const served = await page.request.get(wasm.url, { headers: { "accept-encoding": "br" } });
+  expect(served.headers()["content-encoding"]).toBe("br");
+  expect(served.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  // A second visit moves none of it again: only the page and its captcha.
+  expect(second.files.filter((f) => f.url.startsWith("/pkg/") && f.bytes > 0)).toEqual([]);
+  // Today's budget, so that the page cannot grow unnoticed (the goal,
+  // 250 KB, is not reached yet: see issue 10's notes).
+  expect(first.total).toBeLessThanOrEqual(340_000);
+});

@@ -1,0 +1,52 @@
+//! How long browsers keep the static files. A release build
+//! (`cargo leptos build --release --precompress`, `hash-files`) names the
+//! bundle under `/pkg/` by a hash of its content and leaves the hashes in
+//! `hash.txt` beside the server binary: those files never change under
+//! their name, so a browser keeps them for a year without asking again, and
+//! a visit after the first moves only the page. Without hashes (a debug
+//! build) the bundle is revalidated on each use. Brotli (level 11) and gzip
+//! copies made at build time are served by `leptos_axum`'s file handler.
+
+use axum::{
+    extract::{Request, State},
+    http::{HeaderValue, Method, header},
+    middleware::Next,
+    response::Response,
+};
+use leptos::config::LeptosOptions;
+
+/// A year: the longest `max-age` browsers honour.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const REVALIDATE: &str = "no-cache";
+/// Files from `public/` (the favicon) keep their names across releases.
+const PUBLIC_FILES: &str = "public, max-age=86400";
+
+/// Whether this build serves its bundle under hashed names: the hashes file
+/// is beside the binary (`LEPTOS_HASH_FILES=true` says so too).
+pub fn serves_hashed_names(options: &LeptosOptions) -> bool {
+    let beside_binary = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
+        .is_some_and(|path| path.is_file());
+    options.hash_files || beside_binary
+}
+
+/// Adds `Cache-Control` to static files the handler found (not to pages,
+/// which say their own).
+pub async fn cache_headers(State(hashed): State<bool>, request: Request, next: Next) -> Response {
+    let is_get = matches!(*request.method(), Method::GET | Method::HEAD);
+    let bundle = request.uri().path().starts_with("/pkg/");
+    let public_file = request.uri().path() == "/favicon.svg";
+    let mut response = next.run(request).await;
+    if !is_get || !response.status().is_success() || response.headers().contains_key(header::CACHE_CONTROL) {
+        return response;
+    }
+    let policy = match (bundle, public_file) {
+        (true, _) if hashed => IMMUTABLE,
+        (true, _) => REVALIDATE,
+        (false, true) => PUBLIC_FILES,
+        (false, false) => return response,
+    };
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    response
+}

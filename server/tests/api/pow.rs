@@ -1,0 +1,155 @@
+//! The proof of work sent with a captcha to send a code: refused when
+//! missing, forged, moved to another captcha or purpose, expired or used
+//! again (also at the same instant), and harder for a busy address.
+
+use crate::helpers::{Spawn, StoreKind, TestApp, body, on_each_store, spawn};
+use serde_json::{Value, json};
+
+async fn app_with(store: StoreKind, env: &[(&'static str, &str)]) -> Option<TestApp> {
+    let env = env.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    spawn(Spawn { store, env, ..Spawn::default() }).await
+}
+
+fn form(mobile: &str, purpose: &str, id: &str, answer: &str, pow: &(String, String)) -> Value {
+    json!({ "mobile": mobile, "purpose": purpose, "image_code_id": id, "text": answer,
+            "pow_challenge": pow.0, "pow_nonce": pow.1 })
+}
+
+async fn send(app: &TestApp, form: &Value) -> (u16, Value) {
+    let response = app.post_json("/api/v1/sms_codes", form).await;
+    (response.status().as_u16(), body(response).await)
+}
+
+async fn challenge(app: &TestApp, id: &str, purpose: &str) -> Value {
+    body(app.get(&format!("/api/v1/image_codes/{id}/pow?purpose={purpose}")).await).await
+}
+
+#[tokio::test]
+async fn a_send_without_a_proof_is_refused_and_the_captcha_stays_usable() {
+    let app = app_with(StoreKind::Memory, &[("POW_BITS", "8")]).await.unwrap();
+    let (id, answer) = app.captcha().await;
+    let bare = json!({ "mobile": "13600136000", "purpose": "register", "image_code_id": id, "text": answer });
+    let (status, refusal) = send(&app, &bare).await;
+    assert_eq!(
+        (status, refusal["code"].as_str(), refusal["field"].as_str()),
+        (422, Some("pow_required"), Some("text"))
+    );
+    assert!(refusal["message"].as_str().unwrap().contains("安全验证"), "{refusal}");
+    // The refusal came before the captcha was judged: it still works.
+    let pow = app.solve_pow(&id, "register").await;
+    let (status, sent) = send(&app, &form("13600136000", "register", &id, &answer, &pow)).await;
+    assert_eq!(status, 200, "{sent}");
+}
+
+#[tokio::test]
+async fn a_proof_holds_only_for_its_captcha_its_purpose_and_its_work() {
+    let app = app_with(StoreKind::Memory, &[("POW_BITS", "8")]).await.unwrap();
+    let (id, answer) = app.captcha().await;
+    let (other_id, _) = app.captcha().await;
+    let invalid = |reply: (u16, Value)| {
+        assert_eq!((reply.0, reply.1["code"].as_str()), (422, Some("pow_invalid")), "{}", reply.1);
+    };
+    // Another captcha's proof.
+    let theirs = app.solve_pow(&other_id, "register").await;
+    invalid(send(&app, &form("13600136001", "register", &id, &answer, &theirs)).await);
+    // The proof for sign-in codes, for a register code.
+    let login = app.solve_pow(&id, "login").await;
+    invalid(send(&app, &form("13600136001", "register", &id, &answer, &login)).await);
+    // A challenge with fewer bits than issued, its tag kept.
+    let (challenge, _) = app.solve_pow(&id, "register").await;
+    let easier = challenge.replacen(".register.8.", ".register.1.", 1);
+    assert_ne!(easier, challenge);
+    let nonce = app::rules::search_proof(&easier, 1, 0, u64::MAX).unwrap().to_string();
+    invalid(send(&app, &form("13600136001", "register", &id, &answer, &(easier, nonce))).await);
+    // A made-up challenge, and a nonce that is not the work.
+    let made_up = format!("1.{}.register.0.9999999999.{}", id.replace('-', ""), "0".repeat(64));
+    invalid(send(&app, &form("13600136001", "register", &id, &answer, &(made_up, "0".into()))).await);
+    let no_work = (0u64..).find(|n| !app::rules::proves(&challenge, *n, 8)).unwrap().to_string();
+    invalid(send(&app, &form("13600136001", "register", &id, &answer, &(challenge.clone(), no_work))).await);
+    for garbage in ["-1", "abc", "99999999999999999999999"] {
+        invalid(send(&app, &form("13600136001", "register", &id, &answer, &(challenge.clone(), garbage.into()))).await);
+    }
+    // After all that the captcha is unjudged, and the real proof works.
+    let pow = app.solve_pow(&id, "register").await;
+    assert_eq!(send(&app, &form("13600136001", "register", &id, &answer, &pow)).await.0, 200);
+}
+
+/// The attack: one solved proof sent with ten requests at the same instant,
+/// then again with a fresh image under the same captcha id. Using a proof is
+/// one atomic step: it pays for one send.
+async fn one_proof_sent_ten_times_at_once_pays_for_one_send(store: StoreKind) {
+    let Some(app) = app_with(store, &[("POW_BITS", "8")]).await else { return };
+    let (id, answer) = app.captcha().await;
+    let pow = app.solve_pow(&id, "register").await;
+    let sends = (0..10).map(|i| {
+        let request = app.client.post(app.url("/api/v1/sms_codes"));
+        let request = request.json(&form(&format!("136001361{i:02}"), "register", &id, &answer, &pow)).send();
+        async move {
+            let response = request.await.unwrap();
+            (response.status().as_u16(), body(response).await["code"].as_str().map(str::to_owned))
+        }
+    });
+    let replies = futures::future::join_all(sends).await;
+    assert_eq!(replies.iter().filter(|r| r.0 == 200).count(), 1, "{replies:?}");
+    assert_eq!(replies.iter().filter(|r| r.1.as_deref() == Some("pow_used")).count(), 9, "{replies:?}");
+    // A new image under the same id: the old proof is spent.
+    let response = app.get(&format!("/api/v1/image_codes/{id}")).await;
+    assert_eq!(response.status(), 200);
+    let answer = app.outbox_code("captcha", &id).await.unwrap();
+    let (status, refusal) = send(&app, &form("13600136199", "register", &id, &answer, &pow)).await;
+    assert_eq!((status, refusal["code"].as_str()), (422, Some("pow_used")));
+}
+
+on_each_store!(one_proof_sent_ten_times_at_once_pays_for_one_send);
+
+#[tokio::test]
+async fn a_challenge_expires_with_its_captcha() {
+    let app = app_with(StoreKind::Memory, &[("POW_BITS", "4"), ("CAPTCHA_TTL_SECONDS", "1")]).await.unwrap();
+    let (id, answer) = app.captcha().await;
+    let pow = app.solve_pow(&id, "register").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, refusal) = send(&app, &form("13600136200", "register", &id, &answer, &pow)).await;
+    assert_eq!((status, refusal["code"].as_str()), (422, Some("pow_expired")), "{refusal}");
+}
+
+#[tokio::test]
+async fn the_work_rises_for_an_address_with_many_refused_sends() {
+    let app = app_with(StoreKind::Memory, &[("POW_BITS", "4"), ("TRUSTED_PROXIES", "127.0.0.1")]).await.unwrap();
+    let id = uuid::Uuid::new_v4().to_string();
+    let bits_for = |address: &'static str| {
+        let request = app.client.get(app.url(&format!("/api/v1/image_codes/{id}/pow?purpose=register")));
+        async move { body(request.header("x-forwarded-for", address).send().await.unwrap()).await["bits"].as_u64() }
+    };
+    assert_eq!(bits_for("203.0.113.7").await, Some(4));
+    let refused = json!({ "mobile": "13600136300", "purpose": "register", "image_code_id": id, "text": "ACDE" });
+    let mut seen = vec![];
+    for _ in 0..12 {
+        let request = app.client.post(app.url("/api/v1/sms_codes")).header("x-forwarded-for", "203.0.113.7");
+        assert_eq!(request.json(&refused).send().await.unwrap().status(), 422);
+        seen.push(bits_for("203.0.113.7").await.unwrap());
+    }
+    // One more bit after 4 refusals, another after 12: each doubles the work.
+    assert_eq!(seen, [4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6], "{seen:?}");
+    // Another address pays the base price.
+    assert_eq!(bits_for("198.51.100.9").await, Some(4));
+}
+
+#[tokio::test]
+async fn pow_bits_zero_turns_the_proof_off() {
+    let app = app_with(StoreKind::Memory, &[("POW_BITS", "0")]).await.unwrap();
+    let (id, answer) = app.captcha().await;
+    assert_eq!(challenge(&app, &id, "register").await, json!({ "challenge": null, "bits": 0 }));
+    let bare = json!({ "mobile": "13600136400", "purpose": "register", "image_code_id": id, "text": answer });
+    assert_eq!(send(&app, &bare).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_challenge_for_a_bad_id_or_purpose_is_a_clear_400() {
+    let app = app_with(StoreKind::Memory, &[("POW_BITS", "8")]).await.unwrap();
+    let response = app.get("/api/v1/image_codes/not-a-uuid/pow?purpose=register").await;
+    assert_eq!(response.status(), 400);
+    let id = uuid::Uuid::new_v4();
+    let response = app.get(&format!("/api/v1/image_codes/{id}/pow?purpose=shopping")).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(body(response).await["field"], "purpose");
+}
