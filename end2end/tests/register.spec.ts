@@ -50,7 +50,12 @@ test("a code the provider refuses ends the countdown and says why", async ({ pag
     route.fulfill({ json: { seconds: 0, refusal: { code: "sms_provider_blocked", message: refusal } } }),
   );
   await open(page, "/register");
-  await sendCode(page, freshMobile());
+  // Not `sendCode`: waiting for the SMS to reach the outbox can outlast the
+  // first refusal check (2 s), which ends the countdown this test looks at.
+  await page.getByLabel("手机号").fill(freshMobile());
+  await expect(page.getByText("该手机号可以注册")).toBeVisible();
+  await solveCaptcha(page);
+  await page.getByRole("button", { name: "获取验证码" }).click();
   await expect(page.getByRole("button", { name: /秒后重新发送/ })).toBeDisabled();
   await expect(page.getByText(refusal)).toBeVisible({ timeout: 10_000 });
   await expect(page.getByRole("button", { name: "获取验证码" })).toBeVisible();

@@ -91,7 +91,7 @@ impl Default for Captcha {
     }
 }
 
-/// Searches for the proof in slices of about 10 ms, yielding to the page
+/// Searches for the proof in slices of about a frame (16 ms), yielding to the page
 /// between them so that typing never stutters; stops when `wanted` says the
 /// captcha was replaced.
 async fn solve(pow: PowChallenge, wanted: impl Fn() -> bool) -> Option<Proof> {
@@ -99,7 +99,7 @@ async fn solve(pow: PowChallenge, wanted: impl Fn() -> bool) -> Option<Proof> {
     let mut from = 0u64;
     loop {
         let slice_started = js_sys::Date::now();
-        while js_sys::Date::now() - slice_started < 10.0 {
+        while js_sys::Date::now() - slice_started < 16.0 {
             if let Some(nonce) = search_proof(&pow.challenge, pow.bits, from, TRIES) {
                 return Some(Proof { challenge: pow.challenge, nonce });
             }

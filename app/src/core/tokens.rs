@@ -50,6 +50,9 @@ fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// A short tag's length: half of HMAC-SHA256, still 2^128 forgeries.
+const SHORT_TAG_BYTES: usize = 16;
+
 impl Tokens {
     pub fn new(secret: SecretString) -> Tokens {
         Tokens { secret }
@@ -76,6 +79,18 @@ impl Tokens {
     pub fn tag_matches(&self, purpose: &str, message: &str, tag: &str) -> bool {
         let Ok(bytes) = hex::decode(tag) else { return false };
         self.mac(purpose, message).verify_slice(&bytes).is_ok()
+    }
+
+    /// `tag` cut to its first 128 bits (32 hex digits), for where every
+    /// byte costs: the proof-of-work challenge is hashed once per try.
+    pub fn short_tag(&self, purpose: &str, message: &str) -> String {
+        hex::encode(&self.mac(purpose, message).finalize().into_bytes()[..SHORT_TAG_BYTES])
+    }
+
+    /// Whether `tag` is `short_tag(purpose, message)`, in constant time.
+    pub fn short_tag_matches(&self, purpose: &str, message: &str, tag: &str) -> bool {
+        let Ok(bytes) = hex::decode(tag) else { return false };
+        bytes.len() == SHORT_TAG_BYTES && self.mac(purpose, message).verify_truncated_left(&bytes).is_ok()
     }
 
     fn mac(&self, purpose: &str, message: &str) -> Hmac<Sha256> {
@@ -181,6 +196,22 @@ mod tests {
         assert!(!ours.tag_matches("action_error", "/api/register\nabc", &tag[..62]));
         assert!(!ours.tag_matches("action_error", "/api/register\nabc", "zz"));
         assert!(!ours.tag_matches("action_error", "/api/register\nabc", "é"));
+    }
+
+    #[test]
+    fn a_short_tag_is_the_tag_cut_and_holds_only_whole() {
+        let (ours, theirs) = (tokens(&"k".repeat(32)), tokens(&"j".repeat(32)));
+        let short = ours.short_tag("pow", "1.abc");
+        assert_eq!(short.len(), 32);
+        assert!(ours.tag("pow", "1.abc").starts_with(&short));
+        assert!(ours.short_tag_matches("pow", "1.abc", &short));
+        assert!(!ours.short_tag_matches("pow", "1.abd", &short));
+        assert!(!ours.short_tag_matches("other", "1.abc", &short));
+        assert!(!theirs.short_tag_matches("pow", "1.abc", &short));
+        // Shorter or longer is not the tag, even when it starts the same.
+        assert!(!ours.short_tag_matches("pow", "1.abc", &short[..30]));
+        assert!(!ours.short_tag_matches("pow", "1.abc", &ours.tag("pow", "1.abc")));
+        assert!(!ours.short_tag_matches("pow", "1.abc", ""));
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub async fn issue_pow_challenge(
     let bits = (base + extra_bits(core, client).await?).min(MAX_BITS);
     let expires_at = now_ms() / 1000 + core.settings.captcha_ttl.as_secs() as i64;
     let signed = format!("{VERSION}.{}.{purpose}.{bits}.{expires_at}", id.simple());
-    let tag = core.tokens.tag("pow", &signed);
+    let tag = core.tokens.short_tag("pow", &signed);
     Ok(Some(PowChallenge { challenge: format!("{signed}.{tag}"), bits }))
 }
 
@@ -110,7 +110,7 @@ pub(crate) async fn check_proof(
     let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| PowRefusal::Invalid)?;
     let nonce: u64 = nonce.parse().map_err(|_| PowRefusal::Invalid)?;
     let (signed, tag) = challenge.rsplit_once('.').ok_or(PowRefusal::Invalid)?;
-    if !core.tokens.tag_matches("pow", signed, tag) {
+    if !core.tokens.short_tag_matches("pow", signed, tag) {
         return Err(PowRefusal::Invalid);
     }
     // Signed by us, so well formed; still parsed without trust.
