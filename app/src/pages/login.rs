@@ -122,46 +122,51 @@ fn PasswordLogin(next: Signal<String>, captcha: Captcha, captcha_at_first: bool)
     let clear = |slot: RwSignal<Option<String>>| Callback::new(move |()| slot.set(None));
 
     view! {
-        <ActionForm action=action on:submit:capture=on_submit attr:novalidate=true attr:class="form">
-            <p class="form-error" role="alert">
-                {move || server.general()}
-            </p>
-            <TextField
-                id="account"
-                name="account"
-                label="账号"
-                autocomplete="username"
-                placeholder="用户名 / 手机号 / 邮箱"
-                value=account
-                note=note(account_error, "account")
-                on_edit=clear(account_error)
-                on_leave=Callback::new(move |()| ask())
-            />
-            <TextField
-                id="password"
-                name="password"
-                label="密码"
-                input_type="password"
-                autocomplete="current-password"
-                value=password
-                note=note(password_error, "password")
-                on_edit=clear(password_error)
-            />
-            <Show when=move || needs_captcha.get()>
-                <CaptchaField
-                    captcha
-                    id="login-captcha-text"
-                    text=captcha_text
-                    name="text"
-                    note=note(text_error, "text")
-                    on_edit=clear(text_error)
+        // The checks run in the capture phase on a wrapper, before the form's own
+        // handler sends it: an element's listener, not one forwarded through the
+        // `ActionForm` component (with erased components, release builds lost it).
+        <div class="form-checks" on:submit:capture=on_submit>
+            <ActionForm action=action attr:novalidate=true attr:class="form">
+                <p class="form-error" role="alert">
+                    {move || server.general()}
+                </p>
+                <TextField
+                    id="account"
+                    name="account"
+                    label="账号"
+                    autocomplete="username"
+                    placeholder="用户名 / 手机号 / 邮箱"
+                    value=account
+                    note=note(account_error, "account")
+                    on_edit=clear(account_error)
+                    on_leave=Callback::new(move |()| ask())
                 />
-            </Show>
-            <RememberAndNext id="remember" next />
-            <button type="submit" class="primary" disabled=move || action.pending().get()>
-                {move || if action.pending().get() { "登录中…" } else { "登录" }}
-            </button>
-        </ActionForm>
+                <TextField
+                    id="password"
+                    name="password"
+                    label="密码"
+                    input_type="password"
+                    autocomplete="current-password"
+                    value=password
+                    note=note(password_error, "password")
+                    on_edit=clear(password_error)
+                />
+                <Show when=move || needs_captcha.get()>
+                    <CaptchaField
+                        captcha
+                        id="login-captcha-text"
+                        text=captcha_text
+                        name="text"
+                        note=note(text_error, "text")
+                        on_edit=clear(text_error)
+                    />
+                </Show>
+                <RememberAndNext id="remember" next />
+                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "登录中…" } else { "登录" }}
+                </button>
+            </ActionForm>
+        </div>
     }
 }
 
@@ -180,30 +185,35 @@ fn SmsLoginForm(next: Signal<String>, captcha: Captcha) -> impl IntoView {
     };
     let server = FormErrors::of(action);
     view! {
-        <ActionForm action=action on:submit:capture=on_submit attr:novalidate=true attr:class="form">
-            <p class="form-error" role="alert">
-                {move || server.general()}
-            </p>
-            <MobileField
-                id="sms-mobile"
-                value=mobile
-                note=server.note(mobile_error, "mobile")
-                on_edit=Callback::new(move |()| mobile_error.set(None))
-            />
-            <SmsCodeFields
-                purpose="login"
-                captcha
-                mobile
-                mobile_ready=Signal::derive(move || Mobile::parse(&mobile.get()).is_ok())
-                mobile_error
-                sms_code
-                sms_error
-                server_error=Signal::derive(move || server.field("sms_code"))
-            />
-            <RememberAndNext id="sms-remember" next />
-            <button type="submit" class="primary" disabled=move || action.pending().get()>
-                {move || if action.pending().get() { "登录中…" } else { "登录" }}
-            </button>
-        </ActionForm>
+        // The checks run in the capture phase on a wrapper, before the form's own
+        // handler sends it: an element's listener, not one forwarded through the
+        // `ActionForm` component (with erased components, release builds lost it).
+        <div class="form-checks" on:submit:capture=on_submit>
+            <ActionForm action=action attr:novalidate=true attr:class="form">
+                <p class="form-error" role="alert">
+                    {move || server.general()}
+                </p>
+                <MobileField
+                    id="sms-mobile"
+                    value=mobile
+                    note=server.note(mobile_error, "mobile")
+                    on_edit=Callback::new(move |()| mobile_error.set(None))
+                />
+                <SmsCodeFields
+                    purpose="login"
+                    captcha
+                    mobile
+                    mobile_ready=Signal::derive(move || Mobile::parse(&mobile.get()).is_ok())
+                    mobile_error
+                    sms_code
+                    sms_error
+                    server_error=Signal::derive(move || server.field("sms_code"))
+                />
+                <RememberAndNext id="sms-remember" next />
+                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "登录中…" } else { "登录" }}
+                </button>
+            </ActionForm>
+        </div>
     }
 }

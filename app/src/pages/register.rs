@@ -205,92 +205,97 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
     let clear = |slot: RwSignal<Option<String>>| Callback::new(move |()| slot.set(None));
 
     view! {
-        <ActionForm action=action on:submit:capture=on_submit attr:novalidate=true attr:class="form">
-            <p class="form-error" role="alert">
-                {move || server.general()}
-            </p>
+        // The checks run in the capture phase on a wrapper, before the form's own
+        // handler sends it: an element's listener, not one forwarded through the
+        // `ActionForm` component (with erased components, release builds lost it).
+        <div class="form-checks" on:submit:capture=on_submit>
+            <ActionForm action=action attr:novalidate=true attr:class="form">
+                <p class="form-error" role="alert">
+                    {move || server.general()}
+                </p>
 
-            <MobileField
-                id="mobile"
-                value=mobile
-                note=mobile_note
-                on_edit=clear(mobile_error)
-                on_leave=Callback::new(move |()| mobile_touched.set(true))
-            />
-
-            <SmsCodeFields
-                purpose="register"
-                captcha
-                mobile
-                mobile_ready
-                mobile_error
-                sms_code
-                sms_error
-                server_error=Signal::derive(move || server_error("sms_code"))
-            />
-
-            <TextField
-                id="password"
-                name="password"
-                label="密码"
-                input_type="password"
-                autocomplete="new-password"
-                value=password
-                note=password_note
-                on_edit=clear(password_error)
-                on_leave=Callback::new(move |()| check_password())
-            />
-
-            <TextField
-                id="password2"
-                name="password2"
-                label="确认密码"
-                input_type="password"
-                autocomplete="new-password"
-                value=password2
-                note=server.note(password2_error, "password2")
-                on_edit=clear(password2_error)
-                on_leave=Callback::new(move |()| check_password2())
-            />
-
-            <TextField
-                id="username"
-                name="username"
-                label="用户名（选填）"
-                autocomplete="username"
-                value=username
-                note=username_note
-                on_edit=clear(username_error)
-                on_leave=Callback::new(move |()| check_username())
-            />
-
-            <TextField
-                id="nickname"
-                name="nickname"
-                label="昵称（选填）"
-                autocomplete="nickname"
-                value=nickname
-                note=server.note(nickname_error, "nickname")
-                on_edit=clear(nickname_error)
-            />
-
-            <div class="field checkbox">
-                <input
-                    id="allow"
-                    name="allow"
-                    type="checkbox"
-                    value="on"
-                    aria-describedby="allow-message"
-                    bind:checked=allow
-                    on:change=move |_| allow_error.set(None)
+                <MobileField
+                    id="mobile"
+                    value=mobile
+                    note=mobile_note
+                    on_edit=clear(mobile_error)
+                    on_leave=Callback::new(move |()| mobile_touched.set(true))
                 />
-                <label for="allow">"我已阅读并同意" <a href="/agreement" target="_blank">"《用户协议》"</a></label>
-                <FieldMessage id="allow-message" note=server.note(allow_error, "allow") />
-            </div>
 
-            <button type="submit" class="primary" disabled=move || action.pending().get()>
-                {move || if action.pending().get() { "注册中…" } else { "注册" }}
-            </button>
-        </ActionForm>
+                <SmsCodeFields
+                    purpose="register"
+                    captcha
+                    mobile
+                    mobile_ready
+                    mobile_error
+                    sms_code
+                    sms_error
+                    server_error=Signal::derive(move || server_error("sms_code"))
+                />
+
+                <TextField
+                    id="password"
+                    name="password"
+                    label="密码"
+                    input_type="password"
+                    autocomplete="new-password"
+                    value=password
+                    note=password_note
+                    on_edit=clear(password_error)
+                    on_leave=Callback::new(move |()| check_password())
+                />
+
+                <TextField
+                    id="password2"
+                    name="password2"
+                    label="确认密码"
+                    input_type="password"
+                    autocomplete="new-password"
+                    value=password2
+                    note=server.note(password2_error, "password2")
+                    on_edit=clear(password2_error)
+                    on_leave=Callback::new(move |()| check_password2())
+                />
+
+                <TextField
+                    id="username"
+                    name="username"
+                    label="用户名（选填）"
+                    autocomplete="username"
+                    value=username
+                    note=username_note
+                    on_edit=clear(username_error)
+                    on_leave=Callback::new(move |()| check_username())
+                />
+
+                <TextField
+                    id="nickname"
+                    name="nickname"
+                    label="昵称（选填）"
+                    autocomplete="nickname"
+                    value=nickname
+                    note=server.note(nickname_error, "nickname")
+                    on_edit=clear(nickname_error)
+                />
+
+                <div class="field checkbox">
+                    <input
+                        id="allow"
+                        name="allow"
+                        type="checkbox"
+                        value="on"
+                        aria-describedby="allow-message"
+                        bind:checked=allow
+                        on:change=move |_| allow_error.set(None)
+                    />
+                    <label for="allow">"我已阅读并同意" <a href="/agreement" target="_blank">"《用户协议》"</a></label>
+                    <FieldMessage id="allow-message" note=server.note(allow_error, "allow") />
+                </div>
+
+                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "注册中…" } else { "注册" }}
+                </button>
+            </ActionForm>
+        </div>
     }
 }
