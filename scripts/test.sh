@@ -46,7 +46,7 @@ fi
 
 step "release build"
 unset RUSTFLAGS
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 
 step "Playwright (release build, headless Chromium)"
 e2e_dir=$(mktemp -d /tmp/mobile-auth-e2e.XXXXXX)

@@ -16,8 +16,9 @@ use error::AppError;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode, StaticSegment,
+    Lazy, LazyRoute, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
+    lazy_route,
 };
 use wire::SessionInfo;
 
@@ -83,13 +84,46 @@ fn Site() -> impl IntoView {
         <main id="main">
             // Async: the whole page, form included, arrives as complete HTML.
             <Routes fallback=|| view! { <pages::NotFound /> }>
-                <Route path=StaticSegment("") view=pages::HomePage ssr=SsrMode::Async />
+                // The register page, the first a visitor sees, is in the main
+                // bundle; the others load their own WASM when first shown.
                 <Route path=StaticSegment("register") view=pages::RegisterPage ssr=SsrMode::Async />
-                <Route path=StaticSegment("login") view=pages::LoginPage ssr=SsrMode::Async />
-                <Route path=StaticSegment("user") view=pages::UserCentrePage ssr=SsrMode::Async />
-                <Route path=StaticSegment("agreement") view=pages::AgreementPage ssr=SsrMode::Async />
-                <Route path=(StaticSegment("dev"), StaticSegment("outbox")) view=pages::DevOutboxPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async />
+                <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
+                <Route path=StaticSegment("user") view={Lazy::<UserCentreRoute>::new()} ssr=SsrMode::Async />
+                <Route path=StaticSegment("agreement") view={Lazy::<AgreementRoute>::new()} ssr=SsrMode::Async />
+                <Route
+                    path=(StaticSegment("dev"), StaticSegment("outbox"))
+                    view={Lazy::<DevOutboxRoute>::new()}
+                    ssr=SsrMode::Async
+                />
             </Routes>
         </main>
     }
+}
+
+/// A page whose code is split from the main bundle (`cargo leptos build
+/// --split`): the browser fetches it when the page is first shown.
+macro_rules! lazy_page {
+    ($($route:ident => $page:path),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    HomeRoute => pages::HomePage,
+    LoginRoute => pages::LoginPage,
+    UserCentreRoute => pages::UserCentrePage,
+    AgreementRoute => pages::AgreementPage,
+    DevOutboxRoute => pages::DevOutboxPage,
 }

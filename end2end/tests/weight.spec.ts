@@ -27,11 +27,13 @@ test("the register page's weight on the wire, on a first and a second visit", as
   console.log(`/register on the wire: ${report}`);
   testInfo.annotations.push({ type: "register page weight", description: report });
 
-  // The bundle is served under hashed names, precompressed, kept for a year.
+  // The bundle is served under hashed names, precompressed, kept for a year;
+  // the other pages' code (split off, `--split`) is not fetched here.
   const bundle = first.files.filter((f) => f.url.startsWith("/pkg/"));
-  expect(bundle.map((f) => f.url.split(".").pop()).sort()).toEqual(["css", "js", "wasm"]);
-  for (const file of bundle) expect(file.url).toMatch(/^\/pkg\/mobile_auth\.[\w-]{16,}\.(css|js|wasm)$/);
-  const wasm = bundle.find((f) => f.url.endsWith(".wasm"))!;
+  const main = bundle.filter((f) => f.url.startsWith("/pkg/mobile_auth."));
+  expect(main.map((f) => f.url.split(".").pop()).sort()).toEqual(["css", "js", "wasm"]);
+  for (const file of bundle) expect(file.url).toMatch(/^\/pkg\/(mobile_auth|__wasm_split)\.[\w-]{16,}\.(css|js|wasm)$/);
+  const wasm = main.find((f) => f.url.endsWith(".wasm"))!;
   const served = await page.request.get(wasm.url, { headers: { "accept-encoding": "br" } });
   expect(served.headers()["content-encoding"]).toBe("br");
   expect(served.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
@@ -39,5 +41,5 @@ test("the register page's weight on the wire, on a first and a second visit", as
   expect(second.files.filter((f) => f.url.startsWith("/pkg/") && f.bytes > 0)).toEqual([]);
   // Today's budget, so that the page cannot grow unnoticed (the goal,
   // 250 KB, is not reached yet: see issue 10's notes).
-  expect(first.total).toBeLessThanOrEqual(340_000);
+  expect(first.total).toBeLessThanOrEqual(300_000);
 });
