@@ -1,10 +1,10 @@
 //! How long browsers keep the static files. A release build
-//! (`cargo leptos build --release --precompress`, `hash-files`) names the
+//! (`cargo leptos build --release --precompress --split`, `hash-files`) names the
 //! bundle under `/pkg/` by a hash of its content and leaves the hashes in
 //! `hash.txt` beside the server binary: those files never change under
 //! their name, so a browser keeps them for a year without asking again, and
-//! a visit after the first moves only the page. Without hashes (a debug
-//! build) the bundle is revalidated on each use. Brotli (level 11) and gzip
+//! a visit after the first moves only the page. Without hashes (a build
+//! with `hash-files` off) the bundle is revalidated on each use. Brotli (level 11) and gzip
 //! copies made at build time are served by `leptos_axum`'s file handler.
 
 use axum::{
