@@ -67,8 +67,8 @@ curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null || { cat "$e2e_dir/se
 (cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test) || { tail -n 50 "$e2e_dir/server.log"; exit 1; }
 
 step "captcha against an OCR adversary (ddddocr, pinned: bench/ocr/)"
-# 300 captchas through the public API, answers from the dev outbox; fails
+# 600 captchas through the public API, answers from the dev outbox; fails
 # when ddddocr reads 5 % or more of them whole.
 ocr_python=$(bash bench/ocr/venv.sh)
-"$ocr_python" bench/ocr/solve_rate.py "http://127.0.0.1:$port" --count 300 --max 0.05
+"$ocr_python" bench/ocr/solve_rate.py "http://127.0.0.1:$port" --count 600 --max 0.05
 step "all tests passed"
