@@ -182,10 +182,15 @@ impl TestApp {
         entries.as_array().unwrap().iter().filter(|e| e["kind"] == kind && e["to"] == to).count()
     }
 
+    /// `GET /api/v1/image_codes/{id}/pow?purpose=...`, as JSON.
+    pub async fn pow_challenge(&self, id: &str, purpose: &str) -> Value {
+        body(self.get(&format!("/api/v1/image_codes/{id}/pow?purpose={purpose}")).await).await
+    }
+
     /// The proof-of-work challenge for captcha `id` and `purpose`, solved:
     /// the form's `pow_challenge` and `pow_nonce`.
     pub async fn solve_pow(&self, id: &str, purpose: &str) -> (String, String) {
-        let pow = body(self.get(&format!("/api/v1/image_codes/{id}/pow?purpose={purpose}")).await).await;
+        let pow = self.pow_challenge(id, purpose).await;
         let challenge = pow["challenge"].as_str().expect("a challenge").to_owned();
         let bits = pow["bits"].as_u64().unwrap() as u32;
         let nonce = app::rules::search_proof(&challenge, bits, 0, u64::MAX).unwrap();

@@ -20,10 +20,6 @@ async fn send(app: &TestApp, form: &Value) -> (u16, Value) {
     (response.status().as_u16(), body(response).await)
 }
 
-async fn challenge(app: &TestApp, id: &str, purpose: &str) -> Value {
-    body(app.get(&format!("/api/v1/image_codes/{id}/pow?purpose={purpose}")).await).await
-}
-
 #[tokio::test]
 async fn a_send_without_a_proof_is_refused_and_the_captcha_stays_usable() {
     let app = app_with(StoreKind::Memory, &[("POW_BITS", "8")]).await.unwrap();
@@ -138,7 +134,7 @@ async fn the_work_rises_for_an_address_with_many_refused_sends() {
 async fn pow_bits_zero_turns_the_proof_off() {
     let app = app_with(StoreKind::Memory, &[("POW_BITS", "0")]).await.unwrap();
     let (id, answer) = app.captcha().await;
-    assert_eq!(challenge(&app, &id, "register").await, json!({ "challenge": null, "bits": 0 }));
+    assert_eq!(app.pow_challenge(&id, "register").await, json!({ "challenge": null, "bits": 0 }));
     let bare = json!({ "mobile": "13600136400", "purpose": "register", "image_code_id": id, "text": answer });
     assert_eq!(send(&app, &bare).await.0, 200);
 }

@@ -23,7 +23,7 @@ pub use issue_captcha::{CaptchaError, issue_captcha};
 pub use jobs::{JobFilter, JobsError, list_jobs, purge_failed_jobs, retry_job};
 pub use login::{LoginError, ask_login_captcha, clock_time_cst, login, login_needs_captcha};
 pub use mail_test::{MailTestError, send_test_mail};
-pub use proof_of_work::{MAX_BITS as POW_MAX_BITS, PowError, issue_pow_challenge};
+pub use proof_of_work::{PowError, issue_pow_challenge};
 pub use register::{RegisterError, register};
 pub use send_sms_code::{SendSmsCodeError, send_sms_code, sms_cooldown};
 pub use sessions::{

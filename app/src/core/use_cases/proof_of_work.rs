@@ -24,6 +24,9 @@ const MAX_EXTRA_BITS: u32 = 6;
 /// difficulty rises by one bit; each further bit needs twice as many.
 const SENDS_PER_EXTRA_BIT: u64 = 4;
 const REFUSALS_WINDOW: Duration = Duration::from_secs(3_600);
+/// The hardest challenge ever issued (`POW_BITS` at most 24, plus the rise):
+/// a bound for settings made in code, not only by configuration.
+const MAX_BITS: u32 = 32;
 /// The format's version, first in every challenge.
 const VERSION: &str = "1";
 
@@ -58,12 +61,9 @@ pub async fn issue_pow_challenge(
     Ok(Some(PowChallenge { challenge: format!("{signed}.{tag}"), bits }))
 }
 
-/// The hardest challenge ever issued: 2^32 tries on average.
-pub const MAX_BITS: u32 = 32;
-
 /// How much harder than `POW_BITS` this address's challenges are: one bit
-/// for the first `SENDS_PER_EXTRA_BIT` sends and refusals of the hour, one
-/// more each time they double.
+/// once it has `SENDS_PER_EXTRA_BIT` sends and refusals in the hour, one
+/// more each time that count doubles past it.
 async fn extra_bits(core: &Core, client: &Client) -> Result<u32, StoreError> {
     let net = client.network();
     let recent =
@@ -71,7 +71,7 @@ async fn extra_bits(core: &Core, client: &Client) -> Result<u32, StoreError> {
     Ok((recent / SENDS_PER_EXTRA_BIT + 1).ilog2().min(MAX_EXTRA_BITS))
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum PowRefusal {
     #[error("no proof of work")]
     Missing,
@@ -81,14 +81,8 @@ pub enum PowRefusal {
     Expired,
     #[error("the proof was used")]
     Used,
-    #[error("the store is unavailable: {0}")]
-    Store(String),
-}
-
-impl From<StoreError> for PowRefusal {
-    fn from(e: StoreError) -> PowRefusal {
-        PowRefusal::Store(e.to_string())
-    }
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Checks the proof sent with the captcha `id` for `purpose`: a challenge we

@@ -175,7 +175,12 @@ impl SendSmsCodeError {
         use SendSmsCodeError as E;
         !matches!(
             self,
-            E::Store(_) | E::Db(_) | E::Queue(_) | E::Pow(PowRefusal::Store(_)) | E::Captcha(CaptchaRefusal::Store(_))
+            E::Store(_)
+                | E::Db(_)
+                | E::Queue(_)
+                | E::Pow(PowRefusal::Store(_))
+                | E::Captcha(CaptchaRefusal::Store(_))
+                | E::Lookup(LookupRefusal::Store(_))
         )
     }
 }
