@@ -64,7 +64,17 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null || { cat "$e2e_dir/server.log"; exit 1; }
-(cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test) || { tail -n 50 "$e2e_dir/server.log"; exit 1; }
+# On failure the server's last lines come first and Playwright's summary of
+# what failed last, so the end of the output (all CI may keep) names the test.
+if ! (cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test 2>&1 | tee "$e2e_dir/playwright.log"; exit "${PIPESTATUS[0]}"); then
+  echo "---- server log (last 40 lines) ----"
+  tail -n 40 "$e2e_dir/server.log" | cut -c1-300
+  echo "---- Playwright: what failed ----"
+  sed -n '/^  [0-9]*) /,$p' "$e2e_dir/playwright.log" | head -n 120
+  echo "----"
+  tail -n 12 "$e2e_dir/playwright.log"
+  exit 1
+fi
 
 step "captcha against an OCR adversary (ddddocr, pinned: bench/ocr/)"
 # 600 captchas through the public API, answers from the dev outbox; fails

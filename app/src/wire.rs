@@ -201,3 +201,65 @@ pub struct ChangePasswordForm {
     pub new_password: String,
     pub new_password2: String,
 }
+
+/// `PUT /me/email`: bind (or change to) an address; the password proves
+/// that the account's owner asks.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct BindEmailForm {
+    pub email: String,
+    pub password: String,
+}
+
+/// The account's e-mail, as the user centre shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailStatus {
+    /// The verified address: it signs in and recovers.
+    pub verified: Option<String>,
+    /// An address waiting for its link to be opened.
+    pub pending: Option<String>,
+    /// The waiting address's link has expired: only "resend" helps.
+    pub pending_expired: bool,
+    /// Seconds until the link may be sent again.
+    pub resend_after: u64,
+}
+
+/// `POST /password/forgot`: an e-mail or a mobile, and the image captcha.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ForgotPasswordForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub mobile: String,
+    #[serde(default)]
+    pub image_code_id: String,
+    #[serde(default)]
+    pub text: String,
+    /// By mobile the code is sent as `POST /sms_codes` sends it: with the
+    /// captcha's proof of work.
+    #[serde(default)]
+    pub pow_challenge: String,
+    #[serde(default)]
+    pub pow_nonce: String,
+}
+
+/// `POST /password/reset`: a link's token, or a mobile and its SMS code;
+/// the new password twice.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ResetPasswordForm {
+    #[serde(default)]
+    pub token: String,
+    #[serde(default)]
+    pub mobile: String,
+    #[serde(default)]
+    pub sms_code: String,
+    pub password: String,
+    pub password2: String,
+}
+
+/// A recovery request was taken: what to tell the person, and when another
+/// may be asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoverySent {
+    pub message: String,
+    pub resend_after: u64,
+}

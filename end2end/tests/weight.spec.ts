@@ -21,7 +21,16 @@ test("the register page's weight on the wire, on a first and a second visit", as
   };
 
   const first = await visit();
-  const second = await visit();
+  let second = await visit();
+  // Chromium now and then fetches a file again while its cache entry of the
+  // first visit is still being written (seen once in CI, for the WASM): the
+  // visit after must then find everything cached.
+  const refetched = second.files.filter((f) => f.url.startsWith("/pkg/") && f.bytes > 0);
+  if (refetched.length > 0) {
+    console.log(`second visit fetched again: ${refetched.map((f) => f.url).join(", ")}; visiting once more`);
+    await page.waitForTimeout(1000);
+    second = await visit();
+  }
   const list = (v: typeof first) => v.files.map((f) => `${f.url} ${f.bytes}`).join(", ");
   const report = `first visit ${first.total} bytes (${list(first)}); second visit ${second.total} bytes (${list(second)})`;
   console.log(`/register on the wire: ${report}`);

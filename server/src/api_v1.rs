@@ -7,7 +7,10 @@ use app::{
         use_cases::{self, Authenticated, SessionError},
     },
     error::AppError,
-    wire::{ChangePasswordForm, LoginForm, RegisterForm, SendSmsCodeForm, SignedIn, SmsLoginForm},
+    wire::{
+        BindEmailForm, ChangePasswordForm, EmailStatus, ForgotPasswordForm, LoginForm, RecoverySent, RegisterForm,
+        ResetPasswordForm, SendSmsCodeForm, SignedIn, SmsLoginForm,
+    },
 };
 use axum::{
     Json, Router,
@@ -37,7 +40,13 @@ pub fn router<S: Clone + Send + Sync + 'static>(core: Core) -> Router<S> {
         .route("/me/password", put(change_password))
         .route("/me/sessions", get(sessions).delete(end_all_sessions))
         .route("/me/sessions/{id}", delete(end_session))
-        .route("/me/logins", get(logins));
+        .route("/me/logins", get(logins))
+        .route("/me/email", get(email_status).put(bind_email).delete(remove_email))
+        .route("/me/email/resend", post(resend_email_link))
+        .route("/email/verify/{token}", get(verify_email))
+        .route("/password/forgot", post(forgot_password))
+        .route("/password/reset", post(reset_password))
+        .route("/password/reset/{token}", get(reset_link_status));
     // The outbox exists only in development.
     if dev_outbox {
         router = router.route("/dev/outbox", get(outbox)).route("/dev/deliveries", get(deliveries));
@@ -239,6 +248,74 @@ async fn logins(
     ApiAuth(auth): ApiAuth,
 ) -> Result<Json<Vec<app::wire::AttemptView>>, ApiError> {
     Ok(Json(use_cases::login_history(&core, &auth).await?))
+}
+
+async fn email_status(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Result<Json<EmailStatus>, ApiError> {
+    Ok(Json(use_cases::email_status(&core, &auth).await?))
+}
+
+async fn bind_email(
+    State(core): State<Core>,
+    ApiClient(client): ApiClient,
+    ApiAuth(auth): ApiAuth,
+    ApiJson(form): ApiJson<BindEmailForm>,
+) -> Result<(StatusCode, Json<EmailStatus>), ApiError> {
+    Ok((StatusCode::ACCEPTED, Json(use_cases::bind_email(&core, &client, &auth, &form).await?)))
+}
+
+async fn resend_email_link(
+    State(core): State<Core>,
+    ApiAuth(auth): ApiAuth,
+) -> Result<(StatusCode, Json<EmailStatus>), ApiError> {
+    Ok((StatusCode::ACCEPTED, Json(use_cases::resend_email_link(&core, &auth).await?)))
+}
+
+#[derive(Deserialize)]
+struct PasswordBody {
+    password: String,
+}
+
+async fn remove_email(
+    State(core): State<Core>,
+    ApiClient(client): ApiClient,
+    ApiAuth(auth): ApiAuth,
+    ApiJson(body): ApiJson<PasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    use_cases::remove_email(&core, &client, &auth, &body.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn verify_email(
+    State(core): State<Core>,
+    Path(token): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let email = use_cases::verify_email(&core, &token).await?;
+    Ok(Json(json!({ "email": email, "verified": true })))
+}
+
+async fn forgot_password(
+    State(core): State<Core>,
+    ApiClient(client): ApiClient,
+    ApiJson(form): ApiJson<ForgotPasswordForm>,
+) -> Result<(StatusCode, Json<RecoverySent>), ApiError> {
+    Ok((StatusCode::ACCEPTED, Json(use_cases::forgot_password(&core, &client, &form).await?)))
+}
+
+async fn reset_link_status(
+    State(core): State<Core>,
+    Path(token): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    use_cases::reset_link_status(&core, &token).await?;
+    Ok(Json(json!({ "usable": true })))
+}
+
+async fn reset_password(
+    State(core): State<Core>,
+    ApiClient(client): ApiClient,
+    ApiJson(form): ApiJson<ResetPasswordForm>,
+) -> Result<StatusCode, ApiError> {
+    use_cases::reset_password(&core, &client, &form).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn not_found() -> ApiError {

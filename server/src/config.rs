@@ -91,6 +91,17 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+/// `PUBLIC_URL`: an http(s) origin, optionally with a path; kept without
+/// its trailing slash, so that links are `{PUBLIC_URL}/reset?...`.
+fn parse_public_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim().trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !url.contains(['?', '#', ' ', '"', '<', '>']) => Ok(url.to_owned()),
+        _ => Err(format!("{raw:?}: expected the site's address, like https://example.com")),
+    }
+}
+
 fn bad(var: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError { var, problem: problem.into() }
 }
@@ -164,6 +175,16 @@ impl Config {
             }
             _ => {}
         }
+        let public_url = match vars.optional("PUBLIC_URL") {
+            None if production => {
+                return Err(bad(
+                    "PUBLIC_URL",
+                    "must be set in production: the site's address, e.g. https://example.com",
+                ));
+            }
+            None => format!("http://{site_addr}"),
+            Some(url) => parse_public_url(&url).map_err(|problem| bad("PUBLIC_URL", problem))?,
+        };
         let sms_provider = match vars.string("SMS_PROVIDER", if production { "log" } else { "outbox" }).as_str() {
             "outbox" if production => return Err(bad("SMS_PROVIDER", "outbox exists only with APP_ENV=development")),
             "outbox" => SmsProvider::Outbox,
@@ -261,6 +282,10 @@ impl Config {
         let settings = Settings {
             password_policy,
             site_name: vars.string("SITE_NAME", "手机号注册登录"),
+            public_url,
+            reset_link_ttl: Duration::from_secs(60 * u64::from(vars.positive("RESET_LINK_TTL_MINUTES", 30)?)),
+            email_link_ttl: Duration::from_secs(3600 * u64::from(vars.positive("EMAIL_LINK_TTL_HOURS", 24)?)),
+            recovery_ip_hourly_cap: vars.positive("RECOVERY_IP_HOURLY_CAP", 10)?,
             sms_code_ttl: vars.seconds("SMS_CODE_TTL_SECONDS", 300)?,
             sms_resend_interval: vars.seconds("SMS_RESEND_INTERVAL_SECONDS", 60)?,
             sms_daily_cap: vars.positive("SMS_DAILY_CAP", 10)?,
@@ -376,6 +401,16 @@ mod tests {
     }
 
     #[test]
+    fn the_public_url_is_an_http_address_kept_without_its_trailing_slash() {
+        assert_eq!(config(&[]).unwrap().settings.public_url, "http://127.0.0.1:3000");
+        let url = |v: &str| config(&[("PUBLIC_URL", v)]).map(|c| c.settings.public_url);
+        assert_eq!(url("https://example.com/auth/").unwrap(), "https://example.com/auth");
+        for bad in ["example.com", "ftp://example.com", "https://", "https://a.example/?x=1", "javascript:alert(1)"] {
+            assert_eq!(url(bad).unwrap_err().var, "PUBLIC_URL", "{bad}");
+        }
+    }
+
+    #[test]
     fn production_without_a_jwt_secret_refuses_to_start_and_says_why() {
         let err = config(&[("APP_ENV", "production")]).unwrap_err();
         assert_eq!(err.var, "JWT_SECRET");
@@ -384,11 +419,14 @@ mod tests {
     #[test]
     fn production_has_no_outbox_and_secure_cookies() {
         let secret = "s".repeat(32);
-        let c = config(&[("APP_ENV", "production"), ("JWT_SECRET", &secret)]).unwrap();
+        let prod = [("APP_ENV", "production"), ("JWT_SECRET", secret.as_str())];
+        assert_eq!(config(&prod).unwrap_err().var, "PUBLIC_URL");
+        let c = config(&[prod[0], prod[1], ("PUBLIC_URL", "https://auth.example.com/")]).unwrap();
+        assert_eq!(c.settings.public_url, "https://auth.example.com");
         assert_eq!(c.sms_provider, SmsProvider::Log);
         assert!(c.settings.secure_cookies);
         let err =
-            config(&[("APP_ENV", "production"), ("JWT_SECRET", &secret), ("SMS_PROVIDER", "outbox")]).unwrap_err();
+            config(&[prod[0], prod[1], ("PUBLIC_URL", "https://a.example"), ("SMS_PROVIDER", "outbox")]).unwrap_err();
         assert_eq!(err.var, "SMS_PROVIDER");
     }
 
@@ -462,7 +500,11 @@ mod tests {
         assert_eq!(config(&[all[0], all[1], all[2], ("SMTP_SECURITY", "ssl")]).unwrap_err().var, "SMTP_SECURITY");
         assert_eq!(config(&[all[0], all[1], all[2], ("SMTP_USER", "me")]).unwrap_err().var, "SMTP_PASSWORD");
         assert_eq!(config(&[]).unwrap().email_transport, EmailTransport::Outbox);
-        let production = [("APP_ENV", "production"), ("JWT_SECRET", "0123456789abcdef0123456789abcdef")];
+        let production = [
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("PUBLIC_URL", "https://a.example"),
+        ];
         assert_eq!(config(&production).unwrap().email_transport, EmailTransport::Log);
     }
 

@@ -35,6 +35,15 @@ pub struct Settings {
     pub password_policy: PasswordPolicy,
     /// The site's name, as e-mails say it.
     pub site_name: String,
+    /// Where the site is reached (`https://example.com`, no trailing
+    /// slash): the links e-mails carry start with it.
+    pub public_url: String,
+    /// How long a password reset link works.
+    pub reset_link_ttl: Duration,
+    /// How long an e-mail verification link works.
+    pub email_link_ttl: Duration,
+    /// Recovery requests from one client address in an hour.
+    pub recovery_ip_hourly_cap: u32,
     pub sms_code_ttl: Duration,
     pub sms_resend_interval: Duration,
     pub sms_daily_cap: u32,
@@ -78,6 +87,10 @@ impl Default for Settings {
         Settings {
             password_policy: PasswordPolicy::default(),
             site_name: "手机号注册登录".into(),
+            public_url: "http://127.0.0.1:3000".into(),
+            reset_link_ttl: Duration::from_secs(30 * 60),
+            email_link_ttl: Duration::from_secs(24 * 3600),
+            recovery_ip_hourly_cap: 10,
             sms_code_ttl: Duration::from_secs(300),
             sms_resend_interval: Duration::from_secs(60),
             sms_daily_cap: 10,

@@ -1,5 +1,6 @@
 //! Session tokens: an HS256-signed JWT naming the user (`sub`), its expiry
-//! (`exp`) and a session id (`sid`), carried in an HttpOnly cookie.
+//! (`exp`) and a session id (`sid`), carried in an HttpOnly cookie. And the
+//! tokens of the links the site mails (`LinkToken`).
 
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
@@ -111,6 +112,46 @@ impl Tokens {
     }
 }
 
+/// The token of a link the site mails (a password reset, an e-mail
+/// verification): 256 random bits as 64 hex digits. The database keeps only
+/// its SHA-256, so a copy of the database opens no link.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LinkToken(String);
+
+impl LinkToken {
+    const BYTES: usize = 32;
+
+    pub fn generate() -> LinkToken {
+        let bytes: [u8; Self::BYTES] = rand::random();
+        LinkToken(hex::encode(bytes))
+    }
+
+    /// A token as a link brings it back: exactly the shape we issue (a
+    /// truncated or padded one is not looked up at all).
+    pub fn parse(raw: &str) -> Option<LinkToken> {
+        let raw = raw.trim();
+        let shaped =
+            raw.len() == Self::BYTES * 2 && raw.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        shaped.then(|| LinkToken(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What the database keeps.
+    pub fn hash(&self) -> String {
+        use sha2::Digest;
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for LinkToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkToken(..)")
+    }
+}
+
 /// The `Set-Cookie` value carrying a token. `max_age: None` makes a
 /// browser-session cookie.
 pub fn session_cookie(token: &str, max_age: Option<Duration>, secure: bool) -> String {
@@ -212,6 +253,22 @@ mod tests {
         assert!(!ours.short_tag_matches("pow", "1.abc", &short[..30]));
         assert!(!ours.short_tag_matches("pow", "1.abc", &ours.tag("pow", "1.abc")));
         assert!(!ours.short_tag_matches("pow", "1.abc", ""));
+    }
+
+    #[test]
+    fn a_link_token_is_256_random_bits_kept_as_a_hash() {
+        let (a, b) = (LinkToken::generate(), LinkToken::generate());
+        assert_ne!(a, b);
+        assert_eq!(a.as_str().len(), 64);
+        assert_eq!(LinkToken::parse(a.as_str()), Some(a.clone()));
+        assert_eq!(a.hash().len(), 64);
+        assert_ne!(a.hash(), a.as_str());
+        assert_ne!(a.hash(), b.hash());
+        assert!(!format!("{a:?}").contains(a.as_str()), "never in logs");
+        // Truncated, padded, upper-cased, or not hex: not a token.
+        for bad in [&a.as_str()[..63], &format!("{}0", a.as_str()), &a.as_str().to_uppercase(), &"g".repeat(64), ""] {
+            assert_eq!(LinkToken::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

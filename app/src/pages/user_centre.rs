@@ -198,6 +198,8 @@ fn method_name(method: &str) -> &'static str {
         "password" => "密码",
         "sms" => "短信",
         "register" => "注册",
+        "reset_email" => "邮件重置密码",
+        "reset_sms" => "短信重置密码",
         _ => "其他",
     }
 }

@@ -265,6 +265,69 @@ impl TestApp {
         body(response).await["id"].as_i64().unwrap()
     }
 
+    /// Registers a user as `user` does and signs them in, in a browser of
+    /// their own: returns the id and that browser.
+    pub async fn signed_in_user(&self, mobile: &str, username: &str) -> (i64, reqwest::Client) {
+        let id = self.user(mobile, username).await;
+        let browser = self.new_browser();
+        assert_eq!(self.login_with(&browser, &login_form(username, PASSWORD)).await.status(), 200);
+        (id, browser)
+    }
+
+    /// The token of the newest link mailed to `to` (through the dev outbox).
+    pub async fn mailed_token(&self, to: &str) -> String {
+        let link = self.outbox_code("email", to).await.expect("a link in the outbox");
+        link.rsplit_once("token=").expect("a token in the link").1.to_owned()
+    }
+
+    /// The token of a link mailed to `to` after the one holding `previous`.
+    pub async fn next_mailed_token(&self, to: &str, previous: &str) -> String {
+        for _ in 0..100 {
+            let token = self.mailed_token(to).await;
+            if token != previous {
+                return token;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no new link reached {to}");
+    }
+
+    /// Whether a message to `to` whose text holds `needle` reaches the dev
+    /// outbox within a few seconds (the worker delivers it).
+    pub async fn outbox_has(&self, to: &str, needle: &str) -> bool {
+        for _ in 0..50 {
+            let entries = body(self.get("/api/v1/dev/outbox").await).await;
+            if entries.as_array().unwrap().iter().any(|e| e["to"] == to && e["text"].as_str().unwrap().contains(needle))
+            {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    /// The newest SMS code sent to `mobile` other than `previous`.
+    pub async fn next_sms_code(&self, mobile: &str, previous: &str) -> String {
+        for _ in 0..100 {
+            if let Some(code) = self.outbox_code("sms", mobile).await.filter(|c| c != previous) {
+                return code;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no new code reached {mobile}");
+    }
+
+    /// Runs one SQL statement on the app's database (to age a link...).
+    pub async fn sql(&self, statement: &str) {
+        use app::core::db::Database;
+        let statement = sqlx::AssertSqlSafe(statement.to_owned());
+        match &self.core.db {
+            Database::Sqlite(pool) => sqlx::query(statement).execute(pool).await.map(|_| ()),
+            Database::Postgres(pool) => sqlx::query(statement).execute(pool).await.map(|_| ()),
+        }
+        .unwrap();
+    }
+
     /// `POST /api/v1/login` from `browser`.
     pub async fn login_with(&self, browser: &reqwest::Client, form: &Value) -> Response {
         browser.post(self.url("/api/v1/login")).json(form).send().await.unwrap()

@@ -7,7 +7,7 @@ async fn sign_in_with_a_username_a_mobile_or_a_verified_email() {
     let app = spawn_app().await;
     let id = app.user("13400134000", "Kestrel01").await;
     let email = app::rules::Email::parse("kestrel@example.com").unwrap();
-    app.core.db.set_email(id, &email, true).await.unwrap();
+    app.core.db.set_verified_email(id, &email).await.unwrap();
     for account in ["kestrel01", "+86 134-0013-4000", "Kestrel@Example.com"] {
         let response = app.login_with(&app.new_browser(), &login_form(account, PASSWORD)).await;
         assert_eq!(response.status(), 200, "{account}");
@@ -32,9 +32,9 @@ async fn remember_me_makes_a_fourteen_day_cookie() {
 #[tokio::test]
 async fn an_unverified_email_does_not_sign_in() {
     let app = spawn_app().await;
-    let id = app.user("13400134002", "Kestrel03").await;
-    let email = app::rules::Email::parse("kestrel3@example.com").unwrap();
-    app.core.db.set_email(id, &email, false).await.unwrap();
+    let (_, browser) = app.signed_in_user("13400134002", "Kestrel03").await;
+    let bind = json!({ "email": "kestrel3@example.com", "password": PASSWORD });
+    assert_eq!(browser.put(app.url("/api/v1/me/email")).json(&bind).send().await.unwrap().status(), 202);
     let response = app.login_with(&app.new_browser(), &login_form("kestrel3@example.com", PASSWORD)).await;
     assert_error(response, 401, "wrong_credentials", Some("password")).await;
 }

@@ -6,6 +6,7 @@ mod helpers;
 
 mod captcha;
 mod delivery;
+mod email;
 mod fake_ronglian;
 mod login;
 mod logs;
@@ -18,6 +19,7 @@ mod operators;
 mod pages;
 mod pow;
 mod process;
+mod recovery;
 mod register;
 mod sessions;
 mod settings;

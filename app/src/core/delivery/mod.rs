@@ -105,13 +105,18 @@ pub enum JobMessage {
     /// An e-mail, rendered by the worker; worthless after `expires_at_ms`
     /// when it carries a code or link.
     Email { to: String, mail: Mail, expires_at_ms: Option<i64> },
+    /// A password reset link for the account that verified `email`, if one
+    /// did: the worker looks it up, so that the request that queued this did
+    /// the same work whether or not the address has an account. `token` is
+    /// the link's (the database keeps its hash from the first attempt on).
+    PasswordResetLink { email: String, token: String, requested_at_ms: i64, expires_at_ms: i64 },
 }
 
 impl JobMessage {
     pub fn kind(&self) -> &'static str {
         match self {
             JobMessage::SmsCode { .. } => "sms_code",
-            JobMessage::Email { .. } => "email",
+            JobMessage::Email { .. } | JobMessage::PasswordResetLink { .. } => "email",
         }
     }
 
@@ -120,7 +125,7 @@ impl JobMessage {
     pub fn provider(&self, core: &Core) -> &'static str {
         match self {
             JobMessage::SmsCode { .. } => core.sms.name(),
-            JobMessage::Email { .. } => core.mail.name(),
+            JobMessage::Email { .. } | JobMessage::PasswordResetLink { .. } => core.mail.name(),
         }
     }
 
@@ -130,7 +135,7 @@ impl JobMessage {
             JobMessage::SmsCode { mobile, .. } => {
                 crate::rules::Mobile::parse(mobile).map_or_else(|_| "?".into(), |m| m.masked())
             }
-            JobMessage::Email { to, .. } => mask_address(to),
+            JobMessage::Email { to, .. } | JobMessage::PasswordResetLink { email: to, .. } => mask_address(to),
         }
     }
 
@@ -139,6 +144,7 @@ impl JobMessage {
         match self {
             JobMessage::SmsCode { purpose, .. } => purpose,
             JobMessage::Email { mail, .. } => mail.name(),
+            JobMessage::PasswordResetLink { .. } => "password_reset",
         }
     }
 
@@ -147,6 +153,7 @@ impl JobMessage {
         match self {
             JobMessage::SmsCode { expires_at_ms, .. } => Some(*expires_at_ms),
             JobMessage::Email { expires_at_ms, .. } => *expires_at_ms,
+            JobMessage::PasswordResetLink { expires_at_ms, .. } => Some(*expires_at_ms),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Delivery records: one row per message handed to the queue, saying what
-//! became of it (queued, sending, retrying, sent, failed, expired). Each state
+//! became of it (queued, sending, retrying, sent, failed, expired, skipped). Each state
 //! change is one conditional UPDATE, so two workers can never both claim one
 //! attempt. The message itself (the code) is never in a record.
 
@@ -13,6 +13,9 @@ pub mod state {
     pub const SENT: &str = "sent";
     pub const FAILED: &str = "failed";
     pub const EXPIRED: &str = "expired";
+    /// Nothing to send: a reset link asked for an address no account has
+    /// verified (the asker was told the same as for a known one).
+    pub const SKIPPED: &str = "skipped";
 }
 
 #[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]

@@ -7,10 +7,11 @@ use crate::{
     core::{
         Core,
         db::DbError,
-        mail::{Email, MailAccepted, MailFailure},
+        mail::{Email, Mail, MailAccepted, MailFailure},
         metrics::{self, DeliveryEvent},
         sms::{SmsAccepted, SmsFailure, SmsMessage, SmsRefusal},
         store::StoreError,
+        tokens::LinkToken,
         use_cases::{keys, now_ms},
     },
     rules::{Mobile, Purpose},
@@ -124,6 +125,16 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
             let content = mail.render();
             (core.mail.name(), Attempt::from(core.mail.send(&Email { to, content: &content }).await))
         }
+        JobMessage::PasswordResetLink { email, token, requested_at_ms, expires_at_ms } => {
+            let Some(mail) = reset_link_mail(core, email, token, *requested_at_ms, *expires_at_ms).await? else {
+                let skipped = end(state::SKIPPED, Some("no account has verified this address"), now_ms());
+                core.db.finish_delivery(&job.delivery_id, attempts, &skipped).await?;
+                tracing::info!(to = %job.message.recipient_masked(), "no account for a reset link; nothing sent");
+                return Ok(());
+            };
+            let content = mail.render();
+            (core.mail.name(), Attempt::from(core.mail.send(&Email { to: email, content: &content }).await))
+        }
     };
     let now = now_ms();
     let to = job.message.recipient_masked();
@@ -158,6 +169,35 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
             fail(core, job, attempts, &error, now, misconfigured, refusal).await
         }
     }
+}
+
+/// The reset link's e-mail, when an active account has verified `email`:
+/// the link is kept (as a hash, for the account's current password) before
+/// it is sent. A retry keeps the same link again, which changes nothing.
+async fn reset_link_mail(
+    core: &Core,
+    email: &str,
+    token: &str,
+    requested_at_ms: i64,
+    expires_at_ms: i64,
+) -> Result<Option<Mail>, DeliverError> {
+    let email = crate::rules::Email::parse(email).map_err(|e| DeliverError::Malformed(e.to_string()))?;
+    let token = LinkToken::parse(token).ok_or_else(|| DeliverError::Malformed("reset token".into()))?;
+    let Some(user) = core.db.find_user_by_account(&crate::rules::Account::Email(email)).await? else {
+        return Ok(None);
+    };
+    if !user.is_active {
+        return Ok(None);
+    }
+    core.db
+        .insert_password_reset(&token.hash(), user.id, user.password_version, requested_at_ms, expires_at_ms)
+        .await?;
+    let settings = &core.settings;
+    Ok(Some(Mail::PasswordReset {
+        site: settings.site_name.clone(),
+        link: format!("{}/reset?token={}", settings.public_url, token.as_str()),
+        minutes: settings.reset_link_ttl.as_secs().div_ceil(60),
+    }))
 }
 
 /// A record's end state; it keeps the start of an error: enough to act on.
@@ -276,9 +316,12 @@ async fn run_once(core: &Core, name: &str, shutdown: impl Future<Output = ()> + 
     }
 }
 
-/// A finished task still holds its message (the code): forget it once the
-/// code is dead. Until then `server jobs retry` can send it again. Records of
-/// messages that ended go after `records_keep`.
+/// A finished task still holds its message (the code, or a link's token):
+/// forget it once an SMS code would be dead. Until then `server jobs retry`
+/// can send it again. A link outlives its task: the sooner its token leaves
+/// the queue the better, and a person who lost the mail asks for another.
+/// Records of messages that ended, and links that ended, go after
+/// `records_keep`.
 async fn forget_finished_tasks(core: Core) {
     let keep = core.settings.sms_code_ttl;
     let records_keep = core.settings.delivery.records_keep.as_millis() as i64;
@@ -293,6 +336,9 @@ async fn forget_finished_tasks(core: Core) {
         }
         if let Err(e) = core.db.forget_old_deliveries(now_ms() - records_keep).await {
             tracing::warn!(error = %e, "could not forget old delivery records; will try again");
+        }
+        if let Err(e) = core.db.forget_old_links(now_ms() - records_keep).await {
+            tracing::warn!(error = %e, "could not forget old links; will try again");
         }
     }
 }

@@ -11,6 +11,14 @@ use serde::{Deserialize, Serialize};
 pub enum Mail {
     /// `server mail test`: proves that the settings deliver.
     Test { site: String },
+    /// The link that proves an address the user asked to bind.
+    VerifyEmail { site: String, link: String, hours: u64 },
+    /// The link that sets a new password ("忘记密码").
+    PasswordReset { site: String, link: String, minutes: u64 },
+    /// To the old verified address, once a new one is verified.
+    EmailChanged { site: String, new_address: String },
+    /// After a reset: when, and from which client address.
+    PasswordChanged { site: String, at: String, client_ip: String },
 }
 
 /// A rendered message.
@@ -28,6 +36,10 @@ impl Mail {
     pub fn name(&self) -> &'static str {
         match self {
             Mail::Test { .. } => "test",
+            Mail::VerifyEmail { .. } => "verify_email",
+            Mail::PasswordReset { .. } => "password_reset",
+            Mail::EmailChanged { .. } => "email_changed",
+            Mail::PasswordChanged { .. } => "password_changed",
         }
     }
 
@@ -42,8 +54,80 @@ impl Mail {
                 ),
                 key: None,
             },
+            Mail::VerifyEmail { site, link, hours } => {
+                let subject = format!("{site}：请验证你的邮箱");
+                Rendered {
+                    text: format!(
+                        "你正在{site}绑定此邮箱。打开下面的链接完成验证（{hours}小时内有效）：\n{link}\n\n\
+                         如果这不是你本人的操作，请忽略本邮件，此邮箱不会被绑定。"
+                    ),
+                    html: page(
+                        &subject,
+                        &format!(
+                            "<p>你正在{}绑定此邮箱。点击下面的按钮完成验证（{hours}小时内有效）：</p>{}\
+                             <p style=\"color:#52606d\">如果这不是你本人的操作，请忽略本邮件，此邮箱不会被绑定。</p>",
+                            escape(site),
+                            button(link, "验证邮箱"),
+                        ),
+                    ),
+                    subject,
+                    key: Some(link.clone()),
+                }
+            }
+            Mail::PasswordReset { site, link, minutes } => {
+                let subject = format!("{site}：重置密码");
+                Rendered {
+                    text: format!(
+                        "有人（希望是你）请求重置{site}账号的密码。打开下面的链接设置新密码（{minutes}分钟内有效，只能使用一次）：\n\
+                         {link}\n\n如果不是你本人的请求，请忽略本邮件，你的密码不会改变。"
+                    ),
+                    html: page(
+                        &subject,
+                        &format!(
+                            "<p>有人（希望是你）请求重置{}账号的密码。点击下面的按钮设置新密码（{minutes}分钟内有效，只能使用一次）：</p>{}\
+                             <p style=\"color:#52606d\">如果不是你本人的请求，请忽略本邮件，你的密码不会改变。</p>",
+                            escape(site),
+                            button(link, "重置密码"),
+                        ),
+                    ),
+                    subject,
+                    key: Some(link.clone()),
+                }
+            }
+            Mail::EmailChanged { site, new_address } => {
+                let subject = format!("{site}：账号邮箱已更换");
+                let text = format!(
+                    "你在{site}的账号已改为使用新邮箱 {new_address}，此邮箱不再用于登录和找回密码。\n\
+                     如果这不是你本人的操作，请立即用手机号登录并修改密码。"
+                );
+                Rendered { html: page(&subject, &paragraphs(&text)), text, subject, key: None }
+            }
+            Mail::PasswordChanged { site, at, client_ip } => {
+                let subject = format!("{site}：密码已重置");
+                let text = format!(
+                    "你在{site}的账号密码已于 {at} 重置（来自 {client_ip}），所有已登录的设备都已退出。\n\
+                     如果这不是你本人的操作，请立即通过“忘记密码”重新设置密码。"
+                );
+                Rendered { html: page(&subject, &paragraphs(&text)), text, subject, key: None }
+            }
         }
     }
+}
+
+/// Plain text as HTML paragraphs, one per line, escaped.
+fn paragraphs(text: &str) -> String {
+    text.lines().map(|line| format!("<p>{}</p>", escape(line))).collect()
+}
+
+/// A link as a button a thumb can hit, with the address written out under
+/// it for clients that drop styles.
+fn button(link: &str, label: &str) -> String {
+    let link = escape(link);
+    format!(
+        "<p><a href=\"{link}\" style=\"display:inline-block;padding:12px 24px;background:#1f6feb;color:#ffffff;\
+         text-decoration:none;border-radius:6px\">{label}</a></p>\
+         <p style=\"font-size:13px;color:#52606d;word-break:break-all\">{link}</p>"
+    )
 }
 
 /// The HTML frame every message shares: readable on a phone, no images, no
@@ -86,6 +170,18 @@ mod tests {
         assert!(!rendered.html.contains("<b>站点"));
         assert!(rendered.text.contains("<b>站点</b>"));
         assert!(rendered.subject.contains("测试邮件"));
+    }
+
+    #[test]
+    fn a_link_is_escaped_in_html_and_kept_for_the_outbox() {
+        let link = "https://a.example/reset?token=ab\"><script>".to_owned();
+        let rendered = Mail::PasswordReset { site: "站".into(), link: link.clone(), minutes: 30 }.render();
+        assert!(!rendered.html.contains("<script>") && rendered.html.contains("&quot;&gt;&lt;script&gt;"));
+        assert!(rendered.text.contains(&link) && rendered.text.contains("30分钟"));
+        assert_eq!(rendered.key, Some(link));
+        let notice = Mail::PasswordChanged { site: "站".into(), at: "<b>".into(), client_ip: "1.2.3.4".into() };
+        let rendered = notice.render();
+        assert!(rendered.html.contains("&lt;b&gt;") && rendered.text.contains("1.2.3.4") && rendered.key.is_none());
     }
 
     #[test]

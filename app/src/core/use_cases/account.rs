@@ -9,7 +9,7 @@ use super::{
 use crate::{
     core::{
         Client, Core,
-        db::DbError,
+        db::{DbError, UserRow},
         password_hashing::HashError,
         store::{PasswordGate, StoreError},
     },
@@ -25,13 +25,8 @@ const HISTORY_LENGTH: i64 = 10;
 pub enum AccountError {
     #[error(transparent)]
     Nickname(#[from] NicknameError),
-    #[error("the old password is wrong")]
-    OldPasswordWrong,
-    /// Too many wrong passwords (here or at sign-in): checks wait.
-    #[error("password checks are locked")]
-    Locked { retry_after: std::time::Duration },
     #[error(transparent)]
-    Store(#[from] StoreError),
+    OldPassword(OwnPasswordRefusal),
     #[error(transparent)]
     NewPassword(PasswordError),
     #[error(transparent)]
@@ -74,18 +69,7 @@ pub async fn change_password(
     form: &ChangePasswordForm,
 ) -> Result<(), AccountError> {
     let user = &auth.user;
-    // The old password is guessed at like a sign-in (a stolen session that
-    // wants the account for good): the same counters and lock, counted
-    // before the hash, no captcha (a signed-in page).
-    let counters = PasswordCounters::new(&keys::user_account(user.id), client);
-    let attempt = counters.attempt(&core.settings, None);
-    if let PasswordGate::Locked { retry_after } = core.store.gate_password_attempt(&attempt).await? {
-        return Err(AccountError::Locked { retry_after });
-    }
-    if !core.hasher.verify(&form.old_password, &user.password_hash()).await? {
-        return Err(AccountError::OldPasswordWrong);
-    }
-    counters.passed(core).await?;
+    check_own_password(core, client, user, &form.old_password).await.map_err(AccountError::OldPassword)?;
     let mobile = Mobile::parse(&user.mobile).ok();
     let username = Username::parse(&user.username).ok();
     let new = Password::parse(&form.new_password, core.settings.password_policy, mobile.as_ref(), username.as_ref())
@@ -96,6 +80,62 @@ pub async fn change_password(
     core.db.end_sessions(user.id, Some(&auth.session.id), now_ms()).await?;
     tracing::info!(user_id = user.id, "password changed; other sessions ended");
     Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OwnPasswordRefusal {
+    #[error("the password is wrong")]
+    Wrong,
+    /// Too many wrong passwords (here or at sign-in): checks wait.
+    #[error("password checks are locked")]
+    Locked { retry_after: std::time::Duration },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+/// The signed-in user's own password, asked again before what a stolen
+/// session must not do alone (a new password, another e-mail). Guessed at
+/// like a sign-in: the same counters and lock, counted before the hash, no
+/// captcha (a signed-in page).
+pub(super) async fn check_own_password(
+    core: &Core,
+    client: &Client,
+    user: &UserRow,
+    password: &str,
+) -> Result<(), OwnPasswordRefusal> {
+    let counters = PasswordCounters::new(&keys::user_account(user.id), client);
+    let attempt = counters.attempt(&core.settings, None);
+    if let PasswordGate::Locked { retry_after } = core.store.gate_password_attempt(&attempt).await? {
+        return Err(OwnPasswordRefusal::Locked { retry_after });
+    }
+    if !core.hasher.verify(password, &user.password_hash()).await? {
+        return Err(OwnPasswordRefusal::Wrong);
+    }
+    counters.passed(core).await?;
+    Ok(())
+}
+
+impl OwnPasswordRefusal {
+    /// The refusal, beside the form's password field `field`.
+    pub(super) fn into_app_error(self, field: &str) -> AppError {
+        match self {
+            OwnPasswordRefusal::Wrong if field == "old_password" => {
+                AppError::field(field, "old_password_wrong", "原密码错误")
+            }
+            OwnPasswordRefusal::Wrong => AppError::field(field, "password_wrong", "密码错误"),
+            OwnPasswordRefusal::Locked { retry_after } => AppError::rate_limited(
+                "password_checks_locked",
+                "密码错误次数过多，请稍后再试",
+                seconds_up(retry_after),
+            )
+            .with_field(field),
+            OwnPasswordRefusal::Store(e) => dependency_down("account", "store", &e),
+            OwnPasswordRefusal::Hash(HashError::Busy) => AppError::busy(),
+            OwnPasswordRefusal::Hash(e) => internal("account", "hashing", &e),
+        }
+    }
 }
 
 /// The newest sign-in attempts on the account.
@@ -118,14 +158,7 @@ impl From<AccountError> for AppError {
         use AccountError as E;
         match e {
             E::Nickname(e) => AppError::field("nickname", "nickname_invalid", e.message()),
-            E::OldPasswordWrong => AppError::field("old_password", "old_password_wrong", "原密码错误"),
-            E::Locked { retry_after } => AppError::rate_limited(
-                "password_checks_locked",
-                "密码错误次数过多，请稍后再试",
-                seconds_up(retry_after),
-            )
-            .with_field("old_password"),
-            E::Store(e) => dependency_down("account", "store", &e),
+            E::OldPassword(e) => e.into_app_error("old_password"),
             E::NewPassword(e) => AppError::field("new_password", "password_invalid", e.message()),
             E::NewPassword2(e) => AppError::field("new_password2", "password_mismatch", e.message()),
             E::Db(e) => dependency_down("account", "database", &e),

@@ -79,7 +79,7 @@ pub async fn create_user(core: &Core, input: &CreateUser<'_>) -> Result<UserRow,
         InsertUserError::Db(e) => AdminError::Db(e),
     })?;
     if let Some(email) = &email {
-        core.db.set_email(user.id, email, true).await.map_err(|e| match e {
+        core.db.set_verified_email(user.id, email).await.map_err(|e| match e {
             SetEmailError::Taken => AdminError::EmailTaken,
             SetEmailError::Db(e) => AdminError::Db(e),
         })?;

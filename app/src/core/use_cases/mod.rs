@@ -6,11 +6,13 @@ mod account;
 mod admin;
 mod check_availability;
 mod checks;
+mod email_binding;
 mod issue_captcha;
 mod jobs;
 mod login;
 mod mail_test;
 mod proof_of_work;
+mod recovery;
 mod register;
 mod send_sms_code;
 mod sessions;
@@ -19,11 +21,15 @@ mod sms_login;
 pub use account::{AccountError as ProfileError, change_password, login_history, profile, update_nickname};
 pub use admin::{AdminError, CreateUser, create_user, find_account, set_active, set_password};
 pub use check_availability::{AvailabilityError, count_mobile, count_username};
+pub use email_binding::{
+    EmailBindingError, VerifyEmailError, bind_email, email_status, remove_email, resend_email_link, verify_email,
+};
 pub use issue_captcha::{CaptchaError, issue_captcha};
 pub use jobs::{JobFilter, JobsError, list_jobs, purge_failed_jobs, retry_job};
 pub use login::{LoginError, ask_login_captcha, clock_time_cst, login, login_needs_captcha};
 pub use mail_test::{MailTestError, send_test_mail};
 pub use proof_of_work::{PowError, issue_pow_challenge};
+pub use recovery::{RecoveryError, forgot_password, reset_link_status, reset_password};
 pub use register::{RegisterError, register};
 pub use send_sms_code::{SendSmsCodeError, send_sms_code, sms_cooldown};
 pub use sessions::{
@@ -69,6 +75,26 @@ pub(crate) mod keys {
     /// Set when a proof of work was used; named by the challenge's tag.
     pub fn pow_used(tag: &str) -> String {
         format!("pow:used:{tag}")
+    }
+    /// Verification links sent to an address or an account (`uid:N`): the
+    /// resend interval, and the day's count.
+    pub fn email_cooldown(name: &str) -> String {
+        format!("email:cooldown:{name}")
+    }
+    pub fn email_daily(name: &str) -> String {
+        format!("email:day:{name}")
+    }
+    /// Recovery requests from an address in the hour, whatever they name.
+    pub fn recovery_ip(net: &ipnet::IpNet) -> String {
+        format!("recover:ip:{net}")
+    }
+    /// Reset links asked for an e-mail address (whether or not an account
+    /// has it): the resend interval, and the day's count.
+    pub fn recovery_cooldown(email: &str) -> String {
+        format!("recover:cooldown:{email}")
+    }
+    pub fn recovery_daily(email: &str) -> String {
+        format!("recover:day:{email}")
     }
     pub fn lookups(net: &ipnet::IpNet) -> String {
         format!("lookup:ip:{net}")

@@ -3,8 +3,11 @@
 //! (`migrations/sqlite`, `migrations/postgres`) and applied at start.
 //! Times are stored as Unix milliseconds, the same on both backends.
 
+mod links;
+
 use super::password_hashing::PasswordHash;
 use crate::rules::{Account, Email, Mobile, Nickname, Username};
+pub use links::{EmailVerification, LinkState, PasswordReset, PendingEmail};
 use sqlx::{
     PgPool, SqlitePool,
     postgres::PgPoolOptions,
@@ -58,6 +61,8 @@ pub struct UserRow {
     pub last_login_at: Option<i64>,
     pub email_verified: bool,
     pub avatar: Option<String>,
+    /// Bumped by every change of the password: reset links name it.
+    pub password_version: i64,
 }
 
 impl UserRow {
@@ -93,7 +98,7 @@ pub enum SetEmailError {
 }
 
 const USER_COLUMNS: &str = "id, username, mobile, email, nickname, password_hash, is_active, created_at, \
-                            last_login_at, email_verified, avatar";
+                            last_login_at, email_verified, avatar, password_version";
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SessionRow {
@@ -279,22 +284,28 @@ impl Database {
         self.update_user("nickname = $2", user_id, nickname.to_owned()).await
     }
 
+    /// Every change of the password passes here (or through a reset link),
+    /// and kills the reset links made before it.
     pub async fn set_password_hash(&self, user_id: i64, hash: &PasswordHash) -> Result<bool, DbError> {
-        self.update_user("password_hash = $2", user_id, hash.as_str().to_owned()).await
+        self.update_user(
+            "password_hash = $2, password_version = password_version + 1",
+            user_id,
+            hash.as_str().to_owned(),
+        )
+        .await
     }
 
     pub async fn set_active(&self, user_id: i64, active: bool) -> Result<bool, DbError> {
         self.update_user("is_active = $2", user_id, active).await
     }
 
-    /// Attaches an e-mail; `verified` when it is proven (a link followed, or
-    /// an operator vouching for it). Only verified e-mails sign in.
-    pub async fn set_email(&self, user_id: i64, email: &Email, verified: bool) -> Result<bool, SetEmailError> {
-        let q = "UPDATE users SET email = $2, email_verified = $3 WHERE id = $1";
+    /// Makes `email` the user's verified address, as an operator vouching for
+    /// it does (a user proves one by a link: `verify_email`).
+    pub async fn set_verified_email(&self, user_id: i64, email: &Email) -> Result<bool, SetEmailError> {
+        let q = "UPDATE users SET email = $2, email_verified = TRUE WHERE id = $1";
         let result = on_pool!(self, |pool| sqlx::query(q)
             .bind(user_id)
             .bind(email.as_str())
-            .bind(verified)
             .execute(pool)
             .await
             .map(|r| r.rows_affected()));

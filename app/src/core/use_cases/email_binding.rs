@@ -1,0 +1,251 @@
+//! The account's e-mail address: bound by the signed-in user (with the
+//! password), proven by a link sent through the delivery queue, and only then
+//! used to sign in and to recover. Until the link is opened the old verified
+//! address (if any) stays; once it is, the old one hears of the change.
+
+use super::{
+    account::{OwnPasswordRefusal, check_own_password},
+    checks::{LookupRefusal, costs_a_lookup},
+    dependency_down, keys, now_ms, seconds_up,
+    sessions::Authenticated,
+};
+use crate::{
+    core::{
+        Client, Core,
+        db::{DbError, EmailVerification, LinkState},
+        delivery::{self, JobMessage, QueueError},
+        mail::{Mail, mask_address},
+        store::{Hit, StoreError},
+        tokens::LinkToken,
+    },
+    error::{AppError, ErrorKind},
+    rules::{Account, Email, EmailError},
+    wire::{BindEmailForm, EmailStatus},
+};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmailBindingError {
+    #[error(transparent)]
+    Email(#[from] EmailError),
+    #[error(transparent)]
+    Password(OwnPasswordRefusal),
+    #[error("the address is this account's already")]
+    AlreadyBound,
+    #[error("another account has verified this address")]
+    Taken,
+    #[error(transparent)]
+    Lookup(#[from] LookupRefusal),
+    #[error("no address is waiting for its link")]
+    NothingPending,
+    #[error("no address is bound")]
+    NothingBound,
+    #[error("wait before sending again")]
+    Cooldown { retry_after: Duration },
+    #[error("daily cap")]
+    DailyCap { retry_after: Duration },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyEmailError {
+    #[error("the link does not work: {0:?}")]
+    Link(LinkState),
+    #[error("another account has verified this address")]
+    Taken,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// The account's verified address and the one waiting for its link.
+pub async fn email_status(core: &Core, auth: &Authenticated) -> Result<EmailStatus, EmailBindingError> {
+    let user = &auth.user;
+    let pending = core.db.pending_email(user.id).await?;
+    let resend_after = match &pending {
+        Some(p) => match Email::parse(&p.email) {
+            Ok(email) => resend_wait(core, user.id, &email).await?,
+            Err(_) => 0,
+        },
+        None => 0,
+    };
+    Ok(EmailStatus {
+        verified: user.email.clone().filter(|_| user.email_verified),
+        pending_expired: pending.as_ref().is_some_and(|p| p.expires_at <= now_ms()),
+        pending: pending.map(|p| p.email),
+        resend_after,
+    })
+}
+
+/// Starts binding `form.email` to the account: checks the password, then
+/// sends a verification link. The account keeps its verified address (if
+/// any) until the link is opened.
+#[tracing::instrument(name = "bind_email", skip_all, fields(user_id = auth.user.id))]
+pub async fn bind_email(
+    core: &Core,
+    client: &Client,
+    auth: &Authenticated,
+    form: &BindEmailForm,
+) -> Result<EmailStatus, EmailBindingError> {
+    let user = &auth.user;
+    let email = Email::parse(&form.email)?;
+    check_own_password(core, client, user, &form.password).await.map_err(EmailBindingError::Password)?;
+    if user.email_verified && user.email.as_deref() == Some(email.as_str()) {
+        return Err(EmailBindingError::AlreadyBound);
+    }
+    // Said now rather than after a wasted link; it tells whether an address
+    // has an account, so it costs a lookup.
+    if core.db.find_user_by_account(&Account::Email(email.clone())).await?.is_some() {
+        return Err(costs_a_lookup(core, client, EmailBindingError::Taken).await);
+    }
+    send_link(core, user.id, &email).await?;
+    email_status(core, auth).await
+}
+
+/// Sends the waiting address its link again (a new one: the old stops).
+#[tracing::instrument(name = "resend_email_link", skip_all, fields(user_id = auth.user.id))]
+pub async fn resend_email_link(core: &Core, auth: &Authenticated) -> Result<EmailStatus, EmailBindingError> {
+    let pending = core.db.pending_email(auth.user.id).await?.ok_or(EmailBindingError::NothingPending)?;
+    let email = Email::parse(&pending.email).map_err(|_| EmailBindingError::NothingPending)?;
+    send_link(core, auth.user.id, &email).await?;
+    email_status(core, auth).await
+}
+
+/// Unbinds the address (verified or waiting), with the password. Sign-in
+/// and recovery go on by mobile, which every account has.
+#[tracing::instrument(name = "remove_email", skip_all, fields(user_id = auth.user.id))]
+pub async fn remove_email(
+    core: &Core,
+    client: &Client,
+    auth: &Authenticated,
+    password: &str,
+) -> Result<EmailStatus, EmailBindingError> {
+    check_own_password(core, client, &auth.user, password).await.map_err(EmailBindingError::Password)?;
+    if !core.db.remove_email(auth.user.id).await? {
+        return Err(EmailBindingError::NothingBound);
+    }
+    tracing::info!("e-mail removed");
+    Ok(EmailStatus::default())
+}
+
+/// Opens a verification link, signed in or not: the address becomes the
+/// account's verified one; the old verified address gets a notice.
+#[tracing::instrument(name = "verify_email", skip_all)]
+pub async fn verify_email(core: &Core, raw_token: &str) -> Result<String, VerifyEmailError> {
+    let token = LinkToken::parse(raw_token).ok_or(VerifyEmailError::Link(LinkState::Unknown))?;
+    match core.db.verify_email(&token.hash(), now_ms()).await? {
+        EmailVerification::Verified { user_id, email, previous } => {
+            tracing::info!(user_id, to = %mask_address(&email), "e-mail verified");
+            if let Some(old) = previous.filter(|old| *old != email) {
+                let mail =
+                    Mail::EmailChanged { site: core.settings.site_name.clone(), new_address: mask_address(&email) };
+                // The change stands whether or not the notice can be queued.
+                if let Err(e) = delivery::enqueue(core, JobMessage::Email { to: old, mail, expires_at_ms: None }).await
+                {
+                    tracing::error!(error = %e, "verify_email: the notice to the old address was not queued");
+                }
+            }
+            Ok(email)
+        }
+        EmailVerification::Taken => Err(VerifyEmailError::Taken),
+        EmailVerification::Refused(state) => Err(VerifyEmailError::Link(state)),
+    }
+}
+
+/// Seconds before the waiting address may get another link.
+async fn resend_wait(core: &Core, user_id: i64, email: &Email) -> Result<u64, StoreError> {
+    let by_address = core.store.ttl(&keys::email_cooldown(email.as_str())).await?;
+    let by_account = core.store.ttl(&keys::email_cooldown(&keys::user_account(user_id))).await?;
+    Ok(by_address.max(by_account).map_or(0, seconds_up))
+}
+
+/// The SMS rules for a link: one per resend interval and a daily cap, per
+/// address and per account; then a fresh link replaces any waiting one.
+async fn send_link(core: &Core, user_id: i64, email: &Email) -> Result<(), EmailBindingError> {
+    let settings = &core.settings;
+    let account = keys::user_account(user_id);
+    let day = Duration::from_secs(86_400);
+    for name in [email.as_str(), account.as_str()] {
+        if let Hit::Limited { retry_after } =
+            core.store.hit(&keys::email_cooldown(name), settings.sms_resend_interval, 1).await?
+        {
+            return Err(EmailBindingError::Cooldown { retry_after });
+        }
+        if let Hit::Limited { retry_after } =
+            core.store.hit(&keys::email_daily(name), day, settings.sms_daily_cap).await?
+        {
+            return Err(EmailBindingError::DailyCap { retry_after });
+        }
+    }
+    let token = LinkToken::generate();
+    let now = now_ms();
+    let expires_at = now + settings.email_link_ttl.as_millis() as i64;
+    core.db.start_email_verification(user_id, email, &token.hash(), now, expires_at).await?;
+    let mail = Mail::VerifyEmail {
+        site: settings.site_name.clone(),
+        link: format!("{}/email/verify?token={}", settings.public_url, token.as_str()),
+        hours: settings.email_link_ttl.as_secs().div_ceil(3600),
+    };
+    let message = JobMessage::Email { to: email.as_str().to_owned(), mail, expires_at_ms: Some(expires_at) };
+    delivery::enqueue(core, message).await?;
+    tracing::info!(to = %mask_address(email.as_str()), "verification link queued");
+    Ok(())
+}
+
+/// A link's state in words, for the pages and the API alike.
+pub(super) fn link_refusal(state: LinkState, what: &str) -> AppError {
+    let (code, message) = match state {
+        LinkState::Expired => ("link_expired", format!("该{what}链接已过期，请重新获取")),
+        LinkState::Used => ("link_used", format!("该{what}链接已使用或已失效，请重新获取")),
+        LinkState::Unknown | LinkState::Usable => {
+            ("link_unknown", format!("该{what}链接无效，请检查链接是否完整，或重新获取"))
+        }
+    };
+    AppError::new(ErrorKind::Invalid, code, message)
+}
+
+impl From<VerifyEmailError> for AppError {
+    fn from(e: VerifyEmailError) -> AppError {
+        match e {
+            VerifyEmailError::Link(state) => link_refusal(state, "验证"),
+            VerifyEmailError::Taken => taken(),
+            VerifyEmailError::Db(e) => dependency_down("verify_email", "database", &e),
+        }
+    }
+}
+
+fn taken() -> AppError {
+    AppError::new(ErrorKind::Conflict, "email_taken", "该邮箱已被其他账号绑定").with_field("email")
+}
+
+impl From<EmailBindingError> for AppError {
+    fn from(e: EmailBindingError) -> AppError {
+        use EmailBindingError as E;
+        match e {
+            E::Email(e) => AppError::field("email", "email_invalid", e.message()),
+            E::Password(e) => e.into_app_error("password"),
+            E::AlreadyBound => AppError::field("email", "email_already_bound", "该邮箱已绑定到你的账号"),
+            E::Taken => taken(),
+            E::Lookup(e) => e.into(),
+            E::NothingPending => AppError::new(ErrorKind::Invalid, "no_pending_email", "没有等待验证的邮箱"),
+            E::NothingBound => AppError::new(ErrorKind::Invalid, "no_email", "账号尚未绑定邮箱"),
+            E::Cooldown { retry_after } => AppError::rate_limited(
+                "email_cooldown",
+                format!("验证邮件已发送，请{}秒后再试", seconds_up(retry_after)),
+                seconds_up(retry_after),
+            ),
+            E::DailyCap { retry_after } => AppError::rate_limited(
+                "email_daily_cap",
+                "今天发送的验证邮件已达上限，请明天再试",
+                seconds_up(retry_after),
+            ),
+            E::Store(e) => dependency_down("email", "store", &e),
+            E::Db(e) => dependency_down("email", "database", &e),
+            E::Queue(e) => dependency_down("email", "queue", &e),
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! "忘记密码": a reset link by e-mail, or a code by SMS, then a new password.
+//!
+//! By e-mail the request does the same work whether or not an account has
+//! verified the address (captcha, limits, a fresh token, one job in the
+//! queue); the worker looks the account up (`PasswordResetLink`), so the
+//! answer and its time say nothing. The link's token is kept only as a hash,
+//! works for `RESET_LINK_TTL_MINUTES`, once, and only while the password is
+//! the one it was made for. By SMS the code is sent for `reset_password`
+//! under the same rules as every code. After a reset every session ends,
+//! the password counters are cleared, and the owner is told.
+
+use super::{
+    checks::{CaptchaRefusal, SmsCodeRefusal, check_captcha, check_sms_code},
+    dependency_down,
+    email_binding::link_refusal,
+    internal, keys, now_ms, seconds_up,
+    send_sms_code::{SendSmsCodeError, send_sms_code},
+    sessions::record_attempt,
+};
+use crate::{
+    core::{
+        Client, Core,
+        db::{DbError, LinkState, PasswordReset, UserRow},
+        delivery::{self, JobMessage, QueueError},
+        mail::Mail,
+        password_hashing::HashError,
+        store::{Hit, StoreError},
+        tokens::LinkToken,
+    },
+    error::{AppError, ErrorKind},
+    rules::{
+        Account, CaptchaAnswer, CaptchaAnswerError, Email, EmailError, Mobile, MobileError, Password, PasswordError,
+        Purpose, SmsCode, SmsCodeError, Username, passwords_match,
+    },
+    wire::{ForgotPasswordForm, RecoverySent, ResetPasswordForm, SendSmsCodeForm},
+};
+use std::time::Duration;
+
+/// What the person reads after asking by e-mail, whether or not an account
+/// has the address.
+const LINK_SENT: &str = "如果该邮箱已绑定账号，我们已发送重置链接，请查收邮件";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecoveryError {
+    #[error("neither an e-mail nor a mobile")]
+    NoAddress,
+    #[error(transparent)]
+    Email(#[from] EmailError),
+    #[error(transparent)]
+    Mobile(#[from] MobileError),
+    #[error(transparent)]
+    CaptchaAnswer(#[from] CaptchaAnswerError),
+    #[error(transparent)]
+    Captcha(#[from] CaptchaRefusal),
+    #[error(transparent)]
+    Sms(#[from] SendSmsCodeError),
+    #[error("too many recovery requests from this address")]
+    TooMany { retry_after: Duration },
+    #[error("wait before asking again")]
+    Cooldown { retry_after: Duration },
+    #[error("daily cap")]
+    DailyCap { retry_after: Duration },
+    #[error("the link does not work: {0:?}")]
+    Link(LinkState),
+    #[error(transparent)]
+    SmsCode(#[from] SmsCodeError),
+    #[error(transparent)]
+    SmsCodeRefused(#[from] SmsCodeRefusal),
+    #[error("no account has this mobile")]
+    NotRegistered,
+    #[error("the account is disabled")]
+    Disabled,
+    #[error(transparent)]
+    Password(PasswordError),
+    #[error(transparent)]
+    Password2(PasswordError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// Asks for a reset link (`email`) or a reset code (`mobile`).
+#[tracing::instrument(name = "forgot_password", skip_all)]
+pub async fn forgot_password(
+    core: &Core,
+    client: &Client,
+    form: &ForgotPasswordForm,
+) -> Result<RecoverySent, RecoveryError> {
+    let by_email = !form.email.trim().is_empty();
+    if !by_email && form.mobile.trim().is_empty() {
+        return Err(RecoveryError::NoAddress);
+    }
+    // Every request counts against its address's budget, refused or not.
+    let hour = Duration::from_secs(3_600);
+    if let Hit::Limited { retry_after } =
+        core.store.hit(&keys::recovery_ip(&client.network()), hour, core.settings.recovery_ip_hourly_cap).await?
+    {
+        return Err(RecoveryError::TooMany { retry_after });
+    }
+    if by_email { link_by_email(core, form).await } else { code_by_sms(core, client, form).await }
+}
+
+async fn link_by_email(core: &Core, form: &ForgotPasswordForm) -> Result<RecoverySent, RecoveryError> {
+    let email = Email::parse(&form.email)?;
+    let answer = CaptchaAnswer::parse(&form.text)?;
+    check_captcha(core, &form.image_code_id, &answer).await?;
+    // Per address, once past the captcha: a stranger's wrong captchas do
+    // not spend the owner's links.
+    let settings = &core.settings;
+    if let Hit::Limited { retry_after } =
+        core.store.hit(&keys::recovery_cooldown(email.as_str()), settings.sms_resend_interval, 1).await?
+    {
+        return Err(RecoveryError::Cooldown { retry_after });
+    }
+    let day = Duration::from_secs(86_400);
+    if let Hit::Limited { retry_after } =
+        core.store.hit(&keys::recovery_daily(email.as_str()), day, settings.sms_daily_cap).await?
+    {
+        return Err(RecoveryError::DailyCap { retry_after });
+    }
+    let now = now_ms();
+    let message = JobMessage::PasswordResetLink {
+        email: email.as_str().to_owned(),
+        token: LinkToken::generate().as_str().to_owned(),
+        requested_at_ms: now,
+        expires_at_ms: now + settings.reset_link_ttl.as_millis() as i64,
+    };
+    delivery::enqueue(core, message).await?;
+    Ok(RecoverySent { message: LINK_SENT.into(), resend_after: settings.sms_resend_interval.as_secs() })
+}
+
+async fn code_by_sms(core: &Core, client: &Client, form: &ForgotPasswordForm) -> Result<RecoverySent, RecoveryError> {
+    let send = SendSmsCodeForm {
+        mobile: form.mobile.clone(),
+        purpose: Purpose::ResetPassword.as_str().into(),
+        image_code_id: form.image_code_id.clone(),
+        text: form.text.clone(),
+        pow_challenge: form.pow_challenge.clone(),
+        pow_nonce: form.pow_nonce.clone(),
+    };
+    let sent = send_sms_code(core, client, &send).await?;
+    Ok(RecoverySent { message: "验证码已发送".into(), resend_after: sent.resend_after })
+}
+
+/// Whether a reset link works, as its page opens.
+pub async fn reset_link_status(core: &Core, raw_token: &str) -> Result<(), RecoveryError> {
+    let token = LinkToken::parse(raw_token).ok_or(RecoveryError::Link(LinkState::Unknown))?;
+    match core.db.password_reset_link(&token.hash(), now_ms()).await? {
+        (LinkState::Usable, _) => Ok(()),
+        (state, _) => Err(RecoveryError::Link(state)),
+    }
+}
+
+/// Sets a new password with a reset link (`token`) or a reset code
+/// (`mobile` and `sms_code`).
+#[tracing::instrument(name = "reset_password", skip_all)]
+pub async fn reset_password(core: &Core, client: &Client, form: &ResetPasswordForm) -> Result<(), RecoveryError> {
+    if form.token.trim().is_empty() {
+        reset_by_code(core, client, form).await
+    } else {
+        reset_by_link(core, client, form).await
+    }
+}
+
+async fn reset_by_link(core: &Core, client: &Client, form: &ResetPasswordForm) -> Result<(), RecoveryError> {
+    let token = LinkToken::parse(&form.token).ok_or(RecoveryError::Link(LinkState::Unknown))?;
+    let hash = token.hash();
+    // Checked before the new password is hashed: a dead link costs no hash.
+    let user = match core.db.password_reset_link(&hash, now_ms()).await? {
+        (LinkState::Usable, Some(user_id)) => core.db.find_user(user_id).await?,
+        (LinkState::Usable, None) => None,
+        (state, _) => return Err(RecoveryError::Link(state)),
+    };
+    let user = user.ok_or(RecoveryError::Link(LinkState::Unknown))?;
+    let new_hash = new_password_hash(core, &user, form).await?;
+    match core.db.reset_password_with_link(&hash, &new_hash, now_ms()).await? {
+        PasswordReset::Reset { .. } => after_reset(core, client, &user, "reset_email").await,
+        PasswordReset::Refused(state) => Err(RecoveryError::Link(state)),
+    }
+}
+
+async fn reset_by_code(core: &Core, client: &Client, form: &ResetPasswordForm) -> Result<(), RecoveryError> {
+    let mobile = Mobile::parse(&form.mobile)?;
+    let code = SmsCode::parse(&form.sms_code)?;
+    let code_key = check_sms_code(core, Purpose::ResetPassword, &mobile, &code).await?;
+    let user = core.db.find_user_by_account(&Account::Mobile(mobile)).await?.ok_or(RecoveryError::NotRegistered)?;
+    let new_hash = new_password_hash(core, &user, form).await?;
+    // One code, one reset: of two at once, one finds the code gone.
+    if !core.store.consume_code(&code_key, code.as_str()).await? {
+        return Err(SmsCodeRefusal::Missing.into());
+    }
+    core.db.set_password_hash(user.id, &new_hash).await?;
+    after_reset(core, client, &user, "reset_sms").await
+}
+
+/// The new password, by the registration rules, twice; then its hash.
+async fn new_password_hash(
+    core: &Core,
+    user: &UserRow,
+    form: &ResetPasswordForm,
+) -> Result<crate::core::password_hashing::PasswordHash, RecoveryError> {
+    if !user.is_active {
+        return Err(RecoveryError::Disabled);
+    }
+    let mobile = Mobile::parse(&user.mobile).ok();
+    let username = Username::parse(&user.username).ok();
+    let password = Password::parse(&form.password, core.settings.password_policy, mobile.as_ref(), username.as_ref())
+        .map_err(RecoveryError::Password)?;
+    passwords_match(&form.password, &form.password2).map_err(RecoveryError::Password2)?;
+    Ok(core.hasher.hash(&password).await?)
+}
+
+/// A new password is set: every session ends, the account's failure counts
+/// and lock go, the attempt joins the history, and the owner is told.
+async fn after_reset(core: &Core, client: &Client, user: &UserRow, method: &str) -> Result<(), RecoveryError> {
+    let now = now_ms();
+    let ended = core.db.end_sessions(user.id, None, now).await?;
+    let account = keys::user_account(user.id);
+    for key in [keys::login_failures(&account), keys::login_lock(&account), keys::login_lock_noted(&account)] {
+        if let Err(e) = core.store.delete(&key).await {
+            // The password is changed; a lock left over ends on its own.
+            tracing::warn!(error = %e, "reset_password: could not clear the account's counters");
+        }
+    }
+    record_attempt(core, client, user.id, method, "success").await;
+    tracing::info!(user_id = user.id, sessions_ended = ended, method, "password reset");
+    notify_password_changed(core, client, user, now).await;
+    Ok(())
+}
+
+/// "Your password was changed", by e-mail when the account has a verified
+/// one. The reset stands whether or not the notice can be queued.
+async fn notify_password_changed(core: &Core, client: &Client, user: &UserRow, now: i64) {
+    let Some(to) = user.email.clone().filter(|_| user.email_verified) else {
+        // An account without a verified e-mail reset by its own SMS code.
+        return;
+    };
+    let at = chrono::DateTime::from_timestamp_millis(now)
+        .unwrap_or_default()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!()))
+        .format("%Y-%m-%d %H:%M（北京时间）")
+        .to_string();
+    let mail = Mail::PasswordChanged { site: core.settings.site_name.clone(), at, client_ip: client.ip.to_string() };
+    if let Err(e) = delivery::enqueue(core, JobMessage::Email { to, mail, expires_at_ms: None }).await {
+        tracing::error!(error = %e, "reset_password: the notice was not queued");
+    }
+}
+
+impl From<RecoveryError> for AppError {
+    fn from(e: RecoveryError) -> AppError {
+        use RecoveryError as E;
+        match e {
+            E::NoAddress => AppError::field("email", "address_required", "请输入邮箱或手机号"),
+            E::Email(e) => AppError::field("email", "email_invalid", e.message()),
+            E::Mobile(e) => AppError::field("mobile", "mobile_invalid", e.message()),
+            E::CaptchaAnswer(e) => AppError::field("text", "image_code_invalid", e.message()),
+            E::Captcha(e) => e.into(),
+            E::Sms(e) => e.into(),
+            E::TooMany { retry_after } => AppError::rate_limited(
+                "too_many_recovery_requests",
+                "找回密码的请求太频繁，请稍后再试",
+                seconds_up(retry_after),
+            ),
+            E::Cooldown { retry_after } => AppError::rate_limited(
+                "recovery_cooldown",
+                format!("重置链接已发送，请{}秒后再试", seconds_up(retry_after)),
+                seconds_up(retry_after),
+            ),
+            E::DailyCap { retry_after } => AppError::rate_limited(
+                "recovery_daily_cap",
+                "该邮箱今天的找回次数已达上限，请明天再试或用手机号找回",
+                seconds_up(retry_after),
+            ),
+            E::Link(state) => link_refusal(state, "重置"),
+            E::SmsCode(e) => AppError::field("sms_code", "sms_code_invalid", e.message()),
+            E::SmsCodeRefused(e) => e.into(),
+            E::NotRegistered => AppError::field("mobile", "mobile_not_registered", "该手机号尚未注册"),
+            E::Disabled => AppError::new(ErrorKind::Forbidden, "account_disabled", "该账号已被停用，请联系客服"),
+            E::Password(e) => AppError::field("password", "password_invalid", e.message()),
+            E::Password2(e) => AppError::field("password2", "password_mismatch", e.message()),
+            E::Hash(HashError::Busy) => AppError::busy(),
+            E::Hash(e) => internal("reset_password", "hashing", &e),
+            E::Store(e) => dependency_down("reset_password", "store", &e),
+            E::Db(e) => dependency_down("reset_password", "database", &e),
+            E::Queue(e) => dependency_down("reset_password", "queue", &e),
+        }
+    }
+}
