@@ -56,7 +56,12 @@ export APP_ENV=development LEPTOS_ENV=PROD LEPTOS_SITE_ADDR="127.0.0.1:$port" \
   DATABASE_URL="sqlite://$e2e_dir/app.db" DATA_DIR="$e2e_dir"
 # Limits that fit one browser making many requests from one address; each
 # test gives itself an address of its own through X-Forwarded-For.
-LOOKUPS_PER_MINUTE=1000 CAPTCHAS_PER_MINUTE=1000 SMS_IP_HOURLY_CAP=1000 TRUSTED_PROXIES=127.0.0.1,::1 \
+# E-mail goes through SMTP to maildev (started with the services above): the
+# tests read links from the mail it received, as a person would.
+LOOKUPS_PER_MINUTE=1000 CAPTCHAS_PER_MINUTE=1000 SMS_IP_HOURLY_CAP=1000 RECOVERY_IP_HOURLY_CAP=1000 \
+  TRUSTED_PROXIES=127.0.0.1,::1 \
+  EMAIL_TRANSPORT=smtp SMTP_HOST=127.0.0.1 SMTP_PORT="$TEST_SMTP_PORT" SMTP_SECURITY=plain \
+  MAIL_FROM="注册服务 <noreply@example.com>" \
   ./target/release/server >"$e2e_dir/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
@@ -66,7 +71,7 @@ done
 curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null || { cat "$e2e_dir/server.log"; exit 1; }
 # On failure the server's last lines come first and Playwright's summary of
 # what failed last, so the end of the output (all CI may keep) names the test.
-if ! (cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test 2>&1 | tee "$e2e_dir/playwright.log"; exit "${PIPESTATUS[0]}"); then
+if ! (cd end2end && BASE_URL="http://127.0.0.1:$port" MAILDEV_URL="$TEST_MAILDEV_URL" npx playwright test 2>&1 | tee "$e2e_dir/playwright.log"; exit "${PIPESTATUS[0]}"); then
   echo "---- server log (last 40 lines) ----"
   tail -n 40 "$e2e_dir/server.log" | cut -c1-300
   echo "---- Playwright: what failed ----"

@@ -56,13 +56,6 @@ pub struct Session {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser: this marks the page as hydrated, for
-    // tests and for styles that need the WASM.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 
     view! {
         <Title text="手机号注册登录" />
@@ -91,6 +84,13 @@ fn Site() -> impl IntoView {
                 <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
                 <Route path=StaticSegment("user") view={Lazy::<UserCentreRoute>::new()} ssr=SsrMode::Async />
                 <Route path=StaticSegment("agreement") view={Lazy::<AgreementRoute>::new()} ssr=SsrMode::Async />
+                <Route path=StaticSegment("forgot") view={Lazy::<ForgotRoute>::new()} ssr=SsrMode::Async />
+                <Route path=StaticSegment("reset") view={Lazy::<ResetRoute>::new()} ssr=SsrMode::Async />
+                <Route
+                    path=(StaticSegment("email"), StaticSegment("verify"))
+                    view={Lazy::<VerifyEmailRoute>::new()}
+                    ssr=SsrMode::Async
+                />
                 <Route
                     path=(StaticSegment("dev"), StaticSegment("outbox"))
                     view={Lazy::<DevOutboxRoute>::new()}
@@ -125,5 +125,8 @@ lazy_page! {
     LoginRoute => pages::LoginPage,
     UserCentreRoute => pages::UserCentrePage,
     AgreementRoute => pages::AgreementPage,
+    ForgotRoute => pages::ForgotPage,
+    ResetRoute => pages::ResetPage,
+    VerifyEmailRoute => pages::VerifyEmailPage,
     DevOutboxRoute => pages::DevOutboxPage,
 }

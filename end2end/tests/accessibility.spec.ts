@@ -20,6 +20,20 @@ test("the sign-in page has no accessibility violations, on either tab", async ({
   await noViolations(page);
 });
 
+test("the recovery page has no accessibility violations, on either tab", async ({ page }) => {
+  await open(page, "/forgot");
+  await noViolations(page);
+  await page.getByRole("tab", { name: "通过手机号" }).click();
+  await expect(page.locator("#forgot-sms")).toBeVisible();
+  await noViolations(page);
+});
+
+test("the reset page has no accessibility violations when the link does not work", async ({ page }) => {
+  await open(page, "/reset?token=nonsense");
+  await expect(page.getByTestId("link-refused")).toBeVisible();
+  await noViolations(page);
+});
+
 test("the user centre has no accessibility violations", async ({ page, context }) => {
   await useOwnAddress(context);
   const user = createUser();

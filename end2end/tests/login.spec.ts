@@ -164,3 +164,19 @@ test("ending a session from the list signs that browser out", async ({ browser }
   await first.close();
   await second.close();
 });
+
+test("what a person types before the page comes alive is kept", async ({ page }) => {
+  // A slow network: the page's WASM arrives a second and a half late.
+  await page.route("**/*.wasm", async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await route.continue();
+  });
+  await page.goto("/login");
+  await page.getByLabel("账号").fill("typed_early");
+  await expect(page.locator("body[data-hydrated=true]")).toBeAttached({ timeout: 20_000 });
+  await expect(page.getByLabel("账号")).toHaveValue("typed_early");
+  // And the page's own code has it: leaving the field asks no "empty" error.
+  await page.getByLabel("密码", { exact: true }).fill("x");
+  await page.getByRole("button", { name: "登录", exact: true }).click();
+  await expect(page.locator("#account-message")).not.toHaveText("请输入用户名、手机号或邮箱");
+});

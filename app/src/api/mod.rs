@@ -3,11 +3,13 @@
 //! `crate::wire`; everything behind `ssr` stays on the server.
 
 mod account;
+mod recovery;
 mod sign_in;
 mod sms;
 mod user_centre;
 
 pub use account::*;
+pub use recovery::*;
 pub use sign_in::*;
 pub use sms::*;
 pub use user_centre::*;

@@ -5,6 +5,7 @@ mod form_errors;
 mod format;
 mod header;
 mod sms_code;
+mod tabs;
 mod text_field;
 
 pub use field_message::{FieldMessage, Note};
@@ -12,4 +13,5 @@ pub use form_errors::FormErrors;
 pub use format::{describe_browser, format_time};
 pub use header::Header;
 pub use sms_code::{Captcha, CaptchaField, SmsCodeFields};
+pub use tabs::tab_button;
 pub use text_field::{MobileField, TextField};

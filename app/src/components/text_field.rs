@@ -56,6 +56,7 @@ pub fn TextField(
     children: Option<Children>,
 ) -> impl IntoView {
     let message_id = format!("{id}-message");
+    keep_what_was_typed(id, value);
     let input = view! {
         <input
             id=id
@@ -90,4 +91,29 @@ pub fn TextField(
             <FieldMessage id=message_id note=note />
         </div>
     }
+}
+
+/// What a person typed into the server-rendered page before its WASM arrived
+/// (a slow phone network): hydration would write the empty signal over it,
+/// so the signal takes the input's value first. Only while hydrating, when
+/// the input with this id is the server's one for this field.
+fn keep_what_was_typed(id: &str, value: RwSignal<String>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let hydrating = Owner::current_shared_context().is_some_and(|sc| sc.during_hydration());
+        if !hydrating || !value.get_untracked().is_empty() {
+            return;
+        }
+        let typed = document()
+            .get_element_by_id(id)
+            .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .map(|input| input.value())
+            .filter(|v| !v.is_empty());
+        if let Some(typed) = typed {
+            value.set(typed);
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (id, value);
 }

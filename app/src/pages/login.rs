@@ -4,7 +4,7 @@
 
 use crate::{
     api::{Login, SmsLogin, login_needs_captcha},
-    components::{Captcha, CaptchaField, FormErrors, MobileField, SmsCodeFields, TextField},
+    components::{Captcha, CaptchaField, FormErrors, MobileField, SmsCodeFields, TextField, tab_button},
     rules::{Account, Mobile, SmsCode},
 };
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
@@ -25,27 +25,19 @@ pub fn LoginPage() -> impl IntoView {
     // Created here, outside any Suspend, so that hydration finds them.
     let (password_captcha, sms_captcha) = (Captcha::new(), Captcha::guarding_send("login"));
     let captcha_at_first = Resource::new(|| (), |_| login_needs_captcha(String::new()));
-    let tab_button = move |which: Tab, label: &'static str, controls: &'static str| {
-        view! {
-            <button
-                type="button"
-                role="tab"
-                aria-controls=controls
-                aria-selected=move || (tab.get() == which).to_string()
-                class:active=move || tab.get() == which
-                on:click=move |_| tab.set(which)
-            >
-                {label}
-            </button>
-        }
-    };
+    let after_reset = move || query.read().get("reset").is_some();
     view! {
         <Title text="登录" />
         <section class="card">
             <h1>"登录"</h1>
+            <Show when=after_reset>
+                <p class="field-message hint" role="status" data-testid="reset-done">
+                    "密码已重置，所有设备都已退出，请用新密码登录"
+                </p>
+            </Show>
             <div role="tablist" class="tabs" aria-label="登录方式">
-                {tab_button(Tab::Password, "密码登录", "password-login")}
-                {tab_button(Tab::Sms, "短信登录", "sms-login")}
+                {tab_button(tab, Tab::Password, "密码登录", "password-login")}
+                {tab_button(tab, Tab::Sms, "短信登录", "sms-login")}
             </div>
             <div id="password-login" role="tabpanel" hidden=move || tab.get() != Tab::Password>
                 <Transition fallback=|| ()>
@@ -162,6 +154,9 @@ fn PasswordLogin(next: Signal<String>, captcha: Captcha, captcha_at_first: bool)
                     />
                 </Show>
                 <RememberAndNext id="remember" next />
+                <p class="forgot-link">
+                    <a href="/forgot">"忘记密码？"</a>
+                </p>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "登录中…" } else { "登录" }}
                 </button>

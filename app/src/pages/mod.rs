@@ -2,6 +2,8 @@
 
 mod agreement;
 mod dev_outbox;
+mod email;
+mod forgot;
 mod home;
 mod login;
 mod not_found;
@@ -10,6 +12,8 @@ mod user_centre;
 
 pub use agreement::AgreementPage;
 pub use dev_outbox::DevOutboxPage;
+pub use email::{EmailSection, VerifyEmailPage};
+pub use forgot::{ForgotPage, ResetPage};
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use not_found::NotFound;

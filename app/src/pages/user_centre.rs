@@ -4,6 +4,7 @@
 use crate::{
     api::{ChangePassword, EndAllSessions, EndSession, UpdateNickname, UserCentreData, user_centre},
     components::{FormErrors, Note, TextField, describe_browser, format_time},
+    pages::EmailSection,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -69,6 +70,8 @@ fn Centre(
                 <dd>{profile.last_login_at.map(format_time).unwrap_or_else(|| "—".into())}</dd>
             </dl>
         </section>
+
+        <EmailSection />
 
         <section class="card">
             <h2>"修改昵称"</h2>

@@ -211,3 +211,23 @@ async fn the_captcha_samples_page_shows_forty_with_their_answers() {
     let outbox = body(app.get("/api/v1/dev/outbox").await).await;
     assert!(outbox.as_array().unwrap().iter().all(|e| e["kind"] != "captcha"), "{outbox}");
 }
+
+/// The recovery pages arrive whole, and a link's page says what is wrong
+/// with it in the server's HTML (before any WASM), echoing nothing of it.
+#[tokio::test]
+async fn the_recovery_pages_arrive_as_complete_html() {
+    let app = spawn_app().await;
+    let forgot = app.get("/forgot").await.text().await.unwrap();
+    for needle in [r#"name="email""#, "发送重置链接", r#"name="mobile""#, r#"name="sms_code""#, r#"name="password2""#]
+    {
+        assert!(forgot.contains(needle), "/forgot misses {needle}");
+    }
+    let login = app.get("/login").await.text().await.unwrap();
+    assert!(login.contains(r#"href="/forgot""#), "the sign-in page links to recovery");
+    let forged = "%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+    let reset = app.get(&format!("/reset?token={forged}")).await.text().await.unwrap();
+    assert!(reset.contains("该重置链接无效") && reset.contains(r#"href="/forgot""#));
+    assert!(!reset.contains("<script>alert(1)"));
+    let verify = app.get(&format!("/email/verify?token={forged}")).await.text().await.unwrap();
+    assert!(verify.contains("该验证链接无效") && !verify.contains("<script>alert(1)"));
+}

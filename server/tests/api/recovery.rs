@@ -270,6 +270,10 @@ async fn recovery_requests_are_limited_per_client_and_per_address() {
     let over = forgot(&app, json!({ "email": "flood4@example.com" })).await;
     assert!(over.headers().contains_key("retry-after"));
     assert_error(over, 429, "too_many_recovery_requests", None).await;
+    // A reset code by SMS is a recovery request too, by either door.
+    let by_sms = app.send_sms("13600136050", "reset_password").await;
+    assert_error(by_sms, 429, "too_many_recovery_requests", Some("sms_code")).await;
+    assert_eq!(app.send_sms("13600136050", "register").await.status(), 200, "other codes are not");
     // Bad input is refused beside its field.
     let app = spawn_app().await;
     assert_error(forgot(&app, json!({ "email": "not an address" })).await, 422, "email_invalid", Some("email")).await;

@@ -95,14 +95,33 @@ pub async fn forgot_password(
     if !by_email && form.mobile.trim().is_empty() {
         return Err(RecoveryError::NoAddress);
     }
-    // Every request counts against its address's budget, refused or not.
-    let hour = Duration::from_secs(3_600);
-    if let Hit::Limited { retry_after } =
-        core.store.hit(&keys::recovery_ip(&client.network()), hour, core.settings.recovery_ip_hourly_cap).await?
-    {
-        return Err(RecoveryError::TooMany { retry_after });
+    if by_email {
+        if let Some(retry_after) = count_recovery_request(core, client).await? {
+            return Err(RecoveryError::TooMany { retry_after });
+        }
+        link_by_email(core, form).await
+    } else {
+        // `send_sms_code` counts it, for this door and `POST /sms_codes` alike.
+        code_by_sms(core, client, form).await
     }
-    if by_email { link_by_email(core, form).await } else { code_by_sms(core, client, form).await }
+}
+
+/// Counts one recovery request from `client` (by e-mail, or a
+/// `reset_password` code by SMS), refused or not; `Some(wait)` once the
+/// address's hour is spent.
+pub(super) async fn count_recovery_request(core: &Core, client: &Client) -> Result<Option<Duration>, StoreError> {
+    let hour = Duration::from_secs(3_600);
+    Ok(
+        match core.store.hit(&keys::recovery_ip(&client.network()), hour, core.settings.recovery_ip_hourly_cap).await? {
+            Hit::Allowed => None,
+            Hit::Limited { retry_after } => Some(retry_after),
+        },
+    )
+}
+
+/// The refusal once an address's recovery requests for the hour are spent.
+pub(super) fn too_many_recovery_requests(retry_after: Duration) -> AppError {
+    AppError::rate_limited("too_many_recovery_requests", "找回密码的请求太频繁，请稍后再试", seconds_up(retry_after))
 }
 
 async fn link_by_email(core: &Core, form: &ForgotPasswordForm) -> Result<RecoverySent, RecoveryError> {
@@ -261,11 +280,7 @@ impl From<RecoveryError> for AppError {
             E::CaptchaAnswer(e) => AppError::field("text", "image_code_invalid", e.message()),
             E::Captcha(e) => e.into(),
             E::Sms(e) => e.into(),
-            E::TooMany { retry_after } => AppError::rate_limited(
-                "too_many_recovery_requests",
-                "找回密码的请求太频繁，请稍后再试",
-                seconds_up(retry_after),
-            ),
+            E::TooMany { retry_after } => too_many_recovery_requests(retry_after),
             E::Cooldown { retry_after } => AppError::rate_limited(
                 "recovery_cooldown",
                 format!("重置链接已发送，请{}秒后再试", seconds_up(retry_after)),

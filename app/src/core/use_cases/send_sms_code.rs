@@ -9,6 +9,7 @@ use super::{
     checks::{CaptchaRefusal, LookupRefusal, check_captcha, costs_a_lookup},
     dependency_down, keys,
     proof_of_work::{PowRefusal, check_proof, count_refusal},
+    recovery::{count_recovery_request, too_many_recovery_requests},
     seconds_up,
 };
 use crate::{
@@ -52,6 +53,8 @@ pub enum SendSmsCodeError {
     IpCap { retry_after: Duration },
     #[error("site cap")]
     SiteCap { retry_after: Duration },
+    #[error("recovery requests cap")]
+    RecoveryCap { retry_after: Duration },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -76,6 +79,13 @@ async fn send(core: &Core, client: &Client, form: &SendSmsCodeForm) -> Result<Sm
     let mobile = Mobile::parse(&form.mobile)?;
     let purpose: Purpose = form.purpose.parse()?;
     tracing::Span::current().record("purpose", purpose.as_str());
+    // A reset code is a recovery request: it counts against the address's
+    // recovery budget as well, refused or not.
+    if purpose == Purpose::ResetPassword
+        && let Some(retry_after) = count_recovery_request(core, client).await?
+    {
+        return Err(SendSmsCodeError::RecoveryCap { retry_after });
+    }
     let answer = CaptchaAnswer::parse(&form.text)?;
     // The proof first: a refused proof leaves the captcha for another try,
     // and no captcha answer is judged without work paid for it.
@@ -215,6 +225,7 @@ impl From<SendSmsCodeError> for AppError {
                 AppError::rate_limited("sms_site_cap", "短信发送繁忙，请稍后再试", seconds_up(retry_after))
                     .with_field("sms_code")
             }
+            E::RecoveryCap { retry_after } => too_many_recovery_requests(retry_after).with_field("sms_code"),
             E::Store(e) => dependency_down("send_sms_code", "store", &e),
             E::Db(e) => dependency_down("send_sms_code", "database", &e),
             E::Queue(e) => {

@@ -1,0 +1,93 @@
+//! Server functions for recovery (`/forgot`, `/reset`) and the account's
+//! e-mail (the user centre, `/email/verify`).
+
+//! (`#[server]` names a type after each function, `EmailStatus` among them:
+//! the wire type of that name is written with its path.)
+
+use crate::{error::AppError, wire::RecoverySent};
+use leptos::prelude::*;
+
+/// "忘记密码" by e-mail: the same answer whether or not an account has the address.
+#[server(endpoint = "forgot_by_email")]
+pub async fn forgot_by_email(email: String, image_code_id: String, text: String) -> Result<RecoverySent, AppError> {
+    use super::context::*;
+    use crate::wire::ForgotPasswordForm;
+    let core = core()?;
+    let client = client(&core).await?;
+    let form = ForgotPasswordForm { email, image_code_id, text, ..ForgotPasswordForm::default() };
+    crate::core::use_cases::forgot_password(&core, &client, &form).await.map_err(fail)
+}
+
+/// Whether a reset link still works, as its page opens.
+#[server(endpoint = "reset_link_status")]
+pub async fn reset_link_status(token: String) -> Result<(), AppError> {
+    use super::context::*;
+    let core = core()?;
+    crate::core::use_cases::reset_link_status(&core, &token).await.map_err(fail)
+}
+
+/// Sets a new password with a link's token, or with a mobile and its reset
+/// code; then the person signs in again (every session has ended).
+#[server(endpoint = "reset_password")]
+pub async fn reset_password(
+    #[server(default)] token: String,
+    #[server(default)] mobile: String,
+    #[server(default)] sms_code: String,
+    password: String,
+    password2: String,
+) -> Result<(), AppError> {
+    use super::context::*;
+    use crate::wire::ResetPasswordForm;
+    let core = core()?;
+    let client = client(&core).await?;
+    let form = ResetPasswordForm { token, mobile, sms_code, password, password2 };
+    crate::core::use_cases::reset_password(&core, &client, &form).await.map_err(fail)?;
+    // This browser's session (if any) ended with the others.
+    clear_session_cookie(&core);
+    leptos_axum::redirect("/login?reset=1");
+    Ok(())
+}
+
+/// The account's e-mail; `None` when signed out.
+#[server(endpoint = "email_status")]
+pub async fn email_status() -> Result<Option<crate::wire::EmailStatus>, AppError> {
+    use super::context::*;
+    let core = core()?;
+    let Some(auth) = signed_in(&core).await? else { return Ok(None) };
+    crate::core::use_cases::email_status(&core, &auth).await.map(Some).map_err(fail)
+}
+
+#[server(endpoint = "bind_email")]
+pub async fn bind_email(email: String, password: String) -> Result<crate::wire::EmailStatus, AppError> {
+    use super::context::*;
+    use crate::wire::BindEmailForm;
+    let core = core()?;
+    let auth = authenticated(&core).await?;
+    let client = client(&core).await?;
+    crate::core::use_cases::bind_email(&core, &client, &auth, &BindEmailForm { email, password }).await.map_err(fail)
+}
+
+#[server(endpoint = "resend_email_link")]
+pub async fn resend_email_link() -> Result<crate::wire::EmailStatus, AppError> {
+    use super::context::*;
+    let core = core()?;
+    let auth = authenticated(&core).await?;
+    crate::core::use_cases::resend_email_link(&core, &auth).await.map_err(fail)
+}
+
+#[server(endpoint = "remove_email")]
+pub async fn remove_email(password: String) -> Result<crate::wire::EmailStatus, AppError> {
+    use super::context::*;
+    let core = core()?;
+    let auth = authenticated(&core).await?;
+    let client = client(&core).await?;
+    crate::core::use_cases::remove_email(&core, &client, &auth, &password).await.map_err(fail)
+}
+
+/// Opens a verification link: the address verified, or why not.
+#[server(endpoint = "verify_email")]
+pub async fn verify_email(token: String) -> Result<String, AppError> {
+    use super::context::*;
+    let core = core()?;
+    crate::core::use_cases::verify_email(&core, &token).await.map_err(fail)
+}

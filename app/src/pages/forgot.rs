@@ -1,0 +1,279 @@
+//! `/forgot` ("忘记密码"): by e-mail (address and captcha: a link comes by
+//! mail, or nothing, and the page says the same either way), or by SMS
+//! (mobile, captcha, the code, the new password twice). `/reset?token=`:
+//! the mailed link's page, which checks the link as it opens.
+
+use crate::{
+    Session,
+    api::{ForgotByEmail, ResetPassword, reset_link_status},
+    components::{Captcha, CaptchaField, FormErrors, MobileField, SmsCodeFields, TextField, tab_button},
+    rules::{Email, Mobile, Password, PasswordPolicy, SmsCode, passwords_match},
+};
+use leptos::{ev::SubmitEvent, prelude::*};
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Way {
+    Email,
+    Sms,
+}
+
+#[component]
+pub fn ForgotPage() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let way = RwSignal::new(Way::Email);
+    // Created here, outside any Suspend, so that hydration finds them.
+    let (email_captcha, sms_captcha) = (Captcha::new(), Captcha::guarding_send("reset_password"));
+    view! {
+        <Title text="找回密码" />
+        <section class="card">
+            <h1>"找回密码"</h1>
+            <div role="tablist" class="tabs" aria-label="找回方式">
+                {tab_button(way, Way::Email, "通过邮箱", "forgot-email")}
+                {tab_button(way, Way::Sms, "通过手机号", "forgot-sms")}
+            </div>
+            <div id="forgot-email" role="tabpanel" hidden=move || way.get() != Way::Email>
+                <ByEmail captcha=email_captcha />
+            </div>
+            <div id="forgot-sms" role="tabpanel" hidden=move || way.get() != Way::Sms>
+                <Transition fallback=|| view! { <p>"加载中…"</p> }>
+                    {move || Suspend::new(async move {
+                        let policy = session.info.await.map(|i| i.password_policy).unwrap_or_default();
+                        view! { <BySms policy captcha=sms_captcha /> }
+                    })}
+                </Transition>
+            </div>
+            <p class="muted switch">"想起来了？" <a href="/login">"返回登录"</a></p>
+        </section>
+    }
+}
+
+#[component]
+fn ByEmail(captcha: Captcha) -> impl IntoView {
+    let action = ServerAction::<ForgotByEmail>::new();
+    let email = RwSignal::new(String::new());
+    let text = RwSignal::new(String::new());
+    let [email_error, text_error] = std::array::from_fn(|_| RwSignal::new(None::<String>));
+    // Each answer used the captcha: show a new one.
+    Effect::new(move |_| {
+        if action.value().get().is_some() {
+            captcha.refresh();
+            text.set(String::new());
+        }
+    });
+    let on_submit = move |ev: SubmitEvent| {
+        email_error.set(Email::parse(&email.get_untracked()).err().map(|e| e.message().into()));
+        text_error.set(text.get_untracked().trim().is_empty().then(|| "请输入图片验证码".into()));
+        if email_error.get_untracked().is_some() || text_error.get_untracked().is_some() {
+            ev.prevent_default();
+        }
+    };
+    let server = FormErrors::of(action);
+    let sent = move || action.value().get().and_then(Result::ok).map(|s| s.message);
+    view! {
+        <div class="form-checks" on:submit:capture=on_submit>
+            <ActionForm action=action attr:novalidate=true attr:class="form">
+                <p class="form-error" role="alert">
+                    {move || server.general()}
+                </p>
+                <TextField
+                    id="forgot-email-address"
+                    name="email"
+                    label="邮箱"
+                    input_type="email"
+                    autocomplete="email"
+                    placeholder="账号已验证的邮箱"
+                    value=email
+                    note=server.note(email_error, "email")
+                    on_edit=Callback::new(move |()| email_error.set(None))
+                />
+                <CaptchaField
+                    captcha
+                    id="forgot-email-captcha"
+                    text
+                    name="text"
+                    note=server.note(text_error, "text")
+                    on_edit=Callback::new(move |()| text_error.set(None))
+                />
+                <p class="field-message hint" role="status" data-testid="forgot-sent">
+                    {sent}
+                </p>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "发送中…" } else { "发送重置链接" }}
+                </button>
+            </ActionForm>
+        </div>
+    }
+}
+
+/// The new password twice, checked in the browser by the registration rules
+/// (the server checks them again, with the account's own mobile and name).
+#[derive(Clone, Copy)]
+struct NewPassword {
+    password: RwSignal<String>,
+    password2: RwSignal<String>,
+    password_error: RwSignal<Option<String>>,
+    password2_error: RwSignal<Option<String>>,
+    policy: PasswordPolicy,
+}
+
+impl NewPassword {
+    fn new(policy: PasswordPolicy) -> NewPassword {
+        NewPassword {
+            password: RwSignal::new(String::new()),
+            password2: RwSignal::new(String::new()),
+            password_error: RwSignal::new(None),
+            password2_error: RwSignal::new(None),
+            policy,
+        }
+    }
+
+    /// Checks both fields; true when they hold.
+    fn check(self) -> bool {
+        let first = Password::parse(&self.password.get_untracked(), self.policy, None, None);
+        self.password_error.set(first.err().map(|e| e.message()));
+        let again = passwords_match(&self.password.get_untracked(), &self.password2.get_untracked());
+        self.password2_error.set(again.err().map(|e| e.message()));
+        self.password_error.get_untracked().is_none() && self.password2_error.get_untracked().is_none()
+    }
+
+    fn fields(self, server: FormErrors) -> impl IntoView {
+        view! {
+            <TextField
+                id="reset-password"
+                name="password"
+                label="新密码"
+                input_type="password"
+                autocomplete="new-password"
+                value=self.password
+                note=server.note(self.password_error, "password")
+                on_edit=Callback::new(move |()| self.password_error.set(None))
+            />
+            <TextField
+                id="reset-password2"
+                name="password2"
+                label="确认新密码"
+                input_type="password"
+                autocomplete="new-password"
+                value=self.password2
+                note=server.note(self.password2_error, "password2")
+                on_edit=Callback::new(move |()| self.password2_error.set(None))
+            />
+        }
+    }
+}
+
+#[component]
+fn BySms(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
+    let action = ServerAction::<ResetPassword>::new();
+    let mobile = RwSignal::new(String::new());
+    let sms_code = RwSignal::new(String::new());
+    let [mobile_error, sms_error] = std::array::from_fn(|_| RwSignal::new(None::<String>));
+    let new_password = NewPassword::new(policy);
+    let on_submit = move |ev: SubmitEvent| {
+        mobile_error.set(Mobile::parse(&mobile.get_untracked()).err().map(|e| e.message().into()));
+        sms_error.set(SmsCode::parse(&sms_code.get_untracked()).err().map(|e| e.message().into()));
+        let passwords_hold = new_password.check();
+        if mobile_error.get_untracked().is_some() || sms_error.get_untracked().is_some() || !passwords_hold {
+            ev.prevent_default();
+        }
+    };
+    let server = FormErrors::of(action);
+    view! {
+        <div class="form-checks" on:submit:capture=on_submit>
+            <ActionForm action=action attr:novalidate=true attr:class="form">
+                <p class="form-error" role="alert">
+                    {move || server.general()}
+                </p>
+                <MobileField
+                    id="forgot-mobile"
+                    value=mobile
+                    note=server.note(mobile_error, "mobile")
+                    on_edit=Callback::new(move |()| mobile_error.set(None))
+                />
+                <SmsCodeFields
+                    purpose="reset_password"
+                    captcha
+                    mobile
+                    mobile_ready=Signal::derive(move || Mobile::parse(&mobile.get()).is_ok())
+                    mobile_error
+                    sms_code
+                    sms_error
+                    server_error=Signal::derive(move || server.field("sms_code"))
+                />
+                {new_password.fields(server)}
+                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "提交中…" } else { "重置密码" }}
+                </button>
+            </ActionForm>
+        </div>
+    }
+}
+
+/// `/reset?token=...`: the link from the e-mail.
+#[component]
+pub fn ResetPage() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let query = use_query_map();
+    let token = query.read_untracked().get("token").unwrap_or_default();
+    let status = {
+        let token = token.clone();
+        Resource::new(|| (), move |_| reset_link_status(token.clone()))
+    };
+    view! {
+        <Title text="重置密码" />
+        <section class="card">
+            <h1>"重置密码"</h1>
+            <Transition fallback=|| view! { <p>"加载中…"</p> }>
+                {move || {
+                    let token = token.clone();
+                    Suspend::new(async move {
+                        let policy = session.info.await.map(|i| i.password_policy).unwrap_or_default();
+                        match status.await {
+                            Ok(()) => view! { <ResetForm token policy /> }.into_any(),
+                            Err(e) => {
+                                view! {
+                                    <p class="form-error" role="alert" data-testid="link-refused">
+                                        {e.message}
+                                    </p>
+                                    <p>
+                                        <a href="/forgot">"重新获取重置链接"</a>
+                                    </p>
+                                }
+                                    .into_any()
+                            }
+                        }
+                    })
+                }}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn ResetForm(token: String, policy: PasswordPolicy) -> impl IntoView {
+    let action = ServerAction::<ResetPassword>::new();
+    let new_password = NewPassword::new(policy);
+    let on_submit = move |ev: SubmitEvent| {
+        if !new_password.check() {
+            ev.prevent_default();
+        }
+    };
+    let server = FormErrors::of(action);
+    view! {
+        <p class="muted">"请设置新密码。设置后，所有已登录的设备都将退出。"</p>
+        <div class="form-checks" on:submit:capture=on_submit>
+            <ActionForm action=action attr:novalidate=true attr:class="form">
+                <p class="form-error" role="alert">
+                    {move || server.general().map(|m| view! { {m} " " <a href="/forgot">"重新获取"</a> })}
+                </p>
+                <input type="hidden" name="token" value=token />
+                {new_password.fields(server)}
+                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "提交中…" } else { "重置密码" }}
+                </button>
+            </ActionForm>
+        </div>
+    }
+}
