@@ -203,6 +203,7 @@ impl Config {
                     auth_token: SecretString::from(required("RONGLIAN_AUTH_TOKEN")?),
                     app_id: required("RONGLIAN_APP_ID")?,
                     template_id: required("RONGLIAN_TEMPLATE_ID")?,
+                    notice_template_id: vars.optional("RONGLIAN_NOTICE_TEMPLATE_ID"),
                     base_url: match vars.string("RONGLIAN_BASE_URL", app::core::sms::RONGLIAN_PRODUCTION_BASE_URL) {
                         url if url.starts_with("https://") || url.starts_with("http://") => url,
                         url => return Err(bad("RONGLIAN_BASE_URL", format!("{url:?} is not an http(s) URL"))),

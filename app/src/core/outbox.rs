@@ -73,7 +73,7 @@ impl SmsSender for OutboxSender {
 
     async fn send(&self, message: &SmsMessage<'_>) -> Result<SmsAccepted, SmsFailure> {
         self.0
-            .record("sms", message.to.as_str(), &message.text(), message.code)
+            .record("sms", message.to.as_str(), &message.text(), message.code().unwrap_or_default())
             .await
             .map_err(|e| SmsFailure::Temporary { code: "outbox".into(), message: e.to_string() })?;
         Ok(SmsAccepted::default())

@@ -47,6 +47,54 @@ async fn app_with(on: On, url: &str, extra: &[(&'static str, &str)]) -> Option<T
     Some(app)
 }
 
+/// A reset by SMS on an account without a verified e-mail: the notice goes
+/// through its own template, with the time and the client address; without
+/// that template nothing is queued (and the reset still stands).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_changed_notice_uses_its_own_ronglian_template() {
+    use crate::fake_ronglian::NOTICE_TEMPLATE_ID;
+    for with_template in [true, false] {
+        let (fake, url) = FakeRonglian::start(vec![], Answer::Success).await;
+        let extra: &[(&'static str, &str)] =
+            if with_template { &[("RONGLIAN_NOTICE_TEMPLATE_ID", NOTICE_TEMPLATE_ID)] } else { &[] };
+        let app = app_with(On::Sqlite, &url, extra).await.unwrap();
+        let mobile = "13500135040";
+        let user = app::core::use_cases::CreateUser {
+            mobile,
+            password: PASSWORD,
+            username: Some("Notice01"),
+            nickname: None,
+            email: None,
+        };
+        app::core::use_cases::create_user(&app.core, &user).await.unwrap();
+        assert_eq!(app.send_sms(mobile, "reset_password").await.status(), 200);
+        let code = {
+            let mut code = None;
+            for _ in 0..50 {
+                code = fake.received().iter().rev().find(|r| r.to == mobile).map(|r| r.datas[0].clone());
+                if code.as_ref().is_some_and(|c| c.len() == 6) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            code.unwrap()
+        };
+        let form = serde_json::json!({ "mobile": mobile, "sms_code": code, "password": "Lantern-Moth-77", "password2": "Lantern-Moth-77" });
+        assert_eq!(app.post_json("/api/v1/password/reset", &form).await.status(), 204);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let notices: Vec<_> = fake.received().into_iter().filter(|r| r.template_id == NOTICE_TEMPLATE_ID).collect();
+        if with_template {
+            assert_eq!(notices.len(), 1, "{:?}", fake.received());
+            assert!(notices[0].well_formed && notices[0].datas[1] == "127.0.0.1", "{notices:?}");
+            assert!(notices[0].datas[0].contains("北京时间"));
+        } else {
+            assert!(notices.is_empty());
+            let records = app.core.db.list_deliveries(None, 100).await.unwrap();
+            assert!(records.iter().all(|r| r.kind != "sms_notice"), "nothing queued that cannot go");
+        }
+    }
+}
+
 /// Queues an SMS code to `mobile` straight through the core (no captcha, no
 /// send limits: the queue is what is under test).
 async fn queue_code(app: &TestApp, mobile: &str, code: &str) -> String {

@@ -14,6 +14,8 @@ pub const SID: &str = "ACCOUNTSID0000000000000000000001";
 pub const TOKEN: &str = "AUTHTOKEN00000000000000000000001";
 pub const APP_ID: &str = "APPID000000000000000000000000001";
 pub const TEMPLATE_ID: &str = "1";
+/// The "password changed" notice's template (`RONGLIAN_NOTICE_TEMPLATE_ID`).
+pub const NOTICE_TEMPLATE_ID: &str = "2";
 
 /// One answer the fake gives.
 #[derive(Clone, Debug)]
@@ -30,6 +32,7 @@ pub enum Answer {
 #[derive(Clone, Debug)]
 pub struct Received {
     pub to: String,
+    pub template_id: String,
     pub datas: Vec<String>,
     /// Whether path, signature, headers and body were as documented.
     pub well_formed: bool,
@@ -114,11 +117,11 @@ async fn template_sms(
         && header("accept") == "application/json"
         && header("content-type") == "application/json;charset=utf-8"
         && body["appId"] == APP_ID
-        && body["templateId"] == TEMPLATE_ID
         && datas.len() == 2
-        && datas[0].len() == 6;
+        && ((body["templateId"] == TEMPLATE_ID && datas[0].len() == 6) || body["templateId"] == NOTICE_TEMPLATE_ID);
     fake.received.lock().unwrap().push(Received {
         to: body["to"].as_str().unwrap_or("").to_owned(),
+        template_id: body["templateId"].as_str().unwrap_or("").to_owned(),
         datas,
         well_formed,
     });

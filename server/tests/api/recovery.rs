@@ -237,6 +237,9 @@ async fn a_reset_by_sms_code_and_codes_keep_to_their_purpose() {
     .await;
     let attempts = app.core.db.recent_attempts(id, 10).await.unwrap();
     assert!(attempts.iter().any(|a| a.method == "reset_sms"));
+    // No verified e-mail: the owner is told by SMS, with the client address.
+    assert!(app.outbox_has("13600136007", "您的账号密码已于").await);
+    assert!(app.outbox_has("13600136007", "来自127.0.0.1").await);
     // An unregistered number gets no code at all.
     let form = json!({ "mobile": "13600136099", "image_code_id": app.captcha().await.0, "text": "XXXX" });
     let refused = app.new_browser().post(app.url("/api/v1/password/forgot")).json(&form).send().await.unwrap();

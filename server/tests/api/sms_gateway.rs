@@ -99,3 +99,25 @@ async fn a_refusal_reaches_the_visitor_and_a_bad_signature_is_not_retried() {
     assert_eq!((misconfigured.state.as_str(), misconfigured.attempts), ("failed", 1));
     assert!(misconfigured.last_error.unwrap().starts_with("http_401"));
 }
+
+/// After a reset, an account without a verified e-mail is told by SMS: the
+/// gateway gets a signed notice with the time and the client address, and
+/// no code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_changed_notice_reaches_the_gateway_without_a_code() {
+    use app::core::delivery::{JobMessage, SmsNotice, enqueue};
+    let (gw, env) = gateway(vec![]).await;
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    let notice =
+        SmsNotice::PasswordChanged { at: "2026-11-30 13:05（北京时间）".into(), client_ip: "203.0.113.9".into() };
+    enqueue(&app.core, JobMessage::SmsNotice { mobile: "13500135033".into(), notice }).await.unwrap();
+    let record = newest_final(&app).await;
+    assert_eq!(
+        (record.state.as_str(), record.kind.as_str(), record.purpose.as_str()),
+        ("sent", "sms_notice", "password_changed")
+    );
+    let (body, valid) = gw.received.lock().unwrap()[0].clone();
+    assert!(valid);
+    assert_eq!((body["kind"].as_str(), body["client_ip"].as_str()), (Some("password_changed"), Some("203.0.113.9")));
+    assert!(body.get("code").is_none() && body["text"].as_str().unwrap().contains("2026-11-30 13:05"), "{body}");
+}

@@ -110,12 +110,22 @@ pub enum JobMessage {
     /// the same work whether or not the address has an account. `token` is
     /// the link's (the database keeps its hash from the first attempt on).
     PasswordResetLink { email: String, token: String, requested_at_ms: i64, expires_at_ms: i64 },
+    /// A notice by SMS (no code): the password was reset.
+    SmsNotice { mobile: String, notice: SmsNotice },
+}
+
+/// What an SMS notice says, as the queue carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum SmsNotice {
+    PasswordChanged { at: String, client_ip: String },
 }
 
 impl JobMessage {
     pub fn kind(&self) -> &'static str {
         match self {
             JobMessage::SmsCode { .. } => "sms_code",
+            JobMessage::SmsNotice { .. } => "sms_notice",
             JobMessage::Email { .. } | JobMessage::PasswordResetLink { .. } => "email",
         }
     }
@@ -124,7 +134,7 @@ impl JobMessage {
     /// transport.
     pub fn provider(&self, core: &Core) -> &'static str {
         match self {
-            JobMessage::SmsCode { .. } => core.sms.name(),
+            JobMessage::SmsCode { .. } | JobMessage::SmsNotice { .. } => core.sms.name(),
             JobMessage::Email { .. } | JobMessage::PasswordResetLink { .. } => core.mail.name(),
         }
     }
@@ -132,7 +142,7 @@ impl JobMessage {
     /// The recipient as records and logs show it: masked.
     pub fn recipient_masked(&self) -> String {
         match self {
-            JobMessage::SmsCode { mobile, .. } => {
+            JobMessage::SmsCode { mobile, .. } | JobMessage::SmsNotice { mobile, .. } => {
                 crate::rules::Mobile::parse(mobile).map_or_else(|_| "?".into(), |m| m.masked())
             }
             JobMessage::Email { to, .. } | JobMessage::PasswordResetLink { email: to, .. } => mask_address(to),
@@ -145,6 +155,7 @@ impl JobMessage {
             JobMessage::SmsCode { purpose, .. } => purpose,
             JobMessage::Email { mail, .. } => mail.name(),
             JobMessage::PasswordResetLink { .. } => "password_reset",
+            JobMessage::SmsNotice { notice: SmsNotice::PasswordChanged { .. }, .. } => "password_changed",
         }
     }
 
@@ -154,6 +165,7 @@ impl JobMessage {
             JobMessage::SmsCode { expires_at_ms, .. } => Some(*expires_at_ms),
             JobMessage::Email { expires_at_ms, .. } => *expires_at_ms,
             JobMessage::PasswordResetLink { expires_at_ms, .. } => Some(*expires_at_ms),
+            JobMessage::SmsNotice { .. } => None,
         }
     }
 }

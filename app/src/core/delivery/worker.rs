@@ -2,14 +2,14 @@
 //! to the configured sender, then records what became of it. It runs inside
 //! the server by default, or alone (`server worker`).
 
-use super::{Claim, DeliveryEnd, DeliveryJob, JobMessage, Queue, QueueError, backoff, state};
+use super::{Claim, DeliveryEnd, DeliveryJob, JobMessage, Queue, QueueError, SmsNotice, backoff, state};
 use crate::{
     core::{
         Core,
         db::DbError,
         mail::{Email, Mail, MailAccepted, MailFailure},
         metrics::{self, DeliveryEvent},
-        sms::{SmsAccepted, SmsFailure, SmsMessage, SmsRefusal},
+        sms::{SmsAccepted, SmsBody, SmsFailure, SmsMessage, SmsRefusal},
         store::StoreError,
         tokens::LinkToken,
         use_cases::{keys, now_ms},
@@ -118,7 +118,14 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
     let (provider, attempt) = match &job.message {
         JobMessage::SmsCode { mobile, code, minutes, .. } => {
             let mobile = Mobile::parse(mobile).map_err(|e| DeliverError::Malformed(e.to_string()))?;
-            let message = SmsMessage { id: &job.delivery_id, to: &mobile, code, minutes: *minutes };
+            let message =
+                SmsMessage { id: &job.delivery_id, to: &mobile, body: SmsBody::Code { code, minutes: *minutes } };
+            (core.sms.name(), Attempt::from(core.sms.send(&message).await))
+        }
+        JobMessage::SmsNotice { mobile, notice: SmsNotice::PasswordChanged { at, client_ip } } => {
+            let mobile = Mobile::parse(mobile).map_err(|e| DeliverError::Malformed(e.to_string()))?;
+            let body = SmsBody::PasswordChanged { at, client_ip };
+            let message = SmsMessage { id: &job.delivery_id, to: &mobile, body };
             (core.sms.name(), Attempt::from(core.sms.send(&message).await))
         }
         JobMessage::Email { to, mail, .. } => {

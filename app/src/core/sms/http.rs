@@ -11,7 +11,7 @@
 //! refused for that reason; 408, 429, 5xx and network trouble temporary;
 //! any other 4xx (401: a bad signature) our configuration.
 
-use super::{SmsAccepted, SmsFailure, SmsMessage, SmsRefusal, SmsSender, transport_failure};
+use super::{SmsAccepted, SmsBody, SmsFailure, SmsMessage, SmsRefusal, SmsSender, transport_failure};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
@@ -62,14 +62,23 @@ impl SmsSender for HttpGatewaySender {
     }
 
     async fn send(&self, message: &SmsMessage<'_>) -> Result<SmsAccepted, SmsFailure> {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "id": message.id,
             "to": message.to.as_str(),
-            "code": message.code,
-            "minutes": message.minutes,
+            "kind": message.kind(),
             "text": message.text(),
-        })
-        .to_string();
+        });
+        match message.body {
+            SmsBody::Code { code, minutes } => {
+                body["code"] = code.into();
+                body["minutes"] = minutes.into();
+            }
+            SmsBody::PasswordChanged { at, client_ip } => {
+                body["at"] = at.into();
+                body["client_ip"] = client_ip.into();
+            }
+        }
+        let body = body.to_string();
         let timestamp = chrono::Utc::now().timestamp().to_string();
         let signed = signature(self.config.secret.expose_secret().as_bytes(), &timestamp, body.as_bytes());
         let response = self
@@ -114,10 +123,10 @@ mod tests {
     /// with Python's hmac module).
     #[test]
     fn the_signature_reproduces_the_documented_vector() {
-        let body = r#"{"code":"123456","id":"0f8e2c1b9a7d4e6f8a1b2c3d4e5f6a7b","minutes":5,"text":"您的验证码是123456，5分钟内有效。如非本人操作，请忽略本短信。","to":"13812345678"}"#;
+        let body = r#"{"code":"123456","id":"0f8e2c1b9a7d4e6f8a1b2c3d4e5f6a7b","kind":"code","minutes":5,"text":"您的验证码是123456，5分钟内有效。如非本人操作，请忽略本短信。","to":"13812345678"}"#;
         assert_eq!(
             signature(b"gateway-secret-0123456789abcdef0123", "1767225600", body.as_bytes()),
-            "sha256=f05dc57bc0053974818132452701b412ed63aca9ba58411bf0e7533b175351f2"
+            "sha256=7433670a260b9cc64b3ec613c9f0d9ef8194aaeb7602e99e470a9045b0a56ace"
         );
     }
 }

@@ -16,21 +16,52 @@ pub use ronglian::{PRODUCTION_BASE_URL as RONGLIAN_PRODUCTION_BASE_URL, Ronglian
 use crate::rules::Mobile;
 use std::time::Duration;
 
-/// One verification SMS: the code and how many minutes it lives.
+/// What an SMS says.
+#[derive(Clone, Copy, Debug)]
+pub enum SmsBody<'a> {
+    /// A verification code, and how many minutes it lives.
+    Code { code: &'a str, minutes: u64 },
+    /// The account's password was reset: when, and from which client address.
+    PasswordChanged { at: &'a str, client_ip: &'a str },
+}
+
+/// One SMS to one number.
 #[derive(Clone, Copy, Debug)]
 pub struct SmsMessage<'a> {
     /// The delivery's id: the same on every attempt, for a provider that
     /// drops repeats.
     pub id: &'a str,
     pub to: &'a Mobile,
-    pub code: &'a str,
-    pub minutes: u64,
+    pub body: SmsBody<'a>,
 }
 
 impl SmsMessage<'_> {
-    /// The text of a verification SMS, for senders that send text.
+    /// The text, for senders that send text.
     pub fn text(&self) -> String {
-        format!("您的验证码是{}，{}分钟内有效。如非本人操作，请忽略本短信。", self.code, self.minutes)
+        match self.body {
+            SmsBody::Code { code, minutes } => {
+                format!("您的验证码是{code}，{minutes}分钟内有效。如非本人操作，请忽略本短信。")
+            }
+            SmsBody::PasswordChanged { at, client_ip } => format!(
+                "您的账号密码已于{at}重置（来自{client_ip}），所有设备均已退出登录。如非本人操作，请立即通过“忘记密码”重新设置。"
+            ),
+        }
+    }
+
+    /// `code` or `password_changed`: what a gateway is asked to send.
+    pub fn kind(&self) -> &'static str {
+        match self.body {
+            SmsBody::Code { .. } => "code",
+            SmsBody::PasswordChanged { .. } => "password_changed",
+        }
+    }
+
+    /// The code it carries, if any: kept out of logs.
+    pub fn code(&self) -> Option<&str> {
+        match self.body {
+            SmsBody::Code { code, .. } => Some(code),
+            SmsBody::PasswordChanged { .. } => None,
+        }
     }
 }
 
@@ -107,6 +138,11 @@ impl SmsFailure {
 pub trait SmsSender: Send + Sync {
     /// The provider's name, for records and logs (`ronglian`, `log`...).
     fn name(&self) -> &'static str;
+    /// Whether this sender can send notices (a template provider needs a
+    /// template for each kind); codes it always sends.
+    fn sends_notices(&self) -> bool {
+        true
+    }
     async fn send(&self, message: &SmsMessage<'_>) -> Result<SmsAccepted, SmsFailure>;
 }
 
@@ -120,7 +156,8 @@ impl SmsSender for LogSender {
     }
 
     async fn send(&self, message: &SmsMessage<'_>) -> Result<SmsAccepted, SmsFailure> {
-        let text = message.text().replace(message.code, "******");
+        let text = message.text();
+        let text = message.code().map_or_else(|| text.clone(), |code| text.replace(code, "******"));
         tracing::info!(to = %message.to.masked(), text = %text, "sms sent (log sender)");
         Ok(SmsAccepted::default())
     }
@@ -192,7 +229,11 @@ mod tests {
     #[test]
     fn the_text_names_the_code_and_its_life() {
         let mobile = Mobile::parse("13812345678").unwrap();
-        let text = SmsMessage { id: "d1", to: &mobile, code: "042137", minutes: 5 }.text();
+        let text = SmsMessage { id: "d1", to: &mobile, body: SmsBody::Code { code: "042137", minutes: 5 } }.text();
         assert!(text.contains("042137") && text.contains("5分钟"));
+        let notice = SmsBody::PasswordChanged { at: "2026-11-30 13:05", client_ip: "203.0.113.9" };
+        let message = SmsMessage { id: "d2", to: &mobile, body: notice };
+        assert!(message.text().contains("2026-11-30 13:05") && message.text().contains("203.0.113.9"));
+        assert_eq!((message.kind(), message.code()), ("password_changed", None));
     }
 }

@@ -4,7 +4,7 @@
 //! `Authorization: base64(sid + ":" + ts)`, `ts` in China time. The template
 //! gets two values: the code and its life in minutes.
 
-use super::{SmsAccepted, SmsFailure, SmsMessage, SmsRefusal, SmsSender, transport_failure};
+use super::{SmsAccepted, SmsBody, SmsFailure, SmsMessage, SmsRefusal, SmsSender, transport_failure};
 use base64::Engine;
 use md5::{Digest, Md5};
 use secrecy::{ExposeSecret, SecretString};
@@ -17,6 +17,9 @@ pub struct RonglianConfig {
     pub auth_token: SecretString,
     pub app_id: String,
     pub template_id: String,
+    /// The "password changed" notice's template (the time, the client
+    /// address); without it no notice goes by SMS.
+    pub notice_template_id: Option<String>,
     /// `https://app.cloopen.com:8883`, the sandbox, or a test server.
     pub base_url: String,
 }
@@ -83,6 +86,10 @@ impl SmsSender for RonglianSender {
         "ronglian"
     }
 
+    fn sends_notices(&self) -> bool {
+        self.config.notice_template_id.is_some()
+    }
+
     async fn send(&self, message: &SmsMessage<'_>) -> Result<SmsAccepted, SmsFailure> {
         let c = &self.config;
         let ts = timestamp(chrono::Utc::now());
@@ -92,11 +99,23 @@ impl SmsSender for RonglianSender {
             c.base_url.trim_end_matches('/'),
             c.account_sid
         );
+        let (template, datas) = match message.body {
+            SmsBody::Code { code, minutes } => (&c.template_id, [code.to_owned(), minutes.to_string()]),
+            SmsBody::PasswordChanged { at, client_ip } => match &c.notice_template_id {
+                Some(template) => (template, [at.to_owned(), client_ip.to_owned()]),
+                None => {
+                    return Err(SmsFailure::Misconfigured {
+                        code: "no_notice_template".into(),
+                        message: "RONGLIAN_NOTICE_TEMPLATE_ID is not set".into(),
+                    });
+                }
+            },
+        };
         let body = serde_json::json!({
             "to": message.to.as_str(),
             "appId": c.app_id,
-            "templateId": c.template_id,
-            "datas": [message.code, message.minutes.to_string()],
+            "templateId": template,
+            "datas": datas,
         });
         let response = self
             .client

@@ -21,7 +21,7 @@ use crate::{
     core::{
         Client, Core,
         db::{DbError, LinkState, PasswordReset, UserRow},
-        delivery::{self, JobMessage, QueueError},
+        delivery::{self, JobMessage, QueueError, SmsNotice},
         mail::Mail,
         password_hashing::HashError,
         store::{Hit, StoreError},
@@ -252,20 +252,34 @@ async fn after_reset(core: &Core, client: &Client, user: &UserRow, method: &str)
     Ok(())
 }
 
-/// "Your password was changed", by e-mail when the account has a verified
-/// one. The reset stands whether or not the notice can be queued.
+/// "Your password was changed", with the time and the client address: by
+/// e-mail when the account has a verified one, else by SMS (when the SMS
+/// sender has a notice template). The reset stands whether or not the notice
+/// can be queued.
 async fn notify_password_changed(core: &Core, client: &Client, user: &UserRow, now: i64) {
-    let Some(to) = user.email.clone().filter(|_| user.email_verified) else {
-        // An account without a verified e-mail reset by its own SMS code.
-        return;
-    };
     let at = chrono::DateTime::from_timestamp_millis(now)
         .unwrap_or_default()
         .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!()))
         .format("%Y-%m-%d %H:%M（北京时间）")
         .to_string();
-    let mail = Mail::PasswordChanged { site: core.settings.site_name.clone(), at, client_ip: client.ip.to_string() };
-    if let Err(e) = delivery::enqueue(core, JobMessage::Email { to, mail, expires_at_ms: None }).await {
+    let client_ip = client.ip.to_string();
+    let message = match user.email.clone().filter(|_| user.email_verified) {
+        Some(to) => {
+            let mail = Mail::PasswordChanged { site: core.settings.site_name.clone(), at, client_ip };
+            JobMessage::Email { to, mail, expires_at_ms: None }
+        }
+        None if core.sms.sends_notices() => {
+            JobMessage::SmsNotice { mobile: user.mobile.clone(), notice: SmsNotice::PasswordChanged { at, client_ip } }
+        }
+        None => {
+            tracing::warn!(
+                user_id = user.id,
+                "reset_password: no verified e-mail and no SMS notice template; not told"
+            );
+            return;
+        }
+    };
+    if let Err(e) = delivery::enqueue(core, message).await {
         tracing::error!(error = %e, "reset_password: the notice was not queued");
     }
 }
