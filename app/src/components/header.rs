@@ -2,7 +2,7 @@
 //! server-rendered HTML, so a reload never flashes the signed-out header).
 
 use crate::{Session, api::Logout, wire::SessionInfo};
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -22,11 +22,21 @@ pub fn Header() -> impl IntoView {
                                     <a href="/user" class="user-name" data-testid="signed-in-user">
                                         {user.display_name().to_owned()}
                                     </a>
-                                    <ActionForm action=logout attr:class="inline-form">
+                                    // A plain form (it posts without WASM too); once
+                                    // alive, the typed call replaces the post.
+                                    <form
+                                        method="post"
+                                        action=Logout::url()
+                                        class="inline-form"
+                                        on:submit=move |ev| {
+                                            ev.prevent_default();
+                                            logout.dispatch(Logout {});
+                                        }
+                                    >
                                         <button type="submit" class="link">
                                             "退出"
                                         </button>
-                                    </ActionForm>
+                                    </form>
                                 }
                                     .into_any()
                             }

@@ -12,7 +12,7 @@ use crate::{
         AGREEMENT_REQUIRED, Mobile, MobileError, Nickname, Password, PasswordPolicy, SmsCode, Username, passwords_match,
     },
 };
-use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
+use leptos::{ev::SubmitEvent, prelude::*, server_fn::ServerFn, task::spawn_local};
 use leptos_meta::Title;
 use std::time::Duration;
 
@@ -203,13 +203,32 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
     });
     let mobile_ready = Signal::derive(move || parsed_mobile.get().is_ok() && mobile_status.get() == Availability::Free);
     let clear = |slot: RwSignal<Option<String>>| Callback::new(move |()| slot.set(None));
+    let optional = |value: RwSignal<String>| Some(value.get_untracked()).filter(|v| !v.trim().is_empty());
+    let on_send = move |ev: SubmitEvent| {
+        // The checks above refused it: nothing to send.
+        if ev.default_prevented() {
+            return;
+        }
+        ev.prevent_default();
+        action.dispatch(Register {
+            mobile: mobile.get_untracked(),
+            password: password.get_untracked(),
+            password2: password2.get_untracked(),
+            sms_code: sms_code.get_untracked(),
+            username: optional(username),
+            nickname: optional(nickname),
+            allow: allow.get_untracked().then(|| "on".to_owned()),
+        });
+    };
 
     view! {
         // The checks run in the capture phase on a wrapper, before the form's own
         // handler sends it: an element's listener, not one forwarded through the
         // `ActionForm` component (with erased components, release builds lost it).
         <div class="form-checks" on:submit:capture=on_submit>
-            <ActionForm action=action attr:novalidate=true attr:class="form">
+            // A plain form (it posts without WASM too); once alive, the typed
+            // call replaces the post: no form decoding in the browser's bundle.
+            <form method="post" action=Register::url() novalidate class="form" on:submit=on_send>
                 <p class="form-error" role="alert">
                     {move || server.general()}
                 </p>
@@ -295,7 +314,7 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "注册中…" } else { "注册" }}
                 </button>
-            </ActionForm>
+            </form>
         </div>
     }
 }
