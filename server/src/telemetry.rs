@@ -56,8 +56,15 @@ fn request_id(headers: &axum::http::HeaderMap) -> Option<&str> {
 
 /// The path with every run of 7 or more digits (a mobile number in
 /// `/mobiles/{m}/count` or `/sms_codes/{m}/cooldown`) masked to its first 3
-/// and last 4 digits: `13812345678` -> `138****5678`.
+/// and last 4 digits: `13812345678` -> `138****5678`; and a link's token
+/// (`/password/reset/{token}`, `/email/verify/{token}`: 32 or more hex
+/// digits) replaced whole, so that the log never holds a working link.
 pub fn masked_path(path: &str) -> String {
+    let is_token = |segment: &str| segment.len() >= 32 && segment.bytes().all(|b| b.is_ascii_hexdigit());
+    if path.split('/').any(is_token) {
+        let segments: Vec<&str> = path.split('/').map(|s| if is_token(s) { "<token>" } else { s }).collect();
+        return masked_path(&segments.join("/"));
+    }
     let mut out = String::with_capacity(path.len());
     let mut digits = String::new();
     let flush = |digits: &mut String, out: &mut String| {
@@ -106,6 +113,16 @@ mod tests {
         assert_eq!(masked_path("/api/v1/sms_codes/13812345678"), "/api/v1/sms_codes/138****5678");
         assert_eq!(masked_path("/api/v1/me/sessions/42"), "/api/v1/me/sessions/42");
         assert_eq!(masked_path("/pkg/mobile_auth.wasm"), "/pkg/mobile_auth.wasm");
+    }
+
+    #[test]
+    fn link_tokens_in_paths_are_never_logged() {
+        let token = "9f".repeat(32);
+        assert_eq!(masked_path(&format!("/api/v1/password/reset/{token}")), "/api/v1/password/reset/<token>");
+        assert_eq!(masked_path(&format!("/api/v1/email/verify/{token}/")), "/api/v1/email/verify/<token>/");
+        // A captcha id (a UUID) and hashed asset names stay readable.
+        let id = "2ba27ea8-da8c-42d7-b1bf-9a9b7c0d0fa6";
+        assert_eq!(masked_path(&format!("/api/v1/image_codes/{id}")), format!("/api/v1/image_codes/{id}"));
     }
 }
 

@@ -94,3 +94,22 @@ async fn paths_are_masked_and_raw_input_never_reaches_a_log_field() {
         captcha_lines.collect::<Vec<_>>()
     );
 }
+
+/// A link's token never reaches the log: not in the path of the API that
+/// checks it, nor from the worker that mails it.
+#[tokio::test]
+async fn link_tokens_never_reach_the_log() {
+    let logs = captured();
+    let app = spawn_app().await;
+    let (id, _browser) = app.signed_in_user("13200132001", "Secretive2").await;
+    app.core.db.set_verified_email(id, &app::rules::Email::parse("secretive2@example.com").unwrap()).await.unwrap();
+    let (captcha, answer) = app.captcha().await;
+    let forgot = serde_json::json!({ "email": "secretive2@example.com", "image_code_id": captcha, "text": answer });
+    assert_eq!(app.post_json("/api/v1/password/forgot", &forgot).await.status(), 202);
+    let token = app.mailed_token("secretive2@example.com").await;
+    assert_eq!(app.get(&format!("/api/v1/password/reset/{token}")).await.status(), 200);
+    assert_eq!(app.get(&format!("/api/v1/email/verify/{token}")).await.status(), 422);
+    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(!text.contains(&token), "a link's token reached the log");
+    assert!(text.contains("/api/v1/password/reset/<token>"), "the request is logged, its token replaced");
+}
