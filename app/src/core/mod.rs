@@ -115,6 +115,14 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// A link the site mails: `{PUBLIC_URL}{path}?token=...` (`path` is the
+    /// page that opens it, e.g. `/reset`).
+    pub fn mailed_link(&self, path: &str, token: &tokens::LinkToken) -> String {
+        format!("{}{path}?token={}", self.public_url, token.as_str())
+    }
+}
+
 /// When sign-in asks for the image captcha.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginCaptcha {

@@ -117,16 +117,10 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
     let attempts = job.attempt + 1;
     let (provider, attempt) = match &job.message {
         JobMessage::SmsCode { mobile, code, minutes, .. } => {
-            let mobile = Mobile::parse(mobile).map_err(|e| DeliverError::Malformed(e.to_string()))?;
-            let message =
-                SmsMessage { id: &job.delivery_id, to: &mobile, body: SmsBody::Code { code, minutes: *minutes } };
-            (core.sms.name(), Attempt::from(core.sms.send(&message).await))
+            (core.sms.name(), send_sms(core, job, mobile, SmsBody::Code { code, minutes: *minutes }).await?)
         }
         JobMessage::SmsNotice { mobile, notice: SmsNotice::PasswordChanged { at, client_ip } } => {
-            let mobile = Mobile::parse(mobile).map_err(|e| DeliverError::Malformed(e.to_string()))?;
-            let body = SmsBody::PasswordChanged { at, client_ip };
-            let message = SmsMessage { id: &job.delivery_id, to: &mobile, body };
-            (core.sms.name(), Attempt::from(core.sms.send(&message).await))
+            (core.sms.name(), send_sms(core, job, mobile, SmsBody::PasswordChanged { at, client_ip }).await?)
         }
         JobMessage::Email { to, mail, .. } => {
             let content = mail.render();
@@ -178,6 +172,17 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
     }
 }
 
+/// One attempt at an SMS to `mobile` (as the job holds it).
+async fn send_sms(core: &Core, job: &DeliveryJob, mobile: &str, body: SmsBody<'_>) -> Result<Attempt, DeliverError> {
+    let to = job_mobile(mobile)?;
+    Ok(Attempt::from(core.sms.send(&SmsMessage { id: &job.delivery_id, to: &to, body }).await))
+}
+
+/// The mobile number a job holds.
+fn job_mobile(raw: &str) -> Result<Mobile, DeliverError> {
+    Mobile::parse(raw).map_err(|e| DeliverError::Malformed(e.to_string()))
+}
+
 /// The reset link's e-mail, when an active account has verified `email`:
 /// the link is kept (as a hash, for the account's current password) before
 /// it is sent. A retry keeps the same link again, which changes nothing.
@@ -202,7 +207,7 @@ async fn reset_link_mail(
     let settings = &core.settings;
     Ok(Some(Mail::PasswordReset {
         site: settings.site_name.clone(),
-        link: format!("{}/reset?token={}", settings.public_url, token.as_str()),
+        link: settings.mailed_link("/reset", &token),
         minutes: settings.reset_link_ttl.as_secs().div_ceil(60),
     }))
 }
@@ -231,7 +236,7 @@ async fn fail(
         tracing::warn!(to = %job.message.recipient_masked(), error = %error, "delivery failed for good");
     }
     if let JobMessage::SmsCode { mobile, purpose, code, .. } = &job.message {
-        let mobile = Mobile::parse(mobile).map_err(|e| DeliverError::Malformed(e.to_string()))?;
+        let mobile = job_mobile(mobile)?;
         let purpose: Purpose = purpose.parse().map_err(|_| DeliverError::Malformed("purpose".into()))?;
         // This code never arrives: the visitor may ask for another at once,
         // and hears why when the provider named a reason.

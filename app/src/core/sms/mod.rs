@@ -156,8 +156,10 @@ impl SmsSender for LogSender {
     }
 
     async fn send(&self, message: &SmsMessage<'_>) -> Result<SmsAccepted, SmsFailure> {
-        let text = message.text();
-        let text = message.code().map_or_else(|| text.clone(), |code| text.replace(code, "******"));
+        let text = match message.code() {
+            Some(code) => message.text().replace(code, "******"),
+            None => message.text(),
+        };
         tracing::info!(to = %message.to.masked(), text = %text, "sms sent (log sender)");
         Ok(SmsAccepted::default())
     }

@@ -42,6 +42,32 @@ pub(crate) async fn costs_a_lookup<E: From<LookupRefusal>>(core: &Core, client: 
     }
 }
 
+/// Why a mailed link may not go now: the SMS rules, applied to links.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum LinkPace {
+    Cooldown(std::time::Duration),
+    DailyCap(std::time::Duration),
+}
+
+/// Counts one mailed link under a name (an address, an account) by the SMS
+/// rules: one per resend interval, and at most `SMS_DAILY_CAP` a day; each
+/// a store step of its own. `Some` says which one refuses, and for how long.
+pub(crate) async fn pace_mailed_link(
+    core: &Core,
+    cooldown_key: &str,
+    daily_key: &str,
+) -> Result<Option<LinkPace>, StoreError> {
+    let settings = &core.settings;
+    if let Hit::Limited { retry_after } = core.store.hit(cooldown_key, settings.sms_resend_interval, 1).await? {
+        return Ok(Some(LinkPace::Cooldown(retry_after)));
+    }
+    let day = std::time::Duration::from_secs(86_400);
+    if let Hit::Limited { retry_after } = core.store.hit(daily_key, day, settings.sms_daily_cap).await? {
+        return Ok(Some(LinkPace::DailyCap(retry_after)));
+    }
+    Ok(None)
+}
+
 impl From<LookupRefusal> for AppError {
     fn from(e: LookupRefusal) -> AppError {
         match e {

@@ -5,7 +5,7 @@
 
 use super::{
     account::{OwnPasswordRefusal, check_own_password},
-    checks::{LookupRefusal, costs_a_lookup},
+    checks::{LinkPace, LookupRefusal, costs_a_lookup, pace_mailed_link},
     dependency_down, keys, now_ms, seconds_up,
     sessions::Authenticated,
 };
@@ -15,7 +15,7 @@ use crate::{
         db::{DbError, EmailVerification, LinkState},
         delivery::{self, JobMessage, QueueError},
         mail::{Mail, mask_address},
-        store::{Hit, StoreError},
+        store::StoreError,
         tokens::LinkToken,
     },
     error::{AppError, ErrorKind},
@@ -168,17 +168,9 @@ async fn resend_wait(core: &Core, user_id: i64, email: &Email) -> Result<u64, St
 async fn send_link(core: &Core, user_id: i64, email: &Email) -> Result<(), EmailBindingError> {
     let settings = &core.settings;
     let account = keys::user_account(user_id);
-    let day = Duration::from_secs(86_400);
     for name in [email.as_str(), account.as_str()] {
-        if let Hit::Limited { retry_after } =
-            core.store.hit(&keys::email_cooldown(name), settings.sms_resend_interval, 1).await?
-        {
-            return Err(EmailBindingError::Cooldown { retry_after });
-        }
-        if let Hit::Limited { retry_after } =
-            core.store.hit(&keys::email_daily(name), day, settings.sms_daily_cap).await?
-        {
-            return Err(EmailBindingError::DailyCap { retry_after });
+        if let Some(pace) = pace_mailed_link(core, &keys::email_cooldown(name), &keys::email_daily(name)).await? {
+            return Err(pace.into());
         }
     }
     let token = LinkToken::generate();
@@ -187,7 +179,7 @@ async fn send_link(core: &Core, user_id: i64, email: &Email) -> Result<(), Email
     core.db.start_email_verification(user_id, email, &token.hash(), now, expires_at).await?;
     let mail = Mail::VerifyEmail {
         site: settings.site_name.clone(),
-        link: format!("{}/email/verify?token={}", settings.public_url, token.as_str()),
+        link: settings.mailed_link("/email/verify", &token),
         hours: settings.email_link_ttl.as_secs().div_ceil(3600),
     };
     let message = JobMessage::Email { to: email.as_str().to_owned(), mail, expires_at_ms: Some(expires_at) };
@@ -206,6 +198,15 @@ pub(super) fn link_refusal(state: LinkState, what: &str) -> AppError {
         }
     };
     AppError::new(ErrorKind::Invalid, code, message)
+}
+
+impl From<LinkPace> for EmailBindingError {
+    fn from(pace: LinkPace) -> Self {
+        match pace {
+            LinkPace::Cooldown(retry_after) => EmailBindingError::Cooldown { retry_after },
+            LinkPace::DailyCap(retry_after) => EmailBindingError::DailyCap { retry_after },
+        }
+    }
 }
 
 impl From<VerifyEmailError> for AppError {

@@ -10,7 +10,7 @@
 //! the password counters are cleared, and the owner is told.
 
 use super::{
-    checks::{CaptchaRefusal, SmsCodeRefusal, check_captcha, check_sms_code},
+    checks::{CaptchaRefusal, LinkPace, SmsCodeRefusal, check_captcha, check_sms_code, pace_mailed_link},
     dependency_down,
     email_binding::link_refusal,
     internal, keys, now_ms, seconds_up,
@@ -130,18 +130,11 @@ async fn link_by_email(core: &Core, form: &ForgotPasswordForm) -> Result<Recover
     check_captcha(core, &form.image_code_id, &answer).await?;
     // Per address, once past the captcha: a stranger's wrong captchas do
     // not spend the owner's links.
+    let (cooldown, daily) = (keys::recovery_cooldown(email.as_str()), keys::recovery_daily(email.as_str()));
+    if let Some(pace) = pace_mailed_link(core, &cooldown, &daily).await? {
+        return Err(pace.into());
+    }
     let settings = &core.settings;
-    if let Hit::Limited { retry_after } =
-        core.store.hit(&keys::recovery_cooldown(email.as_str()), settings.sms_resend_interval, 1).await?
-    {
-        return Err(RecoveryError::Cooldown { retry_after });
-    }
-    let day = Duration::from_secs(86_400);
-    if let Hit::Limited { retry_after } =
-        core.store.hit(&keys::recovery_daily(email.as_str()), day, settings.sms_daily_cap).await?
-    {
-        return Err(RecoveryError::DailyCap { retry_after });
-    }
     let now = now_ms();
     let message = JobMessage::PasswordResetLink {
         email: email.as_str().to_owned(),
@@ -281,6 +274,15 @@ async fn notify_password_changed(core: &Core, client: &Client, user: &UserRow, n
     };
     if let Err(e) = delivery::enqueue(core, message).await {
         tracing::error!(error = %e, "reset_password: the notice was not queued");
+    }
+}
+
+impl From<LinkPace> for RecoveryError {
+    fn from(pace: LinkPace) -> Self {
+        match pace {
+            LinkPace::Cooldown(retry_after) => RecoveryError::Cooldown { retry_after },
+            LinkPace::DailyCap(retry_after) => RecoveryError::DailyCap { retry_after },
+        }
     }
 }
 
