@@ -12,6 +12,6 @@ pub use field_message::{FieldMessage, Note};
 pub use form_errors::FormErrors;
 pub use format::{describe_browser, format_time};
 pub use header::Header;
-pub use sms_code::{Captcha, CaptchaField, SmsCodeFields};
+pub use sms_code::{Captcha, CaptchaField, MobileAndCode, SmsCodeFields};
 pub use tabs::tab_button;
 pub use text_field::{MobileField, TextField};

@@ -369,3 +369,69 @@ pub fn SmsCodeFields(
         </TextField>
     }
 }
+
+/// A mobile number and its SMS code as a sign-in-like form holds them (SMS
+/// sign-in, recovery by SMS): the fields, and the browser's checks of both.
+/// (Registration has its own: the number must also be free.)
+#[derive(Clone, Copy)]
+pub struct MobileAndCode {
+    mobile: RwSignal<String>,
+    sms_code: RwSignal<String>,
+    mobile_error: RwSignal<Option<String>>,
+    sms_error: RwSignal<Option<String>>,
+}
+
+impl Default for MobileAndCode {
+    fn default() -> Self {
+        MobileAndCode::new()
+    }
+}
+
+impl MobileAndCode {
+    pub fn new() -> MobileAndCode {
+        MobileAndCode {
+            mobile: RwSignal::new(String::new()),
+            sms_code: RwSignal::new(String::new()),
+            mobile_error: RwSignal::new(None),
+            sms_error: RwSignal::new(None),
+        }
+    }
+
+    /// Checks both fields, showing what is wrong; true when they hold.
+    pub fn check(self) -> bool {
+        self.mobile_error.set(Mobile::parse(&self.mobile.get_untracked()).err().map(|e| e.message().into()));
+        self.sms_error
+            .set(crate::rules::SmsCode::parse(&self.sms_code.get_untracked()).err().map(|e| e.message().into()));
+        self.mobile_error.get_untracked().is_none() && self.sms_error.get_untracked().is_none()
+    }
+
+    /// The number's field (`id`), the captcha and the code with its send
+    /// button for `purpose`; the server's errors from `server`.
+    pub fn fields(
+        self,
+        id: &'static str,
+        purpose: &'static str,
+        captcha: Captcha,
+        server: super::FormErrors,
+    ) -> impl IntoView {
+        let MobileAndCode { mobile, sms_code, mobile_error, sms_error } = self;
+        view! {
+            <super::MobileField
+                id=id
+                value=mobile
+                note=server.note(mobile_error, "mobile")
+                on_edit=Callback::new(move |()| mobile_error.set(None))
+            />
+            <SmsCodeFields
+                purpose=purpose
+                captcha
+                mobile
+                mobile_ready=Signal::derive(move || Mobile::parse(&mobile.get()).is_ok())
+                mobile_error
+                sms_code
+                sms_error
+                server_error=Signal::derive(move || server.field("sms_code"))
+            />
+        }
+    }
+}

@@ -6,8 +6,8 @@
 use crate::{
     Session,
     api::{ForgotByEmail, ResetPassword, reset_link_status},
-    components::{Captcha, CaptchaField, FormErrors, MobileField, SmsCodeFields, TextField, tab_button},
-    rules::{Email, Mobile, Password, PasswordPolicy, SmsCode, passwords_match},
+    components::{Captcha, CaptchaField, FormErrors, MobileAndCode, TextField, tab_button},
+    rules::{Email, Password, PasswordPolicy, passwords_match},
 };
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_meta::Title;
@@ -167,15 +167,12 @@ impl NewPassword {
 #[component]
 fn BySms(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
     let action = ServerAction::<ResetPassword>::new();
-    let mobile = RwSignal::new(String::new());
-    let sms_code = RwSignal::new(String::new());
-    let [mobile_error, sms_error] = std::array::from_fn(|_| RwSignal::new(None::<String>));
+    let number = MobileAndCode::new();
     let new_password = NewPassword::new(policy);
     let on_submit = move |ev: SubmitEvent| {
-        mobile_error.set(Mobile::parse(&mobile.get_untracked()).err().map(|e| e.message().into()));
-        sms_error.set(SmsCode::parse(&sms_code.get_untracked()).err().map(|e| e.message().into()));
-        let passwords_hold = new_password.check();
-        if mobile_error.get_untracked().is_some() || sms_error.get_untracked().is_some() || !passwords_hold {
+        // Both checked, so that every wrong field shows at once.
+        let (number_holds, passwords_hold) = (number.check(), new_password.check());
+        if !number_holds || !passwords_hold {
             ev.prevent_default();
         }
     };
@@ -186,22 +183,7 @@ fn BySms(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
                 <p class="form-error" role="alert">
                     {move || server.general()}
                 </p>
-                <MobileField
-                    id="forgot-mobile"
-                    value=mobile
-                    note=server.note(mobile_error, "mobile")
-                    on_edit=Callback::new(move |()| mobile_error.set(None))
-                />
-                <SmsCodeFields
-                    purpose="reset_password"
-                    captcha
-                    mobile
-                    mobile_ready=Signal::derive(move || Mobile::parse(&mobile.get()).is_ok())
-                    mobile_error
-                    sms_code
-                    sms_error
-                    server_error=Signal::derive(move || server.field("sms_code"))
-                />
+                {number.fields("forgot-mobile", "reset_password", captcha, server)}
                 {new_password.fields(server)}
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "提交中…" } else { "重置密码" }}

@@ -4,8 +4,8 @@
 
 use crate::{
     api::{Login, SmsLogin, login_needs_captcha},
-    components::{Captcha, CaptchaField, FormErrors, MobileField, SmsCodeFields, TextField, tab_button},
-    rules::{Account, Mobile, SmsCode},
+    components::{Captcha, CaptchaField, FormErrors, MobileAndCode, TextField, tab_button},
+    rules::Account,
 };
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -168,13 +168,9 @@ fn PasswordLogin(next: Signal<String>, captcha: Captcha, captcha_at_first: bool)
 #[component]
 fn SmsLoginForm(next: Signal<String>, captcha: Captcha) -> impl IntoView {
     let action = ServerAction::<SmsLogin>::new();
-    let mobile = RwSignal::new(String::new());
-    let sms_code = RwSignal::new(String::new());
-    let [mobile_error, sms_error] = std::array::from_fn(|_| RwSignal::new(None::<String>));
+    let number = MobileAndCode::new();
     let on_submit = move |ev: SubmitEvent| {
-        mobile_error.set(Mobile::parse(&mobile.get_untracked()).err().map(|e| e.message().into()));
-        sms_error.set(SmsCode::parse(&sms_code.get_untracked()).err().map(|e| e.message().into()));
-        if mobile_error.get_untracked().is_some() || sms_error.get_untracked().is_some() {
+        if !number.check() {
             ev.prevent_default();
         }
     };
@@ -188,22 +184,7 @@ fn SmsLoginForm(next: Signal<String>, captcha: Captcha) -> impl IntoView {
                 <p class="form-error" role="alert">
                     {move || server.general()}
                 </p>
-                <MobileField
-                    id="sms-mobile"
-                    value=mobile
-                    note=server.note(mobile_error, "mobile")
-                    on_edit=Callback::new(move |()| mobile_error.set(None))
-                />
-                <SmsCodeFields
-                    purpose="login"
-                    captcha
-                    mobile
-                    mobile_ready=Signal::derive(move || Mobile::parse(&mobile.get()).is_ok())
-                    mobile_error
-                    sms_code
-                    sms_error
-                    server_error=Signal::derive(move || server.field("sms_code"))
-                />
+                {number.fields("sms-mobile", "login", captcha, server)}
                 <RememberAndNext id="sms-remember" next />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "登录中…" } else { "登录" }}
