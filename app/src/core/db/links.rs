@@ -4,7 +4,7 @@
 //! conditional UPDATE, so of two simultaneous uses one wins, on both
 //! backends.
 
-use super::{Database, DbError, on_pool, unique_violation};
+use super::{Database, DbError, END_SESSIONS, on_pool, unique_violation};
 use crate::rules::Email;
 
 /// Why a link does not work (or that it does).
@@ -41,7 +41,7 @@ pub enum EmailVerification {
 /// What using a reset link did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PasswordReset {
-    Reset { user_id: i64 },
+    Reset { user_id: i64, sessions_ended: u64 },
     Refused(LinkState),
 }
 
@@ -193,9 +193,9 @@ impl Database {
         self.link_state(RESET_STATE, token_hash, now_ms).await
     }
 
-    /// Uses a reset link: marks it used and sets the new password, in one
-    /// transaction, only while the password is the one the link was made
-    /// for. Of two simultaneous uses one wins.
+    /// Uses a reset link: marks it used, sets the new password and ends
+    /// every session, in one transaction, only while the password is the one
+    /// the link was made for. Of two simultaneous uses one wins.
     pub async fn reset_password_with_link(
         &self,
         token_hash: &str,
@@ -219,12 +219,15 @@ impl Database {
                 // The password changed since the link was made: it is dead.
                 return Ok(None);
             }
+            // Every session ends with the old password, in the same step.
+            let ended =
+                sqlx::query(END_SESSIONS).bind(user_id).bind(now_ms).bind("").execute(&mut *tx).await?.rows_affected();
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(Some(user_id))
+            Ok::<_, sqlx::Error>(Some((user_id, ended)))
         }
         .await)?;
         match reset {
-            Some(user_id) => Ok(PasswordReset::Reset { user_id }),
+            Some((user_id, sessions_ended)) => Ok(PasswordReset::Reset { user_id, sessions_ended }),
             None => Ok(PasswordReset::Refused(self.link_state(RESET_STATE, token_hash, now_ms).await?.0)),
         }
     }

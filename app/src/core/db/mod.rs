@@ -284,15 +284,33 @@ impl Database {
         self.update_user("nickname = $2", user_id, nickname.to_owned()).await
     }
 
-    /// Every change of the password passes here (or through a reset link),
-    /// and kills the reset links made before it.
-    pub async fn set_password_hash(&self, user_id: i64, hash: &PasswordHash) -> Result<bool, DbError> {
-        self.update_user(
-            "password_hash = $2, password_version = password_version + 1",
-            user_id,
-            hash.as_str().to_owned(),
-        )
-        .await
+    /// Every change of the password passes here (or through a reset link):
+    /// it kills the reset links made before it, and ends the user's sessions
+    /// but `keep` in the same transaction, so that no dropped request can
+    /// leave a changed password with its old sessions alive. Returns how many
+    /// sessions ended.
+    pub async fn set_password_hash(
+        &self,
+        user_id: i64,
+        hash: &PasswordHash,
+        keep: Option<&str>,
+        now_ms: i64,
+    ) -> Result<u64, DbError> {
+        let set = "UPDATE users SET password_hash = $2, password_version = password_version + 1 WHERE id = $1";
+        Ok(on_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(set).bind(user_id).bind(hash.as_str()).execute(&mut *tx).await?;
+            let ended = sqlx::query(END_SESSIONS)
+                .bind(user_id)
+                .bind(now_ms)
+                .bind(keep.unwrap_or(""))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(ended)
+        }
+        .await)?)
     }
 
     pub async fn set_active(&self, user_id: i64, active: bool) -> Result<bool, DbError> {
@@ -383,8 +401,7 @@ impl Database {
 
     /// Ends all the user's sessions but `keep`, if given. Returns how many.
     pub async fn end_sessions(&self, user_id: i64, keep: Option<&str>, now_ms: i64) -> Result<u64, DbError> {
-        let q = "UPDATE sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL AND id <> $3";
-        Ok(on_pool!(self, |pool| sqlx::query(q)
+        Ok(on_pool!(self, |pool| sqlx::query(END_SESSIONS)
             .bind(user_id)
             .bind(now_ms)
             .bind(keep.unwrap_or(""))
@@ -440,6 +457,10 @@ impl Database {
     }
 }
 
+/// Ends a user's sessions ($1) but one ($3, or none: ''), at $2.
+pub(crate) const END_SESSIONS: &str =
+    "UPDATE sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL AND id <> $3";
+
 /// The constraint (PostgreSQL) or message (SQLite) of a unique violation.
 fn unique_violation(e: &sqlx::Error) -> Option<String> {
     let db = e.as_database_error()?;
@@ -478,6 +499,29 @@ mod tests {
         ));
         let bob = Username::parse("Bobby_02").unwrap();
         assert!(matches!(db.insert_user(&new_user(&bob, &mobile, &hash)).await, Err(InsertUserError::MobileTaken)));
+
+        // A new password ends the sessions in the same step, but the one kept.
+        for id in ["s-kept", "s-ended"] {
+            let session = NewSession {
+                id,
+                user_id: row.id,
+                now_ms: 1_700_000_000_000,
+                expires_at: i64::MAX,
+                client_ip: "127.0.0.1",
+                user_agent: "test",
+                remember: false,
+            };
+            db.create_session(&session).await.unwrap();
+        }
+        let new_hash = PasswordHash::from_stored("$argon2id$new".into());
+        assert_eq!(db.set_password_hash(row.id, &new_hash, Some("s-kept"), 1_700_000_000_001).await.unwrap(), 1);
+        let (kept, ended) = (db.find_session("s-kept").await.unwrap(), db.find_session("s-ended").await.unwrap());
+        assert!(kept.unwrap().ended_at.is_none() && ended.unwrap().ended_at == Some(1_700_000_000_001));
+        let changed = db.find_user(row.id).await.unwrap().unwrap();
+        assert_eq!(
+            (changed.password_hash.as_str(), changed.password_version),
+            ("$argon2id$new", row.password_version + 1)
+        );
 
         // Simultaneous inserts of one number: exactly one wins.
         let mut tasks = tokio::task::JoinSet::new();

@@ -191,7 +191,9 @@ async fn reset_by_link(core: &Core, client: &Client, form: &ResetPasswordForm) -
     let user = user.ok_or(RecoveryError::Link(LinkState::Unknown))?;
     let new_hash = new_password_hash(core, &user, form).await?;
     match core.db.reset_password_with_link(&hash, &new_hash, now_ms()).await? {
-        PasswordReset::Reset { .. } => after_reset(core, client, &user, "reset_email").await,
+        PasswordReset::Reset { sessions_ended, .. } => {
+            after_reset(core, client, &user, "reset_email", sessions_ended).await
+        }
         PasswordReset::Refused(state) => Err(RecoveryError::Link(state)),
     }
 }
@@ -206,8 +208,8 @@ async fn reset_by_code(core: &Core, client: &Client, form: &ResetPasswordForm) -
     if !core.store.consume_code(&code_key, code.as_str()).await? {
         return Err(SmsCodeRefusal::Missing.into());
     }
-    core.db.set_password_hash(user.id, &new_hash).await?;
-    after_reset(core, client, &user, "reset_sms").await
+    let ended = core.db.set_password_hash(user.id, &new_hash, None, now_ms()).await?;
+    after_reset(core, client, &user, "reset_sms", ended).await
 }
 
 /// The new password, by the registration rules, twice; then its hash.
@@ -227,11 +229,17 @@ async fn new_password_hash(
     Ok(core.hasher.hash(&password).await?)
 }
 
-/// A new password is set: every session ends, the account's failure counts
-/// and lock go, the attempt joins the history, and the owner is told.
-async fn after_reset(core: &Core, client: &Client, user: &UserRow, method: &str) -> Result<(), RecoveryError> {
+/// A new password is set and every session has ended with it (`ended` of
+/// them): the account's failure counts and lock go, the attempt joins the
+/// history, and the owner is told.
+async fn after_reset(
+    core: &Core,
+    client: &Client,
+    user: &UserRow,
+    method: &str,
+    ended: u64,
+) -> Result<(), RecoveryError> {
     let now = now_ms();
-    let ended = core.db.end_sessions(user.id, None, now).await?;
     let account = keys::user_account(user.id);
     for key in [keys::login_failures(&account), keys::login_lock(&account), keys::login_lock_noted(&account)] {
         if let Err(e) = core.store.delete(&key).await {
