@@ -2,10 +2,7 @@
 //! pages, and the JSON API serialises it as `{"code", "message", "field"}`.
 //! Use-case errors (in `core`) convert into it in one place each.
 
-use leptos::server_fn::{
-    codec::JsonEncoding,
-    error::{FromServerFnError, ServerFnErrorErr},
-};
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 /// What kind of failure this is; decides the HTTP status.
@@ -60,10 +57,8 @@ pub struct AppError {
     /// A plain-Chinese message for the person.
     pub message: String,
     /// The form field the message belongs beside, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// Seconds until trying again makes sense (rate limits, cooldowns).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
 }
 
@@ -120,7 +115,7 @@ impl AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::wire::Encoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {

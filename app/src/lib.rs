@@ -50,7 +50,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// so that the header follows a sign-up (which ends on a redirect).
 #[derive(Clone, Copy)]
 pub struct Session {
-    pub info: Resource<Result<SessionInfo, AppError>>,
+    pub info: Resource<Result<SessionInfo, AppError>, crate::wire::ResourceCodec>,
 }
 
 #[component]
@@ -69,7 +69,7 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Site() -> impl IntoView {
     let location = leptos_router::hooks::use_location();
-    let info = Resource::new(move || location.pathname.get(), |_| api::get_session_info());
+    let info = crate::wire::resource(move || location.pathname.get(), |_| api::get_session_info());
     provide_context(Session { info });
 
     view! {

@@ -129,3 +129,22 @@ export async function signIn(page: Page, account: string, password: string, opti
   if (options.remember) await page.locator("#password-login").getByLabel("记住我").check();
   await page.getByRole("button", { name: "登录", exact: true }).click();
 }
+
+/** A server function's answer as the pages read it (postcard, `app::wire`):
+ * struct fields in order, unsigned integers as LEB128, `true`/`Some` as 1,
+ * `false`/`None` as 0, a string as its UTF-8 length then its bytes. */
+export function postcard(...fields: (number | boolean | string)[]): Buffer {
+  const bytes: number[] = [];
+  const varint = (n: number) => {
+    for (; n >= 0x80; n = Math.floor(n / 0x80)) bytes.push((n % 0x80) | 0x80);
+    bytes.push(n);
+  };
+  for (const field of fields) {
+    if (typeof field === "string") {
+      const utf8 = Buffer.from(field, "utf8");
+      varint(utf8.length);
+      bytes.push(...utf8);
+    } else varint(Number(field));
+  }
+  return Buffer.from(bytes);
+}

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { freshMobile, open, outboxCode, registerThroughApi, sendCode, solveCaptcha } from "./helpers";
+import { freshMobile, open, outboxCode, postcard, registerThroughApi, sendCode, solveCaptcha } from "./helpers";
 
 test("a person registers with a mobile number and lands signed in", async ({ page }) => {
   const mobile = freshMobile();
@@ -47,7 +47,11 @@ test("a code the provider refuses ends the countdown and says why", async ({ pag
   // page's side: what the visitor sees once the answer names a refusal.
   const refusal = "该手机号无法接收短信，请更换号码或联系客服";
   await page.route("**/api/sms_cooldown", (route) =>
-    route.fulfill({ json: { seconds: 0, refusal: { code: "sms_provider_blocked", message: refusal } } }),
+    // SmsCooldown { seconds: 0, refusal: Some({ code, message }) }
+    route.fulfill({
+      contentType: "application/x-postcard",
+      body: postcard(0, true, "sms_provider_blocked", refusal),
+    }),
   );
   await open(page, "/register");
   // Not `sendCode`: waiting for the SMS to reach the outbox can outlast the

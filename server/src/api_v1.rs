@@ -67,12 +67,31 @@ impl<E: Into<AppError>> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, Json(&self.0)).into_response();
+        let body = ErrorBody {
+            kind: self.0.kind,
+            code: &self.0.code,
+            message: &self.0.message,
+            field: self.0.field.as_deref(),
+            retry_after: self.0.retry_after,
+        };
+        let mut response = (status, Json(body)).into_response();
         if let Some(seconds) = self.0.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
+}
+
+/// An error's JSON: `field` and `retry_after` only when they apply.
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    kind: app::error::ErrorKind,
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
 }
 
 /// `Json<T>` whose rejections (malformed JSON, wrong types, wrong content

@@ -290,7 +290,7 @@ async fn server_fn_error_status(response: axum::response::Response) -> axum::res
     }
     let (mut parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.unwrap_or_default();
-    if let Ok(error) = serde_json::from_slice::<app::error::AppError>(&bytes)
+    if let Ok(error) = <app::wire::Encoding as leptos::server_fn::Decodes<app::error::AppError>>::decode(bytes.clone())
         && let Ok(status) = axum::http::StatusCode::from_u16(error.kind.status())
     {
         parts.status = status;

@@ -8,7 +8,7 @@ use crate::{
 use leptos::prelude::*;
 
 /// Who is signed in, and the settings the browser-side rules follow.
-#[server(endpoint = "session_info")]
+#[server(endpoint = "session_info", output = crate::wire::Answer)]
 pub async fn get_session_info() -> Result<SessionInfo, AppError> {
     use super::context::*;
     let core = core()?;
@@ -20,7 +20,7 @@ pub async fn get_session_info() -> Result<SessionInfo, AppError> {
     Ok(SessionInfo { user, password_policy: core.settings.password_policy, dev_outbox: core.outbox.is_some() })
 }
 
-#[server(endpoint = "mobile_count")]
+#[server(endpoint = "mobile_count", output = crate::wire::Answer)]
 pub async fn mobile_count(mobile: String) -> Result<i64, AppError> {
     use super::context::*;
     let core = core()?;
@@ -28,7 +28,7 @@ pub async fn mobile_count(mobile: String) -> Result<i64, AppError> {
     crate::core::use_cases::count_mobile(&core, &client, &mobile).await.map_err(fail)
 }
 
-#[server(endpoint = "username_count")]
+#[server(endpoint = "username_count", output = crate::wire::Answer)]
 pub async fn username_count(username: String) -> Result<i64, AppError> {
     use super::context::*;
     let core = core()?;
@@ -38,7 +38,7 @@ pub async fn username_count(username: String) -> Result<i64, AppError> {
 
 /// The register form. On success the person is signed in (cookie) and sent
 /// to the home page; this works without WASM too.
-#[server(endpoint = "register")]
+#[server(endpoint = "register", output = crate::wire::Answer)]
 pub async fn register(
     mobile: String,
     password: String,
@@ -69,7 +69,7 @@ pub async fn register(
 
 /// The delivery records, newest first; an error outside development (like
 /// the outbox, whose page shows them).
-#[server(endpoint = "dev_deliveries")]
+#[server(endpoint = "dev_deliveries", output = crate::wire::Answer)]
 pub async fn dev_deliveries() -> Result<Vec<crate::wire::DeliveryView>, AppError> {
     use super::context::*;
     use crate::core::use_cases::{JobFilter, list_jobs};
@@ -82,7 +82,7 @@ pub async fn dev_deliveries() -> Result<Vec<crate::wire::DeliveryView>, AppError
 }
 
 /// The development outbox, newest first; an error outside development.
-#[server(endpoint = "dev_outbox")]
+#[server(endpoint = "dev_outbox", output = crate::wire::Answer)]
 pub async fn dev_outbox() -> Result<Vec<OutboxEntry>, AppError> {
     use super::context::*;
     let core = core()?;

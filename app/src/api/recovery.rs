@@ -8,7 +8,7 @@ use crate::{error::AppError, wire::RecoverySent};
 use leptos::prelude::*;
 
 /// "忘记密码" by e-mail: the same answer whether or not an account has the address.
-#[server(endpoint = "forgot_by_email")]
+#[server(endpoint = "forgot_by_email", output = crate::wire::Answer)]
 pub async fn forgot_by_email(email: String, image_code_id: String, text: String) -> Result<RecoverySent, AppError> {
     use super::context::*;
     use crate::wire::ForgotPasswordForm;
@@ -19,7 +19,7 @@ pub async fn forgot_by_email(email: String, image_code_id: String, text: String)
 }
 
 /// Whether a reset link still works, as its page opens.
-#[server(endpoint = "reset_link_status")]
+#[server(endpoint = "reset_link_status", output = crate::wire::Answer)]
 pub async fn reset_link_status(token: String) -> Result<(), AppError> {
     use super::context::*;
     let core = core()?;
@@ -28,7 +28,7 @@ pub async fn reset_link_status(token: String) -> Result<(), AppError> {
 
 /// Sets a new password with a link's token, or with a mobile and its reset
 /// code; then the person signs in again (every session has ended).
-#[server(endpoint = "reset_password")]
+#[server(endpoint = "reset_password", output = crate::wire::Answer)]
 pub async fn reset_password(
     #[server(default)] token: String,
     #[server(default)] mobile: String,
@@ -49,7 +49,7 @@ pub async fn reset_password(
 }
 
 /// The account's e-mail; `None` when signed out.
-#[server(endpoint = "email_status")]
+#[server(endpoint = "email_status", output = crate::wire::Answer)]
 pub async fn email_status() -> Result<Option<crate::wire::EmailStatus>, AppError> {
     use super::context::*;
     let core = core()?;
@@ -57,7 +57,7 @@ pub async fn email_status() -> Result<Option<crate::wire::EmailStatus>, AppError
     crate::core::use_cases::email_status(&core, &auth).await.map(Some).map_err(fail)
 }
 
-#[server(endpoint = "bind_email")]
+#[server(endpoint = "bind_email", output = crate::wire::Answer)]
 pub async fn bind_email(email: String, password: String) -> Result<crate::wire::EmailStatus, AppError> {
     use super::context::*;
     use crate::wire::BindEmailForm;
@@ -67,7 +67,7 @@ pub async fn bind_email(email: String, password: String) -> Result<crate::wire::
     crate::core::use_cases::bind_email(&core, &client, &auth, &BindEmailForm { email, password }).await.map_err(fail)
 }
 
-#[server(endpoint = "resend_email_link")]
+#[server(endpoint = "resend_email_link", output = crate::wire::Answer)]
 pub async fn resend_email_link() -> Result<crate::wire::EmailStatus, AppError> {
     use super::context::*;
     let core = core()?;
@@ -75,7 +75,7 @@ pub async fn resend_email_link() -> Result<crate::wire::EmailStatus, AppError> {
     crate::core::use_cases::resend_email_link(&core, &auth).await.map_err(fail)
 }
 
-#[server(endpoint = "remove_email")]
+#[server(endpoint = "remove_email", output = crate::wire::Answer)]
 pub async fn remove_email(password: String) -> Result<crate::wire::EmailStatus, AppError> {
     use super::context::*;
     let core = core()?;
@@ -85,7 +85,7 @@ pub async fn remove_email(password: String) -> Result<crate::wire::EmailStatus, 
 }
 
 /// Opens a verification link: the address verified, or why not.
-#[server(endpoint = "verify_email")]
+#[server(endpoint = "verify_email", output = crate::wire::Answer)]
 pub async fn verify_email(token: String) -> Result<String, AppError> {
     use super::context::*;
     let core = core()?;

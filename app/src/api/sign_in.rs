@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 /// Whether signing in from this client will ask for the captcha (`account`
 /// is accepted and not used: the answer never depends on an account).
-#[server(endpoint = "login_needs_captcha")]
+#[server(endpoint = "login_needs_captcha", output = crate::wire::Answer)]
 pub async fn login_needs_captcha(account: String) -> Result<bool, AppError> {
     use super::context::*;
     let _ = account;
@@ -21,7 +21,7 @@ fn go_next(next: Option<String>) {
     leptos_axum::redirect(target);
 }
 
-#[server(endpoint = "login")]
+#[server(endpoint = "login", output = crate::wire::Answer)]
 pub async fn login(
     account: String,
     password: String,
@@ -41,7 +41,7 @@ pub async fn login(
     Ok(())
 }
 
-#[server(endpoint = "sms_login")]
+#[server(endpoint = "sms_login", output = crate::wire::Answer)]
 pub async fn sms_login(
     mobile: String,
     sms_code: String,
@@ -59,7 +59,7 @@ pub async fn sms_login(
     Ok(())
 }
 
-#[server(endpoint = "logout")]
+#[server(endpoint = "logout", output = crate::wire::Answer)]
 pub async fn logout() -> Result<(), AppError> {
     use super::context::*;
     let core = core()?;

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 /// A fresh captcha id (the image is `GET /api/v1/image_codes/{id}`) and,
 /// when it guards a send for `purpose`, its proof-of-work challenge.
-#[server(endpoint = "new_captcha")]
+#[server(endpoint = "new_captcha", output = crate::wire::Answer)]
 pub async fn new_captcha(purpose: Option<String>) -> Result<CaptchaTicket, AppError> {
     use super::context::*;
     let id = uuid::Uuid::new_v4().to_string();
@@ -19,7 +19,7 @@ pub async fn new_captcha(purpose: Option<String>) -> Result<CaptchaTicket, AppEr
     Ok(CaptchaTicket { id, pow })
 }
 
-#[server(endpoint = "send_sms_code")]
+#[server(endpoint = "send_sms_code", output = crate::wire::Answer)]
 pub async fn send_sms_code(
     mobile: String,
     purpose: String,
@@ -39,7 +39,7 @@ pub async fn send_sms_code(
 /// Seconds until another code may be sent (0: now), and why the provider
 /// refused the last code, if it did. (The macro names its own type
 /// `SmsCooldown`, hence the path.)
-#[server(endpoint = "sms_cooldown")]
+#[server(endpoint = "sms_cooldown", output = crate::wire::Answer)]
 pub async fn sms_cooldown(mobile: String, purpose: String) -> Result<crate::wire::SmsCooldown, AppError> {
     use super::context::*;
     let core = core()?;

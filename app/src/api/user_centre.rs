@@ -17,7 +17,7 @@ pub struct UserCentreData {
 
 /// The user centre's data; `None` when signed out (the page then sends the
 /// visitor to sign in).
-#[server(endpoint = "user_centre")]
+#[server(endpoint = "user_centre", output = crate::wire::Answer)]
 pub async fn user_centre() -> Result<Option<UserCentreData>, AppError> {
     use super::context::*;
     use crate::core::use_cases;
@@ -28,7 +28,7 @@ pub async fn user_centre() -> Result<Option<UserCentreData>, AppError> {
     Ok(Some(UserCentreData { profile: use_cases::profile(&auth), sessions, history }))
 }
 
-#[server(endpoint = "update_nickname")]
+#[server(endpoint = "update_nickname", output = crate::wire::Answer)]
 pub async fn update_nickname(nickname: String) -> Result<(), AppError> {
     use super::context::*;
     let core = core()?;
@@ -37,7 +37,7 @@ pub async fn update_nickname(nickname: String) -> Result<(), AppError> {
     Ok(())
 }
 
-#[server(endpoint = "change_password")]
+#[server(endpoint = "change_password", output = crate::wire::Answer)]
 pub async fn change_password(
     old_password: String,
     new_password: String,
@@ -52,7 +52,7 @@ pub async fn change_password(
     crate::core::use_cases::change_password(&core, &client, &auth, &form).await.map_err(fail)
 }
 
-#[server(endpoint = "end_session")]
+#[server(endpoint = "end_session", output = crate::wire::Answer)]
 pub async fn end_session(id: String) -> Result<(), AppError> {
     use super::context::*;
     let core = core()?;
@@ -65,7 +65,7 @@ pub async fn end_session(id: String) -> Result<(), AppError> {
 }
 
 /// "Sign out everywhere", this browser included.
-#[server(endpoint = "end_all_sessions")]
+#[server(endpoint = "end_all_sessions", output = crate::wire::Answer)]
 pub async fn end_all_sessions() -> Result<(), AppError> {
     use super::context::*;
     let core = core()?;

@@ -19,7 +19,7 @@ use send_wrapper::SendWrapper;
 #[derive(Clone, Copy)]
 pub struct Captcha {
     round: RwSignal<u32>,
-    pub ticket: Resource<Result<CaptchaTicket, AppError>>,
+    pub ticket: Resource<Result<CaptchaTicket, AppError>, crate::wire::ResourceCodec>,
     proof: RwSignal<Option<Proof>>,
     /// How long the browser took to find the proof, in ms (shown as
     /// `data-pow-ms` on the image, for the tests' measure).
@@ -58,7 +58,7 @@ impl Captcha {
 
     fn make(purpose: Option<&'static str>) -> Captcha {
         let round = RwSignal::new(0u32);
-        let ticket = Resource::new(move || round.get(), move |_| new_captcha(purpose.map(str::to_owned)));
+        let ticket = crate::wire::resource(move || round.get(), move |_| new_captcha(purpose.map(str::to_owned)));
         Captcha { round, ticket, proof: RwSignal::new(None), solve_ms: RwSignal::new(None) }
     }
 

@@ -12,8 +12,8 @@ use leptos_meta::Title;
 #[component]
 pub fn DevOutboxPage() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
-    let entries = Resource::new(move || refresh.get(), |_| dev_outbox());
-    let deliveries = Resource::new(move || refresh.get(), |_| dev_deliveries());
+    let entries = crate::wire::resource(move || refresh.get(), |_| dev_outbox());
+    let deliveries = crate::wire::resource(move || refresh.get(), |_| dev_deliveries());
     view! {
         <Title text="开发发件箱" />
         <section class="card wide">
@@ -69,7 +69,7 @@ pub fn DevOutboxPage() -> impl IntoView {
 
 /// A table of what `rows` loads, one `row` each; `empty` when there is none.
 fn table<T>(
-    rows: Resource<Result<Vec<T>, AppError>>,
+    rows: Resource<Result<Vec<T>, AppError>, crate::wire::ResourceCodec>,
     class: &'static str,
     empty: &'static str,
     headings: &'static [&'static str],

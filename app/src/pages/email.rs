@@ -16,7 +16,7 @@ use leptos_router::hooks::use_query_map;
 pub fn VerifyEmailPage() -> impl IntoView {
     let query = use_query_map();
     let token = query.read_untracked().get("token").unwrap_or_default();
-    let outcome = Resource::new(|| (), move |_| verify_email(token.clone()));
+    let outcome = crate::wire::resource(|| (), move |_| verify_email(token.clone()));
     view! {
         <Title text="验证邮箱" />
         <section class="card">
@@ -59,7 +59,7 @@ pub fn EmailSection() -> impl IntoView {
     let bind = ServerAction::<BindEmail>::new();
     let resend = ServerAction::<ResendEmailLink>::new();
     let remove = ServerAction::<RemoveEmail>::new();
-    let status = Resource::new(
+    let status = crate::wire::resource(
         move || (bind.version().get(), resend.version().get(), remove.version().get()),
         |_| email_status(),
     );

@@ -201,7 +201,7 @@ pub fn ResetPage() -> impl IntoView {
     let token = query.read_untracked().get("token").unwrap_or_default();
     let status = {
         let token = token.clone();
-        Resource::new(|| (), move |_| reset_link_status(token.clone()))
+        crate::wire::resource(|| (), move |_| reset_link_status(token.clone()))
     };
     view! {
         <Title text="重置密码" />

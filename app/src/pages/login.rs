@@ -24,7 +24,7 @@ pub fn LoginPage() -> impl IntoView {
     let tab = RwSignal::new(Tab::Password);
     // Created here, outside any Suspend, so that hydration finds them.
     let (password_captcha, sms_captcha) = (Captcha::new(), Captcha::guarding_send("login"));
-    let captcha_at_first = Resource::new(|| (), |_| login_needs_captcha(String::new()));
+    let captcha_at_first = crate::wire::resource(|| (), |_| login_needs_captcha(String::new()));
     let after_reset = move || query.read().get("reset").is_some();
     view! {
         <Title text="登录" />

@@ -17,7 +17,7 @@ pub fn UserCentrePage() -> impl IntoView {
     let end_one = ServerAction::<EndSession>::new();
     let end_all = ServerAction::<EndAllSessions>::new();
     // Fetched again after each change, so the page shows what is stored.
-    let data = Resource::new(
+    let data = crate::wire::resource(
         move || (nickname.version().get(), password.version().get(), end_one.version().get()),
         |_| user_centre(),
     );

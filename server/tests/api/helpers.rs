@@ -126,6 +126,16 @@ pub async fn body(response: Response) -> Value {
     response.json().await.expect("a JSON body")
 }
 
+/// The error a server function answered, decoded as the pages decode it
+/// (`app::wire::Encoding`), after checking its status.
+pub async fn server_fn_error(response: Response, status: u16) -> app::error::AppError {
+    use leptos::server_fn::Decodes;
+    assert_eq!(response.status().as_u16(), status);
+    assert!(response.headers().contains_key("serverfnerror"), "a server function's error");
+    let bytes = response.bytes().await.unwrap();
+    <app::wire::Encoding as Decodes<app::error::AppError>>::decode(bytes).expect("an encoded AppError")
+}
+
 impl TestApp {
     /// A server someone else runs (a child process) at `address`; `core` is
     /// ours, on the same database, to look at what it did.
@@ -358,6 +368,9 @@ pub async fn assert_error(response: Response, status: u16, code: &str, field: Op
     let body = body(response).await;
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["field"].as_str(), field, "{body}");
+    // As documented: a key only when it applies.
+    assert_eq!(body.get("field").is_some(), field.is_some(), "{body}");
+    assert_eq!(body.get("retry_after").is_some(), status == 429, "{body}");
     assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
     body
 }

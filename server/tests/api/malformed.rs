@@ -57,5 +57,7 @@ async fn an_unknown_api_path_is_a_json_404() {
 async fn malformed_server_function_arguments_are_a_400() {
     let app = spawn_app().await;
     let response = post_raw(&app, "/api/register", "application/x-www-form-urlencoded", "garbage=1".into()).await;
-    assert_error(response, 400, "bad_request", None).await;
+    let error = server_fn_error(response, 400).await;
+    assert_eq!((error.code.as_str(), error.field), ("bad_request", None));
+    assert!(!error.message.is_empty());
 }
