@@ -1,5 +1,6 @@
 //! The shapes that cross the wire between browser and server: forms as
-//! submitted, and what the use cases answer. Plain serde types for both targets.
+//! submitted, and what the use cases answer. Plain serde types for both
+//! targets, and the encoding the pages use for them (`Encoding`).
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

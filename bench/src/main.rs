@@ -3,7 +3,8 @@
 //! 16 and 64 connections against the bound `cores / verify time`; sign-ins
 //! while 64 other clients send sign-ins and reset the connection 40 ms later;
 //! page renders of `/register` and `/login` at 64 connections; the
-//! availability check and the captcha. Beside each figure: the requests that
+//! availability check and the captcha; a flood of recovery requests from as
+//! many client addresses. Beside each figure: the requests that
 //! were refused (non-2xx), failed (no answer) or timed out, and the server's
 //! resident memory and thread count (`BENCH_SERVER_PID`), at the start and at
 //! the peak of the run.
@@ -336,5 +337,22 @@ async fn main() {
     })
     .await;
     println!("{}", figures.line("GET /image_codes/{uuid}, 64 conns"));
+    println!("{}", usage.line());
+
+    // 7. A flood of recovery requests (wrong captchas), each from a client
+    // address of its own (bench/run.sh trusts the forwarding header from this
+    // host): every one is counted against its address, a key each in the
+    // short-lived store, whose bound (`STORE_MAX_KEYS`) caps the memory.
+    let forgot = format!("{base}/api/v1/password/forgot");
+    let usage = Usage::watch(pid);
+    let figures = load(64, duration, Some(422), move |client, n| {
+        // n is worker × 10⁶ + count: 64 workers of under 2²⁰ requests each.
+        let (worker, count) = (n / 1_000_000, n % 1_000_000);
+        let address = std::net::Ipv4Addr::from((10u32 << 24) + ((worker << 20) | count) as u32).to_string();
+        let body = serde_json::json!({ "email": "night@example.com", "image_code_id": "none", "text": "AAAA" });
+        client.post(forgot.clone()).header("x-forwarded-for", address).json(&body).send()
+    })
+    .await;
+    println!("{}", figures.line("POST /password/forgot (422), 64 conns"));
     println!("{}", usage.line());
 }

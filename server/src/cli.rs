@@ -130,8 +130,8 @@ pub enum UserCommand {
     },
 }
 
-/// Runs a `user` command and prints its result; the error says what failed.
-pub async fn run_user_command(core: &Core, command: UserCommand) -> Result<(), use_cases::AdminError> {
+/// Runs a `user` command; its result is one JSON line to print.
+pub async fn run_user_command(core: &Core, command: UserCommand) -> Result<serde_json::Value, use_cases::AdminError> {
     let user = match command {
         UserCommand::Create { mobile, password, username, nickname, email } => {
             let input = use_cases::CreateUser {
@@ -143,17 +143,22 @@ pub async fn run_user_command(core: &Core, command: UserCommand) -> Result<(), u
             };
             use_cases::create_user(core, &input).await?
         }
-        UserCommand::Show { account } => use_cases::find_account(core, &account).await?,
+        UserCommand::Show { account } => {
+            let shown = use_cases::show_account(core, &account).await?;
+            let mut described = describe(&shown.user);
+            described["email_pending"] = shown.pending_email.as_ref().map(|p| p.email.as_str()).into();
+            described["email_pending_expires_at"] = shown.pending_email.map(|p| p.expires_at).into();
+            return Ok(described);
+        }
         UserCommand::Disable { account } => use_cases::set_active(core, &account, false).await?,
         UserCommand::Enable { account } => use_cases::set_active(core, &account, true).await?,
         UserCommand::SetPassword { account, password } => use_cases::set_password(core, &account, &password).await?,
     };
-    println!("{}", describe(&user));
-    Ok(())
+    Ok(describe(&user))
 }
 
-/// One JSON line per user; never the password hash.
-fn describe(user: &UserRow) -> String {
+/// A user as the commands print it; never the password hash.
+fn describe(user: &UserRow) -> serde_json::Value {
     serde_json::json!({
         "id": user.id,
         "username": user.username,
@@ -165,5 +170,4 @@ fn describe(user: &UserRow) -> String {
         "created_at": user.created_at,
         "last_login_at": user.last_login_at,
     })
-    .to_string()
 }

@@ -27,8 +27,9 @@ async fn main() {
         }
         Some(Command::User(command)) => {
             let core = build_core(&config).await.unwrap_or_else(|e| fail(1, &format!("error: {e:#}")));
-            if let Err(e) = server::cli::run_user_command(&core, command).await {
-                fail(1, &format!("error: {e}"));
+            match server::cli::run_user_command(&core, command).await {
+                Ok(shown) => println!("{shown}"),
+                Err(e) => fail(1, &format!("error: {e}")),
             }
         }
         Some(Command::Mail(command)) => {

@@ -84,10 +84,22 @@ pub async fn remove_email(password: String) -> Result<crate::wire::EmailStatus, 
     crate::core::use_cases::remove_email(&core, &client, &auth, &password).await.map_err(fail)
 }
 
-/// Opens a verification link: the address verified, or why not.
+/// The address a verification link would verify, or why it does not work.
+/// Verifies nothing: the page asks the person to confirm first.
+#[server(endpoint = "email_link_status", output = crate::wire::Answer)]
+pub async fn email_link_status(token: String) -> Result<String, AppError> {
+    use super::context::*;
+    let core = core()?;
+    crate::core::use_cases::email_link_status(&core, &token).await.map_err(fail)
+}
+
+/// Follows a verification link, once the person confirmed: the address
+/// verified, or why not; then the page says so.
 #[server(endpoint = "verify_email", output = crate::wire::Answer)]
 pub async fn verify_email(token: String) -> Result<String, AppError> {
     use super::context::*;
     let core = core()?;
-    crate::core::use_cases::verify_email(&core, &token).await.map_err(fail)
+    let email = crate::core::use_cases::verify_email(&core, &token).await.map_err(fail)?;
+    leptos_axum::redirect("/email/verify?verified=1");
+    Ok(email)
 }

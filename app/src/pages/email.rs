@@ -3,7 +3,7 @@
 //! verification link opens, signed in or not.
 
 use crate::{
-    api::{BindEmail, RemoveEmail, ResendEmailLink, email_status, verify_email},
+    api::{BindEmail, RemoveEmail, ResendEmailLink, VerifyEmail, email_link_status, email_status},
     components::{FieldMessage, FormErrors, Note, TextField},
     rules::Email,
 };
@@ -11,45 +11,81 @@ use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-/// `/email/verify?token=...`
+/// `/email/verify?token=...`: shows the address the link would verify and
+/// asks the person to confirm (opening it verifies nothing: mail scanners
+/// open links too); `?verified=1` is where a confirmation lands.
 #[component]
 pub fn VerifyEmailPage() -> impl IntoView {
     let query = use_query_map();
+    let verified = query.read_untracked().get("verified").is_some();
     let token = query.read_untracked().get("token").unwrap_or_default();
-    let outcome = crate::wire::resource(|| (), move |_| verify_email(token.clone()));
+    let body = if verified {
+        view! {
+            <p class="field-message hint" role="status" data-testid="email-verified">
+                "邮箱已验证，可用于登录和找回密码。"
+            </p>
+            <p>
+                <a href="/user">"前往用户中心"</a>
+            </p>
+        }
+        .into_any()
+    } else {
+        let status = {
+            let token = token.clone();
+            crate::wire::resource(|| (), move |_| email_link_status(token.clone()))
+        };
+        view! {
+            <Transition fallback=|| view! { <p>"加载中…"</p> }>
+                {move || {
+                    let token = token.clone();
+                    Suspend::new(async move {
+                        match status.await {
+                            Ok(email) => view! { <ConfirmEmail token email /> }.into_any(),
+                            Err(e) => view! { <LinkRefused message=e.message /> }.into_any(),
+                        }
+                    })
+                }}
+            </Transition>
+        }
+        .into_any()
+    };
     view! {
         <Title text="验证邮箱" />
         <section class="card">
             <h1>"验证邮箱"</h1>
-            <Transition fallback=|| view! { <p>"验证中…"</p> }>
-                {move || Suspend::new(async move {
-                    match outcome.await {
-                        Ok(email) => {
-                            view! {
-                                <p class="field-message hint" role="status" data-testid="email-verified">
-                                    {format!("邮箱 {email} 已验证，可用于登录和找回密码。")}
-                                </p>
-                                <p>
-                                    <a href="/user">"前往用户中心"</a>
-                                </p>
-                            }
-                                .into_any()
-                        }
-                        Err(e) => {
-                            view! {
-                                <p class="form-error" role="alert" data-testid="link-refused">
-                                    {e.message}
-                                </p>
-                                <p>
-                                    <a href="/user">"在用户中心重新发送验证邮件"</a>
-                                </p>
-                            }
-                                .into_any()
-                        }
-                    }
-                })}
-            </Transition>
+            {body}
         </section>
+    }
+}
+
+#[component]
+fn ConfirmEmail(token: String, email: String) -> impl IntoView {
+    let action = ServerAction::<VerifyEmail>::new();
+    let server = FormErrors::of(action);
+    view! {
+        <p>"确认将邮箱 " <strong>{email}</strong> " 绑定到您的账号？确认后可用它登录和找回密码。"</p>
+        <p class="muted">"如果不是您本人操作，请忽略此页面，什么也不会改变。"</p>
+        <ActionForm action=action attr:class="form">
+            <p class="form-error" role="alert">
+                {move || server.general()}
+            </p>
+            <input type="hidden" name="token" value=token />
+            <button type="submit" class="primary" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "验证中…" } else { "确认验证" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn LinkRefused(message: String) -> impl IntoView {
+    view! {
+        <p class="form-error" role="alert" data-testid="link-refused">
+            {message}
+        </p>
+        <p>
+            <a href="/user">"在用户中心重新发送验证邮件"</a>
+        </p>
     }
 }
 

@@ -231,7 +231,10 @@ async fn a_blacklisted_number_gives_the_cooldown_back_and_says_why(on: On) {
 
 async fn an_expired_code_is_not_sent(on: On) {
     let (fake, url) = FakeRonglian::start(vec![], Answer::Status("160050")).await;
-    let env = [("DELIVERY_RETRY_FIRST_SECONDS", "2"), ("SMS_CODE_TTL_SECONDS", "1")];
+    // The retry comes after at least 0.8 × 3 s, less the second apalis'
+    // `run_after` rounds down: over 1.4 s after the first attempt, so always
+    // after the code died (with 2 s it could come 0.6 s after, and be sent).
+    let env = [("DELIVERY_RETRY_FIRST_SECONDS", "3"), ("SMS_CODE_TTL_SECONDS", "1")];
     let Some(app) = app_with(on, &url, &env).await else { return };
     assert_eq!(app.send_sms("13500135004", "register").await.status(), 200);
     let expired = newest_in_state(&app, "expired").await;

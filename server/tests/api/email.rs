@@ -202,3 +202,71 @@ async fn the_address_is_removed_with_the_password() {
     );
     assert_error(remove(PASSWORD).await.unwrap(), 422, "no_email", None).await;
 }
+
+/// `server user show` tells an operator what the account's owner sees: the
+/// verified address, and the one waiting for its link.
+#[tokio::test]
+async fn an_operator_sees_the_address_that_waits_for_its_link() {
+    use server::cli::{UserCommand, run_user_command};
+    let app = spawn_app().await;
+    let (_, browser) = app.signed_in_user("13500135090", "Heron90").await;
+    let show = || run_user_command(&app.core, UserCommand::Show { account: "Heron90".into() });
+    let shown = show().await.unwrap();
+    assert_eq!((&shown["email"], &shown["email_pending"]), (&Value::Null, &Value::Null));
+
+    assert_eq!(bind(&app, &browser, "heron90@example.com", PASSWORD).await.status(), 202);
+    let shown = show().await.unwrap();
+    assert_eq!(shown["email_pending"], "heron90@example.com");
+    assert!(shown["email_pending_expires_at"].as_i64().unwrap() > shown["created_at"].as_i64().unwrap());
+    assert_eq!(shown["email"], Value::Null);
+    assert!(shown.get("password_hash").is_none());
+
+    let token = app.mailed_token("heron90@example.com").await;
+    assert_eq!(open_link(&app, &token).await.status(), 200);
+    let shown = show().await.unwrap();
+    assert_eq!((&shown["email"], &shown["email_verified"]), (&json!("heron90@example.com"), &json!(true)));
+    assert_eq!(shown["email_pending"], Value::Null);
+}
+
+/// The page a verification link opens verifies nothing until the person
+/// confirms: mail scanners open links too, and a stranger who bound this
+/// address to their own account would otherwise get it verified by the
+/// owner's scanner. The confirmation works without WASM (a form post).
+#[tokio::test]
+async fn the_link_page_asks_before_it_verifies() {
+    let app = spawn_app().await;
+    let (_, browser) = app.signed_in_user("13500135091", "Heron91").await;
+    assert_eq!(bind(&app, &browser, "heron91@example.com", PASSWORD).await.status(), 202);
+    let token = app.mailed_token("heron91@example.com").await;
+
+    // A scanner's visits: the page, twice, with no cookie.
+    for _ in 0..2 {
+        let page = app.new_browser().get(app.url(&format!("/email/verify?token={token}"))).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("heron91@example.com") && html.contains("确认验证"), "{html}");
+    }
+    assert_eq!(status(&app, &browser).await["pending"], "heron91@example.com");
+    assert_eq!(signs_in(&app, "heron91@example.com").await, 401);
+
+    // The person confirms, here without WASM.
+    let confirm = app
+        .new_browser()
+        .post(app.url("/api/verify_email"))
+        .header("accept", "text/html")
+        .header("origin", app.address.clone())
+        .header("referer", app.url(&format!("/email/verify?token={token}")))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(confirm.status().is_redirection(), "{}", confirm.status());
+    assert_eq!(confirm.headers()["location"], "/email/verify?verified=1");
+    assert!(app.get("/email/verify?verified=1").await.text().await.unwrap().contains("邮箱已验证"));
+    assert_eq!(status(&app, &browser).await["verified"], "heron91@example.com");
+    assert_eq!(signs_in(&app, "heron91@example.com").await, 200);
+
+    // The used link's page says so, and offers nothing to confirm.
+    let used = app.get(&format!("/email/verify?token={token}")).await.text().await.unwrap();
+    assert!(used.contains("该验证链接已使用或已失效") && !used.contains("确认验证"), "{used}");
+}

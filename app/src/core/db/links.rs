@@ -137,12 +137,24 @@ impl Database {
         .await)?;
         match outcome {
             Some(done) => Ok(done),
-            None => {
-                let q = "SELECT user_id, expires_at, used_at, TRUE AS current FROM email_verifications \
-                         WHERE token_hash = $1";
-                Ok(EmailVerification::Refused(self.link_state(q, token_hash, now_ms).await?.0))
-            }
+            None => Ok(EmailVerification::Refused(self.link_state(VERIFY_STATE, token_hash, now_ms).await?.0)),
         }
+    }
+
+    /// Whether a verification link works now, and (when it does) the address
+    /// it would verify. Reads only.
+    pub async fn email_verification_link(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<(LinkState, Option<String>), DbError> {
+        let (state, _) = self.link_state(VERIFY_STATE, token_hash, now_ms).await?;
+        if state != LinkState::Usable {
+            return Ok((state, None));
+        }
+        let q = "SELECT email FROM email_verifications WHERE token_hash = $1";
+        let email = on_pool!(self, |pool| sqlx::query_scalar(q).bind(token_hash).fetch_optional(pool).await)?;
+        Ok((state, email))
     }
 
     /// Unbinds the verified address and forgets any waiting one.
@@ -258,6 +270,10 @@ impl Database {
         Ok(forgotten)
     }
 }
+
+/// A verification link's state.
+const VERIFY_STATE: &str =
+    "SELECT user_id, expires_at, used_at, TRUE AS current FROM email_verifications WHERE token_hash = $1";
 
 /// A reset link's state: it is current while the password is the one the
 /// link was made for.

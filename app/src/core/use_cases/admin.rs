@@ -5,7 +5,7 @@ use super::{dependency_down, internal, now_ms};
 use crate::{
     core::{
         Core,
-        db::{DbError, InsertUserError, NewUser, SetEmailError, UserRow},
+        db::{DbError, InsertUserError, NewUser, PendingEmail, SetEmailError, UserRow},
         password_hashing::HashError,
     },
     error::AppError,
@@ -91,6 +91,21 @@ pub async fn create_user(core: &Core, input: &CreateUser<'_>) -> Result<UserRow,
 pub async fn find_account(core: &Core, raw: &str) -> Result<UserRow, AdminError> {
     let account = Account::parse(raw)?;
     core.db.find_user_by_account(&account).await?.ok_or(AdminError::NoSuchAccount)
+}
+
+/// An account as an operator is shown it: the user, and the address that
+/// waits for its verification link, if one does (a support question: "I
+/// bound my e-mail but cannot sign in with it").
+#[derive(Debug)]
+pub struct AccountShown {
+    pub user: UserRow,
+    pub pending_email: Option<PendingEmail>,
+}
+
+pub async fn show_account(core: &Core, raw: &str) -> Result<AccountShown, AdminError> {
+    let user = find_account(core, raw).await?;
+    let pending_email = core.db.pending_email(user.id).await?;
+    Ok(AccountShown { user, pending_email })
 }
 
 /// Enables or disables an account; disabling ends its sessions.

@@ -132,8 +132,22 @@ pub async fn remove_email(
     Ok(EmailStatus::default())
 }
 
-/// Opens a verification link, signed in or not: the address becomes the
-/// account's verified one; the old verified address gets a notice.
+/// The address a verification link would verify, while it works: what the
+/// page shows before the person confirms. Opening a link verifies nothing,
+/// because mail scanners open links too: a stranger who bound someone else's
+/// address would otherwise have it verified by that person's scanner.
+pub async fn email_link_status(core: &Core, raw_token: &str) -> Result<String, VerifyEmailError> {
+    let token = LinkToken::parse(raw_token).ok_or(VerifyEmailError::Link(LinkState::Unknown))?;
+    match core.db.email_verification_link(&token.hash(), now_ms()).await? {
+        (LinkState::Usable, Some(email)) => Ok(email),
+        (LinkState::Usable, None) => Err(VerifyEmailError::Link(LinkState::Unknown)),
+        (state, _) => Err(VerifyEmailError::Link(state)),
+    }
+}
+
+/// Follows a verification link (the person confirmed), signed in or not:
+/// the address becomes the account's verified one; the old verified address
+/// gets a notice.
 #[tracing::instrument(name = "verify_email", skip_all)]
 pub async fn verify_email(core: &Core, raw_token: &str) -> Result<String, VerifyEmailError> {
     let token = LinkToken::parse(raw_token).ok_or(VerifyEmailError::Link(LinkState::Unknown))?;

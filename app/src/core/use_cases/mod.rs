@@ -19,10 +19,13 @@ mod sessions;
 mod sms_login;
 
 pub use account::{AccountError as ProfileError, change_password, login_history, profile, update_nickname};
-pub use admin::{AdminError, CreateUser, create_user, find_account, set_active, set_password};
+pub use admin::{
+    AccountShown, AdminError, CreateUser, create_user, find_account, set_active, set_password, show_account,
+};
 pub use check_availability::{AvailabilityError, count_mobile, count_username};
 pub use email_binding::{
-    EmailBindingError, VerifyEmailError, bind_email, email_status, remove_email, resend_email_link, verify_email,
+    EmailBindingError, VerifyEmailError, bind_email, email_link_status, email_status, remove_email, resend_email_link,
+    verify_email,
 };
 pub use issue_captcha::{CaptchaError, issue_captcha};
 pub use jobs::{JobFilter, JobsError, list_jobs, purge_failed_jobs, retry_job};
