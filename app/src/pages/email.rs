@@ -17,23 +17,33 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn VerifyEmailPage() -> impl IntoView {
     let query = use_query_map();
-    let verified = query.read_untracked().get("verified").is_some();
+    // Reactive: a confirmation (with WASM) navigates here within the page.
+    let verified = Memo::new(move |_| query.read().get("verified").is_some());
     let token = query.read_untracked().get("token").unwrap_or_default();
-    let body = if verified {
-        view! {
-            <p class="field-message hint" role="status" data-testid="email-verified">
-                "邮箱已验证，可用于登录和找回密码。"
-            </p>
-            <p>
-                <a href="/user">"前往用户中心"</a>
-            </p>
+    let status = {
+        let token = token.clone();
+        // Once verified there is no link left to look at.
+        crate::wire::resource(
+            move || verified.get(),
+            move |done| {
+                let token = token.clone();
+                async move { if done { Ok(String::new()) } else { email_link_status(token).await } }
+            },
+        )
+    };
+    let body = move || {
+        if verified.get() {
+            return view! {
+                <p class="field-message hint" role="status" data-testid="email-verified">
+                    "邮箱已验证，可用于登录和找回密码。"
+                </p>
+                <p>
+                    <a href="/user">"前往用户中心"</a>
+                </p>
+            }
+            .into_any();
         }
-        .into_any()
-    } else {
-        let status = {
-            let token = token.clone();
-            crate::wire::resource(|| (), move |_| email_link_status(token.clone()))
-        };
+        let token = token.clone();
         view! {
             <Transition fallback=|| view! { <p>"加载中…"</p> }>
                 {move || {

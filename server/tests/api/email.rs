@@ -262,7 +262,9 @@ async fn the_link_page_asks_before_it_verifies() {
         .unwrap();
     assert!(confirm.status().is_redirection(), "{}", confirm.status());
     assert_eq!(confirm.headers()["location"], "/email/verify?verified=1");
-    assert!(app.get("/email/verify?verified=1").await.text().await.unwrap().contains("邮箱已验证"));
+    let landed = app.get("/email/verify?verified=1").await;
+    assert_eq!(landed.status(), 200);
+    assert!(landed.text().await.unwrap().contains("邮箱已验证"));
     assert_eq!(status(&app, &browser).await["verified"], "heron91@example.com");
     assert_eq!(signs_in(&app, "heron91@example.com").await, 200);
 
