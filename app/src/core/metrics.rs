@@ -19,6 +19,10 @@ pub const DELIVERY_LATENCY: &str = "delivery_latency_seconds";
 /// Messages not yet sent nor given up (queued, sending, retrying).
 pub const DELIVERY_QUEUE_DEPTH: &str = "delivery_queue_depth";
 
+/// Soft keys (per-address counters, captcha answers) the full in-process
+/// store forgot to make room: a flood from many addresses, or a bound too low.
+pub const STORE_SOFT_KEYS_FORGOTTEN: &str = "store_soft_keys_forgotten_total";
+
 /// What became of one delivery job, for the counters.
 #[derive(Clone, Copy, Debug)]
 pub enum DeliveryEvent {

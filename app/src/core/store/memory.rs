@@ -1,8 +1,9 @@
 //! The in-process backend: a map behind a mutex, with expiry. Each operation
 //! holds the lock for its whole read-and-write, which makes it atomic. The
-//! map has a bound: past it (after a sweep of what expired), an operation that
-//! would add keys is refused whole, as an unavailable store (503), instead of
-//! growing without end under a flood.
+//! map has a bound: past it (after a sweep of what expired), it forgets a
+//! batch of soft keys (`super::SOFT`); if that is not enough, an operation
+//! that would add keys is refused whole, as an unavailable store (503),
+//! instead of growing without end under a flood.
 
 use super::{CodeCheck, Hit, PasswordAttempt, PasswordGate, SendSlot, SendSlotRequest, StoreError};
 use std::{
@@ -27,6 +28,8 @@ enum Value {
 struct Entry {
     value: Value,
     expires_at: Instant,
+    /// May be forgotten early when the map is full (`super::SOFT`).
+    soft: bool,
 }
 
 #[derive(Default)]
@@ -35,6 +38,8 @@ struct Map {
     writes_since_sweep: usize,
     /// The most keys it holds; 0 before `MemoryStore::with_capacity` sets one.
     capacity: usize,
+    /// Keys that start with this are soft (the store's prefix and `SOFT`).
+    soft_prefix: String,
 }
 
 /// Keys the in-process store holds at most by default: each is ~150 bytes
@@ -59,6 +64,23 @@ impl Map {
         if self.entries.len() + new_keys <= capacity {
             return Ok(());
         }
+        // Full of live keys: forget soft ones, a sixteenth of the bound at a
+        // time so that a flood does not pay for a pass over the map per key.
+        // Which ones is the map's order: not the oldest, which would be the
+        // real visitors', not the newest, which would be the flood's.
+        let wanted = (self.entries.len() + new_keys - capacity).max(capacity / 16);
+        let forgotten: Vec<String> =
+            self.entries.iter().filter(|(_, e)| e.soft).map(|(k, _)| k.clone()).take(wanted).collect();
+        for key in &forgotten {
+            self.entries.remove(key);
+        }
+        if !forgotten.is_empty() {
+            metrics::counter!(crate::core::metrics::STORE_SOFT_KEYS_FORGOTTEN).increment(forgotten.len() as u64);
+            tracing::warn!(forgotten = forgotten.len(), capacity, "the in-process store is full; soft keys forgotten");
+        }
+        if self.entries.len() + new_keys <= capacity {
+            return Ok(());
+        }
         Err(StoreError::Unavailable(format!("the in-process store is full ({capacity} keys)")))
     }
 
@@ -79,7 +101,8 @@ impl Map {
             self.entries.retain(|_, e| e.expires_at > now);
             self.writes_since_sweep = 0;
         }
-        self.entries.insert(key.to_owned(), Entry { value, expires_at: now + ttl });
+        let soft = key.starts_with(&self.soft_prefix);
+        self.entries.insert(key.to_owned(), Entry { value, expires_at: now + ttl, soft });
     }
 
     fn count(&mut self, key: &str, now: Instant) -> u64 {
@@ -114,14 +137,14 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
-    pub fn new() -> MemoryStore {
-        MemoryStore::default()
-    }
-
-    /// A store that holds at most `capacity` keys.
-    pub fn with_capacity(capacity: usize) -> MemoryStore {
+    /// A store that holds at most `capacity` keys, of which those starting
+    /// with `soft_prefix` are soft.
+    pub fn with_capacity(capacity: usize, soft_prefix: &str) -> MemoryStore {
         let store = MemoryStore::default();
-        store.lock().capacity = capacity.max(1);
+        let mut map = store.lock();
+        map.capacity = capacity.max(1);
+        map.soft_prefix = soft_prefix.to_owned();
+        drop(map);
         store
     }
 
@@ -325,7 +348,7 @@ mod tests {
     /// keys again once some expire.
     #[tokio::test(start_paused = true)]
     async fn past_its_bound_the_store_refuses_new_keys_and_recovers_when_they_expire() {
-        let store = MemoryStore::with_capacity(10);
+        let store = MemoryStore::with_capacity(10, "~");
         for i in 0..10 {
             store.put(&format!("k{i}"), "v", Duration::from_secs(60)).await.unwrap();
         }
@@ -334,6 +357,30 @@ mod tests {
         assert_eq!(store.lock().entries.len(), 10, "never past the bound");
         tokio::time::advance(Duration::from_secs(61)).await;
         store.put("k10", "v", Duration::from_secs(60)).await.unwrap();
+    }
+
+    /// The attack: a flood of per-address counters (soft keys) from as many
+    /// addresses. The full store forgets some of them instead of refusing,
+    /// stays within its bound, and keeps every hard key (a code); a store
+    /// full of hard keys refuses as before.
+    #[tokio::test(start_paused = true)]
+    async fn a_full_store_forgets_soft_keys_and_keeps_the_others() {
+        let minute = Duration::from_secs(60);
+        let store = MemoryStore::with_capacity(32, "t:~");
+        store.put("t:code", "123456", minute).await.unwrap();
+        for i in 0..500 {
+            assert_eq!(store.hit(&format!("t:~ip:{i}"), minute, 5).await.unwrap(), Hit::Allowed);
+            assert!(store.lock().entries.len() <= 32, "never past the bound");
+        }
+        assert_eq!(store.get("t:code").await.unwrap().as_deref(), Some("123456"));
+        store.put("t:code2", "654321", minute).await.unwrap();
+
+        let hard = MemoryStore::with_capacity(8, "t:~");
+        for i in 0..8 {
+            hard.put(&format!("t:code{i}"), "v", minute).await.unwrap();
+        }
+        assert!(matches!(hard.hit("t:~ip", minute, 5).await, Err(StoreError::Unavailable(_))));
+        assert_eq!(hard.lock().entries.len(), 8);
     }
 
     #[tokio::test]

@@ -11,6 +11,16 @@ pub use self::redis::{RedisStore, SharedConnection};
 
 use std::time::Duration;
 
+/// Keys whose name starts with this are *soft*: per-address counters and
+/// captcha answers, which anyone can make by asking from new addresses. When
+/// the in-process store is full, it forgets some soft keys to make room
+/// rather than refuse every request that needs a new key: losing one costs a
+/// fresh captcha, or an address's count starting over (and an attacker able
+/// to fill the store has that many addresses anyway). Every other key (codes,
+/// cooldowns, daily caps, lockouts, used proofs) stays until it expires; past
+/// the bound, writing a new one is refused (503). In Redis it is only a name.
+pub const SOFT: &str = "~";
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the store is unavailable: {0}")]
@@ -136,12 +146,13 @@ macro_rules! dispatch {
 
 impl Store {
     pub fn memory(prefix: &str) -> Store {
-        Store { prefix: prefix.into(), backend: Backend::Memory(MemoryStore::new()) }
+        Store::memory_with_capacity(prefix, MEMORY_STORE_CAPACITY)
     }
 
     /// The in-process store holding at most `capacity` keys.
     pub fn memory_with_capacity(prefix: &str, capacity: usize) -> Store {
-        Store { prefix: prefix.into(), backend: Backend::Memory(MemoryStore::with_capacity(capacity)) }
+        let memory = MemoryStore::with_capacity(capacity, &format!("{prefix}{SOFT}"));
+        Store { prefix: prefix.into(), backend: Backend::Memory(memory) }
     }
 
     /// Moves the in-process store's clock forward by `by`, so that a test

@@ -43,12 +43,15 @@ pub use sms_login::{SmsLoginError, sms_login};
 use crate::rules::{Mobile, Purpose};
 use std::time::Duration;
 
-/// Store keys, in one place.
+/// Store keys, in one place. Those a visitor makes just by asking from a
+/// new address (per-address counters, captcha answers) are soft
+/// (`store::SOFT`): a full in-process store forgets them before it refuses.
 pub(crate) mod keys {
     use super::*;
+    use crate::core::store::SOFT;
 
     pub fn captcha(id: &uuid::Uuid) -> String {
-        format!("captcha:{}", id.simple())
+        format!("{SOFT}captcha:{}", id.simple())
     }
     pub fn sms_code(purpose: Purpose, mobile: &Mobile) -> String {
         format!("sms:{purpose}:{mobile}:code")
@@ -64,16 +67,16 @@ pub(crate) mod keys {
         format!("sms:day:{mobile}")
     }
     pub fn sms_ip_hourly(net: &ipnet::IpNet) -> String {
-        format!("sms:ip:{net}")
+        format!("{SOFT}sms:ip:{net}")
     }
     /// Every SMS this site sends in the hour.
     pub const SMS_SITE_HOURLY: &str = "sms:site";
     pub fn captchas(net: &ipnet::IpNet) -> String {
-        format!("captcha:ip:{net}")
+        format!("{SOFT}captcha:ip:{net}")
     }
     /// Refused sends from an address in the hour (they raise its proof of work).
     pub fn send_refusals(net: &ipnet::IpNet) -> String {
-        format!("sms:refused:{net}")
+        format!("{SOFT}sms:refused:{net}")
     }
     /// Set when a proof of work was used; named by the challenge's tag.
     pub fn pow_used(tag: &str) -> String {
@@ -89,7 +92,7 @@ pub(crate) mod keys {
     }
     /// Recovery requests from an address in the hour, whatever they name.
     pub fn recovery_ip(net: &ipnet::IpNet) -> String {
-        format!("recover:ip:{net}")
+        format!("{SOFT}recover:ip:{net}")
     }
     /// Reset links asked for an e-mail address (whether or not an account
     /// has it): the resend interval, and the day's count.
@@ -100,7 +103,7 @@ pub(crate) mod keys {
         format!("recover:day:{email}")
     }
     pub fn lookups(net: &ipnet::IpNet) -> String {
-        format!("lookup:ip:{net}")
+        format!("{SOFT}lookup:ip:{net}")
     }
     /// The password counters' name for an existing account: its id, so that
     /// every spelling of it (username, mobile, e-mail) counts once.
@@ -111,7 +114,7 @@ pub(crate) mod keys {
         format!("login:fail:{account_key}")
     }
     pub fn login_ip_failures(net: &ipnet::IpNet) -> String {
-        format!("login:fail-ip:{net}")
+        format!("{SOFT}login:fail-ip:{net}")
     }
     pub fn login_lock(account_key: &str) -> String {
         format!("login:lock:{account_key}")
