@@ -26,8 +26,15 @@ pub const HTTP_DURATION: &str = "http_request_duration_seconds";
 /// timeouts, or minutes through retries.
 const BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0];
 
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The process-wide recorder, installed on first use (one per process: the
-/// tests run several servers in one).
+/// tests run several servers in one), with a thread of its own that folds
+/// histogram samples into their buckets every few seconds. Without it the
+/// recorder keeps every sample until `/metrics` is scraped, and a site that
+/// nobody scrapes grew by ~16 bytes a request, for ever (bench: 20 → 70 MB
+/// after 2.6 million health checks).
 pub fn handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
@@ -40,6 +47,16 @@ pub fn handle() -> PrometheusHandle {
             // Another recorder (a test harness's) may be there already: then
             // ours still renders what is recorded through it.
             let _ = metrics::set_global_recorder(recorder);
+            let upkeep = handle.clone();
+            let spawned = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_EVERY);
+                    upkeep.run_upkeep();
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "metrics: no upkeep thread; histograms grow until scraped");
+            }
             handle
         })
         .clone()
