@@ -178,6 +178,29 @@ async fn the_lock_ends_after_its_duration() {
     assert_eq!(app.login_with(&app.new_browser(), &login_form("Kestrel10", PASSWORD)).await.status(), 200);
 }
 
+/// The attack: wrong passwords for made-up names, a new counter each, until
+/// the in-process store is full. Those counters are soft: the store forgets
+/// them rather than answer 503 to everything that needs a new key, and it
+/// keeps what protects a real account (its lock).
+#[tokio::test]
+async fn made_up_names_cannot_fill_the_store() {
+    let mut env = lockout_env("600", "600");
+    env.push(("STORE_MAX_KEYS", "48".to_string()));
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    app.user("13400134090", "Kestrel90").await;
+    for _ in 0..3 {
+        app.login_with(&app.new_browser(), &login_form("Kestrel90", "wrong-password")).await;
+    }
+    let mut statuses = vec![];
+    for i in 0..80 {
+        let made_up = login_form(&format!("Nobody{i:03}"), "wrong-password");
+        statuses.push(app.login_with(&app.new_browser(), &made_up).await.status().as_u16());
+    }
+    assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+    let owner = app.login_with(&app.new_browser(), &login_form("Kestrel90", PASSWORD)).await;
+    assert_error(owner, 429, "account_locked", None).await;
+}
+
 #[tokio::test]
 async fn unknown_accounts_lock_like_known_ones() {
     let app = spawn(Spawn { env: lockout_env("60", "60"), ..Spawn::default() }).await.unwrap();

@@ -57,7 +57,7 @@ pub enum LoginError {
 /// spelling counts once), else by what was typed (so that unknown accounts
 /// behave like known ones).
 fn account_key(account: &Account, user: Option<&UserRow>) -> String {
-    user.map(|u| keys::user_account(u.id)).unwrap_or_else(|| account.key())
+    user.map(|u| keys::user_account(u.id)).unwrap_or_else(|| keys::unknown_account(account))
 }
 
 /// The store keys one password attempt is counted against: the account's

@@ -110,18 +110,31 @@ pub(crate) mod keys {
     pub fn user_account(id: i64) -> String {
         format!("uid:{id}")
     }
+    /// The password counters' name for an account nobody has: what was
+    /// typed, soft, so that wrong passwords for made-up names (one new key
+    /// each) cannot fill the store with keys it must keep.
+    pub fn unknown_account(account: &crate::rules::Account) -> String {
+        format!("{SOFT}{}", account.key())
+    }
+    /// `name` followed by an account's counters' name; soft when that is.
+    fn per_account(name: &str, account_key: &str) -> String {
+        match account_key.strip_prefix(SOFT) {
+            Some(typed) => format!("{SOFT}{name}{typed}"),
+            None => format!("{name}{account_key}"),
+        }
+    }
     pub fn login_failures(account_key: &str) -> String {
-        format!("login:fail:{account_key}")
+        per_account("login:fail:", account_key)
     }
     pub fn login_ip_failures(net: &ipnet::IpNet) -> String {
         format!("{SOFT}login:fail-ip:{net}")
     }
     pub fn login_lock(account_key: &str) -> String {
-        format!("login:lock:{account_key}")
+        per_account("login:lock:", account_key)
     }
     /// Set when a refusal of the locked account was written to its history.
     pub fn login_lock_noted(account_key: &str) -> String {
-        format!("login:lock-noted:{account_key}")
+        per_account("login:lock-noted:", account_key)
     }
 }
 
