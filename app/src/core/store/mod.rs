@@ -11,8 +11,9 @@ pub use self::redis::{RedisStore, SharedConnection};
 
 use std::time::Duration;
 
-/// Keys whose name starts with this are *soft*: per-address counters and
-/// captcha answers, which anyone can make by asking from new addresses. When
+/// Keys whose name starts with this are *soft*: per-address counters,
+/// captcha answers and the password counters of accounts nobody has, which
+/// anyone can make by asking (from new addresses, with made-up names). When
 /// the in-process store is full, it forgets some soft keys to make room
 /// rather than refuse every request that needs a new key: losing one costs a
 /// fresh captcha, or an address's count starting over (and an attacker able

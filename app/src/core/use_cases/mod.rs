@@ -43,8 +43,8 @@ pub use sms_login::{SmsLoginError, sms_login};
 use crate::rules::{Mobile, Purpose};
 use std::time::Duration;
 
-/// Store keys, in one place. Those a visitor makes just by asking from a
-/// new address (per-address counters, captcha answers) are soft
+/// Store keys, in one place. Those a visitor makes just by asking (per-address
+/// counters, captcha answers, counters of made-up account names) are soft
 /// (`store::SOFT`): a full in-process store forgets them before it refuses.
 pub(crate) mod keys {
     use super::*;
