@@ -59,6 +59,10 @@ pub struct Config {
     pub store_prefix: String,
     /// The in-process store's bound, in keys (`STORE_MAX_KEYS`).
     pub store_max_keys: usize,
+    /// How long a client has to send a request's headers (and to wait
+    /// between requests on one connection), and a request to be answered
+    /// (`CLIENT_TIMEOUT_SECONDS`).
+    pub client_timeout: Duration,
     pub data_dir: PathBuf,
     /// `None`: generate one (development only) and keep it in `data_dir`.
     pub jwt_secret: Option<SecretString>,
@@ -354,6 +358,7 @@ impl Config {
             redis_url: vars.optional("REDIS_URL"),
             store_prefix: vars.string("STORE_PREFIX", "auth:"),
             store_max_keys: vars.positive("STORE_MAX_KEYS", app::core::store::MEMORY_STORE_CAPACITY as u32)? as usize,
+            client_timeout: vars.seconds("CLIENT_TIMEOUT_SECONDS", 30)?,
             data_dir: PathBuf::from(vars.string("DATA_DIR", "data")),
             jwt_secret,
             sms_provider,

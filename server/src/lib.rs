@@ -8,6 +8,7 @@ pub mod dev;
 pub mod health;
 pub mod metrics;
 pub mod security;
+pub mod serve;
 pub mod startup;
 pub mod static_files;
 pub mod telemetry;

@@ -43,6 +43,8 @@ pub struct Application {
     metrics: Option<(tokio::net::TcpListener, Router)>,
     core: Core,
     run_worker: bool,
+    /// How long a client has to send a request (`CLIENT_TIMEOUT_SECONDS`).
+    client_timeout: std::time::Duration,
 }
 
 impl Application {
@@ -53,7 +55,7 @@ impl Application {
         leptos_options.site_addr = config.site_addr;
         leptos_options.hash_files = crate::static_files::serves_hashed_names(&leptos_options);
         crate::metrics::handle();
-        let mut router = router(core.clone(), leptos_options);
+        let mut router = router(core.clone(), leptos_options, config.client_timeout);
         let metrics = match config.metrics_addr {
             Some(addr) => {
                 let listener = tokio::net::TcpListener::bind(addr)
@@ -77,7 +79,14 @@ impl Application {
                  through a proxy; set APP_ENV=production for anything others can reach"
             );
         }
-        Ok(Application { listener, router, metrics, core, run_worker: config.run_worker })
+        Ok(Application {
+            listener,
+            router,
+            metrics,
+            core,
+            run_worker: config.run_worker,
+            client_timeout: config.client_timeout,
+        })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -107,12 +116,9 @@ impl Application {
             let _ = stop.send(true);
         });
         if let Some((listener, router)) = self.metrics {
-            let service = router.into_make_service_with_connect_info::<SocketAddr>();
-            tokio::spawn(axum::serve(listener, service).with_graceful_shutdown(wait(stopped.clone())).into_future());
+            tokio::spawn(crate::serve::serve(listener, router, self.client_timeout, wait(stopped.clone())));
         }
-        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(wait(stopped))
-            .await;
+        let served = crate::serve::serve(self.listener, self.router, self.client_timeout, wait(stopped)).await;
         if let Some(worker) = worker {
             let _ = worker.await;
         }
@@ -246,7 +252,8 @@ fn routes() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
+/// The whole site; `client_timeout` bounds each request (408 past it).
+pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::time::Duration) -> Router {
     let secure = core.settings.secure_cookies;
     let hashed_names = leptos_options.hash_files;
     let routes = routes();
@@ -274,6 +281,13 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         .layer(axum::middleware::from_fn_with_state(secure, crate::security::security_headers))
         .layer(axum::middleware::from_fn_with_state(hashed_names, crate::static_files::cache_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // A body that never arrives must not hold the connection (nor a
+        // handler) for ever; our own waits are shorter (3 s for a database
+        // connection, the hashing queue's bound).
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            client_timeout,
+        ))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(crate::telemetry::request_log())

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod captcha;
+mod connections;
 mod delivery;
 mod email;
 mod fake_ronglian;
