@@ -38,7 +38,8 @@ struct Map {
     writes_since_sweep: usize,
     /// The most keys it holds; 0 before `MemoryStore::with_capacity` sets one.
     capacity: usize,
-    /// Keys that start with this are soft (the store's prefix and `SOFT`).
+    /// Keys that start with this are soft (the store's prefix and `SOFT`);
+    /// empty: none is.
     soft_prefix: String,
 }
 
@@ -101,7 +102,7 @@ impl Map {
             self.entries.retain(|_, e| e.expires_at > now);
             self.writes_since_sweep = 0;
         }
-        let soft = key.starts_with(&self.soft_prefix);
+        let soft = !self.soft_prefix.is_empty() && key.starts_with(&self.soft_prefix);
         self.entries.insert(key.to_owned(), Entry { value, expires_at: now + ttl, soft });
     }
 
