@@ -7,7 +7,8 @@
 //! many client addresses. Beside each figure: the requests that
 //! were refused (non-2xx), failed (no answer) or timed out, and the server's
 //! resident memory and thread count (`BENCH_SERVER_PID`), at the start and at
-//! the peak of the run.
+//! the peak of the run. `BENCH_ONLY` picks sections (sign-in, pages,
+//! lookups, recovery), e.g. to run one flood for longer.
 //!
 //! The settings are read as the server reads them (`Config::from_env`), so
 //! the hash cost measured is the one the server uses.
@@ -228,6 +229,12 @@ fn disconnecting_clients(
     set
 }
 
+/// Whether the section named `section` runs: all of them, or those named in
+/// `BENCH_ONLY` (comma-separated: sign-in, pages, lookups, recovery).
+fn runs(section: &str) -> bool {
+    std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|s| s.trim() == section))
+}
+
 fn env_u64(var: &str, default: u64) -> u64 {
     std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -250,109 +257,117 @@ async fn main() {
         other => panic!("the server at {base} is not ready: {other:?}"),
     }
 
-    // 1. argon2 verify at the server's cost, one at a time.
-    let params = config.hash_params;
-    let hasher = PasswordHasher::new(params, CpuLimiter::new(1, 0)).expect("argon2 parameters");
-    let password = Password::parse(PASSWORD, PasswordPolicy::default(), None, None).expect("a valid password");
-    let hash = hasher.hash(&password).await.expect("a hash");
-    let rounds = 20;
-    let started = Instant::now();
-    for _ in 0..rounds {
-        assert!(hasher.verify(PASSWORD, &hash).await.expect("verify"));
-    }
-    let verify = started.elapsed() / rounds;
-    let bound = cores as f64 / verify.as_secs_f64();
-    println!(
-        "argon2id verify (m={} KiB, t={}, p={}): {:.1} ms; {cores} cores -> bound {bound:.1} sign-ins/s",
-        params.memory_kib,
-        params.iterations,
-        params.lanes,
-        verify.as_secs_f64() * 1000.0
-    );
-
-    let login = {
-        let base = base.clone();
-        move |account: String, password: &'static str| {
-            let url = format!("{base}/api/v1/login");
-            move |client: reqwest::Client, _| {
-                let body = serde_json::json!({ "account": account, "password": password });
-                client.post(url.clone()).json(&body).send()
-            }
+    if runs("sign-in") {
+        // 1. argon2 verify at the server's cost, one at a time.
+        let params = config.hash_params;
+        let hasher = PasswordHasher::new(params, CpuLimiter::new(1, 0)).expect("argon2 parameters");
+        let password = Password::parse(PASSWORD, PasswordPolicy::default(), None, None).expect("a valid password");
+        let hash = hasher.hash(&password).await.expect("a hash");
+        let rounds = 20;
+        let started = Instant::now();
+        for _ in 0..rounds {
+            assert!(hasher.verify(PASSWORD, &hash).await.expect("verify"));
         }
-    };
-
-    // 2. Sign-in with the right password (each one hashes, stores a session).
-    for connections in [16, 64] {
-        let usage = Usage::watch(pid);
-        let figures = load(connections, duration, None, login(account.clone(), PASSWORD)).await;
+        let verify = started.elapsed() / rounds;
+        let bound = cores as f64 / verify.as_secs_f64();
         println!(
-            "{}  = {:.0}% of the bound",
-            figures.line(&format!("POST /login, {connections} connections")),
-            100.0 * figures.per_second() / bound
+            "argon2id verify (m={} KiB, t={}, p={}): {:.1} ms; {cores} cores -> bound {bound:.1} sign-ins/s",
+            params.memory_kib,
+            params.iterations,
+            params.lanes,
+            verify.as_secs_f64() * 1000.0
         );
-        println!("{}", usage.line());
-    }
 
-    // 3. Wrong passwords, 8 at a time (the memory argon2 leaves behind).
-    let usage = Usage::watch(pid);
-    let figures = load(8, duration, Some(401), login(victim.clone(), "wrong-Password-1")).await;
-    println!("{}", figures.line("POST /login wrong password (401), 8 conns"));
-    println!("{}", usage.line());
+        let login = {
+            let base = base.clone();
+            move |account: String, password: &'static str| {
+                let url = format!("{base}/api/v1/login");
+                move |client: reqwest::Client, _| {
+                    let body = serde_json::json!({ "account": account, "password": password });
+                    client.post(url.clone()).json(&body).send()
+                }
+            }
+        };
 
-    // 4. Sign-ins while 64 other clients send one and reset 40 ms later:
-    // their hashes run to the end, inside the bound.
-    let usage = Usage::watch(pid);
-    let stop = Arc::new(AtomicBool::new(false));
-    let address = base.trim_start_matches("http://").to_string();
-    let body = serde_json::json!({ "account": victim, "password": "wrong-Password-2" }).to_string();
-    let attackers = disconnecting_clients(address, 64, Duration::from_millis(40), body, stop.clone());
-    let figures = load(8, duration, None, login(account.clone(), PASSWORD)).await;
-    stop.store(true, Ordering::Relaxed);
-    let sent: usize = attackers.join_all().await.into_iter().sum();
-    println!("{}", figures.line("POST /login, 8 conns + 64 resetting"));
-    println!("    ({sent} sign-ins sent and abandoned by the resetting clients)");
-    println!("{}", usage.line());
+        // 2. Sign-in with the right password (each one hashes, stores a session).
+        for connections in [16, 64] {
+            let usage = Usage::watch(pid);
+            let figures = load(connections, duration, None, login(account.clone(), PASSWORD)).await;
+            println!(
+                "{}  = {:.0}% of the bound",
+                figures.line(&format!("POST /login, {connections} connections")),
+                100.0 * figures.per_second() / bound
+            );
+            println!("{}", usage.line());
+        }
 
-    // 5. Page renders, 64 connections: no render may stall.
-    for page in ["/register", "/login"] {
+        // 3. Wrong passwords, 8 at a time (the memory argon2 leaves behind).
         let usage = Usage::watch(pid);
-        let url = format!("{base}{page}");
-        let figures = load(64, page_duration, None, move |client, _| client.get(url.clone()).send()).await;
-        println!("{}", figures.line(&format!("GET {page} (render), 64 conns")));
+        let figures = load(8, duration, Some(401), login(victim.clone(), "wrong-Password-1")).await;
+        println!("{}", figures.line("POST /login wrong password (401), 8 conns"));
+        println!("{}", usage.line());
+
+        // 4. Sign-ins while 64 other clients send one and reset 40 ms later:
+        // their hashes run to the end, inside the bound.
+        let usage = Usage::watch(pid);
+        let stop = Arc::new(AtomicBool::new(false));
+        let address = base.trim_start_matches("http://").to_string();
+        let body = serde_json::json!({ "account": victim, "password": "wrong-Password-2" }).to_string();
+        let attackers = disconnecting_clients(address, 64, Duration::from_millis(40), body, stop.clone());
+        let figures = load(8, duration, None, login(account.clone(), PASSWORD)).await;
+        stop.store(true, Ordering::Relaxed);
+        let sent: usize = attackers.join_all().await.into_iter().sum();
+        println!("{}", figures.line("POST /login, 8 conns + 64 resetting"));
+        println!("    ({sent} sign-ins sent and abandoned by the resetting clients)");
         println!("{}", usage.line());
     }
 
-    // 6. The availability check and the captcha.
-    let count_base = base.clone();
-    let figures = load(16, duration, None, move |client, n| {
-        client.get(format!("{count_base}/api/v1/mobiles/13{:09}/count", n % 1_000_000_000)).send()
-    })
-    .await;
-    println!("{}", figures.line("GET /mobiles/{m}/count, 16 conns"));
-    let captcha_base = base.clone();
-    let usage = Usage::watch(pid);
-    // A flood of captchas: drawing has its own bound, memory must stay flat.
-    let figures = load(64, duration, None, move |client, _| {
-        client.get(format!("{captcha_base}/api/v1/image_codes/{}", uuid::Uuid::new_v4())).send()
-    })
-    .await;
-    println!("{}", figures.line("GET /image_codes/{uuid}, 64 conns"));
-    println!("{}", usage.line());
+    if runs("pages") {
+        // 5. Page renders, 64 connections: no render may stall.
+        for page in ["/register", "/login"] {
+            let usage = Usage::watch(pid);
+            let url = format!("{base}{page}");
+            let figures = load(64, page_duration, None, move |client, _| client.get(url.clone()).send()).await;
+            println!("{}", figures.line(&format!("GET {page} (render), 64 conns")));
+            println!("{}", usage.line());
+        }
+    }
 
-    // 7. A flood of recovery requests (wrong captchas), each from a client
-    // address of its own (bench/run.sh trusts the forwarding header from this
-    // host): every one is counted against its address, a key each in the
-    // short-lived store, whose bound (`STORE_MAX_KEYS`) caps the memory.
-    let forgot = format!("{base}/api/v1/password/forgot");
-    let usage = Usage::watch(pid);
-    let figures = load(64, duration, Some(422), move |client, n| {
-        // n is worker × 10⁶ + count: 64 workers of under 2²⁰ requests each.
-        let (worker, count) = (n / 1_000_000, n % 1_000_000);
-        let address = std::net::Ipv4Addr::from((10u32 << 24) + ((worker << 20) | count) as u32).to_string();
-        let body = serde_json::json!({ "email": "night@example.com", "image_code_id": "none", "text": "AAAA" });
-        client.post(forgot.clone()).header("x-forwarded-for", address).json(&body).send()
-    })
-    .await;
-    println!("{}", figures.line("POST /password/forgot (422), 64 conns"));
-    println!("{}", usage.line());
+    if runs("lookups") {
+        // 6. The availability check and the captcha.
+        let count_base = base.clone();
+        let figures = load(16, duration, None, move |client, n| {
+            client.get(format!("{count_base}/api/v1/mobiles/13{:09}/count", n % 1_000_000_000)).send()
+        })
+        .await;
+        println!("{}", figures.line("GET /mobiles/{m}/count, 16 conns"));
+        let captcha_base = base.clone();
+        let usage = Usage::watch(pid);
+        // A flood of captchas: drawing has its own bound, memory must stay flat.
+        let figures = load(64, duration, None, move |client, _| {
+            client.get(format!("{captcha_base}/api/v1/image_codes/{}", uuid::Uuid::new_v4())).send()
+        })
+        .await;
+        println!("{}", figures.line("GET /image_codes/{uuid}, 64 conns"));
+        println!("{}", usage.line());
+    }
+
+    if runs("recovery") {
+        // 7. A flood of recovery requests (wrong captchas), each from a client
+        // address of its own (bench/run.sh trusts the forwarding header from this
+        // host): every one is counted against its address, a key each in the
+        // short-lived store, whose bound (`STORE_MAX_KEYS`) caps the memory.
+        let forgot = format!("{base}/api/v1/password/forgot");
+        let usage = Usage::watch(pid);
+        let figures = load(64, duration, Some(422), move |client, n| {
+            // n is worker × 10⁶ + count: 64 workers of under 2²⁰ requests each.
+            let (worker, count) = (n / 1_000_000, n % 1_000_000);
+            let address = std::net::Ipv4Addr::from((10u32 << 24) + ((worker << 20) | count) as u32).to_string();
+            let body = serde_json::json!({ "email": "night@example.com", "image_code_id": "none", "text": "AAAA" });
+            client.post(forgot.clone()).header("x-forwarded-for", address).json(&body).send()
+        })
+        .await;
+        println!("{}", figures.line("POST /password/forgot (422), 64 conns"));
+        println!("{}", usage.line());
+    }
 }
