@@ -16,7 +16,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 export APP_ENV=development LEPTOS_ENV=PROD LEPTOS_SITE_ADDR="127.0.0.1:$port" \
   DATABASE_URL="sqlite://$dir/app.db" DATA_DIR="$dir" RUST_LOG=warn \
   LOGIN_CAPTCHA=never LOOKUPS_PER_MINUTE=1000000000 CAPTCHAS_PER_MINUTE=1000000000 LOCKOUT_AFTER_FAILURES=1000000 \
-  TRUSTED_PROXIES=127.0.0.1
+  TRUSTED_PROXIES=127.0.0.1 POW_BITS=4 CLIENT_TIMEOUT_SECONDS=10
 ./target/release/server >"$dir/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT

@@ -22,9 +22,9 @@ use leptos_router::{
 };
 use wire::SessionInfo;
 
+/// The page around the app. Its Content-Security-Policy (with the nonce
+/// Leptos puts on its scripts) is set by the server for every HTML response.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    api::context::set_page_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="zh-CN">

@@ -4,11 +4,15 @@
 //! while 64 other clients send sign-ins and reset the connection 40 ms later;
 //! page renders of `/register` and `/login` at 64 connections; the
 //! availability check and the captcha; a flood of recovery requests from as
-//! many client addresses. Beside each figure: the requests that
-//! were refused (non-2xx), failed (no answer) or timed out, and the server's
-//! resident memory and thread count (`BENCH_SERVER_PID`), at the start and at
-//! the peak of the run. `BENCH_ONLY` picks sections (sign-in, pages,
-//! lookups, recovery), e.g. to run one flood for longer.
+//! many client addresses; a flood of sends with solved proofs of work and
+//! wrong captcha answers from as many addresses; a thousand clients that
+//! pipeline requests and never read. During the two floods a person signs
+//! in, and their latency is the figure that matters. Beside each figure:
+//! the requests that were refused (non-2xx), failed (no answer) or timed
+//! out, and the server's resident memory, threads and open descriptors
+//! (`BENCH_SERVER_PID`), at the start, the peak and the end of the run.
+//! `BENCH_ONLY` picks sections (sign-in, pages, lookups, recovery, proofs,
+//! readers), e.g. to run one flood for longer.
 //!
 //! The settings are read as the server reads them (`Config::from_env`), so
 //! the hash cost measured is the one the server uses.
@@ -76,54 +80,62 @@ impl Figures {
     }
 }
 
-/// The server process's resident memory (MB) and threads, from /proc.
-fn server_usage(pid: Option<u32>) -> Option<(f64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+/// The server process's resident memory (MB), threads and open
+/// descriptors, from /proc.
+fn server_usage(pid: Option<u32>) -> Option<(f64, u64, u64)> {
+    let pid = pid?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| -> Option<u64> {
         let line = status.lines().find(|l| l.starts_with(name))?;
         line.split_whitespace().nth(1)?.parse().ok()
     };
-    Some((field("VmRSS:")? as f64 / 1024.0, field("Threads:")?))
+    let descriptors = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64;
+    Some((field("VmRSS:")? as f64 / 1024.0, field("Threads:")?, descriptors))
 }
 
-/// Samples the server's memory and threads every 50 ms while a run lasts.
+/// Samples the server's memory, threads and descriptors every 50 ms while a
+/// run lasts.
 struct Usage {
     pid: Option<u32>,
-    start: Option<(f64, u64)>,
+    start: Option<(f64, u64, u64)>,
     peak_rss_kb: Arc<AtomicU64>,
     peak_threads: Arc<AtomicU64>,
+    peak_descriptors: Arc<AtomicU64>,
     running: Arc<AtomicBool>,
 }
 
 impl Usage {
     fn watch(pid: Option<u32>) -> Usage {
         let start = server_usage(pid);
-        let (peak_rss_kb, peak_threads) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let peaks = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let running = Arc::new(AtomicBool::new(true));
-        let (rss, threads, on) = (peak_rss_kb.clone(), peak_threads.clone(), running.clone());
+        let (rss, threads, descriptors, on) = (peaks.0.clone(), peaks.1.clone(), peaks.2.clone(), running.clone());
         tokio::spawn(async move {
             while on.load(Ordering::Relaxed) {
-                if let Some((mb, n)) = server_usage(pid) {
+                if let Some((mb, n, fds)) = server_usage(pid) {
                     rss.fetch_max((mb * 1024.0) as u64, Ordering::Relaxed);
                     threads.fetch_max(n, Ordering::Relaxed);
+                    descriptors.fetch_max(fds, Ordering::Relaxed);
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         });
-        Usage { pid, start, peak_rss_kb, peak_threads, running }
+        Usage { pid, start, peak_rss_kb: peaks.0, peak_threads: peaks.1, peak_descriptors: peaks.2, running }
     }
 
     fn line(self) -> String {
         self.running.store(false, Ordering::Relaxed);
-        let (Some((start_mb, start_threads)), Some((end_mb, end_threads))) = (self.start, server_usage(self.pid))
+        let (Some((start_mb, start_threads, start_fds)), Some((end_mb, end_threads, end_fds))) =
+            (self.start, server_usage(self.pid))
         else {
             return "    server: (set BENCH_SERVER_PID to see its memory and threads)".into();
         };
         format!(
             "    server: RSS {start_mb:.0} MB at the start, {:.0} MB at the peak, {end_mb:.0} MB after; \
-             threads {start_threads} / {} / {end_threads}",
+             threads {start_threads} / {} / {end_threads}; descriptors {start_fds} / {} / {end_fds}",
             self.peak_rss_kb.load(Ordering::Relaxed) as f64 / 1024.0,
-            self.peak_threads.load(Ordering::Relaxed)
+            self.peak_threads.load(Ordering::Relaxed),
+            self.peak_descriptors.load(Ordering::Relaxed),
         )
     }
 }
@@ -368,6 +380,81 @@ async fn main() {
         })
         .await;
         println!("{}", figures.line("POST /password/forgot (422), 64 conns"));
+        println!("{}", usage.line());
+    }
+
+    let person = {
+        let url = format!("{base}/api/v1/login");
+        let account = account.clone();
+        move |client: reqwest::Client, _| {
+            client.post(url.clone()).json(&serde_json::json!({ "account": account, "password": PASSWORD })).send()
+        }
+    };
+
+    if runs("proofs") {
+        // 8. A flood of sends, each with a solved proof of work and a wrong
+        // captcha answer, each from an address of its own, while a person
+        // signs in. A used proof was a key the store had to keep, and such
+        // a flood filled it; now each uses up only its own captcha.
+        let base = base.clone();
+        let usage = Usage::watch(pid);
+        let flood = load(64, duration, Some(422), move |client, n| {
+            let base = base.clone();
+            async move {
+                let (worker, count) = (n / 1_000_000, n % 1_000_000);
+                let address = std::net::Ipv4Addr::from((11u32 << 24) + ((worker << 20) | count) as u32).to_string();
+                let id = uuid::Uuid::new_v4();
+                let from = |request: reqwest::RequestBuilder| request.header("x-forwarded-for", &address);
+                from(client.get(format!("{base}/api/v1/image_codes/{id}"))).send().await?.bytes().await?;
+                let pow = from(client.get(format!("{base}/api/v1/image_codes/{id}/pow?purpose=register")))
+                    .send()
+                    .await?
+                    .json::<serde_json::Value>()
+                    .await?;
+                let challenge = pow["challenge"].as_str().unwrap_or_default().to_owned();
+                let bits = pow["bits"].as_u64().unwrap_or(0) as u32;
+                let nonce = app::rules::search_proof(&challenge, bits, 0, u64::MAX).unwrap_or(0);
+                let body = serde_json::json!({ "mobile": format!("139{:08}", n % 100_000_000), "purpose": "register",
+                    "image_code_id": id.to_string(), "text": "ACDE",
+                    "pow_challenge": challenge, "pow_nonce": nonce.to_string() });
+                from(client.post(format!("{base}/api/v1/sms_codes"))).json(&body).send().await
+            }
+        });
+        let (flood, signing_in) = tokio::join!(flood, load(1, duration, None, person.clone()));
+        println!("{}", flood.line("proof flood: captcha+pow+send, 64 conns"));
+        println!("{}", signing_in.line("  meanwhile a person signs in, 1 conn"));
+        println!("{}", usage.line());
+    }
+
+    if runs("readers") {
+        // 9. A thousand clients (four loopback addresses) that pipeline
+        // requests for `/register` and never read, while a person signs in:
+        // each address has its cap, each connection its write deadline.
+        let address: std::net::SocketAddr = base.trim_start_matches("http://").parse().expect("an address");
+        let usage = Usage::watch(pid);
+        let mut held = Vec::new();
+        for source in ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"] {
+            for _ in 0..250 {
+                let Ok(socket) = tokio::net::TcpSocket::new_v4() else { continue };
+                let _ = socket.set_recv_buffer_size(2048);
+                if socket.bind(format!("{source}:0").parse().expect("a source")).is_err() {
+                    continue;
+                }
+                let Ok(Ok(mut stream)) = tokio::time::timeout(Duration::from_secs(1), socket.connect(address)).await
+                else {
+                    continue;
+                };
+                let requests = "GET /register HTTP/1.1\r\nHost: bench\r\n\r\n".repeat(16);
+                if stream.write_all(requests.as_bytes()).await.is_ok() {
+                    held.push(stream);
+                }
+            }
+        }
+        let figures = load(1, duration, None, person.clone()).await;
+        println!("never-reading clients: {} connected and sent", held.len());
+        println!("{}", figures.line("  meanwhile a person signs in, 1 conn"));
+        drop(held);
+        tokio::time::sleep(Duration::from_secs(1)).await;
         println!("{}", usage.line());
     }
 }

@@ -63,6 +63,12 @@ pub struct Config {
     /// between requests on one connection), and a request to be answered
     /// (`CLIENT_TIMEOUT_SECONDS`).
     pub client_timeout: Duration,
+    /// Connections open at once (`MAX_CONNECTIONS`; fewer if the descriptor
+    /// limit asks it).
+    pub max_connections: usize,
+    /// Connections open at once from one client network
+    /// (`MAX_CONNECTIONS_PER_ADDRESS`).
+    pub max_connections_per_address: usize,
     pub data_dir: PathBuf,
     /// `None`: generate one (development only) and keep it in `data_dir`.
     pub jwt_secret: Option<SecretString>,
@@ -359,6 +365,8 @@ impl Config {
             store_prefix: vars.string("STORE_PREFIX", "auth:"),
             store_max_keys: vars.positive("STORE_MAX_KEYS", app::core::store::MEMORY_STORE_CAPACITY as u32)? as usize,
             client_timeout: vars.seconds("CLIENT_TIMEOUT_SECONDS", 30)?,
+            max_connections: vars.positive("MAX_CONNECTIONS", 4096)? as usize,
+            max_connections_per_address: vars.positive("MAX_CONNECTIONS_PER_ADDRESS", 256)? as usize,
             data_dir: PathBuf::from(vars.string("DATA_DIR", "data")),
             jwt_secret,
             sms_provider,

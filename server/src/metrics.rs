@@ -20,6 +20,8 @@ use std::{net::SocketAddr, sync::OnceLock, time::Instant};
 
 pub const HTTP_REQUESTS: &str = "http_requests_total";
 pub const HTTP_DURATION: &str = "http_request_duration_seconds";
+/// Connections closed at once because their address had too many open.
+pub const CONNECTIONS_REFUSED: &str = "http_connections_refused_total";
 
 /// Buckets (seconds) for request and delivery latencies: a captcha takes
 /// milliseconds, a sign-in a hash (~0.1 s), a delivery up to the provider's
@@ -66,11 +68,10 @@ pub fn handle() -> PrometheusHandle {
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
-    let method = request.method().as_str().to_owned();
+    let method = crate::security::known_method(request.method()).unwrap_or("other");
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    metrics::counter!(HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status)
-        .increment(1);
+    metrics::counter!(HTTP_REQUESTS, "method" => method, "route" => route.clone(), "status" => status).increment(1);
     metrics::histogram!(HTTP_DURATION, "method" => method, "route" => route).record(started.elapsed().as_secs_f64());
     response
 }

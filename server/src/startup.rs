@@ -43,8 +43,8 @@ pub struct Application {
     metrics: Option<(tokio::net::TcpListener, Router)>,
     core: Core,
     run_worker: bool,
-    /// How long a client has to send a request (`CLIENT_TIMEOUT_SECONDS`).
-    client_timeout: std::time::Duration,
+    /// What the listeners allow each client.
+    limits: crate::serve::ServeLimits,
 }
 
 impl Application {
@@ -79,14 +79,25 @@ impl Application {
                  through a proxy; set APP_ENV=production for anything others can reach"
             );
         }
-        Ok(Application {
-            listener,
-            router,
-            metrics,
-            core,
-            run_worker: config.run_worker,
+        let descriptors = crate::serve::raise_descriptor_limit();
+        let max_connections = crate::serve::connection_cap(config.max_connections, descriptors);
+        if max_connections < config.max_connections {
+            tracing::warn!(
+                max_connections,
+                descriptors,
+                "MAX_CONNECTIONS is lowered to fit the descriptor limit (ulimit -n)"
+            );
+        }
+        let limits = crate::serve::ServeLimits {
             client_timeout: config.client_timeout,
-        })
+            max_connections,
+            max_per_address: config.max_connections_per_address,
+            trusted_proxies: core.settings.trusted_proxies.clone(),
+            // The worker has as long to finish its deliveries: the two wait
+            // side by side.
+            shutdown_grace: core.settings.delivery.shutdown_grace,
+        };
+        Ok(Application { listener, router, metrics, core, run_worker: config.run_worker, limits })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -116,9 +127,9 @@ impl Application {
             let _ = stop.send(true);
         });
         if let Some((listener, router)) = self.metrics {
-            tokio::spawn(crate::serve::serve(listener, router, self.client_timeout, wait(stopped.clone())));
+            tokio::spawn(crate::serve::serve(listener, router, self.limits.clone(), wait(stopped.clone())));
         }
-        let served = crate::serve::serve(self.listener, self.router, self.client_timeout, wait(stopped)).await;
+        let served = crate::serve::serve(self.listener, self.router, self.limits, wait(stopped)).await;
         if let Some(worker) = worker {
             let _ = worker.await;
         }
@@ -259,7 +270,16 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
     let routes = routes();
     let context = {
         let core = core.clone();
-        move || provide_context(core.clone())
+        move || {
+            provide_context(core.clone());
+            // The nonce `security_headers` made for this request, which it
+            // names in the page's CSP (replacing the one leptos_axum drew).
+            if let Some(parts) = use_context::<http::request::Parts>()
+                && let Some(crate::security::PageNonce(nonce)) = parts.extensions.get()
+            {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.as_str()));
+            }
+        }
     };
     let mut router = Router::<LeptosOptions>::new();
     if core.outbox.is_some() {
@@ -291,6 +311,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(crate::telemetry::request_log())
+        .layer(axum::middleware::from_fn(crate::security::known_methods_only))
 }
 
 /// Server functions answer 500 for every error they raise before our code

@@ -74,24 +74,6 @@ pub(crate) mod context {
         set_cookie(tokens::cleared_cookie(core.settings.secure_cookies));
     }
 
-    /// The page's Content-Security-Policy: scripts only from this site and
-    /// with this response's nonce (Leptos puts it on its hydration script),
-    /// so no injected inline script runs.
-    pub fn set_page_security_policy() {
-        let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
-        else {
-            return;
-        };
-        let policy = format!(
-            "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
-             style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
-             form-action 'self'; frame-ancestors 'none'"
-        );
-        if let Ok(value) = http::HeaderValue::from_str(&policy) {
-            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-        }
-    }
-
     /// Sets the response status from the error, and hands it back. A plain
     /// form post (no WASM yet) keeps the redirect back to its page instead,
     /// where the error travels in the URL and shows beside its field.

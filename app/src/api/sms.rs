@@ -7,16 +7,17 @@ use crate::{
 use leptos::prelude::*;
 
 /// A fresh captcha id (the image is `GET /api/v1/image_codes/{id}`) and,
-/// when it guards a send for `purpose`, its proof-of-work challenge.
+/// when it guards a send for `purpose`, its proof-of-work challenge, bound
+/// to the captcha that the image will show.
 #[server(endpoint = "new_captcha", output = crate::wire::Answer)]
 pub async fn new_captcha(purpose: Option<String>) -> Result<CaptchaTicket, AppError> {
     use super::context::*;
-    let id = uuid::Uuid::new_v4().to_string();
-    let Some(purpose) = purpose else { return Ok(CaptchaTicket { id, pow: None }) };
+    let Some(purpose) = purpose else { return Ok(CaptchaTicket { id: uuid::Uuid::new_v4().to_string(), pow: None }) };
     let core = core()?;
     let client = client(&core).await?;
-    let pow = crate::core::use_cases::issue_pow_challenge(&core, &client, &id, &purpose).await.map_err(fail)?;
-    Ok(CaptchaTicket { id, pow })
+    let (id, pow) =
+        crate::core::use_cases::prepare_captcha_with_challenge(&core, &client, &purpose).await.map_err(fail)?;
+    Ok(CaptchaTicket { id: id.to_string(), pow })
 }
 
 #[server(endpoint = "send_sms_code", output = crate::wire::Answer)]

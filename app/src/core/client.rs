@@ -25,9 +25,15 @@ impl Client {
     /// of an IPv6 one (one subscriber holds a whole /64 and can rotate
     /// through its addresses at will).
     pub fn network(&self) -> IpNet {
-        let prefix = if self.ip.is_ipv4() { 32 } else { 64 };
-        IpNet::new(self.ip, prefix).map_or(IpNet::from(self.ip), |net| net.trunc())
+        network_of(self.ip)
     }
+}
+
+/// The network a client at `ip` counts as (see [`Client::network`]); the
+/// accept loop counts connections by it too.
+pub fn network_of(ip: IpAddr) -> IpNet {
+    let prefix = if ip.is_ipv4() { 32 } else { 64 };
+    IpNet::new(ip, prefix).map_or(IpNet::from(ip), |net| net.trunc())
 }
 
 /// The networks our own reverse proxies connect from.
@@ -65,7 +71,8 @@ impl TrustedProxies {
         self.0.is_empty()
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is one of our proxies.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         self.0.iter().any(|net| net.contains(&ip))
     }
 

@@ -351,3 +351,34 @@ on_each_store!(
     thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha,
     with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows
 );
+
+/// The attack: someone who has the old password signs in while its owner
+/// resets it. The sign-in read the account and is verifying the old
+/// password (slowly here: a costly hash) when the reset commits and ends
+/// every session; a session it started after that would outlive the reset.
+/// The session starts only if the password it checked is still the one.
+#[tokio::test]
+async fn a_sign_in_that_checked_the_old_password_gets_no_session_after_a_reset() {
+    let env = vec![("ARGON2_MEMORY_KIB", "65536".to_string()), ("ARGON2_ITERATIONS", "24".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    let id = app.user("13600137700", "Plover").await;
+    let browser = app.new_browser();
+    let started = std::time::Instant::now();
+    let sign_in = tokio::spawn({
+        let request = browser.post(app.url("/api/v1/login")).json(&login_form("Plover", PASSWORD)).send();
+        async move { request.await.unwrap() }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let reset_hash = app::core::password_hashing::PasswordHash::from_stored("$argon2id$reset-by-owner".into());
+    app.core.db.set_password_hash(id, &reset_hash, None, now_ms()).await.unwrap();
+    let reset_at = started.elapsed();
+    let answer = sign_in.await.unwrap();
+    assert!(started.elapsed() > reset_at, "the sign-in was still being checked when the reset committed");
+    assert_error(answer, 401, "account_changed", None).await;
+    let live = app.core.db.live_sessions(id, now_ms()).await.unwrap();
+    assert!(live.is_empty(), "a session outlived the reset: {live:?}");
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}

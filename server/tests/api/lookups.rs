@@ -78,3 +78,33 @@ async fn forged_forwarded_addresses_do_not_escape_the_limit() {
     assert_eq!(statuses, [200, 200, 200, 429], "one /64 is one client");
     assert_eq!(lookup(&proxied, 9, "2001:db8:5:7::1".into()).await, 200, "the next /64 is another");
 }
+
+/// The attack: fill the in-process store (64 keys here) with captchas from
+/// as many addresses, then look numbers up from one more address, far past
+/// its limit. A full store used to forget soft keys to make room, the
+/// lookup counter among them: every forgotten counter started again at
+/// zero, and one address made 200 lookups against a limit of 30. Per-address
+/// counters now live apart, in fixed memory, and the limit holds; on Redis
+/// as well.
+async fn the_lookup_limit_holds_while_the_store_is_full(store: StoreKind) {
+    let env = vec![("STORE_MAX_KEYS", "64".to_string()), ("TRUSTED_PROXIES", "127.0.0.1".to_string())];
+    let Some(app) = spawn(Spawn { store, env, ..Spawn::default() }).await else { return };
+    let from = |address: String, path: String| {
+        let request = app.client.get(app.url(&path)).header("x-forwarded-for", address);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let mut allowed = 0;
+    for i in 0..200u32 {
+        // Two captchas from new addresses for each lookup keep the store full.
+        for j in 0..2 {
+            let captcha = format!("/api/v1/image_codes/{}", uuid::Uuid::new_v4());
+            assert_eq!(from(format!("10.7.{}.{}", j, i + 1), captcha).await, 200);
+        }
+        if from("203.0.113.30".into(), format!("/api/v1/mobiles/136001{i:05}/count")).await == 200 {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 30, "one address's lookups past its limit of 30 a minute");
+}
+
+on_each_store!(the_lookup_limit_holds_while_the_store_is_full);

@@ -231,3 +231,26 @@ async fn the_recovery_pages_arrive_as_complete_html() {
     let verify = app.get(&format!("/email/verify?token={forged}")).await.text().await.unwrap();
     assert!(verify.contains("该验证链接无效") && !verify.contains("<script>alert(1)"));
 }
+
+/// Every page's scripts carry the nonce its Content-Security-Policy names:
+/// a page whose policy and scripts parted would be dead in the browser
+/// (every script and the WASM blocked). Each page, many times, and at once.
+#[tokio::test]
+async fn every_page_names_the_nonce_its_scripts_carry() {
+    let app = spawn_app().await;
+    let pages = ["/register", "/login", "/user", "/forgot", "/", "/no-such-page"];
+    let renders = (0..48).map(|i| {
+        let request = app.client.get(app.url(pages[i % pages.len()])).header("accept", "text/html").send();
+        async move {
+            let response = request.await.unwrap();
+            let policy = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+            (policy, response.text().await.unwrap())
+        }
+    });
+    for (policy, html) in futures::future::join_all(renders).await {
+        let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect(&policy);
+        let scripts = html.matches("<script").count();
+        assert!(scripts > 0, "a page without scripts");
+        assert_eq!(html.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "every script has the nonce");
+    }
+}

@@ -1,8 +1,9 @@
-//! The proof of work sent with a captcha to send a code: refused when
-//! missing, forged, moved to another captcha or purpose, expired or used
-//! again (also at the same instant), and harder for a busy address.
+//! The proof of work sent with a captcha to send a code: issued only for a
+//! live captcha; refused when missing, forged, moved to another captcha or
+//! purpose, expired or used again (also at the same instant); harder for a
+//! busy address; and a flood of proofs leaves the store to people.
 
-use crate::helpers::{Spawn, StoreKind, TestApp, body, on_each_store, spawn};
+use crate::helpers::{PASSWORD, Spawn, StoreKind, TestApp, assert_error, body, on_each_store, registration, spawn};
 use serde_json::{Value, json};
 
 async fn app_with(store: StoreKind, env: &[(&'static str, &str)]) -> Option<TestApp> {
@@ -71,8 +72,10 @@ async fn a_proof_holds_only_for_its_captcha_its_purpose_and_its_work() {
 }
 
 /// The attack: one solved proof sent with ten requests at the same instant,
-/// then again with a fresh image under the same captcha id. Using a proof is
-/// one atomic step: it pays for one send.
+/// then again with a fresh image under the same captcha id. A proof is bound
+/// to its captcha, which works once (one atomic step): it pays for one send,
+/// and a new image under the old id is a new captcha that the old proof does
+/// not fit.
 async fn one_proof_sent_ten_times_at_once_pays_for_one_send(store: StoreKind) {
     let Some(app) = app_with(store, &[("POW_BITS", "8")]).await else { return };
     let (id, answer) = app.captcha().await;
@@ -87,16 +90,70 @@ async fn one_proof_sent_ten_times_at_once_pays_for_one_send(store: StoreKind) {
     });
     let replies = futures::future::join_all(sends).await;
     assert_eq!(replies.iter().filter(|r| r.0 == 200).count(), 1, "{replies:?}");
-    assert_eq!(replies.iter().filter(|r| r.1.as_deref() == Some("pow_used")).count(), 9, "{replies:?}");
+    let used = replies.iter().filter(|r| r.1.as_deref() == Some("image_code_expired")).count();
+    assert_eq!(used, 9, "{replies:?}");
     // A new image under the same id: the old proof is spent.
     let response = app.get(&format!("/api/v1/image_codes/{id}")).await;
     assert_eq!(response.status(), 200);
     let answer = app.outbox_code("captcha", &id).await.unwrap();
     let (status, refusal) = send(&app, &form("13600136199", "register", &id, &answer, &pow)).await;
-    assert_eq!((status, refusal["code"].as_str()), (422, Some("pow_used")));
+    assert_eq!((status, refusal["code"].as_str()), (422, Some("pow_invalid")));
 }
 
 on_each_store!(one_proof_sent_ten_times_at_once_pays_for_one_send);
+
+/// A challenge is issued only for a live captcha: not for an id whose image
+/// nobody asked for, nor for one already used.
+#[tokio::test]
+async fn a_challenge_needs_a_live_captcha() {
+    let app = app_with(StoreKind::Memory, &[("POW_BITS", "4")]).await.unwrap();
+    let response = app.get(&format!("/api/v1/image_codes/{}/pow?purpose=register", uuid::Uuid::new_v4())).await;
+    assert_error(response, 422, "image_code_expired", Some("text")).await;
+    let (id, answer) = app.captcha().await;
+    let pow = app.solve_pow(&id, "register").await;
+    assert_eq!(send(&app, &form("13600136150", "register", &id, &answer, &pow)).await.0, 200);
+    let response = app.get(&format!("/api/v1/image_codes/{id}/pow?purpose=register")).await;
+    assert_error(response, 422, "image_code_expired", Some("text")).await;
+}
+
+/// The attack: a flood of sends, each with a valid proof and a wrong answer,
+/// each from an address of its own, into a store of 64 keys. Each used
+/// proof was a key of its own, kept for minutes and never forgotten: the
+/// flood filled the store, and then a person's captcha, sign-in and send all
+/// failed (503). Now a proof is bound to its captcha and uses it up: the
+/// flood leaves nothing a person needs to be forgotten or refused.
+async fn a_flood_of_proofs_with_wrong_answers_leaves_the_store_to_people(store: StoreKind) {
+    let env = [("POW_BITS", "2"), ("STORE_MAX_KEYS", "64"), ("TRUSTED_PROXIES", "127.0.0.1")];
+    let Some(app) = app_with(store, &env).await else { return };
+    for i in 0..200u32 {
+        let from = format!("10.9.{}.{}", i / 200, i % 200 + 1);
+        let id = uuid::Uuid::new_v4().to_string();
+        let image = app.client.get(app.url(&format!("/api/v1/image_codes/{id}"))).header("x-forwarded-for", &from);
+        assert_eq!(image.send().await.unwrap().status(), 200);
+        let answer = app.outbox_code("captcha", &id).await.unwrap();
+        let wrong = if answer == "ACDE" { "ACDF" } else { "ACDE" };
+        let pow = app.client.get(app.url(&format!("/api/v1/image_codes/{id}/pow?purpose=register")));
+        let pow = body(pow.header("x-forwarded-for", &from).send().await.unwrap()).await;
+        let (challenge, bits) = (pow["challenge"].as_str().unwrap(), pow["bits"].as_u64().unwrap() as u32);
+        let nonce = app::rules::search_proof(challenge, bits, 0, u64::MAX).unwrap().to_string();
+        let flood = form(&format!("136002{i:05}"), "register", &id, wrong, &(challenge.to_owned(), nonce));
+        let request = app.client.post(app.url("/api/v1/sms_codes")).header("x-forwarded-for", &from);
+        let reply = request.json(&flood).send().await.unwrap();
+        assert_eq!(reply.status(), 422, "{}", reply.text().await.unwrap());
+    }
+    // A person, after the flood: a code with a proof, registration, sign-in.
+    let (id, answer) = app.captcha().await;
+    let pow = app.solve_pow(&id, "register").await;
+    let (status, sent) = send(&app, &form("13600136160", "register", &id, &answer, &pow)).await;
+    assert_eq!(status, 200, "{sent}");
+    let code = app.outbox_code("sms", "13600136160").await.unwrap();
+    let registered = app.register(&registration("13600136160", &code, Some("Starling"))).await;
+    assert_eq!(registered.status(), 201, "{:?}", registered.text().await);
+    let signed_in = app.login_with(&app.new_browser(), &json!({ "account": "Starling", "password": PASSWORD })).await;
+    assert_eq!(signed_in.status(), 200);
+}
+
+on_each_store!(a_flood_of_proofs_with_wrong_answers_leaves_the_store_to_people);
 
 #[tokio::test]
 async fn a_challenge_expires_with_its_captcha() {
@@ -112,9 +169,15 @@ async fn a_challenge_expires_with_its_captcha() {
 async fn the_work_rises_for_an_address_with_many_refused_sends() {
     let app = app_with(StoreKind::Memory, &[("POW_BITS", "4"), ("TRUSTED_PROXIES", "127.0.0.1")]).await.unwrap();
     let id = uuid::Uuid::new_v4().to_string();
+    // A challenge needs a live captcha: a new one each time.
     let bits_for = |address: &'static str| {
-        let request = app.client.get(app.url(&format!("/api/v1/image_codes/{id}/pow?purpose=register")));
-        async move { body(request.header("x-forwarded-for", address).send().await.unwrap()).await["bits"].as_u64() }
+        let fresh = uuid::Uuid::new_v4();
+        let image = app.client.get(app.url(&format!("/api/v1/image_codes/{fresh}")));
+        let request = app.client.get(app.url(&format!("/api/v1/image_codes/{fresh}/pow?purpose=register")));
+        async move {
+            assert_eq!(image.header("x-forwarded-for", address).send().await.unwrap().status(), 200);
+            body(request.header("x-forwarded-for", address).send().await.unwrap()).await["bits"].as_u64()
+        }
     };
     assert_eq!(bits_for("203.0.113.7").await, Some(4));
     let refused = json!({ "mobile": "13600136300", "purpose": "register", "image_code_id": id, "text": "ACDE" });

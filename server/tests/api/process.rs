@@ -46,6 +46,21 @@ impl ServerProcess {
         panic!("the server did not start: {}", std::fs::read_to_string(dir.join("server.log")).unwrap_or_default());
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
+    /// What `/proc` says of it: resident memory in KiB, open descriptors.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    pub fn open_descriptors(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).map_or(0, |dir| dir.count())
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub async fn kill(mut self) {
         self.child.kill().await.unwrap();
@@ -53,11 +68,16 @@ impl ServerProcess {
 
     /// SIGTERM, then waits for the process to end; returns whether it ended
     /// with success.
-    pub async fn terminate(mut self) -> bool {
+    pub async fn terminate(self) -> bool {
+        self.terminate_within(Duration::from_secs(60)).await
+    }
+
+    /// SIGTERM; fails the test unless the process ends within `limit`.
+    pub async fn terminate_within(mut self, limit: Duration) -> bool {
         let pid = self.child.id().unwrap().to_string();
         let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(sent.success());
-        let status = tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await;
-        status.expect("the server stops after SIGTERM").unwrap().success()
+        let status = tokio::time::timeout(limit, self.child.wait()).await;
+        status.unwrap_or_else(|_| panic!("the server did not stop within {limit:?} of SIGTERM")).unwrap().success()
     }
 }

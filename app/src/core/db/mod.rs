@@ -130,6 +130,9 @@ impl SessionRow {
 pub struct NewSession<'a> {
     pub id: &'a str,
     pub user_id: i64,
+    /// The password version the sign-in checked: no session starts once it
+    /// has changed (a reset, a new password) or the account was disabled.
+    pub password_version: i64,
     pub now_ms: i64,
     pub expires_at: i64,
     pub client_ip: &'a str,
@@ -334,10 +337,16 @@ impl Database {
         }
     }
 
-    pub async fn create_session(&self, new: &NewSession<'_>) -> Result<(), DbError> {
+    /// Starts a session, in one statement with the check that the account
+    /// is still active and its password still the one the sign-in checked
+    /// (a reset that commits while a sign-in verifies the old password ends
+    /// every session; a session started after it must not slip through).
+    /// False when it was not started for that reason.
+    pub async fn create_session(&self, new: &NewSession<'_>) -> Result<bool, DbError> {
         let q = "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, client_ip, user_agent, remember) \
-                 VALUES ($1, $2, $3, $3, $4, $5, $6, $7)";
-        on_pool!(self, |pool| sqlx::query(q)
+                 SELECT $1, $2, $3, $3, $4, $5, $6, $7 FROM users \
+                 WHERE id = $2 AND password_version = $8 AND is_active";
+        let inserted = on_pool!(self, |pool| sqlx::query(q)
             .bind(new.id)
             .bind(new.user_id)
             .bind(new.now_ms)
@@ -345,10 +354,11 @@ impl Database {
             .bind(new.client_ip)
             .bind(new.user_agent)
             .bind(new.remember)
+            .bind(new.password_version)
             .execute(pool)
             .await
-            .map(|_| ()))?;
-        Ok(())
+            .map(|r| r.rows_affected()))?;
+        Ok(inserted == 1)
     }
 
     pub async fn find_session(&self, id: &str) -> Result<Option<SessionRow>, DbError> {
@@ -505,19 +515,33 @@ mod tests {
             let session = NewSession {
                 id,
                 user_id: row.id,
+                password_version: row.password_version,
                 now_ms: 1_700_000_000_000,
                 expires_at: i64::MAX,
                 client_ip: "127.0.0.1",
                 user_agent: "test",
                 remember: false,
             };
-            db.create_session(&session).await.unwrap();
+            assert!(db.create_session(&session).await.unwrap());
         }
         let new_hash = PasswordHash::from_stored("$argon2id$new".into());
         assert_eq!(db.set_password_hash(row.id, &new_hash, Some("s-kept"), 1_700_000_000_001).await.unwrap(), 1);
         let (kept, ended) = (db.find_session("s-kept").await.unwrap(), db.find_session("s-ended").await.unwrap());
         assert!(kept.unwrap().ended_at.is_none() && ended.unwrap().ended_at == Some(1_700_000_000_001));
         let changed = db.find_user(row.id).await.unwrap().unwrap();
+        // A sign-in that checked the old password starts no session now.
+        let late = NewSession {
+            id: "s-late",
+            user_id: row.id,
+            password_version: row.password_version,
+            now_ms: 1_700_000_000_002,
+            expires_at: i64::MAX,
+            client_ip: "127.0.0.1",
+            user_agent: "test",
+            remember: false,
+        };
+        assert!(!db.create_session(&late).await.unwrap(), "the password it checked is no longer the password");
+        assert!(db.find_session("s-late").await.unwrap().is_none());
         assert_eq!(
             (changed.password_hash.as_str(), changed.password_version),
             ("$argon2id$new", row.password_version + 1)

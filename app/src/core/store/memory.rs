@@ -3,9 +3,11 @@
 //! map has a bound: past it (after a sweep of what expired), it forgets a
 //! batch of soft keys (`super::SOFT`); if that is not enough, an operation
 //! that would add keys is refused whole, as an unavailable store (503),
-//! instead of growing without end under a flood.
+//! instead of growing without end under a flood. Per-address counters
+//! (`super::PER_ADDRESS`) are not in the map: they live in a sketch of fixed
+//! size (`tally`) under the same lock, which no flood can flush.
 
-use super::{CodeCheck, Hit, PasswordAttempt, PasswordGate, SendSlot, SendSlotRequest, StoreError};
+use super::{CodeCheck, Hit, PasswordAttempt, PasswordGate, SendSlot, SendSlotRequest, StoreError, tally::Tally};
 use std::{
     collections::HashMap,
     sync::{
@@ -32,15 +34,18 @@ struct Entry {
     soft: bool,
 }
 
-#[derive(Default)]
 struct Map {
     entries: HashMap<String, Entry>,
     writes_since_sweep: usize,
-    /// The most keys it holds; 0 before `MemoryStore::with_capacity` sets one.
+    /// The most keys it holds.
     capacity: usize,
     /// Keys that start with this are soft (the store's prefix and `SOFT`);
     /// empty: none is.
     soft_prefix: String,
+    /// Counters whose key starts with this (the store's prefix and
+    /// `PER_ADDRESS`) are counted in `tally`; empty: none is.
+    tally_prefix: String,
+    tally: Tally,
 }
 
 /// Keys the in-process store holds at most by default: each is ~150 bytes
@@ -56,7 +61,7 @@ impl Map {
     /// Checked before an operation writes anything, so a refusal leaves the
     /// map as it was.
     fn room(&mut self, new_keys: usize, now: Instant) -> Result<(), StoreError> {
-        let capacity = if self.capacity == 0 { DEFAULT_CAPACITY } else { self.capacity };
+        let capacity = self.capacity;
         if self.entries.len() + new_keys <= capacity {
             return Ok(());
         }
@@ -113,6 +118,31 @@ impl Map {
         }
     }
 
+    fn tallied(&self, key: &str) -> bool {
+        !self.tally_prefix.is_empty() && key.starts_with(&self.tally_prefix)
+    }
+
+    /// A window counter's count, and how long its window has left (`None`:
+    /// no window is open), wherever it lives.
+    fn counter(&mut self, key: &str, window: Duration, now: Instant) -> (u64, Option<Duration>) {
+        if self.tallied(key) {
+            let n = self.tally.count(key, window, now);
+            let left = self.tally.epoch_left(window, now);
+            return (n, (n > 0).then_some(left));
+        }
+        (self.count(key, now), self.remaining(key, now))
+    }
+
+    /// Adds one to a window counter, wherever it lives; returns the count
+    /// and how long its window has left.
+    fn bump(&mut self, key: &str, window: Duration, now: Instant) -> (u64, Duration) {
+        if self.tallied(key) {
+            return self.tally.increment(key, window, now);
+        }
+        let n = self.increment(key, window, now);
+        (n, self.remaining(key, now).unwrap_or(window))
+    }
+
     /// Adds one to a window counter, starting the window on its first event.
     fn increment(&mut self, key: &str, window: Duration, now: Instant) -> u64 {
         match self.live(key, now) {
@@ -128,7 +158,7 @@ impl Map {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MemoryStore {
     map: Arc<Mutex<Map>>,
     /// How far this store's clock runs ahead of the process's (ms): moved
@@ -139,14 +169,18 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     /// A store that holds at most `capacity` keys, of which those starting
-    /// with `soft_prefix` are soft.
-    pub fn with_capacity(capacity: usize, soft_prefix: &str) -> MemoryStore {
-        let store = MemoryStore::default();
-        let mut map = store.lock();
-        map.capacity = capacity.max(1);
-        map.soft_prefix = soft_prefix.to_owned();
-        drop(map);
-        store
+    /// with `soft_prefix` are soft; counters starting with `tally_prefix`
+    /// are counted apart, in fixed memory.
+    pub fn with_capacity(capacity: usize, soft_prefix: &str, tally_prefix: &str) -> MemoryStore {
+        let map = Map {
+            entries: HashMap::new(),
+            writes_since_sweep: 0,
+            capacity: capacity.max(1),
+            soft_prefix: soft_prefix.to_owned(),
+            tally_prefix: tally_prefix.to_owned(),
+            tally: Tally::new(Instant::now()),
+        };
+        MemoryStore { map: Arc::new(Mutex::new(map)), ahead_ms: Arc::new(AtomicU64::new(0)) }
     }
 
     fn now(&self) -> Instant {
@@ -165,8 +199,11 @@ impl MemoryStore {
         self.map.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Ready when it takes a new key: a store full of keys it must keep
+    /// refuses writes, and the readiness check says so.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        Ok(())
+        let now = self.now();
+        self.lock().room(1, now)
     }
 
     pub async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
@@ -198,8 +235,8 @@ impl MemoryStore {
         Ok(self.lock().remaining(key, self.now()))
     }
 
-    pub async fn count(&self, key: &str) -> Result<u64, StoreError> {
-        Ok(self.lock().count(key, self.now()))
+    pub async fn count(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
+        Ok(self.lock().counter(key, window, self.now()).0)
     }
 
     pub async fn delete(&self, keys: &[&str]) -> Result<(), StoreError> {
@@ -213,14 +250,11 @@ impl MemoryStore {
     pub async fn hit(&self, key: &str, window: Duration, limit: u32) -> Result<Hit, StoreError> {
         let mut map = self.lock();
         let now = self.now();
-        map.room(1, now)?;
-        let n = map.increment(key, window, now);
-        if n > u64::from(limit) {
-            let retry_after = map.remaining(key, now).unwrap_or(window);
-            Ok(Hit::Limited { retry_after })
-        } else {
-            Ok(Hit::Allowed)
+        if !map.tallied(key) {
+            map.room(1, now)?;
         }
+        let (n, left) = map.bump(key, window, now);
+        Ok(if n > u64::from(limit) { Hit::Limited { retry_after: left } } else { Hit::Allowed })
     }
 
     pub async fn acquire_send_slot(&self, req: &SendSlotRequest<'_>) -> Result<SendSlot, StoreError> {
@@ -233,9 +267,10 @@ impl MemoryStore {
             let retry_after = map.remaining(req.day_key, now).unwrap_or(req.day_window);
             return Ok(SendSlot::DailyCap { retry_after });
         }
-        if map.count(req.ip_key, now) >= u64::from(req.ip_cap) {
-            let retry_after = map.remaining(req.ip_key, now).unwrap_or(req.ip_window);
-            return Ok(SendSlot::IpCap { retry_after });
+        if let (n, left) = map.counter(req.ip_key, req.ip_window, now)
+            && n >= u64::from(req.ip_cap)
+        {
+            return Ok(SendSlot::IpCap { retry_after: left.unwrap_or(req.ip_window) });
         }
         if map.count(req.site_key, now) >= u64::from(req.site_cap) {
             let retry_after = map.remaining(req.site_key, now).unwrap_or(req.site_window);
@@ -244,7 +279,7 @@ impl MemoryStore {
         map.room(5, now)?;
         map.insert(req.cooldown_key, Value::Text("1".into()), req.cooldown, now);
         map.increment(req.day_key, req.day_window, now);
-        map.increment(req.ip_key, req.ip_window, now);
+        map.bump(req.ip_key, req.ip_window, now);
         map.increment(req.site_key, req.site_window, now);
         map.insert(req.code_key, Value::Code { code: req.code.to_owned(), attempts: 0 }, req.code_ttl, now);
         map.entries.remove(req.notice_key);
@@ -256,10 +291,10 @@ impl MemoryStore {
         let now = self.now();
         if let Some(retry_after) = map.remaining(req.lock_key, now) {
             map.room(1, now)?;
-            map.increment(req.ip_key, req.window, now);
+            map.bump(req.ip_key, req.window, now);
             return Ok(PasswordGate::Locked { retry_after });
         }
-        let (account, ip) = (map.count(req.account_key, now), map.count(req.ip_key, now));
+        let (account, ip) = (map.count(req.account_key, now), map.counter(req.ip_key, req.window, now).0);
         if let Some(after) = req.captcha_after.filter(|n| *n > 0)
             && !req.captcha_solved
             && (account >= u64::from(after) || ip >= u64::from(after))
@@ -267,7 +302,7 @@ impl MemoryStore {
             return Ok(PasswordGate::CaptchaRequired);
         }
         map.room(3, now)?;
-        map.increment(req.ip_key, req.window, now);
+        map.bump(req.ip_key, req.window, now);
         if map.increment(req.account_key, req.window, now) >= u64::from(req.lock_after) {
             // This attempt is the last one allowed: the lock starts now, so
             // that none after it is let through while it is verified.
@@ -282,11 +317,15 @@ impl MemoryStore {
         account_key: &str,
         ip_key: &str,
         lock_key: &str,
+        window: Duration,
     ) -> Result<(), StoreError> {
         let mut map = self.lock();
+        let now = self.now();
         map.entries.remove(account_key);
         map.entries.remove(lock_key);
-        if let Some(Entry { value: Value::Count(n), .. }) = map.live(ip_key, self.now()) {
+        if map.tallied(ip_key) {
+            map.tally.decrement(ip_key, window, now);
+        } else if let Some(Entry { value: Value::Count(n), .. }) = map.live(ip_key, now) {
             *n = n.saturating_sub(1);
         }
         Ok(())
@@ -349,13 +388,14 @@ mod tests {
     /// keys again once some expire.
     #[tokio::test(start_paused = true)]
     async fn past_its_bound_the_store_refuses_new_keys_and_recovers_when_they_expire() {
-        let store = MemoryStore::with_capacity(10, "~");
+        let store = MemoryStore::with_capacity(10, "~", "@");
         for i in 0..10 {
             store.put(&format!("k{i}"), "v", Duration::from_secs(60)).await.unwrap();
         }
         assert!(matches!(store.put("k10", "v", Duration::from_secs(60)).await, Err(StoreError::Unavailable(_))));
         assert!(matches!(store.hit("h", Duration::from_secs(60), 5).await, Err(StoreError::Unavailable(_))));
         assert_eq!(store.lock().entries.len(), 10, "never past the bound");
+        assert!(store.ping().await.is_err(), "not ready while it refuses writes");
         tokio::time::advance(Duration::from_secs(61)).await;
         store.put("k10", "v", Duration::from_secs(60)).await.unwrap();
     }
@@ -367,7 +407,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_full_store_forgets_soft_keys_and_keeps_the_others() {
         let minute = Duration::from_secs(60);
-        let store = MemoryStore::with_capacity(32, "t:~");
+        let store = MemoryStore::with_capacity(32, "t:~", "t:@");
         store.put("t:code", "123456", minute).await.unwrap();
         for i in 0..500 {
             assert_eq!(store.hit(&format!("t:~ip:{i}"), minute, 5).await.unwrap(), Hit::Allowed);
@@ -376,7 +416,7 @@ mod tests {
         assert_eq!(store.get("t:code").await.unwrap().as_deref(), Some("123456"));
         store.put("t:code2", "654321", minute).await.unwrap();
 
-        let hard = MemoryStore::with_capacity(8, "t:~");
+        let hard = MemoryStore::with_capacity(8, "t:~", "t:@");
         for i in 0..8 {
             hard.put(&format!("t:code{i}"), "v", minute).await.unwrap();
         }

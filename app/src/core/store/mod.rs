@@ -5,6 +5,7 @@
 
 mod memory;
 mod redis;
+mod tally;
 
 pub use self::memory::{DEFAULT_CAPACITY as MEMORY_STORE_CAPACITY, MemoryStore};
 pub use self::redis::{RedisStore, SharedConnection};
@@ -21,6 +22,16 @@ use std::time::Duration;
 /// cooldowns, daily caps, lockouts, used proofs) stays until it expires; past
 /// the bound, writing a new one is refused (503). In Redis it is only a name.
 pub const SOFT: &str = "~";
+
+/// Keys whose name starts with this are per-address counters: a client
+/// network's sends, lookups, captchas, recovery requests and failed
+/// passwords. Floods from many addresses are what they limit, so the
+/// in-process store keeps them apart from its map, in a sketch of fixed size
+/// (`tally`) that no flood can flush: a count may read high (a cell shared
+/// with another address), never low. Their windows there are fixed epochs of
+/// the window's length. In Redis it is only a name (run Redis with
+/// `maxmemory-policy noeviction`, or counters may be evicted).
+pub const PER_ADDRESS: &str = "@";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -152,7 +163,8 @@ impl Store {
 
     /// The in-process store holding at most `capacity` keys.
     pub fn memory_with_capacity(prefix: &str, capacity: usize) -> Store {
-        let memory = MemoryStore::with_capacity(capacity, &format!("{prefix}{SOFT}"));
+        let memory =
+            MemoryStore::with_capacity(capacity, &format!("{prefix}{SOFT}"), &format!("{prefix}{PER_ADDRESS}"));
         Store { prefix: prefix.into(), backend: Backend::Memory(memory) }
     }
 
@@ -221,10 +233,11 @@ impl Store {
         dispatch!(self, ttl(&key))
     }
 
-    /// The current count of the window `key` (0 when none is open).
-    pub async fn count(&self, key: &str) -> Result<u64, StoreError> {
+    /// The current count of the window `key` (0 when none is open), a
+    /// counter counted with `window`.
+    pub async fn count(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
         let key = self.key(key);
-        dispatch!(self, count(&key))
+        dispatch!(self, count(&key, window))
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -272,15 +285,16 @@ impl Store {
 
     /// The password was right: the attempt was no failure. The account's
     /// failures and a lock this very attempt started are cleared, and the
-    /// address's count loses the one it got.
+    /// address's count (of `window`) loses the one it got.
     pub async fn password_attempt_passed(
         &self,
         account_key: &str,
         ip_key: &str,
         lock_key: &str,
+        window: Duration,
     ) -> Result<(), StoreError> {
         let (account_key, ip_key, lock_key) = (self.key(account_key), self.key(ip_key), self.key(lock_key));
-        dispatch!(self, password_attempt_passed(&account_key, &ip_key, &lock_key))
+        dispatch!(self, password_attempt_passed(&account_key, &ip_key, &lock_key, window))
     }
 
     /// Undoes a granted slot whose message could not be sent: the code and the

@@ -190,7 +190,7 @@ impl RedisStore {
         Ok((left > 0).then(|| from_ms(left)))
     }
 
-    pub async fn count(&self, key: &str) -> Result<u64, StoreError> {
+    pub async fn count(&self, key: &str, _window: Duration) -> Result<u64, StoreError> {
         let mut conn = self.conn().await?;
         let n: Option<u64> = conn.get(key).await.map_err(unavailable)?;
         Ok(n.unwrap_or(0))
@@ -264,6 +264,7 @@ impl RedisStore {
         account_key: &str,
         ip_key: &str,
         lock_key: &str,
+        _window: Duration,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let _: i64 = PASSWORD_ATTEMPT_PASSED

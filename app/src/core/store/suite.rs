@@ -5,6 +5,10 @@ use std::{future::Future, time::Duration};
 use tokio::task::JoinSet;
 
 const MIN: Duration = Duration::from_secs(60);
+/// The password attempts' window; their address counter is per-address
+/// (`PER_ADDRESS`), as in the use cases, so that the in-process store's
+/// sketch takes the same attacks as Redis.
+const FAILURES: Duration = Duration::from_secs(900);
 
 fn slot<'a>(n: &'a str, day: &'a str, ip: &'a str, code: &'a str) -> SendSlotRequest<'a> {
     SendSlotRequest {
@@ -59,8 +63,8 @@ fn attempt(captcha_solved: bool) -> PasswordAttempt<'static> {
     PasswordAttempt {
         account_key: "acct",
         lock_key: "lock",
-        ip_key: "ip",
-        window: Duration::from_secs(900),
+        ip_key: "@ip",
+        window: FAILURES,
         captcha_after: Some(3),
         captcha_solved,
         lock_after: 10,
@@ -82,7 +86,7 @@ async fn thirty_simultaneous_attempts_pass_the_gate_only_until_the_captcha(store
     let gates = burst(&store, false).await;
     assert_eq!(gates.iter().filter(|g| **g == PasswordGate::Proceed).count(), 3, "{gates:?}");
     assert_eq!(gates.iter().filter(|g| **g == PasswordGate::CaptchaRequired).count(), 27);
-    assert_eq!(store.count("acct").await.unwrap(), 3, "each one let through is counted, before any verdict");
+    assert_eq!(store.count("acct", MIN).await.unwrap(), 3, "each one let through is counted, before any verdict");
 }
 
 async fn with_captchas_solved_the_lock_holds_against_a_simultaneous_burst(store: Store) {
@@ -90,16 +94,16 @@ async fn with_captchas_solved_the_lock_holds_against_a_simultaneous_burst(store:
     assert_eq!(gates.iter().filter(|g| **g == PasswordGate::Proceed).count(), 10, "{gates:?}");
     assert!(gates.iter().filter(|g| **g != PasswordGate::Proceed).all(|g| matches!(g, PasswordGate::Locked { .. })));
     assert!(store.ttl("lock").await.unwrap().is_some(), "locked");
-    assert_eq!(store.count("acct").await.unwrap(), 0, "the lock replaced the count");
-    assert_eq!(store.count("ip").await.unwrap(), 30, "refusals of a locked account count for the address");
+    assert_eq!(store.count("acct", MIN).await.unwrap(), 0, "the lock replaced the count");
+    assert_eq!(store.count("@ip", FAILURES).await.unwrap(), 30, "refusals of a locked account count for the address");
 }
 
 async fn a_right_password_clears_the_account_and_gives_the_address_its_count_back(store: Store) {
     for _ in 0..2 {
         assert_eq!(store.gate_password_attempt(&attempt(false)).await.unwrap(), PasswordGate::Proceed);
     }
-    store.password_attempt_passed("acct", "ip", "lock").await.unwrap();
-    assert_eq!((store.count("acct").await.unwrap(), store.count("ip").await.unwrap()), (0, 1));
+    store.password_attempt_passed("acct", "@ip", "lock", FAILURES).await.unwrap();
+    assert_eq!((store.count("acct", MIN).await.unwrap(), store.count("@ip", FAILURES).await.unwrap()), (0, 1));
 }
 
 async fn the_site_budget_counts_every_number_and_address(store: Store) {
@@ -107,7 +111,7 @@ async fn the_site_budget_counts_every_number_and_address(store: Store) {
     for i in 0..12 {
         let store = store.clone();
         set.spawn(async move {
-            let (n, d, ip, c) = (format!("n{i}"), format!("d{i}"), format!("ip{i}"), format!("c{i}"));
+            let (n, d, ip, c) = (format!("n{i}"), format!("d{i}"), format!("@ip{i}"), format!("c{i}"));
             let req = SendSlotRequest { site_cap: 5, ..slot(&n, &d, &ip, &c) };
             store.acquire_send_slot(&req).await.unwrap()
         });
@@ -155,29 +159,29 @@ async fn ttl_reports_what_is_left(store: Store) {
 
 async fn hit_refuses_past_the_limit(store: Store) {
     for _ in 0..30 {
-        assert_eq!(store.hit("lookup:ip", MIN, 30).await.unwrap(), Hit::Allowed);
+        assert_eq!(store.hit("@lookup:ip", MIN, 30).await.unwrap(), Hit::Allowed);
     }
-    match store.hit("lookup:ip", MIN, 30).await.unwrap() {
+    match store.hit("@lookup:ip", MIN, 30).await.unwrap() {
         Hit::Limited { retry_after } => assert!(retry_after <= MIN && retry_after > Duration::ZERO),
         other => panic!("expected a limit, got {other:?}"),
     }
 }
 
 async fn count_reads_a_window_and_delete_closes_it(store: Store) {
-    assert_eq!(store.count("fails").await.unwrap(), 0);
+    assert_eq!(store.count("fails", MIN).await.unwrap(), 0);
     for _ in 0..3 {
         store.hit("fails", MIN, 100).await.unwrap();
     }
-    assert_eq!(store.count("fails").await.unwrap(), 3);
+    assert_eq!(store.count("fails", MIN).await.unwrap(), 3);
     store.delete("fails").await.unwrap();
-    assert_eq!(store.count("fails").await.unwrap(), 0);
+    assert_eq!(store.count("fails", MIN).await.unwrap(), 0);
 }
 
 async fn twelve_simultaneous_sends_get_one_slot(store: Store) {
     let mut tasks = JoinSet::new();
     for _ in 0..12 {
         let store = store.clone();
-        tasks.spawn(async move { store.acquire_send_slot(&slot("cd", "day", "ip", "code")).await.unwrap() });
+        tasks.spawn(async move { store.acquire_send_slot(&slot("cd", "day", "@ip", "code")).await.unwrap() });
     }
     let results = tasks.join_all().await;
     let granted = results.iter().filter(|r| **r == SendSlot::Granted).count();
@@ -188,23 +192,23 @@ async fn twelve_simultaneous_sends_get_one_slot(store: Store) {
 async fn the_daily_cap_counts_across_cooldowns(store: Store) {
     for i in 0..10 {
         let cd = format!("cd{i}");
-        assert_eq!(store.acquire_send_slot(&slot(&cd, "day", "ip", "code")).await.unwrap(), SendSlot::Granted);
+        assert_eq!(store.acquire_send_slot(&slot(&cd, "day", "@ip", "code")).await.unwrap(), SendSlot::Granted);
     }
-    let refused = store.acquire_send_slot(&slot("cd-last", "day", "ip", "code")).await.unwrap();
+    let refused = store.acquire_send_slot(&slot("cd-last", "day", "@ip", "code")).await.unwrap();
     assert!(matches!(refused, SendSlot::DailyCap { .. }), "{refused:?}");
 }
 
 async fn the_ip_cap_counts_across_numbers(store: Store) {
     for i in 0..20 {
         let (cd, day) = (format!("cd{i}"), format!("day{i}"));
-        assert_eq!(store.acquire_send_slot(&slot(&cd, &day, "ip", "code")).await.unwrap(), SendSlot::Granted);
+        assert_eq!(store.acquire_send_slot(&slot(&cd, &day, "@ip", "code")).await.unwrap(), SendSlot::Granted);
     }
-    let refused = store.acquire_send_slot(&slot("cd-x", "day-x", "ip", "code")).await.unwrap();
+    let refused = store.acquire_send_slot(&slot("cd-x", "day-x", "@ip", "code")).await.unwrap();
     assert!(matches!(refused, SendSlot::IpCap { .. }), "{refused:?}");
 }
 
 async fn five_wrong_codes_kill_the_code(store: Store) {
-    store.acquire_send_slot(&slot("cd", "day", "ip", "code")).await.unwrap();
+    store.acquire_send_slot(&slot("cd", "day", "@ip", "code")).await.unwrap();
     for left in (1..5).rev() {
         assert_eq!(store.check_code("code", "000000", 5).await.unwrap(), CodeCheck::Mismatch { attempts_left: left });
     }
@@ -214,7 +218,7 @@ async fn five_wrong_codes_kill_the_code(store: Store) {
 }
 
 async fn simultaneous_wrong_codes_are_all_counted(store: Store) {
-    store.acquire_send_slot(&slot("cd", "day", "ip", "code")).await.unwrap();
+    store.acquire_send_slot(&slot("cd", "day", "@ip", "code")).await.unwrap();
     let mut tasks = JoinSet::new();
     for _ in 0..20 {
         let store = store.clone();
@@ -227,7 +231,7 @@ async fn simultaneous_wrong_codes_are_all_counted(store: Store) {
 }
 
 async fn a_right_code_stays_until_consumed_once(store: Store) {
-    store.acquire_send_slot(&slot("cd", "day", "ip", "code")).await.unwrap();
+    store.acquire_send_slot(&slot("cd", "day", "@ip", "code")).await.unwrap();
     assert_eq!(store.check_code("code", "123456", 5).await.unwrap(), CodeCheck::Match);
     assert_eq!(store.check_code("code", "123456", 5).await.unwrap(), CodeCheck::Match);
     assert!(!store.consume_code("code", "654321").await.unwrap());
@@ -237,17 +241,17 @@ async fn a_right_code_stays_until_consumed_once(store: Store) {
 }
 
 async fn a_new_send_resets_the_attempts(store: Store) {
-    store.acquire_send_slot(&slot("cd1", "day", "ip", "code")).await.unwrap();
+    store.acquire_send_slot(&slot("cd1", "day", "@ip", "code")).await.unwrap();
     for _ in 0..4 {
         store.check_code("code", "000000", 5).await.unwrap();
     }
-    store.acquire_send_slot(&slot("cd2", "day", "ip", "code")).await.unwrap();
+    store.acquire_send_slot(&slot("cd2", "day", "@ip", "code")).await.unwrap();
     assert_eq!(store.check_code("code", "000000", 5).await.unwrap(), CodeCheck::Mismatch { attempts_left: 4 });
 }
 
 async fn a_released_slot_allows_an_immediate_retry(store: Store) {
-    assert_eq!(store.acquire_send_slot(&slot("cd", "day", "ip", "code")).await.unwrap(), SendSlot::Granted);
+    assert_eq!(store.acquire_send_slot(&slot("cd", "day", "@ip", "code")).await.unwrap(), SendSlot::Granted);
     store.release_send_slot("cd", "code").await.unwrap();
     assert_eq!(store.check_code("code", "123456", 5).await.unwrap(), CodeCheck::Missing);
-    assert_eq!(store.acquire_send_slot(&slot("cd", "day", "ip", "code")).await.unwrap(), SendSlot::Granted);
+    assert_eq!(store.acquire_send_slot(&slot("cd", "day", "@ip", "code")).await.unwrap(), SendSlot::Granted);
 }

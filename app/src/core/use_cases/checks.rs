@@ -2,7 +2,7 @@
 //! the per-address lookup budget. Each is one store step, and each refusal is
 //! worded once.
 
-use super::{dependency_down, keys, seconds_up};
+use super::{dependency_down, issue_captcha::StoredCaptcha, keys, seconds_up};
 use crate::{
     core::{
         Client, Core,
@@ -91,13 +91,16 @@ pub enum CaptchaRefusal {
 
 /// Takes the answer stored for captcha `id` (so it works once, right or
 /// wrong) and compares it with `answer`, ignoring case. An id that is not a
-/// UUID was never issued: it reads as expired.
-pub(crate) async fn check_captcha(core: &Core, id: &str, answer: &CaptchaAnswer) -> Result<(), CaptchaRefusal> {
+/// UUID was never issued: it reads as expired. Returns the captcha's
+/// instance, which a proof of work sent with it must be bound to.
+pub(crate) async fn check_captcha(core: &Core, id: &str, answer: &CaptchaAnswer) -> Result<u64, CaptchaRefusal> {
     let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| CaptchaRefusal::Expired)?;
-    match core.store.take(&keys::captcha(&id)).await? {
-        None => Err(CaptchaRefusal::Expired),
-        Some(expected) if !expected.eq_ignore_ascii_case(answer.as_str()) => Err(CaptchaRefusal::Wrong),
-        Some(_) => Ok(()),
+    let stored = core.store.take(&keys::captcha(&id)).await?.as_deref().and_then(StoredCaptcha::parse);
+    match stored {
+        // Never drawn: nobody saw it, so nobody can have read it.
+        None | Some(StoredCaptcha { drawn: false, .. }) => Err(CaptchaRefusal::Expired),
+        Some(stored) if !stored.answer.eq_ignore_ascii_case(answer.as_str()) => Err(CaptchaRefusal::Wrong),
+        Some(stored) => Ok(stored.instance),
     }
 }
 

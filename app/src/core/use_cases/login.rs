@@ -95,7 +95,7 @@ impl PasswordCounters {
 
     /// The password was right: the attempt takes its count back.
     pub(super) async fn passed(&self, core: &Core) -> Result<(), StoreError> {
-        core.store.password_attempt_passed(&self.failures, &self.ip, &self.lock).await
+        core.store.password_attempt_passed(&self.failures, &self.ip, &self.lock, core.settings.failure_window).await
     }
 }
 
@@ -113,7 +113,7 @@ pub async fn login_needs_captcha(core: &Core, client: &Client) -> Result<bool, L
         LoginCaptcha::Always => true,
         LoginCaptcha::Never => false,
         LoginCaptcha::AfterFailures => {
-            core.store.count(&keys::login_ip_failures(&client.network())).await?
+            core.store.count(&keys::login_ip_failures(&client.network()), core.settings.failure_window).await?
                 >= u64::from(core.settings.captcha_after_failures)
         }
     })

@@ -31,7 +31,7 @@ pub use issue_captcha::{CaptchaError, issue_captcha};
 pub use jobs::{JobFilter, JobsError, list_jobs, purge_failed_jobs, retry_job};
 pub use login::{LoginError, ask_login_captcha, clock_time_cst, login, login_needs_captcha};
 pub use mail_test::{MailTestError, send_test_mail};
-pub use proof_of_work::{PowError, issue_pow_challenge};
+pub use proof_of_work::{PowError, issue_pow_challenge, prepare_captcha_with_challenge};
 pub use recovery::{RecoveryError, forgot_password, reset_link_status, reset_password};
 pub use register::{RegisterError, register};
 pub use send_sms_code::{SendSmsCodeError, send_sms_code, sms_cooldown};
@@ -43,12 +43,14 @@ pub use sms_login::{SmsLoginError, sms_login};
 use crate::rules::{Mobile, Purpose};
 use std::time::Duration;
 
-/// Store keys, in one place. Those a visitor makes just by asking (per-address
-/// counters, captcha answers, counters of made-up account names) are soft
-/// (`store::SOFT`): a full in-process store forgets them before it refuses.
+/// Store keys, in one place. Per-address counters are named so
+/// (`store::PER_ADDRESS`): the in-process store keeps them in fixed memory.
+/// Other keys a visitor makes just by asking (captcha answers, counters of
+/// made-up account names) are soft (`store::SOFT`): a full in-process store
+/// forgets them before it refuses.
 pub(crate) mod keys {
     use super::*;
-    use crate::core::store::SOFT;
+    use crate::core::store::{PER_ADDRESS, SOFT};
 
     pub fn captcha(id: &uuid::Uuid) -> String {
         format!("{SOFT}captcha:{}", id.simple())
@@ -67,20 +69,16 @@ pub(crate) mod keys {
         format!("sms:day:{mobile}")
     }
     pub fn sms_ip_hourly(net: &ipnet::IpNet) -> String {
-        format!("{SOFT}sms:ip:{net}")
+        format!("{PER_ADDRESS}sms:ip:{net}")
     }
     /// Every SMS this site sends in the hour.
     pub const SMS_SITE_HOURLY: &str = "sms:site";
     pub fn captchas(net: &ipnet::IpNet) -> String {
-        format!("{SOFT}captcha:ip:{net}")
+        format!("{PER_ADDRESS}captcha:ip:{net}")
     }
     /// Refused sends from an address in the hour (they raise its proof of work).
     pub fn send_refusals(net: &ipnet::IpNet) -> String {
-        format!("{SOFT}sms:refused:{net}")
-    }
-    /// Set when a proof of work was used; named by the challenge's tag.
-    pub fn pow_used(tag: &str) -> String {
-        format!("pow:used:{tag}")
+        format!("{PER_ADDRESS}sms:refused:{net}")
     }
     /// Verification links sent to an address or an account (`uid:N`): the
     /// resend interval, and the day's count.
@@ -92,7 +90,7 @@ pub(crate) mod keys {
     }
     /// Recovery requests from an address in the hour, whatever they name.
     pub fn recovery_ip(net: &ipnet::IpNet) -> String {
-        format!("{SOFT}recover:ip:{net}")
+        format!("{PER_ADDRESS}recover:ip:{net}")
     }
     /// Reset links asked for an e-mail address (whether or not an account
     /// has it): the resend interval, and the day's count.
@@ -103,7 +101,7 @@ pub(crate) mod keys {
         format!("recover:day:{email}")
     }
     pub fn lookups(net: &ipnet::IpNet) -> String {
-        format!("{SOFT}lookup:ip:{net}")
+        format!("{PER_ADDRESS}lookup:ip:{net}")
     }
     /// The password counters' name for an existing account: its id, so that
     /// every spelling of it (username, mobile, e-mail) counts once.
@@ -127,7 +125,7 @@ pub(crate) mod keys {
         per_account("login:fail:", account_key)
     }
     pub fn login_ip_failures(net: &ipnet::IpNet) -> String {
-        format!("{SOFT}login:fail-ip:{net}")
+        format!("{PER_ADDRESS}login:fail-ip:{net}")
     }
     pub fn login_lock(account_key: &str) -> String {
         per_account("login:lock:", account_key)

@@ -1,17 +1,22 @@
 //! The proof of work that comes with each captcha used to send a code. The
-//! server issues a challenge bound to the captcha id, the purpose and an
-//! expiry (the captcha's), signed so that it needs no storage; the proof is
-//! one SHA-256 to check and works once (one atomic store step). The
+//! server issues a challenge only for a live captcha, bound to that captcha
+//! (its id and instance), the purpose and an expiry (the captcha's), signed
+//! so that it needs no storage; the proof is one SHA-256 to check, and works
+//! once because the captcha it is bound to works once: checking it writes
+//! nothing (a record per used proof was a key anyone could make, and a
+//! flood of them filled the store). The
 //! difficulty is `POW_BITS`, raised for an address with many recent sends or
 //! refused sends, so that a person pays a fraction of a second and a farm
 //! pays for every SMS it asks for. `POW_BITS=0` turns the proof off.
 
-use super::{dependency_down, keys, now_ms};
+use super::{
+    checks::CaptchaRefusal,
+    dependency_down,
+    issue_captcha::{CaptchaError, StoredCaptcha, prepare_captcha},
+    keys, now_ms,
+};
 use crate::{
-    core::{
-        Client, Core,
-        store::{Hit, StoreError},
-    },
+    core::{Client, Core, store::StoreError},
     error::AppError,
     rules::{Purpose, PurposeError, proves},
     wire::PowChallenge,
@@ -27,8 +32,9 @@ const REFUSALS_WINDOW: Duration = Duration::from_secs(3_600);
 /// The hardest challenge ever issued (`POW_BITS` at most 24, plus the rise):
 /// a bound for settings made in code, not only by configuration.
 const MAX_BITS: u32 = 32;
-/// The format's version, first in every challenge.
-const VERSION: &str = "1";
+/// The format's version, first in every challenge (1 was bound to the id
+/// alone).
+const VERSION: &str = "2";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PowError {
@@ -36,12 +42,16 @@ pub enum PowError {
     BadId,
     #[error(transparent)]
     Purpose(#[from] PurposeError),
+    #[error("no live captcha has this id")]
+    NoCaptcha,
+    #[error(transparent)]
+    Captcha(#[from] CaptchaError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// A challenge for the captcha `id`, to be used to send a code for
-/// `purpose`; `None` when the proof is off.
+/// A challenge for the live captcha `id` (its image was asked for), to be
+/// used to send a code for `purpose`; `None` when the proof is off.
 pub async fn issue_pow_challenge(
     core: &Core,
     client: &Client,
@@ -50,15 +60,42 @@ pub async fn issue_pow_challenge(
 ) -> Result<Option<PowChallenge>, PowError> {
     let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| PowError::BadId)?;
     let purpose: Purpose = purpose.parse()?;
-    let base = core.settings.pow_bits;
-    if base == 0 {
+    if core.settings.pow_bits == 0 {
         return Ok(None);
     }
-    let bits = (base + extra_bits(core, client).await?).min(MAX_BITS);
+    let stored = core.store.get(&keys::captcha(&id)).await?.as_deref().and_then(StoredCaptcha::parse);
+    let instance = stored.ok_or(PowError::NoCaptcha)?.instance;
+    Ok(Some(challenge(core, client, &id, instance, purpose).await?))
+}
+
+/// A page's captcha to send a code for `purpose`: a new captcha, stored
+/// before its image is asked for, with its challenge (`None` when the proof
+/// is off).
+pub async fn prepare_captcha_with_challenge(
+    core: &Core,
+    client: &Client,
+    purpose: &str,
+) -> Result<(uuid::Uuid, Option<PowChallenge>), PowError> {
+    let purpose: Purpose = purpose.parse()?;
+    if core.settings.pow_bits == 0 {
+        return Ok((uuid::Uuid::new_v4(), None));
+    }
+    let (id, instance) = prepare_captcha(core, client).await?;
+    Ok((id, Some(challenge(core, client, &id, instance, purpose).await?)))
+}
+
+async fn challenge(
+    core: &Core,
+    client: &Client,
+    id: &uuid::Uuid,
+    instance: u64,
+    purpose: Purpose,
+) -> Result<PowChallenge, StoreError> {
+    let bits = (core.settings.pow_bits + extra_bits(core, client).await?).min(MAX_BITS);
     let expires_at = now_ms() / 1000 + core.settings.captcha_ttl.as_secs() as i64;
-    let signed = format!("{VERSION}.{}.{purpose}.{bits}.{expires_at}", id.simple());
+    let signed = format!("{VERSION}.{}.{instance:016x}.{purpose}.{bits}.{expires_at}", id.simple());
     let tag = core.tokens.short_tag("pow", &signed);
-    Ok(Some(PowChallenge { challenge: format!("{signed}.{tag}"), bits }))
+    Ok(PowChallenge { challenge: format!("{signed}.{tag}"), bits })
 }
 
 /// How much harder than `POW_BITS` this address's challenges are: one bit
@@ -66,8 +103,9 @@ pub async fn issue_pow_challenge(
 /// more each time that count doubles past it.
 async fn extra_bits(core: &Core, client: &Client) -> Result<u32, StoreError> {
     let net = client.network();
-    let recent =
-        core.store.count(&keys::sms_ip_hourly(&net)).await? + core.store.count(&keys::send_refusals(&net)).await?;
+    let hour = REFUSALS_WINDOW;
+    let recent = core.store.count(&keys::sms_ip_hourly(&net), hour).await?
+        + core.store.count(&keys::send_refusals(&net), hour).await?;
     Ok((recent / SENDS_PER_EXTRA_BIT + 1).ilog2().min(MAX_EXTRA_BITS))
 }
 
@@ -79,23 +117,22 @@ pub enum PowRefusal {
     Invalid,
     #[error("the challenge expired")]
     Expired,
-    #[error("the proof was used")]
-    Used,
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 /// Checks the proof sent with the captcha `id` for `purpose`: a challenge we
-/// issued for both, unexpired, solved, and not used before (it is used now).
-pub(crate) async fn check_proof(
+/// issued for both, unexpired and solved. Returns the captcha instance it is
+/// bound to (`None` when the proof is off), which the captcha taken next must
+/// have: that is what makes a proof work once. Reads and writes nothing, so
+/// a refused proof leaves the captcha for another try.
+pub(crate) fn check_proof(
     core: &Core,
     id: &str,
     purpose: Purpose,
     challenge: &str,
     nonce: &str,
-) -> Result<(), PowRefusal> {
+) -> Result<Option<u64>, PowRefusal> {
     if core.settings.pow_bits == 0 {
-        return Ok(());
+        return Ok(None);
     }
     let (challenge, nonce) = (challenge.trim(), nonce.trim());
     if challenge.is_empty() || nonce.is_empty() {
@@ -109,7 +146,10 @@ pub(crate) async fn check_proof(
     }
     // Signed by us, so well formed; still parsed without trust.
     let fields: Vec<&str> = signed.split('.').collect();
-    let [VERSION, for_id, for_purpose, bits, expires_at] = fields[..] else { return Err(PowRefusal::Invalid) };
+    let [VERSION, for_id, instance, for_purpose, bits, expires_at] = fields[..] else {
+        return Err(PowRefusal::Invalid);
+    };
+    let instance = u64::from_str_radix(instance, 16).map_err(|_| PowRefusal::Invalid)?;
     let bits: u32 = bits.parse().map_err(|_| PowRefusal::Invalid)?;
     let expires_at: i64 = expires_at.parse().map_err(|_| PowRefusal::Invalid)?;
     if for_id != id.simple().to_string() || for_purpose != purpose.as_str() {
@@ -122,12 +162,7 @@ pub(crate) async fn check_proof(
     if !proves(challenge, nonce, bits) {
         return Err(PowRefusal::Invalid);
     }
-    // Once: the first use opens a window that lasts as long as the challenge.
-    let window = Duration::from_millis(left as u64).max(Duration::from_secs(1));
-    match core.store.hit(&keys::pow_used(tag), window, 1).await? {
-        Hit::Allowed => Ok(()),
-        Hit::Limited { .. } => Err(PowRefusal::Used),
-    }
+    Ok(Some(instance))
 }
 
 /// Counts a refused send from `client` (any refusal but our own failures):
@@ -144,6 +179,8 @@ impl From<PowError> for AppError {
         match e {
             PowError::BadId => AppError::bad_request("图片验证码编号不正确"),
             PowError::Purpose(e) => AppError::bad_request(e.message()).with_field("purpose"),
+            PowError::NoCaptcha => CaptchaRefusal::Expired.into(),
+            PowError::Captcha(e) => e.into(),
             PowError::Store(e) => dependency_down("proof of work", "store", &e),
         }
     }
@@ -157,8 +194,6 @@ impl From<PowRefusal> for AppError {
             }
             PowRefusal::Invalid => AppError::field("text", "pow_invalid", "安全验证未通过，请点击图片换一张后重试"),
             PowRefusal::Expired => AppError::field("text", "pow_expired", "安全验证已过期，请点击图片换一张"),
-            PowRefusal::Used => AppError::field("text", "pow_used", "安全验证已使用，请点击图片换一张"),
-            PowRefusal::Store(e) => dependency_down("proof of work", "store", &e),
         }
     }
 }

@@ -88,9 +88,13 @@ async fn send(core: &Core, client: &Client, form: &SendSmsCodeForm) -> Result<Sm
     }
     let answer = CaptchaAnswer::parse(&form.text)?;
     // The proof first: a refused proof leaves the captcha for another try,
-    // and no captcha answer is judged without work paid for it.
-    check_proof(core, &form.image_code_id, purpose, &form.pow_challenge, &form.pow_nonce).await?;
-    check_captcha(core, &form.image_code_id, &answer).await?;
+    // and no captcha answer is judged without work paid for it. The proof
+    // works once because the captcha it is bound to does.
+    let bound_to = check_proof(core, &form.image_code_id, purpose, &form.pow_challenge, &form.pow_nonce)?;
+    let instance = check_captcha(core, &form.image_code_id, &answer).await?;
+    if bound_to.is_some_and(|bound_to| bound_to != instance) {
+        return Err(PowRefusal::Invalid.into());
+    }
     let registered = core.db.count_mobile(&mobile).await? > 0;
     // Each answer says whether the number has an account: it costs a lookup.
     match purpose {
@@ -188,7 +192,6 @@ impl SendSmsCodeError {
             E::Store(_)
                 | E::Db(_)
                 | E::Queue(_)
-                | E::Pow(PowRefusal::Store(_))
                 | E::Captcha(CaptchaRefusal::Store(_))
                 | E::Lookup(LookupRefusal::Store(_))
         )

@@ -26,6 +26,10 @@ pub enum SessionError {
     SignedOut,
     #[error("no such session")]
     NoSuchSession,
+    /// The password changed (or the account was disabled) while the sign-in
+    /// was being checked.
+    #[error("the account changed during the sign-in")]
+    AccountChanged,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
@@ -49,10 +53,12 @@ pub(crate) async fn start_session(
     let ttl = if remember { core.settings.remember_ttl } else { core.settings.session_ttl };
     let id = uuid::Uuid::new_v4().simple().to_string();
     let ip = client.ip.to_string();
-    core.db
+    let started = core
+        .db
         .create_session(&NewSession {
             id: &id,
             user_id: user.id,
+            password_version: user.password_version,
             now_ms: now,
             expires_at: now + ttl.as_millis() as i64,
             client_ip: &ip,
@@ -60,6 +66,10 @@ pub(crate) async fn start_session(
             remember,
         })
         .await?;
+    if !started {
+        record_attempt(core, client, user.id, method, "stale").await;
+        return Err(SessionError::AccountChanged);
+    }
     record_attempt(core, client, user.id, method, "success").await;
     core.db.set_last_login(user.id, now).await?;
     let token = core.tokens.issue(user.id, &id, ttl)?;
@@ -147,6 +157,9 @@ impl From<SessionError> for AppError {
             SessionError::SignedOut => AppError::new(ErrorKind::Unauthorized, "signed_out", "请先登录"),
             SessionError::NoSuchSession => {
                 AppError::new(ErrorKind::NotFound, "no_such_session", "该会话不存在或已结束")
+            }
+            SessionError::AccountChanged => {
+                AppError::new(ErrorKind::Unauthorized, "account_changed", "账号的密码或状态刚刚发生变化，请重新登录")
             }
             SessionError::Db(e) => dependency_down("session", "database", &e),
             SessionError::Token(e) => internal("session", "token", &e),
