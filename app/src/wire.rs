@@ -242,6 +242,9 @@ pub struct ChangePasswordForm {
 pub struct BindEmailForm {
     pub email: String,
     pub password: String,
+    /// A code sent to the account's own mobile for `bind_email`.
+    #[serde(default)]
+    pub sms_code: String,
 }
 
 /// The account's e-mail, as the user centre shows it.
@@ -288,6 +291,16 @@ pub struct ResetPasswordForm {
     pub sms_code: String,
     pub password: String,
     pub password2: String,
+}
+
+/// A password was reset. After a reset by SMS of an account with a verified
+/// e-mail: that address, masked, and a ticket (10 minutes, until the next
+/// change of password) to remove it, in case the phone's owner never bound
+/// it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordResetDone {
+    pub bound_email: Option<String>,
+    pub remove_email_ticket: Option<String>,
 }
 
 /// A recovery request was taken: what to tell the person, and when another

@@ -53,7 +53,8 @@ async function setNewPassword(page: Page) {
   await page.getByLabel("新密码", { exact: true }).fill(NEW_PASSWORD);
   await page.getByLabel("确认新密码").fill(NEW_PASSWORD);
   await page.getByRole("button", { name: "重置密码" }).click();
-  await expect(page).toHaveURL(/\/login\?reset=1$/);
+  // After a reset by SMS of an account with an e-mail, a signed offer follows.
+  await expect(page).toHaveURL(/\/login\?reset=1(&offer=[0-9a-f.]+)?$/);
   await expect(page.getByTestId("reset-done")).toBeVisible();
 }
 
@@ -66,6 +67,10 @@ test("binds an e-mail from the user centre, verifies it by the mailed link, then
   await open(page, "/user");
   await page.locator("#bind-email").fill(email);
   await page.locator("#bind-email-password").fill(PASSWORD);
+  // The phone says yes too: a code sent to the account's own mobile.
+  await solveCaptcha(page);
+  await page.getByRole("button", { name: "获取验证码" }).click();
+  await page.getByLabel("短信验证码").fill(await outboxCode("sms", user.mobile));
   await page.getByRole("button", { name: "发送验证邮件" }).click();
   await expect(page.getByTestId("email-pending")).toContainText(email);
 
@@ -131,6 +136,25 @@ test("recovers by SMS code end to end", async ({ page }) => {
   await setNewPassword(page);
   await signIn(page, user.mobile, NEW_PASSWORD);
   await expect(page.getByTestId("signed-in-user")).toHaveText(user.username);
+});
+
+test("after a reset by SMS, an address someone else bound is shown and removed", async ({ page }) => {
+  const user = createUser({ email: true });
+  await open(page, "/forgot");
+  await page.getByRole("tab", { name: "通过手机号" }).click();
+  await page.getByLabel("手机号").fill(user.mobile);
+  await solveCaptcha(page);
+  await page.getByRole("button", { name: "获取验证码" }).click();
+  await page.getByLabel("短信验证码").fill(await outboxCode("sms", user.mobile));
+  await setNewPassword(page);
+  const offer = page.getByTestId("email-removal-offer");
+  await expect(offer).toContainText(`${user.email[0]}***@example.com`);
+  await offer.getByRole("button", { name: "解除此邮箱" }).click();
+  await expect(page.getByTestId("email-removed")).toBeVisible();
+  await expect(page.getByTestId("email-removal-offer")).toHaveCount(0);
+  // The address no longer signs in; the number does.
+  await signIn(page, user.email, NEW_PASSWORD);
+  await expect(page.getByText("账号或密码错误")).toBeVisible();
 });
 
 test("an expired link and a mangled one say so, with a way to ask again", async ({ page }) => {

@@ -8,8 +8,8 @@ use app::{
     },
     error::AppError,
     wire::{
-        BindEmailForm, ChangePasswordForm, EmailStatus, ForgotPasswordForm, LoginForm, RecoverySent, RegisterForm,
-        ResetPasswordForm, SendSmsCodeForm, SignedIn, SmsLoginForm,
+        BindEmailForm, ChangePasswordForm, EmailStatus, ForgotPasswordForm, LoginForm, PasswordResetDone, RecoverySent,
+        RegisterForm, ResetPasswordForm, SendSmsCodeForm, SignedIn, SmsLoginForm,
     },
 };
 use axum::{
@@ -46,6 +46,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(core: Core) -> Router<S> {
         .route("/email/verify/{token}", get(verify_email))
         .route("/password/forgot", post(forgot_password))
         .route("/password/reset", post(reset_password))
+        .route("/password/remove-email", post(remove_email_after_reset))
         .route("/password/reset/{token}", get(reset_link_status));
     // The outbox exists only in development.
     if dev_outbox {
@@ -332,8 +333,21 @@ async fn reset_password(
     State(core): State<Core>,
     ApiClient(client): ApiClient,
     ApiJson(form): ApiJson<ResetPasswordForm>,
+) -> Result<Json<PasswordResetDone>, ApiError> {
+    Ok(Json(use_cases::reset_password(&core, &client, &form).await?))
+}
+
+#[derive(serde::Deserialize)]
+struct RemovalTicket {
+    ticket: String,
+}
+
+/// After a reset by SMS: removes the e-mail the reset's answer named.
+async fn remove_email_after_reset(
+    State(core): State<Core>,
+    ApiJson(form): ApiJson<RemovalTicket>,
 ) -> Result<StatusCode, ApiError> {
-    use_cases::reset_password(&core, &client, &form).await?;
+    use_cases::remove_email_after_reset(&core, &form.ticket).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -27,7 +27,10 @@ pub async fn reset_link_status(token: String) -> Result<(), AppError> {
 }
 
 /// Sets a new password with a link's token, or with a mobile and its reset
-/// code; then the person signs in again (every session has ended).
+/// code; then the person signs in again (every session has ended). After a
+/// reset by SMS of an account with a verified e-mail, the sign-in page offers
+/// to remove that address (a signed ticket in its URL: it echoes nothing
+/// else).
 #[server(endpoint = "reset_password", output = crate::wire::Answer)]
 pub async fn reset_password(
     #[server(default)] token: String,
@@ -41,10 +44,32 @@ pub async fn reset_password(
     let core = core()?;
     let client = client(&core).await?;
     let form = ResetPasswordForm { token, mobile, sms_code, password, password2 };
-    crate::core::use_cases::reset_password(&core, &client, &form).await.map_err(fail)?;
+    let done = crate::core::use_cases::reset_password(&core, &client, &form).await.map_err(fail)?;
     // This browser's session (if any) ended with the others.
     clear_session_cookie(&core);
-    leptos_axum::redirect("/login?reset=1");
+    match done.remove_email_ticket {
+        Some(ticket) => leptos_axum::redirect(&format!("/login?reset=1&offer={ticket}")),
+        None => leptos_axum::redirect("/login?reset=1"),
+    }
+    Ok(())
+}
+
+/// The masked address a removal ticket (from a reset by SMS) offers to
+/// remove; refused once the ticket no longer works.
+#[server(endpoint = "email_removal_offer", output = crate::wire::Answer)]
+pub async fn email_removal_offer(ticket: String) -> Result<String, AppError> {
+    use super::context::*;
+    let core = core()?;
+    crate::core::use_cases::email_removal_offer(&core, &ticket).await.map_err(fail)
+}
+
+/// Removes the address a removal ticket names.
+#[server(endpoint = "remove_email_after_reset", output = crate::wire::Answer)]
+pub async fn remove_email_after_reset(ticket: String) -> Result<(), AppError> {
+    use super::context::*;
+    let core = core()?;
+    crate::core::use_cases::remove_email_after_reset(&core, &ticket).await.map_err(fail)?;
+    leptos_axum::redirect("/login?reset=1&removed=1");
     Ok(())
 }
 
@@ -58,13 +83,18 @@ pub async fn email_status() -> Result<Option<crate::wire::EmailStatus>, AppError
 }
 
 #[server(endpoint = "bind_email", output = crate::wire::Answer)]
-pub async fn bind_email(email: String, password: String) -> Result<crate::wire::EmailStatus, AppError> {
+pub async fn bind_email(
+    email: String,
+    password: String,
+    sms_code: String,
+) -> Result<crate::wire::EmailStatus, AppError> {
     use super::context::*;
     use crate::wire::BindEmailForm;
     let core = core()?;
     let auth = authenticated(&core).await?;
     let client = client(&core).await?;
-    crate::core::use_cases::bind_email(&core, &client, &auth, &BindEmailForm { email, password }).await.map_err(fail)
+    let form = BindEmailForm { email, password, sms_code };
+    crate::core::use_cases::bind_email(&core, &client, &auth, &form).await.map_err(fail)
 }
 
 #[server(endpoint = "resend_email_link", output = crate::wire::Answer)]

@@ -1,11 +1,12 @@
-//! The account's e-mail: the user centre's section (bind with the password,
-//! resend the link, remove), and `/email/verify?token=`, the page the
-//! verification link opens, signed in or not.
+//! The account's e-mail: the user centre's section (bind with the password
+//! and a code sent to the account's mobile, resend the link, remove), and
+//! `/email/verify?token=`, the page the verification link opens, signed in
+//! or not.
 
 use crate::{
     api::{BindEmail, RemoveEmail, ResendEmailLink, VerifyEmail, email_link_status, email_status},
-    components::{FieldMessage, FormErrors, Note, TextField},
-    rules::Email,
+    components::{Captcha, FieldMessage, FormErrors, Note, SmsCodeFields, TextField},
+    rules::{Email, SmsCode},
 };
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_meta::Title;
@@ -99,9 +100,11 @@ fn LinkRefused(message: String) -> impl IntoView {
     }
 }
 
-/// The user centre's e-mail section.
+/// The user centre's e-mail section. Binding asks for a code sent to the
+/// account's `mobile` for `bind_email` (`captcha` guards its send; made at
+/// the top of the page, outside any `Suspend`).
 #[component]
-pub fn EmailSection() -> impl IntoView {
+pub fn EmailSection(mobile: String, captcha: Captcha) -> impl IntoView {
     let bind = ServerAction::<BindEmail>::new();
     let resend = ServerAction::<ResendEmailLink>::new();
     let remove = ServerAction::<RemoveEmail>::new();
@@ -112,9 +115,12 @@ pub fn EmailSection() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let [password, remove_password] = std::array::from_fn(|_| RwSignal::new(String::new()));
     let email_error = RwSignal::new(None::<String>);
+    let mobile = RwSignal::new(mobile);
+    let (sms_code, sms_error, mobile_error) = (RwSignal::new(String::new()), RwSignal::new(None), RwSignal::new(None));
     let on_submit = move |ev: SubmitEvent| {
         email_error.set(Email::parse(&email.get_untracked()).err().map(|e| e.message().into()));
-        if email_error.get_untracked().is_some() {
+        sms_error.set(SmsCode::parse(&sms_code.get_untracked()).err().map(|e| e.message().into()));
+        if email_error.get_untracked().is_some() || sms_error.get_untracked().is_some() {
             ev.prevent_default();
         }
     };
@@ -186,6 +192,18 @@ pub fn EmailSection() -> impl IntoView {
                         value=password
                         note=Signal::derive(move || bind_errors.field("password").map(Note::Error))
                     />
+                    <p class="muted">"为确认是账号本人操作，验证码将发送到账号绑定的手机号"</p>
+                    <SmsCodeFields
+                        purpose="bind_email"
+                        captcha
+                        mobile
+                        mobile_ready=Signal::derive(|| true)
+                        mobile_error
+                        sms_code
+                        sms_error
+                        server_error=Signal::derive(move || bind_errors.field("sms_code"))
+                    />
+                    <FieldMessage id="bind-mobile-note" note=Signal::derive(move || mobile_error.get().map(Note::Error)) />
                     <p class="field-message hint" role="status">
                         {move || {
                             matches!(bind.value().get(), Some(Ok(_)))

@@ -3,7 +3,7 @@
 //! signing in, the visitor returns to `next` when it is a path on this site.
 
 use crate::{
-    api::{Login, SmsLogin, login_needs_captcha},
+    api::{Login, RemoveEmailAfterReset, SmsLogin, email_removal_offer, login_needs_captcha},
     components::{Captcha, CaptchaField, FormErrors, MobileAndCode, TextField, tab_button},
     rules::Account,
 };
@@ -35,6 +35,7 @@ pub fn LoginPage() -> impl IntoView {
                     "密码已重置，所有设备都已退出，请用新密码登录"
                 </p>
             </Show>
+            <EmailRemovalOffer />
             <div role="tablist" class="tabs" aria-label="登录方式">
                 {tab_button(tab, Tab::Password, "密码登录", "password-login")}
                 {tab_button(tab, Tab::Sms, "短信登录", "sms-login")}
@@ -52,6 +53,64 @@ pub fn LoginPage() -> impl IntoView {
             </div>
             <p class="muted switch">"还没有账号？" <a href="/register">"注册"</a></p>
         </section>
+    }
+}
+
+/// After a reset by SMS of an account with a verified e-mail: that address
+/// (masked) and a button to remove it, in case whoever bound it was not the
+/// phone's owner (someone who once had the password). The address comes
+/// from the signed ticket in `offer`, checked by the server: the page shows
+/// nothing a URL can make up.
+#[component]
+fn EmailRemovalOffer() -> impl IntoView {
+    let query = use_query_map();
+    let ticket = query.read_untracked().get("offer").unwrap_or_default();
+    let removed = move || query.read().get("removed").is_some();
+    let offer = {
+        let ticket = ticket.clone();
+        crate::wire::resource(
+            || (),
+            move |_| {
+                let ticket = ticket.clone();
+                async move { if ticket.is_empty() { Ok(None) } else { email_removal_offer(ticket).await.map(Some) } }
+            },
+        )
+    };
+    let action = ServerAction::<RemoveEmailAfterReset>::new();
+    let server = FormErrors::of(action);
+    view! {
+        <Show when=removed>
+            <p class="field-message hint" role="status" data-testid="email-removed">
+                "邮箱已解除绑定，它不能再用于登录或找回密码"
+            </p>
+        </Show>
+        <Transition fallback=|| ()>
+            {move || {
+                let ticket = ticket.clone();
+                Suspend::new(async move {
+                    let Ok(Some(address)) = offer.await else { return ().into_any() };
+                    if removed() {
+                        return ().into_any();
+                    }
+                    view! {
+                        <div class="notice" data-testid="email-removal-offer">
+                            <p>
+                                "此账号绑定了邮箱 " <strong>{address}</strong>
+                                "。如果这不是你绑定的邮箱，请解除绑定：它能用来登录和找回密码。"
+                            </p>
+                            <ActionForm action=action attr:class="inline-form">
+                                <p class="form-error" role="alert">
+                                    {move || server.general()}
+                                </p>
+                                <input type="hidden" name="ticket" value=ticket />
+                                <button type="submit" class="secondary">"解除此邮箱"</button>
+                            </ActionForm>
+                        </div>
+                    }
+                        .into_any()
+                })
+            }}
+        </Transition>
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::{
     api::{ChangePassword, EndAllSessions, EndSession, UpdateNickname, UserCentreData, user_centre},
-    components::{FormErrors, Note, TextField, describe_browser, format_time},
+    components::{Captcha, FormErrors, Note, TextField, describe_browser, format_time},
     pages::EmailSection,
 };
 use leptos::prelude::*;
@@ -16,6 +16,9 @@ pub fn UserCentrePage() -> impl IntoView {
     let password = ServerAction::<ChangePassword>::new();
     let end_one = ServerAction::<EndSession>::new();
     let end_all = ServerAction::<EndAllSessions>::new();
+    // Guards the code that binding an e-mail asks for; made here, outside
+    // any Suspend, so that hydration finds the server's.
+    let bind_captcha = Captcha::guarding_send("bind_email");
     // Fetched again after each change, so the page shows what is stored.
     let data = crate::wire::resource(
         move || (nickname.version().get(), password.version().get(), end_one.version().get()),
@@ -26,7 +29,9 @@ pub fn UserCentrePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="card">"加载中…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Some(centre)) => view! { <Centre centre nickname password end_one end_all /> }.into_any(),
+                    Ok(Some(centre)) => {
+                        view! { <Centre centre nickname password end_one end_all bind_captcha /> }.into_any()
+                    }
                     Ok(None) => view! { <Redirect path="/login?next=/user" /> }.into_any(),
                     Err(e) => view! { <p class="card error">{e.message}</p> }.into_any(),
                 }
@@ -42,6 +47,7 @@ fn Centre(
     password: ServerAction<ChangePassword>,
     end_one: ServerAction<EndSession>,
     end_all: ServerAction<EndAllSessions>,
+    bind_captcha: Captcha,
 ) -> impl IntoView {
     let UserCentreData { profile, sessions, history } = centre;
     let nickname_value = RwSignal::new(profile.nickname.clone());
@@ -71,7 +77,7 @@ fn Centre(
             </dl>
         </section>
 
-        <EmailSection />
+        <EmailSection mobile=profile.mobile.clone() captcha=bind_captcha />
 
         <section class="card">
             <h2>"修改昵称"</h2>

@@ -9,6 +9,10 @@ pub enum Purpose {
     Register,
     Login,
     ResetPassword,
+    /// Binding or changing the account's e-mail: the phone is the account's
+    /// root, so its owner says yes to a new address (the password alone
+    /// could be someone who had it once).
+    BindEmail,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -27,6 +31,7 @@ impl Purpose {
             Purpose::Register => "register",
             Purpose::Login => "login",
             Purpose::ResetPassword => "reset_password",
+            Purpose::BindEmail => "bind_email",
         }
     }
 }
@@ -38,6 +43,7 @@ impl FromStr for Purpose {
             "register" => Ok(Purpose::Register),
             "login" => Ok(Purpose::Login),
             "reset_password" => Ok(Purpose::ResetPassword),
+            "bind_email" => Ok(Purpose::BindEmail),
             _ => Err(PurposeError),
         }
     }
@@ -55,7 +61,7 @@ mod tests {
 
     #[test]
     fn every_purpose_parses_from_its_own_name() {
-        for p in [Purpose::Register, Purpose::Login, Purpose::ResetPassword] {
+        for p in [Purpose::Register, Purpose::Login, Purpose::ResetPassword, Purpose::BindEmail] {
             assert_eq!(p.as_str().parse::<Purpose>(), Ok(p));
         }
     }

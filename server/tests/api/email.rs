@@ -5,10 +5,20 @@ use crate::helpers::*;
 use reqwest::Client;
 use serde_json::{Value, json};
 
-async fn bind(app: &TestApp, browser: &Client, email: &str, password: &str) -> reqwest::Response {
-    let form = json!({ "email": email, "password": password });
+/// Binds `email` with `password` and `code` (for `bind_email`, sent to the
+/// account's mobile: `TestApp::bind_email_code`).
+async fn bind_with(app: &TestApp, browser: &Client, email: &str, password: &str, code: &str) -> reqwest::Response {
+    let form = json!({ "email": email, "password": password, "sms_code": code });
     browser.put(app.url("/api/v1/me/email")).json(&form).send().await.unwrap()
 }
+
+/// Binds `email` with the password and a fresh code.
+async fn bind(app: &TestApp, browser: &Client, email: &str) -> reqwest::Response {
+    app.bind_email(browser, email).await
+}
+
+/// A code that was never sent: for refusals the code is not reached by.
+const UNSENT: &str = "000000";
 
 async fn status(app: &TestApp, browser: &Client) -> Value {
     body(browser.get(app.url("/api/v1/me/email")).send().await.unwrap()).await
@@ -27,7 +37,7 @@ async fn signs_in(app: &TestApp, account: &str) -> u16 {
 async fn an_address_is_bound_by_its_link_and_only_then_signs_in() {
     let app = spawn_app().await;
     let (_, browser) = app.signed_in_user("13500135000", "Heron01").await;
-    let response = bind(&app, &browser, "  Heron@Example.COM ", PASSWORD).await;
+    let response = bind(&app, &browser, "  Heron@Example.COM ").await;
     assert_eq!(response.status(), 202);
     let waiting = body(response).await;
     assert_eq!(waiting["pending"], "heron@example.com");
@@ -53,31 +63,72 @@ async fn binding_asks_for_the_password_and_a_wrong_one_sends_nothing() {
     let app = spawn_app().await;
     let (_, browser) = app.signed_in_user("13500135001", "Heron02").await;
     assert_error(
-        bind(&app, &browser, "heron2@example.com", "wrong-Password-1").await,
+        bind_with(&app, &browser, "heron2@example.com", "wrong-Password-1", UNSENT).await,
         422,
         "password_wrong",
         Some("password"),
     )
     .await;
-    assert_error(bind(&app, &browser, "not-an-address", PASSWORD).await, 422, "email_invalid", Some("email")).await;
+    assert_error(
+        bind_with(&app, &browser, "not-an-address", PASSWORD, UNSENT).await,
+        422,
+        "email_invalid",
+        Some("email"),
+    )
+    .await;
     assert_eq!(status(&app, &browser).await["pending"], Value::Null);
     assert_eq!(app.outbox_count("email", "heron2@example.com").await, 0);
     // Signed out: no binding at all.
-    let anonymous = bind(&app, &app.new_browser(), "heron2@example.com", PASSWORD).await;
+    let anonymous = bind_with(&app, &app.new_browser(), "heron2@example.com", PASSWORD, UNSENT).await;
     assert_eq!(anonymous.status(), 401);
+}
+
+/// The attack: someone who had the password once (a shared computer, an
+/// old leak) binds their own address, and with it could reset the password
+/// for good. Binding also asks for a code sent to the account's mobile for
+/// `bind_email`: without it, with a wrong one, with another number's or
+/// another purpose's, nothing is bound and nothing is mailed.
+#[tokio::test]
+async fn binding_without_the_code_sent_to_the_accounts_phone_is_refused() {
+    let app = spawn_app().await;
+    let (_, browser) = app.signed_in_user("13500135020", "Heron20").await;
+    let (_, other) = app.signed_in_user("13500135021", "Heron21").await;
+    let attempt = |code: String| {
+        let (app, browser) = (&app, &browser);
+        async move { bind_with(app, browser, "intruder20@example.com", PASSWORD, &code).await }
+    };
+    assert_error(attempt(String::new()).await, 422, "sms_code_invalid", Some("sms_code")).await;
+    assert_error(attempt(UNSENT.into()).await, 422, "sms_code_expired", Some("sms_code")).await;
+    // A code for another account's number, and one for another purpose.
+    let theirs = app.bind_email_code(&other).await;
+    assert_error(attempt(theirs).await, 422, "sms_code_expired", Some("sms_code")).await;
+    let sign_in_code = app.sms_code("13500135020", "login").await;
+    assert_error(attempt(sign_in_code).await, 422, "sms_code_expired", Some("sms_code")).await;
+    // The real code, mistyped: a wrong try that counts.
+    let code = app.bind_email_code(&browser).await;
+    let wrong = if code == "123456" { "654321" } else { "123456" };
+    assert_error(attempt(wrong.into()).await, 422, "sms_code_wrong", Some("sms_code")).await;
+    assert_eq!(status(&app, &browser).await["pending"], Value::Null, "nothing bound");
+    assert_eq!(app.outbox_count("email", "intruder20@example.com").await, 0, "nothing mailed");
+    // The right code binds, once.
+    assert_eq!(attempt(code.clone()).await.status(), 202);
+    app.core.store.advance_clock(std::time::Duration::from_secs(61));
+    assert_error(attempt(code).await, 422, "sms_code_expired", Some("sms_code")).await;
 }
 
 #[tokio::test]
 async fn a_new_address_replaces_the_old_only_once_verified_and_the_old_one_hears_of_it() {
     let app = spawn_app().await;
     let (_, browser) = app.signed_in_user("13500135002", "Heron03").await;
-    assert_eq!(bind(&app, &browser, "old3@example.com", PASSWORD).await.status(), 202);
+    assert_eq!(bind(&app, &browser, "old3@example.com").await.status(), 202);
     assert_eq!(open_link(&app, &app.mailed_token("old3@example.com").await).await.status(), 200);
 
-    // The account's own cooldown, across addresses.
-    assert_error(bind(&app, &browser, "new3@example.com", PASSWORD).await, 429, "email_cooldown", None).await;
+    // The account's own cooldown, across addresses: said before any code is
+    // asked for (none could be sent yet: the number's own SMS interval).
+    let early = bind_with(&app, &browser, "new3@example.com", PASSWORD, UNSENT).await;
+    assert_error(early, 429, "email_cooldown", None).await;
     app.core.store.advance_clock(std::time::Duration::from_secs(61));
-    assert_eq!(bind(&app, &browser, "new3@example.com", PASSWORD).await.status(), 202);
+    assert_eq!(bind(&app, &browser, "new3@example.com").await.status(), 202);
     let both = status(&app, &browser).await;
     assert_eq!(
         (both["verified"].as_str(), both["pending"].as_str()),
@@ -96,10 +147,10 @@ async fn a_new_address_replaces_the_old_only_once_verified_and_the_old_one_hears
 async fn changing_the_address_kills_the_waiting_link() {
     let app = spawn_app().await;
     let (_, browser) = app.signed_in_user("13500135003", "Heron04").await;
-    assert_eq!(bind(&app, &browser, "first4@example.com", PASSWORD).await.status(), 202);
+    assert_eq!(bind(&app, &browser, "first4@example.com").await.status(), 202);
     let first = app.mailed_token("first4@example.com").await;
     app.core.store.advance_clock(std::time::Duration::from_secs(61));
-    assert_eq!(bind(&app, &browser, "second4@example.com", PASSWORD).await.status(), 202);
+    assert_eq!(bind(&app, &browser, "second4@example.com").await.status(), 202);
     assert_error(open_link(&app, &first).await, 422, "link_unknown", None).await;
     assert_eq!(signs_in(&app, "first4@example.com").await, 401);
 }
@@ -109,9 +160,9 @@ async fn an_address_another_account_verified_is_refused() {
     let app = spawn_app().await;
     let (_, alice) = app.signed_in_user("13500135004", "Heron05").await;
     let (_, bob) = app.signed_in_user("13500135005", "Heron06").await;
-    assert_eq!(bind(&app, &alice, "shared5@example.com", PASSWORD).await.status(), 202);
+    assert_eq!(bind(&app, &alice, "shared5@example.com").await.status(), 202);
     assert_eq!(open_link(&app, &app.mailed_token("shared5@example.com").await).await.status(), 200);
-    assert_error(bind(&app, &bob, " SHARED5@example.com", PASSWORD).await, 409, "email_taken", Some("email")).await;
+    assert_error(bind(&app, &bob, " SHARED5@example.com").await, 409, "email_taken", Some("email")).await;
 }
 
 /// Two accounts wait on one address and both links are opened at once: the
@@ -120,14 +171,14 @@ async fn two_accounts_verifying_one_address_at_once(db: Db) {
     let Some(app) = spawn(Spawn { db, ..Spawn::default() }).await else { return };
     let (_, alice) = app.signed_in_user("13500135006", "Heron07").await;
     let alice_token = {
-        assert_eq!(bind(&app, &alice, "race@example.com", PASSWORD).await.status(), 202);
+        assert_eq!(bind(&app, &alice, "race@example.com").await.status(), 202);
         app.mailed_token("race@example.com").await
     };
     let (_, bob) = app.signed_in_user("13500135007", "Heron08").await;
     // The address's own interval between links.
-    assert_error(bind(&app, &bob, "Race@example.com", PASSWORD).await, 429, "email_cooldown", None).await;
+    assert_error(bind_with(&app, &bob, "Race@example.com", PASSWORD, UNSENT).await, 429, "email_cooldown", None).await;
     app.core.store.advance_clock(std::time::Duration::from_secs(61));
-    assert_eq!(bind(&app, &bob, "Race@example.com", PASSWORD).await.status(), 202);
+    assert_eq!(bind(&app, &bob, "Race@example.com").await.status(), 202);
     let bob_token = app.next_mailed_token("race@example.com", &alice_token).await;
     let (a, b) = tokio::join!(open_link(&app, &alice_token), open_link(&app, &bob_token));
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
@@ -151,7 +202,7 @@ async fn two_accounts_verifying_one_address_at_once_on_postgres() {
 async fn a_resend_waits_out_the_interval_and_replaces_the_link() {
     let app = spawn_app().await;
     let (_, browser) = app.signed_in_user("13500135008", "Heron09").await;
-    assert_eq!(bind(&app, &browser, "resend9@example.com", PASSWORD).await.status(), 202);
+    assert_eq!(bind(&app, &browser, "resend9@example.com").await.status(), 202);
     let first = app.mailed_token("resend9@example.com").await;
     let resend = || async { browser.post(app.url("/api/v1/me/email/resend")).send().await.unwrap() };
     let refused = assert_error(resend().await, 429, "email_cooldown", None).await;
@@ -167,7 +218,7 @@ async fn a_resend_waits_out_the_interval_and_replaces_the_link() {
 async fn forged_truncated_and_expired_links_are_refused_and_say_why() {
     let app = spawn_app().await;
     let (_, browser) = app.signed_in_user("13500135010", "Heron10").await;
-    assert_eq!(bind(&app, &browser, "links10@example.com", PASSWORD).await.status(), 202);
+    assert_eq!(bind(&app, &browser, "links10@example.com").await.status(), 202);
     let token = app.mailed_token("links10@example.com").await;
     let flipped = format!("{}{}", &token[..63], if token.ends_with('0') { '1' } else { '0' });
     for forged in [flipped.as_str(), &token[..40], "0".repeat(64).as_str(), "<script>", "%00"] {
@@ -187,7 +238,7 @@ async fn forged_truncated_and_expired_links_are_refused_and_say_why() {
 async fn the_address_is_removed_with_the_password() {
     let app = spawn_app().await;
     let (_, browser) = app.signed_in_user("13500135011", "Heron11").await;
-    assert_eq!(bind(&app, &browser, "gone11@example.com", PASSWORD).await.status(), 202);
+    assert_eq!(bind(&app, &browser, "gone11@example.com").await.status(), 202);
     assert_eq!(open_link(&app, &app.mailed_token("gone11@example.com").await).await.status(), 200);
     let remove = |password: &'static str| {
         browser.delete(app.url("/api/v1/me/email")).json(&json!({ "password": password })).send()
@@ -214,7 +265,7 @@ async fn an_operator_sees_the_address_that_waits_for_its_link() {
     let shown = show().await.unwrap();
     assert_eq!((&shown["email"], &shown["email_pending"]), (&Value::Null, &Value::Null));
 
-    assert_eq!(bind(&app, &browser, "heron90@example.com", PASSWORD).await.status(), 202);
+    assert_eq!(bind(&app, &browser, "heron90@example.com").await.status(), 202);
     let shown = show().await.unwrap();
     assert_eq!(shown["email_pending"], "heron90@example.com");
     assert!(shown["email_pending_expires_at"].as_i64().unwrap() > shown["created_at"].as_i64().unwrap());
@@ -236,7 +287,7 @@ async fn an_operator_sees_the_address_that_waits_for_its_link() {
 async fn the_link_page_asks_before_it_verifies() {
     let app = spawn_app().await;
     let (_, browser) = app.signed_in_user("13500135091", "Heron91").await;
-    assert_eq!(bind(&app, &browser, "heron91@example.com", PASSWORD).await.status(), 202);
+    assert_eq!(bind(&app, &browser, "heron91@example.com").await.status(), 202);
     let token = app.mailed_token("heron91@example.com").await;
 
     // A scanner's visits: the page, twice, with no cookie.

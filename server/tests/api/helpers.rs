@@ -256,6 +256,21 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// A code for `bind_email`, sent to the mobile of the account signed in
+    /// in `browser`: binding an e-mail asks for it.
+    pub async fn bind_email_code(&self, browser: &reqwest::Client) -> String {
+        let me = body(browser.get(self.url("/api/v1/me")).send().await.unwrap()).await;
+        let user = self.core.db.find_user(me["id"].as_i64().expect("signed in")).await.unwrap().unwrap();
+        self.sms_code(&user.mobile, "bind_email").await
+    }
+
+    /// `PUT /api/v1/me/email` in `browser`, with a fresh `bind_email` code.
+    pub async fn bind_email(&self, browser: &reqwest::Client, email: &str) -> Response {
+        let code = self.bind_email_code(browser).await;
+        let form = json!({ "email": email, "password": PASSWORD, "sms_code": code });
+        browser.put(self.url("/api/v1/me/email")).json(&form).send().await.unwrap()
+    }
+
     /// Another browser on the same site (its own cookies).
     pub fn new_browser(&self) -> reqwest::Client {
         browser_client(&self.address)

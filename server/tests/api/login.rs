@@ -33,8 +33,7 @@ async fn remember_me_makes_a_fourteen_day_cookie() {
 async fn an_unverified_email_does_not_sign_in() {
     let app = spawn_app().await;
     let (_, browser) = app.signed_in_user("13400134002", "Kestrel03").await;
-    let bind = json!({ "email": "kestrel3@example.com", "password": PASSWORD });
-    assert_eq!(browser.put(app.url("/api/v1/me/email")).json(&bind).send().await.unwrap().status(), 202);
+    assert_eq!(app.bind_email(&browser, "kestrel3@example.com").await.status(), 202);
     let response = app.login_with(&app.new_browser(), &login_form("kestrel3@example.com", PASSWORD)).await;
     assert_error(response, 401, "wrong_credentials", Some("password")).await;
 }

@@ -4,7 +4,7 @@
 //! conditional UPDATE, so of two simultaneous uses one wins, on both
 //! backends.
 
-use super::{Database, DbError, END_SESSIONS, on_pool, unique_violation};
+use super::{Database, DbError, on_pool, unique_violation};
 use crate::rules::Email;
 
 /// Why a link does not work (or that it does).
@@ -231,9 +231,9 @@ impl Database {
                 // The password changed since the link was made: it is dead.
                 return Ok(None);
             }
-            // Every session ends with the old password, in the same step.
-            let ended =
-                sqlx::query(END_SESSIONS).bind(user_id).bind(now_ms).bind("").execute(&mut *tx).await?.rows_affected();
+            // Every session and waiting e-mail link ends with the old
+            // password, in the same step.
+            let ended = super::end_what_a_new_password_ends!(tx, user_id, "", now_ms).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(Some((user_id, ended)))
         }

@@ -303,13 +303,7 @@ impl Database {
         Ok(on_pool!(self, |pool| async {
             let mut tx = pool.begin().await?;
             sqlx::query(set).bind(user_id).bind(hash.as_str()).execute(&mut *tx).await?;
-            let ended = sqlx::query(END_SESSIONS)
-                .bind(user_id)
-                .bind(now_ms)
-                .bind(keep.unwrap_or(""))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let ended = end_what_a_new_password_ends!(tx, user_id, keep.unwrap_or(""), now_ms).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(ended)
         }
@@ -470,6 +464,31 @@ impl Database {
 /// Ends a user's sessions ($1) but one ($3, or none: ''), at $2.
 pub(crate) const END_SESSIONS: &str =
     "UPDATE sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL AND id <> $3";
+
+/// Ends the account's waiting e-mail verification links (a new password:
+/// whoever asked for one before it may have been someone who had the old).
+pub(crate) const END_EMAIL_LINKS: &str =
+    "UPDATE email_verifications SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL";
+
+/// What every new password ends, in its transaction `$tx`: the other
+/// sessions (all but `$keep`) and the waiting e-mail links. Evaluates to the
+/// sessions ended. (A macro: one body for either backend's transaction.)
+macro_rules! end_what_a_new_password_ends_impl {
+    ($tx:expr, $user_id:expr, $keep:expr, $now_ms:expr) => {
+        async {
+            let ended = sqlx::query($crate::core::db::END_SESSIONS)
+                .bind($user_id)
+                .bind($now_ms)
+                .bind($keep)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+            sqlx::query($crate::core::db::END_EMAIL_LINKS).bind($user_id).bind($now_ms).execute(&mut *$tx).await?;
+            Ok::<u64, sqlx::Error>(ended)
+        }
+    };
+}
+pub(crate) use end_what_a_new_password_ends_impl as end_what_a_new_password_ends;
 
 /// The constraint (PostgreSQL) or message (SQLite) of a unique violation.
 fn unique_violation(e: &sqlx::Error) -> Option<String> {

@@ -1,6 +1,6 @@
-//! The checks several use cases share: the image captcha, the SMS code and
-//! the per-address lookup budget. Each is one store step, and each refusal is
-//! worded once.
+//! The checks several use cases share: the image captcha, the SMS code, the
+//! per-address lookup budget and recovery budget, and the pace of mailed
+//! links. Each is one store step, and each refusal is worded once.
 
 use super::{dependency_down, issue_captcha::StoredCaptcha, keys, seconds_up};
 use crate::{
@@ -11,6 +11,7 @@ use crate::{
     error::AppError,
     rules::{CaptchaAnswer, Mobile, Purpose, SmsCode},
 };
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LookupRefusal {
@@ -40,6 +41,24 @@ pub(crate) async fn costs_a_lookup<E: From<LookupRefusal>>(core: &Core, client: 
         Ok(()) => answer,
         Err(refusal) => refusal.into(),
     }
+}
+
+/// Counts one recovery request from `client` (by e-mail, or a
+/// `reset_password` code by SMS), refused or not; `Some(wait)` once the
+/// address's hour is spent.
+pub(crate) async fn count_recovery_request(core: &Core, client: &Client) -> Result<Option<Duration>, StoreError> {
+    let hour = Duration::from_secs(3_600);
+    Ok(
+        match core.store.hit(&keys::recovery_ip(&client.network()), hour, core.settings.recovery_ip_hourly_cap).await? {
+            Hit::Allowed => None,
+            Hit::Limited { retry_after } => Some(retry_after),
+        },
+    )
+}
+
+/// The refusal once an address's recovery requests for the hour are spent.
+pub(crate) fn too_many_recovery_requests(retry_after: Duration) -> AppError {
+    AppError::rate_limited("too_many_recovery_requests", "找回密码的请求太频繁，请稍后再试", seconds_up(retry_after))
 }
 
 /// Why a mailed link may not go now: the SMS rules, applied to links.

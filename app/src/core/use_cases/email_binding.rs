@@ -1,11 +1,14 @@
 //! The account's e-mail address: bound by the signed-in user (with the
-//! password), proven by a link sent through the delivery queue, and only then
-//! used to sign in and to recover. Until the link is opened the old verified
-//! address (if any) stays; once it is, the old one hears of the change.
+//! password and a code sent to the account's mobile: the phone is the
+//! account's root, and someone who had the password once must not be able
+//! to put their own address on it), proven by a link sent through the
+//! delivery queue, and only then used to sign in and to recover. Until the
+//! link is opened the old verified address (if any) stays; once it is, the
+//! old one hears of the change. A change of password ends waiting links.
 
 use super::{
     account::{OwnPasswordRefusal, check_own_password},
-    checks::{LinkPace, LookupRefusal, costs_a_lookup, pace_mailed_link},
+    checks::{LinkPace, LookupRefusal, SmsCodeRefusal, check_sms_code, costs_a_lookup, pace_mailed_link},
     dependency_down, keys, now_ms, seconds_up,
     sessions::Authenticated,
 };
@@ -19,7 +22,7 @@ use crate::{
         tokens::LinkToken,
     },
     error::{AppError, ErrorKind},
-    rules::{Account, Email, EmailError},
+    rules::{Account, Email, EmailError, Mobile, Purpose, SmsCode, SmsCodeError},
     wire::{BindEmailForm, EmailStatus},
 };
 use std::time::Duration;
@@ -30,6 +33,10 @@ pub enum EmailBindingError {
     Email(#[from] EmailError),
     #[error(transparent)]
     Password(OwnPasswordRefusal),
+    #[error(transparent)]
+    SmsCode(#[from] SmsCodeError),
+    #[error(transparent)]
+    SmsCodeRefused(#[from] SmsCodeRefusal),
     #[error("the address is this account's already")]
     AlreadyBound,
     #[error("another account has verified this address")]
@@ -81,7 +88,8 @@ pub async fn email_status(core: &Core, auth: &Authenticated) -> Result<EmailStat
     })
 }
 
-/// Starts binding `form.email` to the account: checks the password, then
+/// Starts binding `form.email` to the account: checks the password and the
+/// code sent to the account's mobile for `bind_email` (used up here), then
 /// sends a verification link. The account keeps its verified address (if
 /// any) until the link is opened.
 #[tracing::instrument(name = "bind_email", skip_all, fields(user_id = auth.user.id))]
@@ -93,6 +101,7 @@ pub async fn bind_email(
 ) -> Result<EmailStatus, EmailBindingError> {
     let user = &auth.user;
     let email = Email::parse(&form.email)?;
+    let code = SmsCode::parse(&form.sms_code)?;
     check_own_password(core, client, user, &form.password).await.map_err(EmailBindingError::Password)?;
     if user.email_verified && user.email.as_deref() == Some(email.as_str()) {
         return Err(EmailBindingError::AlreadyBound);
@@ -101,6 +110,18 @@ pub async fn bind_email(
     // has an account, so it costs a lookup.
     if core.db.find_user_by_account(&Account::Email(email.clone())).await?.is_some() {
         return Err(costs_a_lookup(core, client, EmailBindingError::Taken).await);
+    }
+    // A link that cannot go now is said before the code is spent on it.
+    let wait = resend_wait(core, user.id, &email).await?;
+    if wait > 0 {
+        return Err(EmailBindingError::Cooldown { retry_after: Duration::from_secs(wait) });
+    }
+    // Wrong tries count against the code like any other; of two binds at
+    // once with one code, one finds it gone.
+    let mobile = Mobile::parse(&user.mobile).map_err(|_| SmsCodeRefusal::Missing)?;
+    let code_key = check_sms_code(core, Purpose::BindEmail, &mobile, &code).await?;
+    if !core.store.consume_code(&code_key, code.as_str()).await? {
+        return Err(SmsCodeRefusal::Missing.into());
     }
     send_link(core, user.id, &email).await?;
     email_status(core, auth).await
@@ -243,6 +264,8 @@ impl From<EmailBindingError> for AppError {
         match e {
             E::Email(e) => AppError::field("email", "email_invalid", e.message()),
             E::Password(e) => e.into_app_error("password"),
+            E::SmsCode(e) => AppError::field("sms_code", "sms_code_invalid", e.message()),
+            E::SmsCodeRefused(e) => e.into(),
             E::AlreadyBound => AppError::field("email", "email_already_bound", "该邮箱已绑定到你的账号"),
             E::Taken => taken(),
             E::Lookup(e) => e.into(),

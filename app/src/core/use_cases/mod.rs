@@ -32,7 +32,9 @@ pub use jobs::{JobFilter, JobsError, list_jobs, purge_failed_jobs, retry_job};
 pub use login::{LoginError, ask_login_captcha, clock_time_cst, login, login_needs_captcha};
 pub use mail_test::{MailTestError, send_test_mail};
 pub use proof_of_work::{PowError, issue_pow_challenge, prepare_captcha_with_challenge};
-pub use recovery::{RecoveryError, forgot_password, reset_link_status, reset_password};
+pub use recovery::{
+    RecoveryError, email_removal_offer, forgot_password, remove_email_after_reset, reset_link_status, reset_password,
+};
 pub use register::{RegisterError, register};
 pub use send_sms_code::{SendSmsCodeError, send_sms_code, sms_cooldown};
 pub use sessions::{

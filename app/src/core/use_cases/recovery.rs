@@ -10,7 +10,10 @@
 //! the password counters are cleared, and the owner is told.
 
 use super::{
-    checks::{CaptchaRefusal, LinkPace, SmsCodeRefusal, check_captcha, check_sms_code, pace_mailed_link},
+    checks::{
+        CaptchaRefusal, LinkPace, SmsCodeRefusal, check_captcha, check_sms_code, count_recovery_request,
+        pace_mailed_link, too_many_recovery_requests,
+    },
     dependency_down,
     email_binding::link_refusal,
     internal, keys, now_ms, seconds_up,
@@ -22,9 +25,9 @@ use crate::{
         Client, Core,
         db::{DbError, LinkState, PasswordReset, UserRow},
         delivery::{self, JobMessage, QueueError, SmsNotice},
-        mail::Mail,
+        mail::{Mail, mask_address},
         password_hashing::HashError,
-        store::{Hit, StoreError},
+        store::StoreError,
         tokens::LinkToken,
     },
     error::{AppError, ErrorKind},
@@ -32,7 +35,7 @@ use crate::{
         Account, CaptchaAnswer, CaptchaAnswerError, Email, EmailError, Mobile, MobileError, Password, PasswordError,
         Purpose, SmsCode, SmsCodeError, Username, passwords_match,
     },
-    wire::{ForgotPasswordForm, RecoverySent, ResetPasswordForm, SendSmsCodeForm},
+    wire::{ForgotPasswordForm, PasswordResetDone, RecoverySent, ResetPasswordForm, SendSmsCodeForm},
 };
 use std::time::Duration;
 
@@ -60,6 +63,8 @@ pub enum RecoveryError {
     Cooldown { retry_after: Duration },
     #[error("daily cap")]
     DailyCap { retry_after: Duration },
+    #[error("the ticket to remove the e-mail does not work: {0:?}")]
+    Ticket(LinkState),
     #[error("the link does not work: {0:?}")]
     Link(LinkState),
     #[error(transparent)]
@@ -104,24 +109,6 @@ pub async fn forgot_password(
         // `send_sms_code` counts it, for this door and `POST /sms_codes` alike.
         code_by_sms(core, client, form).await
     }
-}
-
-/// Counts one recovery request from `client` (by e-mail, or a
-/// `reset_password` code by SMS), refused or not; `Some(wait)` once the
-/// address's hour is spent.
-pub(super) async fn count_recovery_request(core: &Core, client: &Client) -> Result<Option<Duration>, StoreError> {
-    let hour = Duration::from_secs(3_600);
-    Ok(
-        match core.store.hit(&keys::recovery_ip(&client.network()), hour, core.settings.recovery_ip_hourly_cap).await? {
-            Hit::Allowed => None,
-            Hit::Limited { retry_after } => Some(retry_after),
-        },
-    )
-}
-
-/// The refusal once an address's recovery requests for the hour are spent.
-pub(super) fn too_many_recovery_requests(retry_after: Duration) -> AppError {
-    AppError::rate_limited("too_many_recovery_requests", "找回密码的请求太频繁，请稍后再试", seconds_up(retry_after))
 }
 
 async fn link_by_email(core: &Core, form: &ForgotPasswordForm) -> Result<RecoverySent, RecoveryError> {
@@ -169,14 +156,80 @@ pub async fn reset_link_status(core: &Core, raw_token: &str) -> Result<(), Recov
 }
 
 /// Sets a new password with a reset link (`token`) or a reset code
-/// (`mobile` and `sms_code`).
+/// (`mobile` and `sms_code`). After a reset by SMS of an account with a
+/// verified e-mail: the address, masked, and a ticket to remove it (the
+/// phone's owner may not be the one who bound it).
 #[tracing::instrument(name = "reset_password", skip_all)]
-pub async fn reset_password(core: &Core, client: &Client, form: &ResetPasswordForm) -> Result<(), RecoveryError> {
+pub async fn reset_password(
+    core: &Core,
+    client: &Client,
+    form: &ResetPasswordForm,
+) -> Result<PasswordResetDone, RecoveryError> {
     if form.token.trim().is_empty() {
         reset_by_code(core, client, form).await
     } else {
-        reset_by_link(core, client, form).await
+        reset_by_link(core, client, form).await?;
+        // The link came to the address: it is the person's own.
+        Ok(PasswordResetDone::default())
     }
+}
+
+/// How long the ticket to remove the e-mail after a reset by SMS works.
+const REMOVAL_TICKET_SECONDS: i64 = 600;
+const REMOVAL_TICKET_PURPOSE: &str = "remove-email-after-reset";
+
+/// A ticket to remove `user`'s e-mail, for the one who just set the password
+/// that is now version `version`: signed, it names the account, the version
+/// (any later change of password kills it), its expiry, and the masked
+/// address it offers to remove (so the page that shows it echoes nothing
+/// unsigned).
+fn removal_ticket(core: &Core, user_id: i64, version: i64, masked: &str) -> String {
+    let expires = now_ms() / 1000 + REMOVAL_TICKET_SECONDS;
+    let shown = hex::encode(masked.as_bytes());
+    let signed = format!("{user_id}.{version}.{expires}.{shown}");
+    let tag = core.tokens.tag(REMOVAL_TICKET_PURPOSE, &signed);
+    format!("{signed}.{tag}")
+}
+
+/// What a ticket says, once its tag, expiry and version hold: the account
+/// and the masked address.
+async fn read_removal_ticket(core: &Core, ticket: &str) -> Result<(UserRow, String), RecoveryError> {
+    let refused = || RecoveryError::Ticket(LinkState::Unknown);
+    let (signed, tag) = ticket.trim().rsplit_once('.').ok_or_else(refused)?;
+    if !core.tokens.tag_matches(REMOVAL_TICKET_PURPOSE, signed, tag) {
+        return Err(refused());
+    }
+    let fields: Vec<&str> = signed.split('.').collect();
+    let [user_id, version, expires, shown] = fields[..] else { return Err(refused()) };
+    let (user_id, version, expires): (i64, i64, i64) = (
+        user_id.parse().map_err(|_| refused())?,
+        version.parse().map_err(|_| refused())?,
+        expires.parse().map_err(|_| refused())?,
+    );
+    if expires * 1000 <= now_ms() {
+        return Err(RecoveryError::Ticket(LinkState::Expired));
+    }
+    let masked = hex::decode(shown).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(refused)?;
+    let user = core.db.find_user(user_id).await?.ok_or_else(refused)?;
+    if user.password_version != version || !(user.email_verified && user.email.is_some()) {
+        return Err(RecoveryError::Ticket(LinkState::Used));
+    }
+    Ok((user, masked))
+}
+
+/// The masked address a removal ticket offers to remove, while it works.
+pub async fn email_removal_offer(core: &Core, ticket: &str) -> Result<String, RecoveryError> {
+    Ok(read_removal_ticket(core, ticket).await?.1)
+}
+
+/// Removes the e-mail a ticket names (the phone's owner, after a reset by
+/// SMS, said it is not theirs).
+#[tracing::instrument(name = "remove_email_after_reset", skip_all)]
+pub async fn remove_email_after_reset(core: &Core, ticket: &str) -> Result<(), RecoveryError> {
+    let (user, _) = read_removal_ticket(core, ticket).await?;
+    core.db.remove_email(user.id).await?;
+    tracing::info!(user_id = user.id, "e-mail removed after a reset by SMS");
+    Ok(())
 }
 
 async fn reset_by_link(core: &Core, client: &Client, form: &ResetPasswordForm) -> Result<(), RecoveryError> {
@@ -198,7 +251,11 @@ async fn reset_by_link(core: &Core, client: &Client, form: &ResetPasswordForm) -
     }
 }
 
-async fn reset_by_code(core: &Core, client: &Client, form: &ResetPasswordForm) -> Result<(), RecoveryError> {
+async fn reset_by_code(
+    core: &Core,
+    client: &Client,
+    form: &ResetPasswordForm,
+) -> Result<PasswordResetDone, RecoveryError> {
     let mobile = Mobile::parse(&form.mobile)?;
     let code = SmsCode::parse(&form.sms_code)?;
     let code_key = check_sms_code(core, Purpose::ResetPassword, &mobile, &code).await?;
@@ -209,7 +266,15 @@ async fn reset_by_code(core: &Core, client: &Client, form: &ResetPasswordForm) -
         return Err(SmsCodeRefusal::Missing.into());
     }
     let ended = core.db.set_password_hash(user.id, &new_hash, None, now_ms()).await?;
-    after_reset(core, client, &user, "reset_sms", ended).await
+    after_reset(core, client, &user, "reset_sms", ended).await?;
+    Ok(match user.email.as_deref().filter(|_| user.email_verified) {
+        Some(address) => {
+            let masked = mask_address(address);
+            let ticket = removal_ticket(core, user.id, user.password_version + 1, &masked);
+            PasswordResetDone { bound_email: Some(masked), remove_email_ticket: Some(ticket) }
+        }
+        None => PasswordResetDone::default(),
+    })
 }
 
 /// The new password, by the registration rules, twice; then its hash.
@@ -253,10 +318,11 @@ async fn after_reset(
     Ok(())
 }
 
-/// "Your password was changed", with the time and the client address: by
-/// e-mail when the account has a verified one, else by SMS (when the SMS
-/// sender has a notice template). The reset stands whether or not the notice
-/// can be queued.
+/// "Your password was changed", with the time and the client address: to
+/// the verified e-mail, and by SMS (when the SMS sender has a notice
+/// template), both: the phone is the account's root, and an address bound by
+/// someone who had the password once must not be the only one told. The
+/// reset stands whether or not a notice can be queued.
 async fn notify_password_changed(core: &Core, client: &Client, user: &UserRow, now: i64) {
     let at = chrono::DateTime::from_timestamp_millis(now)
         .unwrap_or_default()
@@ -264,24 +330,26 @@ async fn notify_password_changed(core: &Core, client: &Client, user: &UserRow, n
         .format("%Y-%m-%d %H:%M（北京时间）")
         .to_string();
     let client_ip = client.ip.to_string();
-    let message = match user.email.clone().filter(|_| user.email_verified) {
-        Some(to) => {
-            let mail = Mail::PasswordChanged { site: core.settings.site_name.clone(), at, client_ip };
-            JobMessage::Email { to, mail, expires_at_ms: None }
+    let mut notices = Vec::new();
+    if let Some(to) = user.email.clone().filter(|_| user.email_verified) {
+        let mail = Mail::PasswordChanged {
+            site: core.settings.site_name.clone(),
+            at: at.clone(),
+            client_ip: client_ip.clone(),
+        };
+        notices.push(JobMessage::Email { to, mail, expires_at_ms: None });
+    }
+    if core.sms.sends_notices() {
+        let notice = SmsNotice::PasswordChanged { at, client_ip };
+        notices.push(JobMessage::SmsNotice { mobile: user.mobile.clone(), notice });
+    }
+    if notices.is_empty() {
+        tracing::warn!(user_id = user.id, "reset_password: no verified e-mail and no SMS notice template; not told");
+    }
+    for message in notices {
+        if let Err(e) = delivery::enqueue(core, message).await {
+            tracing::error!(error = %e, "reset_password: a notice was not queued");
         }
-        None if core.sms.sends_notices() => {
-            JobMessage::SmsNotice { mobile: user.mobile.clone(), notice: SmsNotice::PasswordChanged { at, client_ip } }
-        }
-        None => {
-            tracing::warn!(
-                user_id = user.id,
-                "reset_password: no verified e-mail and no SMS notice template; not told"
-            );
-            return;
-        }
-    };
-    if let Err(e) = delivery::enqueue(core, message).await {
-        tracing::error!(error = %e, "reset_password: the notice was not queued");
     }
 }
 
@@ -316,6 +384,7 @@ impl From<RecoveryError> for AppError {
                 seconds_up(retry_after),
             ),
             E::Link(state) => link_refusal(state, "重置"),
+            E::Ticket(state) => link_refusal(state, "解除邮箱"),
             E::SmsCode(e) => AppError::field("sms_code", "sms_code_invalid", e.message()),
             E::SmsCodeRefused(e) => e.into(),
             E::NotRegistered => AppError::field("mobile", "mobile_not_registered", "该手机号尚未注册"),

@@ -6,10 +6,12 @@
 //! visitor's answer never waits for the SMS provider.
 
 use super::{
-    checks::{CaptchaRefusal, LookupRefusal, check_captcha, costs_a_lookup},
+    checks::{
+        CaptchaRefusal, LookupRefusal, check_captcha, costs_a_lookup, count_recovery_request,
+        too_many_recovery_requests,
+    },
     dependency_down, keys,
     proof_of_work::{PowRefusal, check_proof, count_refusal},
-    recovery::{count_recovery_request, too_many_recovery_requests},
     seconds_up,
 };
 use crate::{
@@ -101,7 +103,7 @@ async fn send(core: &Core, client: &Client, form: &SendSmsCodeForm) -> Result<Sm
         Purpose::Register if registered => {
             return Err(costs_a_lookup(core, client, SendSmsCodeError::MobileTaken).await);
         }
-        Purpose::Login | Purpose::ResetPassword if !registered => {
+        Purpose::Login | Purpose::ResetPassword | Purpose::BindEmail if !registered => {
             return Err(costs_a_lookup(core, client, SendSmsCodeError::NotRegistered).await);
         }
         _ => {}
