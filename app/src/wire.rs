@@ -247,6 +247,14 @@ pub struct BindEmailForm {
     pub sms_code: String,
 }
 
+/// What a verification link would do, as its page shows it before the
+/// person confirms: the address, and the account's mobile, masked.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailLink {
+    pub email: String,
+    pub account: String,
+}
+
 /// The account's e-mail, as the user centre shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailStatus {
@@ -364,6 +372,10 @@ mod tests {
             survives(SmsCooldown { seconds: 42, refusal });
         }
         survives(SmsSent { resend_after: 60 });
+        survives(EmailLink { email: "a@b.cn".into(), account: "138****8000".into() });
+        for (bound_email, remove_email_ticket) in [(None, None), (Some("a***@b.cn".to_owned()), Some("t".to_owned()))] {
+            survives(PasswordResetDone { bound_email, remove_email_ticket });
+        }
         survives(RecoverySent { message: "已发送".into(), resend_after: 60 });
         for (verified, pending) in [(None, None), (Some("a@b.cn".to_owned()), Some("c@d.cn".to_owned()))] {
             survives(EmailStatus { verified, pending, pending_expired: true, resend_after: 3 });

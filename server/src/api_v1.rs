@@ -383,9 +383,17 @@ async fn pow_challenge(
 async fn send_sms_code(
     State(core): State<Core>,
     ApiClient(client): ApiClient,
+    headers: axum::http::HeaderMap,
     ApiJson(form): ApiJson<SendSmsCodeForm>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let sent = use_cases::send_sms_code(&core, &client, &form).await?;
+    // A bind_email code goes to the signed-in account's own number.
+    let auth = if form.purpose == "bind_email" {
+        let token = tokens::token_from_request(&headers, core.settings.secure_cookies);
+        use_cases::authenticate(&core, token).await.map_err(SessionError::from)?
+    } else {
+        None
+    };
+    let sent = use_cases::send_sms_code(&core, &client, auth.as_ref(), &form).await?;
     Ok(Json(json!({ "resend_after": sent.resend_after })))
 }
 

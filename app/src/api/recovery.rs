@@ -117,7 +117,7 @@ pub async fn remove_email(password: String) -> Result<crate::wire::EmailStatus, 
 /// The address a verification link would verify, or why it does not work.
 /// Verifies nothing: the page asks the person to confirm first.
 #[server(endpoint = "email_link_status", output = crate::wire::Answer)]
-pub async fn email_link_status(token: String) -> Result<String, AppError> {
+pub async fn email_link_status(token: String) -> Result<crate::wire::EmailLink, AppError> {
     use super::context::*;
     let core = core()?;
     crate::core::use_cases::email_link_status(&core, &token).await.map_err(fail)

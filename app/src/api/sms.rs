@@ -34,7 +34,9 @@ pub async fn send_sms_code(
     let core = core()?;
     let client = client(&core).await?;
     let form = SendSmsCodeForm { mobile, purpose, image_code_id, text, pow_challenge, pow_nonce };
-    use_cases::send_sms_code(&core, &client, &form).await.map_err(fail)
+    // A bind_email code goes to the signed-in account's own number.
+    let auth = if form.purpose == "bind_email" { signed_in(&core).await? } else { None };
+    use_cases::send_sms_code(&core, &client, auth.as_ref(), &form).await.map_err(fail)
 }
 
 /// Seconds until another code may be sent (0: now), and why the provider

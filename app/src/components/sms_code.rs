@@ -195,6 +195,10 @@ pub fn SmsCodeFields(
     /// The server's error for the code, from the form's last submit.
     #[prop(into)]
     server_error: Signal<Option<String>>,
+    /// The code goes to the signed-in account's own number, which the server
+    /// knows (`bind_email`): `mobile` is only what the page shows, masked.
+    #[prop(optional)]
+    own_number: bool,
 ) -> impl IntoView {
     let pending_key = format!("{purpose}.sms_mobile");
     let text = RwSignal::new(String::new());
@@ -287,7 +291,8 @@ pub fn SmsCodeFields(
         sms_error.set(None);
         sent_note.set(None);
         let number = match Mobile::parse(&mobile.get_untracked()) {
-            Ok(m) => m,
+            Ok(m) => Some(m),
+            Err(_) if own_number => None,
             Err(e) => {
                 mobile_error.set(Some(e.message().into()));
                 return;
@@ -305,19 +310,25 @@ pub fn SmsCodeFields(
             // Usually found while the person typed; else wait for it.
             let proof = captcha.proof_for(&ticket).await;
             let (challenge, nonce) = proof.map(|p| (p.challenge, p.nonce.to_string())).unwrap_or_default();
-            let result = send_sms_code(number.to_string(), purpose.into(), ticket.id, answer, challenge, nonce).await;
+            let to = number.as_ref().map(ToString::to_string).unwrap_or_default();
+            let result = send_sms_code(to, purpose.into(), ticket.id, answer, challenge, nonce).await;
             sending.set(false);
             // The captcha was used, right or wrong: show a fresh one.
             text.set(String::new());
             captcha.refresh();
             match result {
                 Ok(sent) => {
-                    if let Some(storage) = local_storage() {
-                        let _ = storage.set_item(&pending_key, number.as_str());
+                    // The own number's countdown is not restored after a
+                    // reload (the page does not hold the number).
+                    if let Some(number) = &number {
+                        if let Some(storage) = local_storage() {
+                            let _ = storage.set_item(&pending_key, number.as_str());
+                        }
+                        sent_to.set_value(Some(number.to_string()));
                     }
-                    sent_to.set_value(Some(number.to_string()));
                     start_countdown(sent.resend_after);
-                    sent_note.set(Some(format!("验证码已发送至{}，请查收短信", number.masked())));
+                    let to = number.map_or_else(|| mobile.get_untracked(), |n| n.masked());
+                    sent_note.set(Some(format!("验证码已发送至{to}，请查收短信")));
                 }
                 Err(e) => {
                     if e.code == "sms_cooldown" {

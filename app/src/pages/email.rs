@@ -7,6 +7,7 @@ use crate::{
     api::{BindEmail, RemoveEmail, ResendEmailLink, VerifyEmail, email_link_status, email_status},
     components::{Captcha, FieldMessage, FormErrors, Note, SmsCodeFields, TextField},
     rules::{Email, SmsCode},
+    wire::EmailLink,
 };
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_meta::Title;
@@ -28,7 +29,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
             move || verified.get(),
             move |done| {
                 let token = token.clone();
-                async move { if done { Ok(String::new()) } else { email_link_status(token).await } }
+                async move { if done { Ok(EmailLink::default()) } else { email_link_status(token).await } }
             },
         )
     };
@@ -51,7 +52,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
                     let token = token.clone();
                     Suspend::new(async move {
                         match status.await {
-                            Ok(email) => view! { <ConfirmEmail token email /> }.into_any(),
+                            Ok(link) => view! { <ConfirmEmail token link /> }.into_any(),
                             Err(e) => view! { <LinkRefused message=e.message /> }.into_any(),
                         }
                     })
@@ -70,11 +71,15 @@ pub fn VerifyEmailPage() -> impl IntoView {
 }
 
 #[component]
-fn ConfirmEmail(token: String, email: String) -> impl IntoView {
+fn ConfirmEmail(token: String, link: EmailLink) -> impl IntoView {
+    let EmailLink { email, account } = link;
     let action = ServerAction::<VerifyEmail>::new();
     let server = FormErrors::of(action);
     view! {
-        <p>"确认将邮箱 " <strong>{email}</strong> " 绑定到您的账号？确认后可用它登录和找回密码。"</p>
+        <p>
+            "确认将邮箱 " <strong>{email}</strong> " 绑定到手机号为 " <strong data-testid="link-account">{account}</strong>
+            " 的账号？确认后可用它登录和找回密码。"
+        </p>
         <p class="muted">"如果不是您本人操作，请忽略此页面，什么也不会改变。"</p>
         <ActionForm action=action attr:class="form">
             <p class="form-error" role="alert">
@@ -202,6 +207,7 @@ pub fn EmailSection(mobile: String, captcha: Captcha) -> impl IntoView {
                         sms_code
                         sms_error
                         server_error=Signal::derive(move || bind_errors.field("sms_code"))
+                        own_number=true
                     />
                     <FieldMessage id="bind-mobile-note" note=Signal::derive(move || mobile_error.get().map(Note::Error)) />
                     <p class="field-message hint" role="status">

@@ -4,8 +4,11 @@
 use super::{Mobile, Username};
 use std::fmt;
 
-/// An e-mail address, lower-cased. A plain shape check: the address is proven
-/// by the mail that verifies it, not by a pattern.
+/// An e-mail address, lower-cased: a bare address (`local@domain`), nothing
+/// around it. The address is proven by the mail that verifies it, not by a
+/// pattern; but only a bare one is taken, since what is typed here becomes
+/// the `To` of our own mail (`名字 <a@b.com>` would put the typist's words in
+/// it) and the name of its limits (one address must have one name).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -23,14 +26,26 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Email, EmailError> {
         let raw = raw.trim();
         let (local, domain) = raw.rsplit_once('@').ok_or(EmailError)?;
-        let valid = !local.is_empty()
-            && raw.len() <= 254
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !raw.chars().any(|c| c.is_whitespace() || c.is_control())
-            && !local.contains('@');
-        if valid { Ok(Email(raw.to_lowercase())) } else { Err(EmailError) }
+        // The local part: RFC 5322's dot-atom (no quoted strings, no
+        // comments), at most 64 characters.
+        let atom = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+        let dot_atom =
+            |part: &str| !part.is_empty() && part.split('.').all(|piece| !piece.is_empty() && piece.chars().all(atom));
+        // The domain: two or more labels of letters, digits and inner
+        // hyphens (an internationalised name in its xn-- form).
+        let label = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        };
+        let valid = raw.len() <= 254
+            && local.len() <= 64
+            && dot_atom(local)
+            && domain.split('.').count() >= 2
+            && domain.split('.').all(label);
+        if valid { Ok(Email(raw.to_ascii_lowercase())) } else { Err(EmailError) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -122,5 +137,36 @@ mod tests {
     fn one_account_spelled_two_ways_has_one_key() {
         assert_eq!(Account::parse("Alice_01").unwrap().key(), Account::parse("alice_01").unwrap().key());
         assert_eq!(Account::parse("13812345678").unwrap().key(), Account::parse("+8613812345678").unwrap().key());
+    }
+
+    /// A bare address only: nothing that could put other words in the `To`
+    /// of our mail, or give one address a second name for its limits.
+    #[test]
+    fn only_a_bare_address_is_an_email() {
+        for good in ["a@b.cn", "first.last+tag@mail.example.com", "12345@qq.com", "o'neil@xn--fiqs8s.cn"] {
+            assert!(Email::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "Heron <heron@example.com>",
+            "heron@example.com>",
+            "<heron@example.com",
+            "\"heron\"@example.com",
+            "heron@example.com (comment)",
+            "heron@[127.0.0.1]",
+            "heron@localhost",
+            "he..ron@example.com",
+            ".heron@example.com",
+            "heron.@example.com",
+            "heron@-example.com",
+            "heron@example..com",
+            "heron@example.com.",
+            "héron@example.com",
+            "heron@例子.中国",
+            "a,b@example.com",
+            "a@b@example.com",
+        ] {
+            assert_eq!(Email::parse(bad), Err(EmailError), "{bad}");
+        }
+        assert_eq!(Email::parse(&format!("{}@example.com", "a".repeat(65))), Err(EmailError));
     }
 }

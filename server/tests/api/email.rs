@@ -99,6 +99,15 @@ async fn binding_without_the_code_sent_to_the_accounts_phone_is_refused() {
     };
     assert_error(attempt(String::new()).await, 422, "sms_code_invalid", Some("sms_code")).await;
     assert_error(attempt(UNSENT.into()).await, 422, "sms_code_expired", Some("sms_code")).await;
+    // Nobody asks for a bind_email code for someone else's number: signed
+    // out it is refused, and signed in it goes to one's own number only.
+    let anonymous = app.send_sms_from(&app.new_browser(), "13500135020", "bind_email").await;
+    assert_error(anonymous, 401, "signed_out", None).await;
+    let (_, stranger) = app.signed_in_user("13500135022", "Heron22").await;
+    let (ours, theirs) = (app.outbox_count("sms", "13500135020").await, app.outbox_count("sms", "13500135022").await);
+    assert_eq!(app.send_sms_from(&stranger, "13500135020", "bind_email").await.status(), 200);
+    assert_eq!(app.outbox_count("sms", "13500135022").await, theirs + 1, "it went to the asker's own number");
+    assert_eq!(app.outbox_count("sms", "13500135020").await, ours, "and not to the number named");
     // A code for another account's number, and one for another purpose.
     let theirs = app.bind_email_code(&other).await;
     assert_error(attempt(theirs).await, 422, "sms_code_expired", Some("sms_code")).await;
@@ -296,6 +305,8 @@ async fn the_link_page_asks_before_it_verifies() {
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
         assert!(html.contains("heron91@example.com") && html.contains("确认验证"), "{html}");
+        // The account it would join, masked: a person who never asked sees it is not theirs.
+        assert!(html.contains("135****5091") && !html.contains("13500135091"), "{html}");
     }
     assert_eq!(status(&app, &browser).await["pending"], "heron91@example.com");
     assert_eq!(signs_in(&app, "heron91@example.com").await, 401);

@@ -209,12 +209,15 @@ impl TestApp {
 
     /// `POST /api/v1/sms_codes` after solving a fresh captcha.
     pub async fn send_sms(&self, mobile: &str, purpose: &str) -> Response {
+        self.send_sms_from(&self.client, mobile, purpose).await
+    }
+
+    /// `send_sms` from `browser` (with its cookies: a `bind_email` code goes
+    /// to its signed-in account's own number).
+    pub async fn send_sms_from(&self, browser: &reqwest::Client, mobile: &str, purpose: &str) -> Response {
         let (id, answer) = self.captcha().await;
-        self.post_json(
-            "/api/v1/sms_codes",
-            &json!({ "mobile": mobile, "purpose": purpose, "image_code_id": id, "text": answer }),
-        )
-        .await
+        let form = json!({ "mobile": mobile, "purpose": purpose, "image_code_id": id, "text": answer });
+        browser.post(self.url("/api/v1/sms_codes")).json(&form).send().await.unwrap()
     }
 
     /// Sends a register code and returns it.
@@ -225,12 +228,17 @@ impl TestApp {
     /// Sends a code for `purpose` and returns it, once the worker has
     /// delivered it (an older code to the same number is not it).
     pub async fn sms_code(&self, mobile: &str, purpose: &str) -> String {
+        self.sms_code_from(&self.client, mobile, purpose).await
+    }
+
+    /// `sms_code`, asked for from `browser`.
+    pub async fn sms_code_from(&self, browser: &reqwest::Client, mobile: &str, purpose: &str) -> String {
         let sms_to = |entries: &Value| {
             let list = entries.as_array().unwrap().iter().filter(|e| e["kind"] == "sms" && e["to"] == mobile);
             list.map(|e| e["code"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
         };
         let before = sms_to(&body(self.get("/api/v1/dev/outbox").await).await).len();
-        let response = self.send_sms(mobile, purpose).await;
+        let response = self.send_sms_from(browser, mobile, purpose).await;
         assert_eq!(response.status(), StatusCode::OK, "{:?}", response.text().await);
         for _ in 0..100 {
             let codes = sms_to(&body(self.get("/api/v1/dev/outbox").await).await);
@@ -261,7 +269,7 @@ impl TestApp {
     pub async fn bind_email_code(&self, browser: &reqwest::Client) -> String {
         let me = body(browser.get(self.url("/api/v1/me")).send().await.unwrap()).await;
         let user = self.core.db.find_user(me["id"].as_i64().expect("signed in")).await.unwrap().unwrap();
-        self.sms_code(&user.mobile, "bind_email").await
+        self.sms_code_from(browser, &user.mobile, "bind_email").await
     }
 
     /// `PUT /api/v1/me/email` in `browser`, with a fresh `bind_email` code.

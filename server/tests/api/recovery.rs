@@ -83,6 +83,13 @@ async fn an_address_without_an_account_gets_the_same_answer_and_nothing_is_sent(
     assert_eq!(app.outbox_count("email", "known2@example.com").await, 1);
     let records = body(app.get("/api/v1/dev/deliveries").await).await;
     assert!(records.as_array().unwrap().iter().any(|r| r["state"] == "skipped"), "{records}");
+    // Kept no longer than any other record of a message that ended.
+    let later = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 + 1;
+    app.core.db.forget_old_deliveries(later).await.unwrap();
+    assert!(
+        app.core.db.list_deliveries(Some("skipped"), 10).await.unwrap().is_empty(),
+        "skipped records are forgotten"
+    );
 }
 
 /// The time of an answer must not tell a known address from an unknown one.
@@ -352,4 +359,18 @@ async fn a_removal_ticket_dies_with_the_next_password() {
     let request = app.new_browser().post(app.url("/api/v1/password/remove-email")).json(&json!({ "ticket": ticket }));
     assert_error(request.send().await.unwrap(), 422, "link_used", None).await;
     assert_eq!(app.core.db.find_user(id).await.unwrap().unwrap().email.as_deref(), Some("mine71@example.com"));
+}
+
+/// Every SMS costs money: notices spend the site's hourly SMS budget like
+/// codes, so resets cannot send SMS past `SMS_SITE_HOURLY_CAP`. Here the
+/// budget of 2 goes to the registration code and the reset code, and the
+/// notice goes by e-mail only.
+#[tokio::test]
+async fn sms_notices_count_against_the_sites_sms_budget() {
+    let app = spawn(Spawn { env: vec![("SMS_SITE_HOURLY_CAP", "2".into())], ..Spawn::default() }).await.unwrap();
+    user_with_email(&app, "13600136072", "Plover72", "mine72@example.com").await;
+    let code = app.sms_code("13600136072", "reset_password").await;
+    assert_eq!(reset(&app, json!({ "mobile": "13600136072", "sms_code": code })).await.status(), 200);
+    assert!(app.outbox_has("mine72@example.com", "密码已重置").await);
+    assert!(!app.outbox_has("13600136072", "您的账号密码已于").await, "no SMS past the budget");
 }

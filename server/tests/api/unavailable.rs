@@ -71,3 +71,18 @@ async fn the_dev_outbox_answers_only_direct_requests_from_this_host() {
         }
     }
 }
+
+/// A message whose job cannot be queued (the queue's Redis is away) leaves
+/// no record saying `queued` for ever: the caller hears of the failure, and
+/// the records show nothing that will never move.
+#[tokio::test]
+async fn a_job_that_could_not_be_queued_leaves_no_record() {
+    use app::core::delivery::{JobMessage, enqueue};
+    use app::core::mail::Mail;
+    let env = vec![("REDIS_URL", "redis://127.0.0.1:1/".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    let mail = Mail::EmailChanged { site: "测试".into(), new_address: "n***@example.com".into() };
+    let message = JobMessage::Email { to: "old@example.com".into(), mail, expires_at_ms: None };
+    assert!(enqueue(&app.core, message).await.is_err(), "the queue is away");
+    assert!(app.core.db.list_deliveries(None, 10).await.unwrap().is_empty(), "no record left queued");
+}

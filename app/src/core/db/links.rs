@@ -147,14 +147,19 @@ impl Database {
         &self,
         token_hash: &str,
         now_ms: i64,
-    ) -> Result<(LinkState, Option<String>), DbError> {
+    ) -> Result<(LinkState, Option<(String, String)>), DbError> {
         let (state, _) = self.link_state(VERIFY_STATE, token_hash, now_ms).await?;
         if state != LinkState::Usable {
             return Ok((state, None));
         }
-        let q = "SELECT email FROM email_verifications WHERE token_hash = $1";
-        let email = on_pool!(self, |pool| sqlx::query_scalar(q).bind(token_hash).fetch_optional(pool).await)?;
-        Ok((state, email))
+        // The address, and the mobile of the account it would be bound to.
+        let q = "SELECT v.email, u.mobile FROM email_verifications v JOIN users u ON u.id = v.user_id \
+                 WHERE v.token_hash = $1";
+        let found = on_pool!(self, |pool| sqlx::query_as::<_, (String, String)>(q)
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await)?;
+        Ok((state, found))
     }
 
     /// Unbinds the verified address and forgets any waiting one.

@@ -192,7 +192,13 @@ pub async fn enqueue(core: &Core, message: JobMessage) -> Result<String, QueueEr
         .await?;
     let kind = message.kind();
     let job = DeliveryJob { delivery_id: delivery_id.clone(), attempt: 0, message, queued_at_ms: now };
-    core.queue.push_as(&task_id, job, Duration::ZERO).await?;
+    if let Err(e) = core.queue.push_as(&task_id, job, Duration::ZERO).await {
+        // Never a job: its record must not say `queued` for ever.
+        if let Err(forget) = core.db.forget_unqueued_delivery(&delivery_id).await {
+            tracing::error!(error = %forget, delivery = %delivery_id, "could not forget the record of a job never queued");
+        }
+        return Err(e);
+    }
     metrics::delivery(DeliveryEvent::Enqueued, kind, provider);
     Ok(delivery_id)
 }

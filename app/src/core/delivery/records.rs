@@ -206,8 +206,15 @@ impl Database {
     /// Forgets the records of messages that ended (sent, failed, expired)
     /// before `before_ms`, so that the table does not grow without bound.
     pub async fn forget_old_deliveries(&self, before_ms: i64) -> Result<u64, DbError> {
-        let q = "DELETE FROM deliveries WHERE state IN ('sent', 'failed', 'expired') AND created_at < $1";
+        let q = "DELETE FROM deliveries WHERE state IN ('sent', 'failed', 'expired', 'skipped') AND created_at < $1";
         Ok(on_pool!(self, |pool| sqlx::query(q).bind(before_ms).execute(pool).await.map(|r| r.rows_affected()))?)
+    }
+
+    /// Forgets the record of a message whose job could not be queued (it is
+    /// still `queued`, and no worker will ever take it).
+    pub async fn forget_unqueued_delivery(&self, id: &str) -> Result<bool, DbError> {
+        let q = "DELETE FROM deliveries WHERE id = $1 AND state = 'queued'";
+        Ok(on_pool!(self, |pool| sqlx::query(q).bind(id).execute(pool).await.map(|r| r.rows_affected() == 1))?)
     }
 
     /// Forgets every failed delivery; returns how many.

@@ -19,7 +19,7 @@ use crate::{
 use apalis::prelude::{BackendExt, BoxDynError, Data, WorkerBuilder, WorkerBuilderExt};
 use std::{
     future::Future,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::{AtomicI64, Ordering},
     time::Duration,
 };
 
@@ -35,9 +35,19 @@ pub enum DeliverError {
     Malformed(String),
 }
 
-/// Only the first configuration problem of a process is logged as an error:
-/// every message fails the same way until an operator acts.
-static CONFIG_PROBLEM_LOGGED: AtomicBool = AtomicBool::new(false);
+/// A configuration problem is logged as an error at most once in this long
+/// (every message fails the same way until an operator acts). Not once per
+/// process: a message that someone made fail in a way that looks like one
+/// would otherwise use up the only error a real one gets.
+const CONFIG_PROBLEM_LOG_EVERY_MS: i64 = 10 * 60 * 1000;
+static CONFIG_PROBLEM_LOGGED_AT: AtomicI64 = AtomicI64::new(i64::MIN);
+
+/// Whether a configuration problem seen at `now` is logged as an error.
+fn config_problem_is_news(now: i64) -> bool {
+    let last = CONFIG_PROBLEM_LOGGED_AT.load(Ordering::Relaxed);
+    now.saturating_sub(last) >= CONFIG_PROBLEM_LOG_EVERY_MS
+        && CONFIG_PROBLEM_LOGGED_AT.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+}
 
 /// What one attempt came to, whatever the channel.
 enum Attempt {
@@ -84,6 +94,31 @@ impl From<Result<MailAccepted, MailFailure>> for Attempt {
                 misconfigured: matches!(failure, MailFailure::Misconfigured { .. }),
                 refusal: None,
             },
+        }
+    }
+}
+
+/// Tries at recording a message the provider took (about 6 s in all).
+const RECORD_SENT_TRIES: u32 = 5;
+
+/// Runs `step` until it succeeds, at most `tries` times, waiting `first`
+/// after the first failure and twice as long after each next one.
+async fn with_retries<T, E, F, Fut>(tries: u32, first: Duration, mut step: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut wait = first;
+    let mut tried = 1;
+    loop {
+        match step().await {
+            Ok(done) => return Ok(done),
+            Err(e) if tried >= tries => return Err(e),
+            Err(_) => {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+                tried += 1;
+            }
         }
     }
 }
@@ -142,7 +177,15 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
     match attempt {
         Attempt::Sent { message_id } => {
             let done = DeliveryEnd { message_id: message_id.as_deref(), ..end(state::SENT, None, now) };
-            core.db.finish_delivery(&job.delivery_id, attempts, &done).await?;
+            // The provider took it (and was paid): a record that fails now
+            // would have the message sent again once the lease runs out, so
+            // the database gets a few more tries (under load a pool's
+            // timeout is the likely cause) within the lease.
+            let record = || core.db.finish_delivery(&job.delivery_id, attempts, &done);
+            if let Err(e) = with_retries(RECORD_SENT_TRIES, Duration::from_millis(200), record).await {
+                tracing::error!(error = %e, to = %to, "delivered, but not recorded: it may be sent again after its lease");
+                return Err(e.into());
+            }
             let latency = Duration::from_millis((now - job.queued_at_ms).max(0) as u64);
             metrics::delivery(DeliveryEvent::Delivered { latency }, job.message.kind(), provider);
             tracing::info!(to = %to, provider, "message delivered");
@@ -230,7 +273,7 @@ async fn fail(
 ) -> Result<(), DeliverError> {
     core.db.finish_delivery(&job.delivery_id, attempts, &end(state::FAILED, Some(error), now)).await?;
     metrics::delivery(DeliveryEvent::Failed, job.message.kind(), job.message.provider(core));
-    if misconfigured && !CONFIG_PROBLEM_LOGGED.swap(true, Ordering::Relaxed) {
+    if misconfigured && config_problem_is_news(now) {
         tracing::error!(kind = job.message.kind(), error = %error, "the provider refuses our configuration (account, signature, template, or credentials); nothing of this kind will be delivered until it is fixed");
     } else {
         tracing::warn!(to = %job.message.recipient_masked(), error = %error, "delivery failed for good");
@@ -395,5 +438,40 @@ async fn bounded<E: std::fmt::Display>(
     tokio::select! {
         result = run => result.map_err(|e| e.to_string()),
         () = deadline => Err(format!("running deliveries did not finish within {} s", grace.as_secs())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record that fails twice, then goes through: tried again, in time.
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_record_is_tried_again_and_then_given_up() {
+        let calls = std::cell::Cell::new(0);
+        let flaky = || {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move { if n < 3 { Err("the pool timed out") } else { Ok(n) } }
+        };
+        assert_eq!(with_retries(5, Duration::from_millis(200), flaky).await, Ok(3));
+        calls.set(0);
+        let down = || {
+            calls.set(calls.get() + 1);
+            async { Err::<(), _>("the database is away") }
+        };
+        assert_eq!(with_retries(5, Duration::from_millis(200), down).await, Err("the database is away"));
+        assert_eq!(calls.get(), 5, "gives up after its tries");
+    }
+
+    /// The attack: one message made to fail like a misconfiguration must not
+    /// silence the error a real one gets later; ten minutes later it is
+    /// news again. (Far-future times keep this apart from other tests.)
+    #[test]
+    fn a_configuration_problem_is_an_error_again_after_a_while() {
+        let at = i64::MAX / 2;
+        assert!(config_problem_is_news(at));
+        assert!(!config_problem_is_news(at + 1_000), "not twice in a row");
+        assert!(config_problem_is_news(at + CONFIG_PROBLEM_LOG_EVERY_MS + 1_000));
     }
 }

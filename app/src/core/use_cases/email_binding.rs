@@ -23,7 +23,7 @@ use crate::{
     },
     error::{AppError, ErrorKind},
     rules::{Account, Email, EmailError, Mobile, Purpose, SmsCode, SmsCodeError},
-    wire::{BindEmailForm, EmailStatus},
+    wire::{BindEmailForm, EmailLink, EmailStatus},
 };
 use std::time::Duration;
 
@@ -153,14 +153,19 @@ pub async fn remove_email(
     Ok(EmailStatus::default())
 }
 
-/// The address a verification link would verify, while it works: what the
-/// page shows before the person confirms. Opening a link verifies nothing,
-/// because mail scanners open links too: a stranger who bound someone else's
-/// address would otherwise have it verified by that person's scanner.
-pub async fn email_link_status(core: &Core, raw_token: &str) -> Result<String, VerifyEmailError> {
+/// The address a verification link would verify, and the account (its
+/// mobile, masked) it would be bound to, while it works: what the page shows
+/// before the person confirms. Opening a link verifies nothing, because mail
+/// scanners open links too: a stranger who bound someone else's address
+/// would otherwise have it verified by that person's scanner; and the
+/// account is named, so that a person who did not ask sees it is not theirs.
+pub async fn email_link_status(core: &Core, raw_token: &str) -> Result<EmailLink, VerifyEmailError> {
     let token = LinkToken::parse(raw_token).ok_or(VerifyEmailError::Link(LinkState::Unknown))?;
     match core.db.email_verification_link(&token.hash(), now_ms()).await? {
-        (LinkState::Usable, Some(email)) => Ok(email),
+        (LinkState::Usable, Some((email, mobile))) => {
+            let account = Mobile::parse(&mobile).map(|m| m.masked()).unwrap_or_default();
+            Ok(EmailLink { email, account })
+        }
         (LinkState::Usable, None) => Err(VerifyEmailError::Link(LinkState::Unknown)),
         (state, _) => Err(VerifyEmailError::Link(state)),
     }

@@ -78,10 +78,6 @@ pub(crate) mod keys {
     pub fn captchas(net: &ipnet::IpNet) -> String {
         format!("{PER_ADDRESS}captcha:ip:{net}")
     }
-    /// Refused sends from an address in the hour (they raise its proof of work).
-    pub fn send_refusals(net: &ipnet::IpNet) -> String {
-        format!("{PER_ADDRESS}sms:refused:{net}")
-    }
     /// Verification links sent to an address or an account (`uid:N`): the
     /// resend interval, and the day's count.
     pub fn email_cooldown(name: &str) -> String {

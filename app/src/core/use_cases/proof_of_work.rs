@@ -5,8 +5,9 @@
 //! once because the captcha it is bound to works once: checking it writes
 //! nothing (a record per used proof was a key anyone could make, and a
 //! flood of them filled the store). The
-//! difficulty is `POW_BITS`, raised for an address with many recent sends or
-//! refused sends, so that a person pays a fraction of a second and a farm
+//! difficulty is `POW_BITS`, raised for an address with many recent sends
+//! (never by refusals: a carrier NAT's neighbours would pay for one
+//! person's junk), so that a person pays a fraction of a second and a farm
 //! pays for every SMS it asks for. `POW_BITS=0` turns the proof off.
 
 use super::{
@@ -25,10 +26,10 @@ use std::time::Duration;
 
 /// Extra bits at most for a busy address: each doubles the work.
 const MAX_EXTRA_BITS: u32 = 6;
-/// Refused or granted sends from an address in the hour before its
-/// difficulty rises by one bit; each further bit needs twice as many.
+/// Codes sent for an address in the hour before its difficulty rises by one
+/// bit; each further bit needs twice as many.
 const SENDS_PER_EXTRA_BIT: u64 = 4;
-const REFUSALS_WINDOW: Duration = Duration::from_secs(3_600);
+const SENDS_WINDOW: Duration = Duration::from_secs(3_600);
 /// The hardest challenge ever issued (`POW_BITS` at most 24, plus the rise):
 /// a bound for settings made in code, not only by configuration.
 const MAX_BITS: u32 = 32;
@@ -99,14 +100,15 @@ async fn challenge(
 }
 
 /// How much harder than `POW_BITS` this address's challenges are: one bit
-/// once it has `SENDS_PER_EXTRA_BIT` sends and refusals in the hour, one
-/// more each time that count doubles past it.
+/// once it has had `SENDS_PER_EXTRA_BIT` codes sent in the hour, one more
+/// each time that count doubles past it (`SMS_IP_HOURLY_CAP`, 20, bounds it
+/// to 2 bits by default). Sends, not refusals: many people share one address
+/// behind a carrier NAT, and one person's junk (wrong captchas, made-up
+/// proofs) must not make everyone's page work harder; each of those already
+/// cost its sender a captcha of the address's budget and its own work.
 async fn extra_bits(core: &Core, client: &Client) -> Result<u32, StoreError> {
-    let net = client.network();
-    let hour = REFUSALS_WINDOW;
-    let recent = core.store.count(&keys::sms_ip_hourly(&net), hour).await?
-        + core.store.count(&keys::send_refusals(&net), hour).await?;
-    Ok((recent / SENDS_PER_EXTRA_BIT + 1).ilog2().min(MAX_EXTRA_BITS))
+    let sent = core.store.count(&keys::sms_ip_hourly(&client.network()), SENDS_WINDOW).await?;
+    Ok((sent / SENDS_PER_EXTRA_BIT + 1).ilog2().min(MAX_EXTRA_BITS))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,15 +165,6 @@ pub(crate) fn check_proof(
         return Err(PowRefusal::Invalid);
     }
     Ok(Some(instance))
-}
-
-/// Counts a refused send from `client` (any refusal but our own failures):
-/// it raises the address's next difficulty.
-pub(crate) async fn count_refusal(core: &Core, client: &Client) {
-    let key = keys::send_refusals(&client.network());
-    if let Err(e) = core.store.hit(&key, REFUSALS_WINDOW, u32::MAX).await {
-        tracing::warn!(error = %e, "proof of work: could not count a refused send");
-    }
 }
 
 impl From<PowError> for AppError {

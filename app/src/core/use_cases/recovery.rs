@@ -27,7 +27,7 @@ use crate::{
         delivery::{self, JobMessage, QueueError, SmsNotice},
         mail::{Mail, mask_address},
         password_hashing::HashError,
-        store::StoreError,
+        store::{Hit, StoreError},
         tokens::LinkToken,
     },
     error::{AppError, ErrorKind},
@@ -142,7 +142,7 @@ async fn code_by_sms(core: &Core, client: &Client, form: &ForgotPasswordForm) ->
         pow_challenge: form.pow_challenge.clone(),
         pow_nonce: form.pow_nonce.clone(),
     };
-    let sent = send_sms_code(core, client, &send).await?;
+    let sent = send_sms_code(core, client, None, &send).await?;
     Ok(RecoverySent { message: "验证码已发送".into(), resend_after: sent.resend_after })
 }
 
@@ -339,7 +339,7 @@ async fn notify_password_changed(core: &Core, client: &Client, user: &UserRow, n
         };
         notices.push(JobMessage::Email { to, mail, expires_at_ms: None });
     }
-    if core.sms.sends_notices() {
+    if core.sms.sends_notices() && within_site_sms_budget(core).await {
         let notice = SmsNotice::PasswordChanged { at, client_ip };
         notices.push(JobMessage::SmsNotice { mobile: user.mobile.clone(), notice });
     }
@@ -349,6 +349,26 @@ async fn notify_password_changed(core: &Core, client: &Client, user: &UserRow, n
     for message in notices {
         if let Err(e) = delivery::enqueue(core, message).await {
             tracing::error!(error = %e, "reset_password: a notice was not queued");
+        }
+    }
+}
+
+/// Counts one SMS against the site's hourly budget (`SMS_SITE_HOURLY_CAP`),
+/// which notices share with codes: every SMS costs money. False when it is
+/// spent (or the store cannot say): the notice is not sent by SMS.
+async fn within_site_sms_budget(core: &Core) -> bool {
+    let hour = Duration::from_secs(3_600);
+    match core.store.hit(keys::SMS_SITE_HOURLY, hour, core.settings.sms_site_hourly_cap).await {
+        Ok(Hit::Allowed) => true,
+        Ok(Hit::Limited { .. }) => {
+            tracing::error!(
+                "the site-wide hourly SMS budget is spent (SMS_SITE_HOURLY_CAP); a notice goes by e-mail only"
+            );
+            false
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "reset_password: could not count the notice against the SMS budget");
+            false
         }
     }
 }

@@ -11,8 +11,9 @@ use super::{
         too_many_recovery_requests,
     },
     dependency_down, keys,
-    proof_of_work::{PowRefusal, check_proof, count_refusal},
+    proof_of_work::{PowRefusal, check_proof},
     seconds_up,
+    sessions::Authenticated,
 };
 use crate::{
     core::{
@@ -41,6 +42,8 @@ pub enum SendSmsCodeError {
     Pow(#[from] PowRefusal),
     #[error(transparent)]
     Captcha(#[from] CaptchaRefusal),
+    #[error("a code for bind_email needs a signed-in account")]
+    SignInRequired,
     #[error("the mobile is already registered")]
     MobileTaken,
     #[error("no account has this mobile")]
@@ -67,19 +70,22 @@ pub enum SendSmsCodeError {
 
 // The purpose is a log field only once parsed: raw input never reaches a log.
 #[tracing::instrument(name = "send_sms_code", skip_all, fields(purpose = tracing::field::Empty))]
-pub async fn send_sms_code(core: &Core, client: &Client, form: &SendSmsCodeForm) -> Result<SmsSent, SendSmsCodeError> {
-    let result = send(core, client, form).await;
-    if let Err(e) = &result
-        && e.is_refusal()
-    {
-        count_refusal(core, client).await;
-    }
-    result
-}
-
-async fn send(core: &Core, client: &Client, form: &SendSmsCodeForm) -> Result<SmsSent, SendSmsCodeError> {
-    let mobile = Mobile::parse(&form.mobile)?;
+///
+/// A code for `bind_email` goes to the signed-in account's own mobile
+/// (`signed_in`), whatever number the form names: only its owner may ask
+/// for one, and the page never needs to hold the full number.
+pub async fn send_sms_code(
+    core: &Core,
+    client: &Client,
+    signed_in: Option<&Authenticated>,
+    form: &SendSmsCodeForm,
+) -> Result<SmsSent, SendSmsCodeError> {
     let purpose: Purpose = form.purpose.parse()?;
+    let mobile = match (purpose, signed_in) {
+        (Purpose::BindEmail, Some(auth)) => Mobile::parse(&auth.user.mobile)?,
+        (Purpose::BindEmail, None) => return Err(SendSmsCodeError::SignInRequired),
+        _ => Mobile::parse(&form.mobile)?,
+    };
     tracing::Span::current().record("purpose", purpose.as_str());
     // A reset code is a recovery request: it counts against the address's
     // recovery budget as well, refused or not.
@@ -185,21 +191,6 @@ pub async fn sms_cooldown(core: &Core, mobile: &str, purpose: &str) -> Result<Sm
     })
 }
 
-impl SendSmsCodeError {
-    /// Whether the client was refused (as opposed to our failing it).
-    fn is_refusal(&self) -> bool {
-        use SendSmsCodeError as E;
-        !matches!(
-            self,
-            E::Store(_)
-                | E::Db(_)
-                | E::Queue(_)
-                | E::Captcha(CaptchaRefusal::Store(_))
-                | E::Lookup(LookupRefusal::Store(_))
-        )
-    }
-}
-
 impl From<SendSmsCodeError> for AppError {
     fn from(e: SendSmsCodeError) -> AppError {
         use SendSmsCodeError as E;
@@ -210,6 +201,7 @@ impl From<SendSmsCodeError> for AppError {
             E::Pow(e) => e.into(),
             E::Captcha(e) => e.into(),
             E::Lookup(e) => e.into(),
+            E::SignInRequired => AppError::new(crate::error::ErrorKind::Unauthorized, "signed_out", "请先登录"),
             E::MobileTaken => AppError::field("mobile", "mobile_taken", "该手机号已注册").with_conflict(),
             E::NotRegistered => AppError::field("mobile", "mobile_not_registered", "该手机号尚未注册"),
             E::Cooldown { retry_after } => {
