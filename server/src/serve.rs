@@ -203,11 +203,27 @@ impl<S> WriteDeadline<S> {
         WriteDeadline { inner, limit, timer: Box::pin(tokio::time::sleep(limit)), waiting: false }
     }
 
-    /// What a write that returned `poll` means, given the deadline.
-    fn judge<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
-        if poll.is_ready() {
-            self.waiting = false;
-            return poll;
+    /// What a write that returned `poll` means, given the deadline: bytes
+    /// taken start the wait again; a write (or flush) that must wait arms
+    /// the deadline if it is not armed, and fails once it has passed. A
+    /// flush that returns at once is no progress (a TCP stream's always
+    /// does): counted as such, hyper's write-then-flush would restart the
+    /// wait for ever and the deadline would never come.
+    fn judge<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<T>>,
+        progress: impl Fn(&T) -> bool,
+    ) -> Poll<io::Result<T>> {
+        match &poll {
+            Poll::Ready(Ok(done)) => {
+                if progress(done) {
+                    self.waiting = false;
+                }
+                return poll;
+            }
+            Poll::Ready(Err(_)) => return poll,
+            Poll::Pending => {}
         }
         if !self.waiting {
             self.waiting = true;
@@ -229,7 +245,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for WriteDeadline<S> {
 impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
-        self.judge(cx, poll)
+        self.judge(cx, poll, |n| *n > 0)
     }
 
     fn poll_write_vectored(
@@ -238,7 +254,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        self.judge(cx, poll)
+        self.judge(cx, poll, |n| *n > 0)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -247,12 +263,12 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let poll = Pin::new(&mut self.inner).poll_flush(cx);
-        self.judge(cx, poll)
+        self.judge(cx, poll, |()| false)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let poll = Pin::new(&mut self.inner).poll_shutdown(cx);
-        self.judge(cx, poll)
+        self.judge(cx, poll, |()| false)
     }
 }
 
@@ -322,6 +338,33 @@ mod tests {
         let write = stream.write_all(&[0u8; 1024]);
         let failed = tokio::time::timeout(Duration::from_secs(31), write).await.expect("not for ever");
         assert_eq!(failed.unwrap_err().kind(), io::ErrorKind::TimedOut);
+    }
+
+    /// hyper writes, then flushes, then writes again: a flush that returns
+    /// at once (a TCP stream's always does) must not restart the wait, or a
+    /// client that never reads is never cut off.
+    #[tokio::test(start_paused = true)]
+    async fn a_flush_between_blocked_writes_does_not_restart_the_wait() {
+        use std::future::poll_fn;
+        let (ours, _theirs) = tokio::io::duplex(64);
+        let mut stream = WriteDeadline::new(ours, Duration::from_secs(30));
+        stream.write_all(&[0u8; 64]).await.unwrap();
+        let spin = async {
+            loop {
+                let pending = poll_fn(|cx| match Pin::new(&mut stream).poll_write(cx, &[0u8; 8]) {
+                    Poll::Pending => Poll::Ready(None),
+                    other => Poll::Ready(Some(other)),
+                })
+                .await;
+                if let Some(Poll::Ready(result)) = pending {
+                    return result;
+                }
+                stream.flush().await.unwrap();
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        };
+        let ended = tokio::time::timeout(Duration::from_secs(40), spin).await.expect("cut off within the limit");
+        assert_eq!(ended.unwrap_err().kind(), io::ErrorKind::TimedOut);
     }
 
     /// A slow reader that keeps taking bytes is not cut off.
