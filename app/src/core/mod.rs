@@ -24,6 +24,12 @@ pub use client::{Client, TrustedProxies};
 use crate::rules::PasswordPolicy;
 use std::{net::IpAddr, ops::Deref, sync::Arc, time::Duration};
 
+/// The time now, in Unix milliseconds: how the database, the records and
+/// the tokens say it.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 /// `POW_BITS`' default: 65,536 hashes to try on average, well under a second
 /// of a mid-range phone (measured: README, Benchmarks).
 pub const DEFAULT_POW_BITS: u32 = 16;

@@ -369,7 +369,7 @@ async fn a_sign_in_that_checked_the_old_password_gets_no_session_after_a_reset()
     });
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let reset_hash = app::core::password_hashing::PasswordHash::from_stored("$argon2id$reset-by-owner".into());
-    app.core.db.set_password_hash(id, &reset_hash, None, now_ms()).await.unwrap();
+    app.core.db.set_password_hash(id, &reset_hash, None, now_ms(), &[]).await.unwrap();
     let reset_at = started.elapsed();
     let answer = sign_in.await.unwrap();
     assert!(started.elapsed() > reset_at, "the sign-in was still being checked when the reset committed");

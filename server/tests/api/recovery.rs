@@ -143,6 +143,10 @@ async fn two_resets_with_one_link_at_once(db: Db) {
     assert_eq!(statuses, [200, 422]);
     let worked = [signs_in(&app, "Plover04", NEW_PASSWORD).await, signs_in(&app, "Plover04", other).await];
     assert_eq!(worked.iter().filter(|s| **s == 200).count(), 1, "{worked:?}");
+    // The notices are written by the reset that won, in its transaction.
+    let records = app.core.db.list_deliveries(None, 20).await.unwrap();
+    let notices: Vec<_> = records.iter().filter(|r| r.purpose == "password_changed").collect();
+    assert_eq!(notices.len(), 2, "one e-mail and one SMS: {notices:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -373,4 +377,30 @@ async fn sms_notices_count_against_the_sites_sms_budget() {
     assert_eq!(reset(&app, json!({ "mobile": "13600136072", "sms_code": code })).await.status(), 200);
     assert!(app.outbox_has("mine72@example.com", "密码已重置").await);
     assert!(!app.outbox_has("13600136072", "您的账号密码已于").await, "no SMS past the budget");
+}
+
+/// A reset commits while the queue is away (this server's Redis is down):
+/// its notice was written in the reset's transaction, so nothing is lost;
+/// the relay of a server whose queue works sends it. Before notices were
+/// written with their change, the failed push lost the notice for good.
+#[tokio::test]
+async fn a_reset_while_the_queue_is_away_still_tells_the_owner() {
+    let healthy = spawn_app().await;
+    user_with_email(&healthy, "13600136090", "Plover90", "relay90@example.com").await;
+    let token = reset_token(&healthy, "relay90@example.com").await;
+    let env = vec![("REDIS_URL", "redis://127.0.0.1:1/".to_string())];
+    let database_url = Some(healthy.env["DATABASE_URL"].clone());
+    let broken = spawn(Spawn { env, database_url, ..Spawn::default() }).await.unwrap();
+
+    assert_eq!(reset(&broken, json!({ "token": token })).await.status(), 200, "the reset stands");
+    let waiting = broken.core.db.unqueued_deliveries(i64::MAX, 10).await.unwrap();
+    assert_eq!(waiting.len(), 1, "the notice is written, not queued: {waiting:?}");
+    let started = Instant::now();
+    while !healthy.outbox_has("relay90@example.com", "密码已重置").await {
+        assert!(started.elapsed() < Duration::from_secs(30), "the relay never queued the notice");
+    }
+    let sent = healthy.core.db.find_delivery(&waiting[0].id).await.unwrap().unwrap();
+    assert_eq!((sent.state.as_str(), sent.attempts), ("sent", 1));
+    assert!(healthy.core.db.unqueued_deliveries(i64::MAX, 10).await.unwrap().is_empty());
+    assert_eq!(signs_in(&healthy, "Plover90", NEW_PASSWORD).await, 200);
 }

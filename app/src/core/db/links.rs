@@ -5,7 +5,10 @@
 //! backends.
 
 use super::{Database, DbError, on_pool, unique_violation};
-use crate::rules::Email;
+use crate::{
+    core::delivery::{NewDelivery, write_deliveries},
+    rules::Email,
+};
 
 /// Why a link does not work (or that it does).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,12 +29,14 @@ pub struct PendingEmail {
 }
 
 /// What following a verification link did.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum EmailVerification {
     Verified {
         user_id: i64,
         email: String,
-        previous: Option<String>,
+        /// The notice written with the change (to the address it replaced),
+        /// for the caller to queue (`delivery::queue_written`).
+        notice: Option<Box<NewDelivery>>,
     },
     /// Another account verified this address first (the unique index said so).
     Taken,
@@ -107,8 +112,15 @@ impl Database {
 
     /// Follows a verification link: marks it used and makes its address the
     /// user's verified one, in one transaction; the unique index on verified
-    /// addresses decides between two accounts.
-    pub async fn verify_email(&self, token_hash: &str, now_ms: i64) -> Result<EmailVerification, DbError> {
+    /// addresses decides between two accounts. `notice` is given the address
+    /// it replaces and the new one; the notice it makes is written in the
+    /// same transaction.
+    pub async fn verify_email(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+        notice: impl FnOnce(Option<&str>, &str) -> Option<NewDelivery>,
+    ) -> Result<EmailVerification, DbError> {
         // A write first, so that SQLite takes its write lock at once.
         let claim = "UPDATE email_verifications SET used_at = $2 \
                      WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id, email";
@@ -131,8 +143,10 @@ impl Database {
                 Err(e) if unique_violation(&e).is_some() => return Ok(Some(EmailVerification::Taken)),
                 Err(e) => return Err(e),
             }
+            let notice = notice(previous.as_deref(), &email).map(Box::new);
+            write_deliveries!(tx, notice.iter().map(|n| &**n)).await?;
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(Some(EmailVerification::Verified { user_id, email, previous }))
+            Ok::<_, sqlx::Error>(Some(EmailVerification::Verified { user_id, email, notice }))
         }
         .await)?;
         match outcome {
@@ -210,14 +224,16 @@ impl Database {
         self.link_state(RESET_STATE, token_hash, now_ms).await
     }
 
-    /// Uses a reset link: marks it used, sets the new password and ends
-    /// every session, in one transaction, only while the password is the one
-    /// the link was made for. Of two simultaneous uses one wins.
+    /// Uses a reset link: marks it used, sets the new password, ends every
+    /// session and writes `notices`, in one transaction, only while the
+    /// password is the one the link was made for. Of two simultaneous uses
+    /// one wins.
     pub async fn reset_password_with_link(
         &self,
         token_hash: &str,
         new_hash: &super::PasswordHash,
         now_ms: i64,
+        notices: &[NewDelivery],
     ) -> Result<PasswordReset, DbError> {
         let claim = "UPDATE password_resets SET used_at = $2 \
                      WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id, password_version";
@@ -239,6 +255,7 @@ impl Database {
             // Every session and waiting e-mail link ends with the old
             // password, in the same step.
             let ended = super::end_what_a_new_password_ends!(tx, user_id, "", now_ms).await?;
+            write_deliveries!(tx, notices).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(Some((user_id, ended)))
         }

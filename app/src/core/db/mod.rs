@@ -288,22 +288,24 @@ impl Database {
     }
 
     /// Every change of the password passes here (or through a reset link):
-    /// it kills the reset links made before it, and ends the user's sessions
-    /// but `keep` in the same transaction, so that no dropped request can
-    /// leave a changed password with its old sessions alive. Returns how many
-    /// sessions ended.
+    /// it kills the reset links made before it, ends the user's sessions but
+    /// `keep`, and writes the `notices` that report it, in one transaction,
+    /// so that no dropped request can leave a changed password with its old
+    /// sessions alive or its owner untold. Returns how many sessions ended.
     pub async fn set_password_hash(
         &self,
         user_id: i64,
         hash: &PasswordHash,
         keep: Option<&str>,
         now_ms: i64,
+        notices: &[crate::core::delivery::NewDelivery],
     ) -> Result<u64, DbError> {
         let set = "UPDATE users SET password_hash = $2, password_version = password_version + 1 WHERE id = $1";
         Ok(on_pool!(self, |pool| async {
             let mut tx = pool.begin().await?;
             sqlx::query(set).bind(user_id).bind(hash.as_str()).execute(&mut *tx).await?;
             let ended = end_what_a_new_password_ends!(tx, user_id, keep.unwrap_or(""), now_ms).await?;
+            crate::core::delivery::write_deliveries!(tx, notices).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(ended)
         }
@@ -544,7 +546,7 @@ mod tests {
             assert!(db.create_session(&session).await.unwrap());
         }
         let new_hash = PasswordHash::from_stored("$argon2id$new".into());
-        assert_eq!(db.set_password_hash(row.id, &new_hash, Some("s-kept"), 1_700_000_000_001).await.unwrap(), 1);
+        assert_eq!(db.set_password_hash(row.id, &new_hash, Some("s-kept"), 1_700_000_000_001, &[]).await.unwrap(), 1);
         let (kept, ended) = (db.find_session("s-kept").await.unwrap(), db.find_session("s-ended").await.unwrap());
         assert!(kept.unwrap().ended_at.is_none() && ended.unwrap().ended_at == Some(1_700_000_000_001));
         let changed = db.find_user(row.id).await.unwrap().unwrap();

@@ -15,7 +15,8 @@
 mod records;
 pub mod worker;
 
-pub use records::{Claim, DeliveryEnd, DeliveryRecord, NewDelivery, state};
+pub use records::{Claim, DeliveryEnd, DeliveryRecord, NewDelivery, Unqueued, state};
+pub(crate) use records::{INSERT_DELIVERY, write_deliveries};
 
 use crate::core::{
     Core,
@@ -170,37 +171,99 @@ impl JobMessage {
     }
 }
 
+/// The record of `message`, and its job, ready to write.
+fn prepare(core: &Core, message: JobMessage) -> (NewDelivery, DeliveryJob) {
+    let now = crate::core::now_ms();
+    let record = NewDelivery {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        kind: message.kind(),
+        provider: message.provider(core),
+        recipient: message.recipient_masked(),
+        purpose: message.purpose().to_owned(),
+        task_id: new_task_id(),
+        now_ms: now,
+        expires_at: message.expires_at_ms(),
+        payload: None,
+    };
+    let job = DeliveryJob { delivery_id: record.id.clone(), attempt: 0, message, queued_at_ms: now };
+    (record, job)
+}
+
 /// Hands a message to the queue, with a delivery record of its own; returns
-/// the record's id. The worker takes it at once.
+/// the record's id. The worker takes it at once. A message that cannot be
+/// queued is an error the caller reports (a code the person waits for).
 pub async fn enqueue(core: &Core, message: JobMessage) -> Result<String, QueueError> {
-    let now = crate::core::use_cases::now_ms();
-    let delivery_id = uuid::Uuid::new_v4().simple().to_string();
-    let task_id = new_task_id();
-    let provider = message.provider(core);
+    let (record, job) = prepare(core, message);
     // The record first: a worker that takes the job at once must find it.
-    core.db
-        .insert_delivery(&NewDelivery {
-            id: &delivery_id,
-            kind: message.kind(),
-            provider,
-            recipient: &message.recipient_masked(),
-            purpose: message.purpose(),
-            task_id: &task_id,
-            now_ms: now,
-            expires_at: message.expires_at_ms(),
-        })
-        .await?;
-    let kind = message.kind();
-    let job = DeliveryJob { delivery_id: delivery_id.clone(), attempt: 0, message, queued_at_ms: now };
-    if let Err(e) = core.queue.push_as(&task_id, job, Duration::ZERO).await {
+    core.db.insert_delivery(&record).await?;
+    if let Err(e) = core.queue.push_as(&record.task_id, job, Duration::ZERO).await {
         // Never a job: its record must not say `queued` for ever.
-        if let Err(forget) = core.db.forget_unqueued_delivery(&delivery_id).await {
-            tracing::error!(error = %forget, delivery = %delivery_id, "could not forget the record of a job never queued");
+        if let Err(forget) = core.db.forget_unqueued_delivery(&record.id).await {
+            tracing::error!(error = %forget, delivery = %record.id, "could not forget the record of a job never queued");
         }
         return Err(e);
     }
+    metrics::delivery(DeliveryEvent::Enqueued, record.kind, record.provider);
+    Ok(record.id)
+}
+
+/// A notice's record with its job inside, for the transaction of the change
+/// it reports (`write_deliveries!`): committed together or not at all.
+/// After the commit, `queue_written` queues it; if the queue is away then,
+/// the relay (`relay_unqueued`) does later.
+pub fn written_with_change(core: &Core, message: JobMessage) -> NewDelivery {
+    let (mut record, job) = prepare(core, message);
+    record.payload = Some(serde_json::to_string(&job).unwrap_or_else(|e| unreachable!("a job is plain data: {e}")));
+    record
+}
+
+/// Queues the jobs of records written with a committed change. One the
+/// queue refuses stays in its record for the relay: the change stands and
+/// its notice is only late.
+pub async fn queue_written(core: &Core, written: &[NewDelivery]) {
+    for record in written {
+        let Some(job) = record.payload.as_deref().and_then(|p| serde_json::from_str(p).ok()) else { continue };
+        if let Err(e) = push_written(core, &record.id, &record.task_id, job).await {
+            tracing::warn!(error = %e, delivery = %record.id, "a notice is written but not yet queued; the relay will");
+        }
+    }
+}
+
+/// How long a written record is left to the request that wrote it before
+/// the relay queues it too (twice is harmless, never is not).
+const RELAY_AFTER: Duration = Duration::from_secs(5);
+/// Records the relay queues in one pass.
+const RELAY_BATCH: i64 = 100;
+
+/// Queues the jobs of records written with a change whose own request did
+/// not (it died, or the queue was away): returns how many. Two relays, or a
+/// relay and the request, may push one job twice: the attempt's idempotency
+/// key keeps one task, and the record's claim one send.
+pub async fn relay_unqueued(core: &Core) -> Result<usize, QueueError> {
+    let before = crate::core::now_ms() - RELAY_AFTER.as_millis() as i64;
+    let waiting = core.db.unqueued_deliveries(before, RELAY_BATCH).await?;
+    for record in &waiting {
+        match serde_json::from_str::<DeliveryJob>(&record.payload) {
+            Ok(job) => {
+                push_written(core, &record.id, &record.task_id, job).await?;
+                tracing::info!(delivery = %record.id, "relayed a notice written with its change to the queue");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, delivery = %record.id, "a written notice cannot be read back; given up");
+                let why = format!("malformed_payload: {e}");
+                core.db.fail_unqueued_delivery(&record.id, &why, crate::core::now_ms()).await?;
+            }
+        }
+    }
+    Ok(waiting.len())
+}
+
+async fn push_written(core: &Core, id: &str, task_id: &str, job: DeliveryJob) -> Result<(), QueueError> {
+    let (kind, provider) = (job.message.kind(), job.message.provider(core));
+    core.queue.push_as(task_id, job, Duration::ZERO).await?;
+    core.db.mark_delivery_queued(id).await?;
     metrics::delivery(DeliveryEvent::Enqueued, kind, provider);
-    Ok(delivery_id)
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,9 @@
 //! Delivery records: one row per message handed to the queue, saying what
 //! became of it (queued, sending, retrying, sent, failed, expired, skipped). Each state
 //! change is one conditional UPDATE, so two workers can never both claim one
-//! attempt. The message itself (the code) is never in a record.
+//! attempt. The message itself (the code) is never in a record; a notice
+//! written with the change it reports carries its job only until the job is
+//! in the queue.
 
 use crate::core::db::{Database, DbError, on_pool};
 
@@ -59,15 +61,59 @@ impl DeliveryRecord {
 const COLUMNS: &str = "id, kind, provider, recipient, purpose, state, attempts, next_try_at, lease_until, last_error, \
                        provider_message_id, task_id, created_at, updated_at, expires_at";
 
-pub struct NewDelivery<'a> {
-    pub id: &'a str,
-    pub kind: &'a str,
-    pub provider: &'a str,
-    pub recipient: &'a str,
-    pub purpose: &'a str,
-    pub task_id: &'a str,
+/// A record about to be written: by `enqueue` just before its job is
+/// queued, or (with `payload`) in the transaction of the change a notice
+/// reports (`write_deliveries!`).
+#[derive(Clone, Debug)]
+pub struct NewDelivery {
+    pub id: String,
+    pub kind: &'static str,
+    pub provider: &'static str,
+    pub recipient: String,
+    pub purpose: String,
+    pub task_id: String,
     pub now_ms: i64,
     pub expires_at: Option<i64>,
+    /// The job (JSON) until it is in the queue: written with a change, its
+    /// record is how the job survives a queue that is away at the commit.
+    pub payload: Option<String>,
+}
+
+pub(crate) const INSERT_DELIVERY: &str = "INSERT INTO deliveries (id, kind, provider, recipient, purpose, state, \
+     attempts, task_id, created_at, updated_at, expires_at, payload) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, \
+     $7, $8, $9)";
+
+/// Writes `$rows` (`&[NewDelivery]`) in the transaction `$tx`, with the
+/// change they report. (A macro: one body for either backend's transaction.)
+macro_rules! write_deliveries_impl {
+    ($tx:expr, $rows:expr) => {
+        async {
+            for new in $rows {
+                sqlx::query($crate::core::delivery::INSERT_DELIVERY)
+                    .bind(new.id.as_str())
+                    .bind(new.kind)
+                    .bind(new.provider)
+                    .bind(new.recipient.as_str())
+                    .bind(new.purpose.as_str())
+                    .bind(new.task_id.as_str())
+                    .bind(new.now_ms)
+                    .bind(new.expires_at)
+                    .bind(new.payload.as_deref())
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+    };
+}
+pub(crate) use write_deliveries_impl as write_deliveries;
+
+/// A record written with its change whose job is not known to be queued.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Unqueued {
+    pub id: String,
+    pub task_id: String,
+    pub payload: String,
 }
 
 /// The outcome of trying to claim attempt `n` of a delivery.
@@ -83,22 +129,38 @@ pub enum Claim {
 }
 
 impl Database {
-    pub async fn insert_delivery(&self, new: &NewDelivery<'_>) -> Result<(), DbError> {
-        let q = "INSERT INTO deliveries (id, kind, provider, recipient, purpose, state, attempts, task_id, created_at, \
-                 updated_at, expires_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $7, $8)";
-        on_pool!(self, |pool| sqlx::query(q)
-            .bind(new.id)
-            .bind(new.kind)
-            .bind(new.provider)
-            .bind(new.recipient)
-            .bind(new.purpose)
-            .bind(new.task_id)
-            .bind(new.now_ms)
-            .bind(new.expires_at)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+    pub async fn insert_delivery(&self, new: &NewDelivery) -> Result<(), DbError> {
+        on_pool!(self, |pool| async {
+            let mut conn = pool.acquire().await?;
+            write_deliveries!(conn, std::slice::from_ref(new)).await
+        }
+        .await)?;
         Ok(())
+    }
+
+    /// Says that a written record's job is in the queue: its payload goes
+    /// (it holds the recipient), and the relay passes it by.
+    pub async fn mark_delivery_queued(&self, id: &str) -> Result<(), DbError> {
+        let q = "UPDATE deliveries SET payload = NULL WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query(q).bind(id).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Gives up a written record whose job cannot be read back (written by
+    /// another version): failed, with why, and without its payload.
+    pub async fn fail_unqueued_delivery(&self, id: &str, error: &str, now_ms: i64) -> Result<(), DbError> {
+        let q = "UPDATE deliveries SET state = 'failed', payload = NULL, last_error = $2, updated_at = $3 \
+                 WHERE id = $1 AND state = 'queued'";
+        on_pool!(self, |pool| sqlx::query(q).bind(id).bind(error).bind(now_ms).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records written before `before_ms` whose jobs are not known to be
+    /// queued, oldest first: what the relay queues.
+    pub async fn unqueued_deliveries(&self, before_ms: i64, limit: i64) -> Result<Vec<Unqueued>, DbError> {
+        let q = "SELECT id, task_id, payload FROM deliveries WHERE payload IS NOT NULL AND task_id IS NOT NULL \
+                 AND created_at < $1 ORDER BY created_at LIMIT $2";
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Unqueued>(q).bind(before_ms).bind(limit).fetch_all(pool).await)?)
     }
 
     pub async fn find_delivery(&self, id: &str) -> Result<Option<DeliveryRecord>, DbError> {
@@ -249,14 +311,15 @@ mod tests {
         db.migrate().await.unwrap();
         let now = 1_700_000_000_000;
         let new = NewDelivery {
-            id: "d1",
+            id: "d1".into(),
             kind: "sms_code",
             provider: "log",
-            recipient: "138****0001",
-            purpose: "register",
-            task_id: "t1",
+            recipient: "138****0001".into(),
+            purpose: "register".into(),
+            task_id: "t1".into(),
             now_ms: now,
             expires_at: None,
+            payload: None,
         };
         db.insert_delivery(&new).await.unwrap();
         assert_eq!(db.claim_delivery("d1", 0, now, LEASE).await.unwrap(), Claim::Claimed);

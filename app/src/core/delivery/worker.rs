@@ -9,10 +9,10 @@ use crate::{
         db::DbError,
         mail::{Email, Mail, MailAccepted, MailFailure},
         metrics::{self, DeliveryEvent},
+        now_ms,
         sms::{SmsAccepted, SmsBody, SmsFailure, SmsMessage, SmsRefusal},
-        store::StoreError,
+        store::{StoreError, keys},
         tokens::LinkToken,
-        use_cases::{keys, now_ms},
     },
     rules::{Mobile, Purpose},
 };
@@ -321,6 +321,7 @@ pub async fn run(core: Core, name: String, shutdown: impl Future<Output = ()> + 
         let _ = stop.send(true);
     });
     let janitor = tokio::spawn(forget_finished_tasks(core.clone()));
+    let relay = tokio::spawn(relay_written_notices(core.clone()));
     let result = loop {
         let mut rx = stopping.clone();
         let signal = async move {
@@ -340,6 +341,7 @@ pub async fn run(core: Core, name: String, shutdown: impl Future<Output = ()> + 
         }
     };
     janitor.abort();
+    relay.abort();
     result
 }
 
@@ -394,6 +396,21 @@ async fn forget_finished_tasks(core: Core) {
         }
         if let Err(e) = core.db.forget_old_links(now_ms() - records_keep).await {
             tracing::warn!(error = %e, "could not forget old links; will try again");
+        }
+    }
+}
+
+/// How often the relay looks for notices written with their change but not
+/// queued (`delivery::relay_unqueued`).
+const RELAY_EVERY: Duration = Duration::from_secs(5);
+
+async fn relay_written_notices(core: Core) {
+    let mut tick = tokio::time::interval(RELAY_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = super::relay_unqueued(&core).await {
+            tracing::warn!(error = %e, "could not queue the notices written with their changes; will try again");
         }
     }
 }

@@ -3,6 +3,7 @@
 //! (the default) and Redis (`REDIS_URL`). Every step that must be atomic is one
 //! operation here, and one Lua script in Redis, never a read followed by a write.
 
+pub mod keys;
 mod memory;
 mod redis;
 mod tally;

@@ -76,7 +76,7 @@ pub async fn change_password(
         .map_err(AccountError::NewPassword)?;
     passwords_match(&form.new_password, &form.new_password2).map_err(AccountError::NewPassword2)?;
     let hash = core.hasher.hash(&new).await?;
-    core.db.set_password_hash(user.id, &hash, Some(&auth.session.id), now_ms()).await?;
+    core.db.set_password_hash(user.id, &hash, Some(&auth.session.id), now_ms(), &[]).await?;
     tracing::info!(user_id = user.id, "password changed; other sessions ended");
     Ok(())
 }

@@ -125,7 +125,7 @@ pub async fn set_password(core: &Core, raw: &str, password: &str) -> Result<User
     let username = Username::parse(&user.username).ok();
     let password = Password::parse(password, core.settings.password_policy, mobile.as_ref(), username.as_ref())?;
     let hash = core.hasher.hash(&password).await?;
-    core.db.set_password_hash(user.id, &hash, None, now_ms()).await?;
+    core.db.set_password_hash(user.id, &hash, None, now_ms(), &[]).await?;
     Ok(user)
 }
 

@@ -177,17 +177,18 @@ pub async fn email_link_status(core: &Core, raw_token: &str) -> Result<EmailLink
 #[tracing::instrument(name = "verify_email", skip_all)]
 pub async fn verify_email(core: &Core, raw_token: &str) -> Result<String, VerifyEmailError> {
     let token = LinkToken::parse(raw_token).ok_or(VerifyEmailError::Link(LinkState::Unknown))?;
-    match core.db.verify_email(&token.hash(), now_ms()).await? {
-        EmailVerification::Verified { user_id, email, previous } => {
+    // The old address is told, in the change's own transaction.
+    let notice = |previous: Option<&str>, email: &str| {
+        let old = previous.filter(|old| *old != email)?;
+        let mail = Mail::EmailChanged { site: core.settings.site_name.clone(), new_address: mask_address(email) };
+        let message = JobMessage::Email { to: old.to_owned(), mail, expires_at_ms: None };
+        Some(delivery::written_with_change(core, message))
+    };
+    match core.db.verify_email(&token.hash(), now_ms(), notice).await? {
+        EmailVerification::Verified { user_id, email, notice } => {
             tracing::info!(user_id, to = %mask_address(&email), "e-mail verified");
-            if let Some(old) = previous.filter(|old| *old != email) {
-                let mail =
-                    Mail::EmailChanged { site: core.settings.site_name.clone(), new_address: mask_address(&email) };
-                // The change stands whether or not the notice can be queued.
-                if let Err(e) = delivery::enqueue(core, JobMessage::Email { to: old, mail, expires_at_ms: None }).await
-                {
-                    tracing::error!(error = %e, "verify_email: the notice to the old address was not queued");
-                }
+            if let Some(notice) = notice {
+                delivery::queue_written(core, std::slice::from_ref(&*notice)).await;
             }
             Ok(email)
         }

@@ -24,7 +24,7 @@ use crate::{
     core::{
         Client, Core,
         db::{DbError, LinkState, PasswordReset, UserRow},
-        delivery::{self, JobMessage, QueueError, SmsNotice},
+        delivery::{self, JobMessage, NewDelivery, QueueError, SmsNotice},
         mail::{Mail, mask_address},
         password_hashing::HashError,
         store::{Hit, StoreError},
@@ -243,9 +243,10 @@ async fn reset_by_link(core: &Core, client: &Client, form: &ResetPasswordForm) -
     };
     let user = user.ok_or(RecoveryError::Link(LinkState::Unknown))?;
     let new_hash = new_password_hash(core, &user, form).await?;
-    match core.db.reset_password_with_link(&hash, &new_hash, now_ms()).await? {
+    let notices = password_changed_notices(core, client, &user).await;
+    match core.db.reset_password_with_link(&hash, &new_hash, now_ms(), &notices).await? {
         PasswordReset::Reset { sessions_ended, .. } => {
-            after_reset(core, client, &user, "reset_email", sessions_ended).await
+            after_reset(core, client, &user, "reset_email", sessions_ended, &notices).await
         }
         PasswordReset::Refused(state) => Err(RecoveryError::Link(state)),
     }
@@ -265,8 +266,9 @@ async fn reset_by_code(
     if !core.store.consume_code(&code_key, code.as_str()).await? {
         return Err(SmsCodeRefusal::Missing.into());
     }
-    let ended = core.db.set_password_hash(user.id, &new_hash, None, now_ms()).await?;
-    after_reset(core, client, &user, "reset_sms", ended).await?;
+    let notices = password_changed_notices(core, client, &user).await;
+    let ended = core.db.set_password_hash(user.id, &new_hash, None, now_ms(), &notices).await?;
+    after_reset(core, client, &user, "reset_sms", ended, &notices).await?;
     Ok(match user.email.as_deref().filter(|_| user.email_verified) {
         Some(address) => {
             let masked = mask_address(address);
@@ -295,16 +297,16 @@ async fn new_password_hash(
 }
 
 /// A new password is set and every session has ended with it (`ended` of
-/// them): the account's failure counts and lock go, the attempt joins the
-/// history, and the owner is told.
+/// them), its notices written with it: the account's failure counts and
+/// lock go, the attempt joins the history, and the notices are queued.
 async fn after_reset(
     core: &Core,
     client: &Client,
     user: &UserRow,
     method: &str,
     ended: u64,
+    notices: &[NewDelivery],
 ) -> Result<(), RecoveryError> {
-    let now = now_ms();
     let account = keys::user_account(user.id);
     for key in [keys::login_failures(&account), keys::login_lock(&account), keys::login_lock_noted(&account)] {
         if let Err(e) = core.store.delete(&key).await {
@@ -314,17 +316,19 @@ async fn after_reset(
     }
     record_attempt(core, client, user.id, method, "success").await;
     tracing::info!(user_id = user.id, sessions_ended = ended, method, "password reset");
-    notify_password_changed(core, client, user, now).await;
+    delivery::queue_written(core, notices).await;
     Ok(())
 }
 
 /// "Your password was changed", with the time and the client address: to
 /// the verified e-mail, and by SMS (when the SMS sender has a notice
 /// template), both: the phone is the account's root, and an address bound by
-/// someone who had the password once must not be the only one told. The
-/// reset stands whether or not a notice can be queued.
-async fn notify_password_changed(core: &Core, client: &Client, user: &UserRow, now: i64) {
-    let at = chrono::DateTime::from_timestamp_millis(now)
+/// someone who had the password once must not be the only one told. Written
+/// in the reset's transaction (`delivery::written_with_change`), so that the
+/// reset and its notices stand or fall together. (The SMS budget is counted
+/// here, before: a reset that then loses a race spends one count.)
+async fn password_changed_notices(core: &Core, client: &Client, user: &UserRow) -> Vec<NewDelivery> {
+    let at = chrono::DateTime::from_timestamp_millis(now_ms())
         .unwrap_or_default()
         .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!()))
         .format("%Y-%m-%d %H:%M（北京时间）")
@@ -346,11 +350,7 @@ async fn notify_password_changed(core: &Core, client: &Client, user: &UserRow, n
     if notices.is_empty() {
         tracing::warn!(user_id = user.id, "reset_password: no verified e-mail and no SMS notice template; not told");
     }
-    for message in notices {
-        if let Err(e) = delivery::enqueue(core, message).await {
-            tracing::error!(error = %e, "reset_password: a notice was not queued");
-        }
-    }
+    notices.into_iter().map(|message| delivery::written_with_change(core, message)).collect()
 }
 
 /// Counts one SMS against the site's hourly budget (`SMS_SITE_HOURLY_CAP`),
