@@ -295,12 +295,17 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(leptos_options)
         .layer(axum::middleware::map_response(server_fn_error_status))
-        .layer(axum::middleware::from_fn_with_state(core, crate::security::errors_in_urls_are_ours))
+        .layer(axum::middleware::from_fn_with_state(core.clone(), crate::security::errors_in_urls_are_ours))
         .layer(axum::middleware::from_fn(crate::security::same_origin_for_cookies))
         .layer(axum::middleware::from_fn(crate::security::outbox_only_to_this_host))
         .layer(axum::middleware::from_fn_with_state(secure, crate::security::security_headers))
         .layer(axum::middleware::from_fn_with_state(hashed_names, crate::static_files::cache_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Waiting for a render slot counts against the request's timeout.
+        .layer(axum::middleware::from_fn_with_state(
+            (core, crate::renders::RenderSlots::default()),
+            crate::renders::one_at_a_time_per_client,
+        ))
         // A body that never arrives must not hold the connection (nor a
         // handler) for ever; our own waits are shorter (3 s for a database
         // connection, the hashing queue's bound).
