@@ -1,7 +1,8 @@
 //! The command line: `server` (or `server serve`) serves; `server worker`
-//! only delivers; `server user ...`, `server jobs ...` and `server mail test`
-//! let operators manage accounts and the delivery queue and check the mail
-//! settings, through the same use cases as the pages.
+//! only delivers; `server user ...`, `server jobs ...`, `server mail test`,
+//! `server clients ...` and `server keys ...` let operators manage accounts,
+//! the delivery queue, the mail settings, the sites that sign in through us
+//! and the signing keys, through the same use cases as the pages.
 
 use app::core::{Core, db::UserRow, delivery::DeliveryRecord, use_cases};
 use clap::{Parser, Subcommand};
@@ -29,6 +30,115 @@ pub enum Command {
     /// Check the e-mail settings.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Manage the sites that sign people in through us (OpenID Connect).
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+    /// Manage the OpenID Connect signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+pub enum ClientsCommand {
+    /// Register a client; prints its client_id and, for a confidential
+    /// client, its client_secret, which is shown this once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Where it may be sent back after sign-in, exactly (repeat for more).
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Where it may be sent after signing out (repeat for more).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// No secret (an app or a page in the browser): it must use PKCE.
+        #[arg(long)]
+        public: bool,
+        /// A third party: people are asked before it learns who they are.
+        #[arg(long)]
+        consent: bool,
+    },
+    /// Every client, one JSON line each.
+    List,
+    Show {
+        client_id: String,
+    },
+    /// It can start no sign-in and exchange nothing until enabled.
+    Disable {
+        client_id: String,
+    },
+    Enable {
+        client_id: String,
+    },
+    /// A new secret; the old one stops working now.
+    RotateSecret {
+        client_id: String,
+    },
+    Delete {
+        client_id: String,
+    },
+}
+
+/// Runs a `clients` command and prints its result: one JSON line per client.
+pub async fn run_clients_command(core: &Core, command: ClientsCommand) -> Result<(), use_cases::OidcAdminError> {
+    let print = |client: &app::core::oidc::clients::Client, secret: Option<&str>| {
+        let mut shown = serde_json::to_value(client).unwrap_or_default();
+        if let Some(secret) = secret {
+            shown["client_secret"] = secret.into();
+        }
+        println!("{shown}");
+    };
+    match command {
+        ClientsCommand::Create { name, redirect_uris, post_logout_redirect_uris, public, consent } => {
+            let input = use_cases::ClientRegistration {
+                name: &name,
+                redirect_uris: &redirect_uris,
+                post_logout_redirect_uris: &post_logout_redirect_uris,
+                public,
+                consent,
+            };
+            let (client, secret) = use_cases::create_client(core, &input).await?;
+            print(&client, secret.as_ref().map(|s| s.0.as_str()));
+        }
+        ClientsCommand::List => use_cases::list_clients(core).await?.iter().for_each(|c| print(c, None)),
+        ClientsCommand::Show { client_id } => print(&use_cases::show_client(core, &client_id).await?, None),
+        ClientsCommand::Disable { client_id } => {
+            print(&use_cases::set_client_enabled(core, &client_id, false).await?, None);
+        }
+        ClientsCommand::Enable { client_id } => {
+            print(&use_cases::set_client_enabled(core, &client_id, true).await?, None);
+        }
+        ClientsCommand::RotateSecret { client_id } => {
+            let (client, secret) = use_cases::rotate_client_secret(core, &client_id).await?;
+            print(&client, Some(&secret.0));
+        }
+        ClientsCommand::Delete { client_id } => {
+            use_cases::delete_client(core, &client_id).await?;
+            println!("{}", serde_json::json!({ "deleted": client_id }));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Every signing key kept (public facts only), newest first.
+    List,
+    /// Start signing with new keys; the old ones stay published until every
+    /// token they signed has expired.
+    Rotate,
+}
+
+/// Runs a `keys` command: one JSON line per key kept.
+pub async fn run_keys_command(core: &Core, command: KeysCommand) -> Result<(), use_cases::OidcAdminError> {
+    let keys = match command {
+        KeysCommand::List => use_cases::list_signing_keys(core).await?,
+        KeysCommand::Rotate => use_cases::rotate_signing_keys(core).await?,
+    };
+    for key in keys {
+        println!("{}", serde_json::to_value(&key).unwrap_or_default());
+    }
+    Ok(())
 }
 
 #[derive(Subcommand)]

@@ -313,6 +313,7 @@ impl Config {
                 bits => bits,
             },
             session_ttl: vars.seconds("SESSION_TTL_SECONDS", 86_400)?,
+            oidc_token_ttl: vars.seconds("OIDC_ACCESS_TOKEN_SECONDS", 300)?,
             remember_ttl: vars.seconds("REMEMBER_ME_TTL_SECONDS", 14 * 86_400)?,
             login_captcha: match vars.string("LOGIN_CAPTCHA", "after_failures").as_str() {
                 "always" => LoginCaptcha::Always,

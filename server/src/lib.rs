@@ -7,6 +7,7 @@ pub mod config;
 pub mod dev;
 pub mod health;
 pub mod metrics;
+pub mod oidc;
 pub mod renders;
 pub mod security;
 pub mod serve;

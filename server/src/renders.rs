@@ -74,11 +74,13 @@ impl Drop for RenderSlot {
 }
 
 /// Whether `request` renders a page: a GET or HEAD outside the API, the
-/// health checks and the static assets.
+/// health checks, the OpenID Connect endpoints and the static assets.
 fn renders_a_page(request: &Request) -> bool {
     let path = request.uri().path();
     matches!(*request.method(), http::Method::GET | http::Method::HEAD)
-        && !["/api/", "/health", "/pkg/", "/metrics"].iter().any(|prefix| path.starts_with(prefix))
+        && !["/api/", "/health", "/pkg/", "/metrics", "/oauth2/", "/.well-known/"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix))
 }
 
 /// The middleware: a page render waits for one of its client's slots.
@@ -153,9 +155,13 @@ mod tests {
         assert!(renders_a_page(&request("GET", "/register")));
         assert!(renders_a_page(&request("HEAD", "/")));
         assert!(renders_a_page(&request("GET", "/no-such-page")));
-        for (method, path) in
-            [("POST", "/register"), ("GET", "/api/v1/me"), ("GET", "/health/live"), ("GET", "/pkg/x.wasm")]
-        {
+        for (method, path) in [
+            ("POST", "/register"),
+            ("GET", "/api/v1/me"),
+            ("GET", "/health/live"),
+            ("GET", "/pkg/x.wasm"),
+            ("GET", "/oauth2/jwks"),
+        ] {
             assert!(!renders_a_page(&request(method, path)), "{method} {path}");
         }
     }

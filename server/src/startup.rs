@@ -15,6 +15,7 @@ use app::{
         db::Database,
         delivery::{self, Queue},
         mail::{LogMailSender, MailSender, OutboxMailSender, SmtpSender},
+        oidc::keys::SigningKeys,
         outbox::{Outbox, OutboxSender},
         password_hashing::PasswordHasher,
         sms::{self, HttpGatewaySender, LogSender, RonglianSender, SmsSender},
@@ -210,7 +211,20 @@ pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
         "core ready"
     );
     let settings = config.settings.clone();
-    Ok(Core::new(CoreParts { db, store, hasher, tokens, sms, mail, queue, outbox, captcha_cpu, settings }))
+    let signing_keys = SigningKeys::new(db.clone(), settings.oidc_token_ttl);
+    Ok(Core::new(CoreParts {
+        db,
+        store,
+        hasher,
+        tokens,
+        sms,
+        mail,
+        queue,
+        outbox,
+        captcha_cpu,
+        signing_keys,
+        settings,
+    }))
 }
 
 /// In development without `JWT_SECRET`: a random secret kept in the data
@@ -292,6 +306,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
         })
         .nest("/api/v1", api_v1::router(core.clone()))
         .nest("/health", crate::health::router(core.clone()))
+        .merge(crate::oidc::router(core.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(leptos_options)
         .layer(axum::middleware::map_response(server_fn_error_status))

@@ -10,6 +10,7 @@ pub mod db;
 pub mod delivery;
 pub mod mail;
 pub mod metrics;
+pub mod oidc;
 pub mod outbox;
 pub mod password_hashing;
 pub mod sms;
@@ -86,6 +87,9 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// Retries, backoff and the worker's pace.
     pub delivery: delivery::DeliverySettings,
+    /// How long an OpenID Connect access or ID token is good for; a retired
+    /// signing key stays published this long (and `KEYS_RELOAD`).
+    pub oidc_token_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -117,6 +121,7 @@ impl Default for Settings {
             secure_cookies: false,
             trusted_proxies: TrustedProxies::default(),
             delivery: delivery::DeliverySettings::default(),
+            oidc_token_ttl: Duration::from_secs(300),
         }
     }
 }
@@ -153,6 +158,8 @@ pub struct CoreParts {
     pub outbox: Option<outbox::Outbox>,
     /// Drawing captchas: a bound of its own, apart from password hashing.
     pub captcha_cpu: cpu::CpuLimiter,
+    /// The OpenID Connect signing keys, shared through the database.
+    pub signing_keys: oidc::keys::SigningKeys,
     pub settings: Settings,
 }
 

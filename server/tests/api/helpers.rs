@@ -144,6 +144,20 @@ impl TestApp {
         TestApp { address, client, core, env, metrics_address: None, _data_dir: None }
     }
 
+    /// Runs `server ARGS` (the built binary) on this server's settings, from
+    /// an empty folder (no developer's `.env`): what an operator runs.
+    /// Returns whether it succeeded, and stdout.
+    pub fn cli(&self, args: &[&str]) -> (bool, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(args)
+            .envs(&self.env)
+            .env("RUST_LOG", "warn")
+            .current_dir(std::env::temp_dir())
+            .output()
+            .expect("the server binary runs");
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -16,6 +16,7 @@ mod mail;
 mod malformed;
 mod metrics;
 mod multi_instance;
+mod oidc;
 mod operators;
 mod pages;
 mod pow;

@@ -11,6 +11,7 @@ mod issue_captcha;
 mod jobs;
 mod login;
 mod mail_test;
+mod oidc_admin;
 mod proof_of_work;
 mod recovery;
 mod register;
@@ -31,6 +32,10 @@ pub use issue_captcha::{CaptchaError, issue_captcha};
 pub use jobs::{JobFilter, JobsError, list_jobs, purge_failed_jobs, retry_job};
 pub use login::{LoginError, ask_login_captcha, clock_time_cst, login, login_needs_captcha};
 pub use mail_test::{MailTestError, send_test_mail};
+pub use oidc_admin::{
+    ClientRegistration, OidcAdminError, create_client, delete_client, list_clients, list_signing_keys,
+    rotate_client_secret, rotate_signing_keys, set_client_enabled, show_client,
+};
 pub use proof_of_work::{PowError, issue_pow_challenge, prepare_captcha_with_challenge};
 pub use recovery::{
     RecoveryError, email_removal_offer, forgot_password, remove_email_after_reset, reset_link_status, reset_password,
