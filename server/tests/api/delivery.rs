@@ -184,7 +184,7 @@ async fn a_provider_down_for_the_whole_window_leaves_one_failed_job_that_retry_d
     assert_eq!(failed.attempts, 3);
     assert!(failed.last_error.as_deref().unwrap().starts_with("http_502"), "{failed:?}");
     // What an operator runs: the binary, on the server's settings.
-    let (ok, listed) = app.cli(&["jobs", "failed"]);
+    let (ok, listed) = app.cli(&["jobs", "failed"]).await;
     assert!(ok);
     let listed: Vec<serde_json::Value> = listed.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(listed.len(), 1);
@@ -192,13 +192,13 @@ async fn a_provider_down_for_the_whole_window_leaves_one_failed_job_that_retry_d
     assert!(listed[0]["last_error"].as_str().unwrap().starts_with("http_502"));
 
     fake.switch_to(Answer::Success);
-    let (ok, retried) = app.cli(&["jobs", "retry", &failed.id]);
+    let (ok, retried) = app.cli(&["jobs", "retry", &failed.id]).await;
     assert!(ok, "{retried}");
     let retried: serde_json::Value = serde_json::from_str(retried.trim()).unwrap();
     assert_eq!(retried["state"], "queued");
     let sent = newest_in_state(&app, "sent").await;
     assert_eq!((sent.id, sent.attempts), (failed.id.clone(), 4));
-    let (ok, _) = app.cli(&["jobs", "retry", &failed.id]);
+    let (ok, _) = app.cli(&["jobs", "retry", &failed.id]).await;
     assert!(!ok, "only failed jobs are retried");
     assert_eq!(fake.received().iter().map(|r| r.datas[0].clone()).collect::<std::collections::HashSet<_>>().len(), 1);
 }

@@ -146,15 +146,16 @@ impl TestApp {
 
     /// Runs `server ARGS` (the built binary) on this server's settings, from
     /// an empty folder (no developer's `.env`): what an operator runs.
-    /// Returns whether it succeeded, and stdout.
-    pub fn cli(&self, args: &[&str]) -> (bool, String) {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
-            .args(args)
-            .envs(&self.env)
-            .env("RUST_LOG", "warn")
-            .current_dir(std::env::temp_dir())
-            .output()
-            .expect("the server binary runs");
+    /// Returns whether it succeeded, and stdout. Waits off the runtime: the
+    /// server in this process must go on meanwhile (a test's runtime has one
+    /// thread, and a worker stopped mid-transaction holds SQLite's lock).
+    pub async fn cli(&self, args: &[&str]) -> (bool, String) {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
+        command.args(args).envs(&self.env).env("RUST_LOG", "warn").current_dir(std::env::temp_dir());
+        let out = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("the server binary runs");
+        if !out.status.success() {
+            eprintln!("server {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
         (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
     }
 

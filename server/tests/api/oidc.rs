@@ -12,19 +12,21 @@ fn lines(out: &str) -> Vec<Value> {
 #[tokio::test]
 async fn operators_register_list_disable_rotate_and_delete_clients() {
     let app = spawn_app().await;
-    let (ok, out) = app.cli(&[
-        "clients",
-        "create",
-        "--name",
-        "Demo 商城",
-        "--redirect-uri",
-        "https://shop.example.com/oidc/callback",
-        "--redirect-uri",
-        "http://127.0.0.1:8000/cb",
-        "--post-logout-redirect-uri",
-        "https://shop.example.com/",
-        "--consent",
-    ]);
+    let (ok, out) = app
+        .cli(&[
+            "clients",
+            "create",
+            "--name",
+            "Demo 商城",
+            "--redirect-uri",
+            "https://shop.example.com/oidc/callback",
+            "--redirect-uri",
+            "http://127.0.0.1:8000/cb",
+            "--post-logout-redirect-uri",
+            "https://shop.example.com/",
+            "--consent",
+        ])
+        .await;
     assert!(ok, "{out}");
     let created = &lines(&out)[0];
     let (id, secret) = (created["client_id"].as_str().unwrap(), created["client_secret"].as_str().unwrap());
@@ -37,30 +39,30 @@ async fn operators_register_list_disable_rotate_and_delete_clients() {
 
     // Shown once: no listing or showing repeats it, nor its hash.
     for args in [&["clients", "list"][..], &["clients", "show", id]] {
-        let (ok, out) = app.cli(args);
+        let (ok, out) = app.cli(args).await;
         assert!(ok && out.contains(id) && !out.contains(secret) && !out.contains("secret"), "{out}");
     }
-    let (ok, out) = app.cli(&["clients", "disable", id]);
+    let (ok, out) = app.cli(&["clients", "disable", id]).await;
     assert!(ok && lines(&out)[0]["enabled"] == false, "{out}");
-    let (ok, out) = app.cli(&["clients", "enable", id]);
+    let (ok, out) = app.cli(&["clients", "enable", id]).await;
     assert!(ok && lines(&out)[0]["enabled"] == true, "{out}");
-    let (ok, out) = app.cli(&["clients", "rotate-secret", id]);
+    let (ok, out) = app.cli(&["clients", "rotate-secret", id]).await;
     let rotated = lines(&out)[0]["client_secret"].as_str().unwrap().to_owned();
     assert!(ok && rotated != secret);
     let stored = app.core.db.find_client(id).await.unwrap().unwrap();
     assert!(stored.secret_matches(&rotated) && !stored.secret_matches(secret), "the old secret stopped working");
 
     let (ok, out) =
-        app.cli(&["clients", "create", "--name", "App", "--redirect-uri", "com.example.app:/cb", "--public"]);
+        app.cli(&["clients", "create", "--name", "App", "--redirect-uri", "com.example.app:/cb", "--public"]).await;
     let public = &lines(&out)[0];
     assert!(ok && public["public"] == true && public.get("client_secret").is_none(), "{out}");
-    let (ok, _) = app.cli(&["clients", "rotate-secret", public["client_id"].as_str().unwrap()]);
+    let (ok, _) = app.cli(&["clients", "rotate-secret", public["client_id"].as_str().unwrap()]).await;
     assert!(!ok, "a public client has no secret to rotate");
 
-    let (ok, _) = app.cli(&["clients", "delete", id]);
+    let (ok, _) = app.cli(&["clients", "delete", id]).await;
     assert!(ok);
     assert!(app.core.db.find_client(id).await.unwrap().is_none());
-    let (ok, _) = app.cli(&["clients", "show", id]);
+    let (ok, _) = app.cli(&["clients", "show", id]).await;
     assert!(!ok);
 }
 
@@ -68,10 +70,10 @@ async fn operators_register_list_disable_rotate_and_delete_clients() {
 async fn a_redirect_uri_that_is_not_safe_registers_nothing() {
     let app = spawn_app().await;
     for uri in ["http://shop.example.com/cb", "https://shop.example.com/cb#x", "javascript:alert(1)", "/cb"] {
-        let (ok, _) = app.cli(&["clients", "create", "--name", "Bad", "--redirect-uri", uri]);
+        let (ok, _) = app.cli(&["clients", "create", "--name", "Bad", "--redirect-uri", uri]).await;
         assert!(!ok, "{uri}");
     }
-    let (ok, _) = app.cli(&["clients", "create", "--name", "", "--redirect-uri", "https://a.example/cb"]);
+    let (ok, _) = app.cli(&["clients", "create", "--name", "", "--redirect-uri", "https://a.example/cb"]).await;
     assert!(!ok, "a name is needed");
     assert!(app.core.db.list_clients().await.unwrap().is_empty());
 }
@@ -115,7 +117,7 @@ async fn servers_on_one_database_share_the_keys(db: Db) {
     let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
     assert_eq!(a, b, "one set, made once, whichever server asked first");
 
-    let (ok, out) = first.cli(&["keys", "rotate"]);
+    let (ok, out) = first.cli(&["keys", "rotate"]).await;
     assert!(ok, "{out}");
     let keys = lines(&out);
     assert_eq!(keys.len(), 4, "{out}");
