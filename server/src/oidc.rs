@@ -1,20 +1,59 @@
-//! The OpenID Connect provider's endpoints. So far the JWK Set: the public
-//! halves of the signing keys, which anyone checks our tokens with.
+//! The OpenID Connect provider's endpoints (the protocol is the `oidc` use
+//! case): discovery, the JWK Set, authorization, the token endpoint and
+//! userinfo. Their answers are what the specifications say, for a stock
+//! client library to read: OAuth error bodies, `no-store` on tokens, a
+//! `WWW-Authenticate` on a refused access token.
 
-use app::core::Core;
+use app::core::{
+    Core,
+    oidc::{AUTHORIZE_PATH, DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH, USERINFO_PATH, discovery},
+    use_cases::{self, Authorize, AuthorizeError, AuthorizeParams, ClientCredentials, TokenError, TokenForm},
+};
 use axum::{
-    Json, Router,
-    extract::State,
-    http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    Form, Json, Router,
+    extract::{RawQuery, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Redirect, Response},
     routing::get,
 };
+use base64::{Engine, engine::general_purpose::STANDARD as B64};
+use leptos::config::LeptosOptions;
 
-/// Where the JWK Set is published.
-pub const JWKS_PATH: &str = "/oauth2/jwks";
+/// The paths other sites' pages and servers call: no cookie of ours acts
+/// there (so the cross-site check does not apply), and any origin may read
+/// the answers (`Access-Control-Allow-Origin: *`, no credentials).
+pub const CROSS_SITE_PATHS: [&str; 5] = [DISCOVERY_PATH, JWKS_PATH, AUTHORIZE_PATH, TOKEN_PATH, USERINFO_PATH];
 
-pub fn router(core: Core) -> Router<leptos::config::LeptosOptions> {
-    Router::new().route(JWKS_PATH, get(jwks)).with_state(core)
+pub fn router(core: Core) -> Router<LeptosOptions> {
+    Router::new()
+        .route(DISCOVERY_PATH, get(discovery_document))
+        .route(JWKS_PATH, get(jwks))
+        .route(AUTHORIZE_PATH, get(authorize_get).post(authorize_post))
+        .route(TOKEN_PATH, axum::routing::post(token).options(preflight))
+        .route(USERINFO_PATH, get(userinfo).post(userinfo).options(preflight))
+        .layer(axum::middleware::map_response(readable_by_any_origin))
+        .with_state(core)
+}
+
+async fn readable_by_any_origin(mut response: Response) -> Response {
+    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+/// A browser asks before it sends `Authorization` from another origin.
+async fn preflight() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type"));
+    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    response
+}
+
+async fn discovery_document(State(core): State<Core>) -> Response {
+    let mut response = Json(discovery(&core.settings.public_url)).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    response
 }
 
 /// The JWK Set. Caches may keep it a minute: a rotation publishes the new
@@ -29,8 +68,188 @@ async fn jwks(State(core): State<Core>) -> Response {
         }
         Err(e) => {
             tracing::error!(error = %e, "the signing keys are unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": "temporarily_unavailable" })))
-                .into_response()
+            oauth_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "the signing keys are unavailable")
+        }
+    }
+}
+
+async fn authorize_get(State(core): State<Core>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let query = query.unwrap_or_default();
+    let params: AuthorizeParams = serde_urlencoded::from_str(&query).unwrap_or_default();
+    authorize(&core, &headers, &params, &query).await
+}
+
+/// The same request as a form post (OpenID Connect Core §3.1.2.1): it comes
+/// back from sign-in as a query.
+async fn authorize_post(State(core): State<Core>, headers: HeaderMap, Form(params): Form<AuthorizeParams>) -> Response {
+    let query = serde_urlencoded::to_string(AsQuery(&params)).unwrap_or_default();
+    authorize(&core, &headers, &params, &query).await
+}
+
+async fn authorize(core: &Core, headers: &HeaderMap, params: &AuthorizeParams, query: &str) -> Response {
+    let token = app::core::tokens::token_from_request(headers, core.settings.secure_cookies);
+    let signed_in = match use_cases::authenticate(core, token).await {
+        Ok(signed_in) => signed_in,
+        Err(e) => return error_page(&AuthorizeError::Unavailable(e.to_string())),
+    };
+    match use_cases::authorize(core, signed_in.as_ref(), params, query).await {
+        Ok(Authorize::Redirect(to)) => Redirect::to(&to).into_response(),
+        Ok(Authorize::SignIn { next, login_hint }) => {
+            let mut login = url::form_urlencoded::Serializer::new(String::from("/login?"));
+            login.append_pair("next", &next);
+            if let Some(hint) = login_hint {
+                login.append_pair("account", &hint);
+            }
+            Redirect::to(&login.finish()).into_response()
+        }
+        Err(e) => error_page(&e),
+    }
+}
+
+/// A request that cannot go back to its client: said on a page of ours.
+fn error_page(error: &AuthorizeError) -> Response {
+    if let AuthorizeError::Unavailable(why) = error {
+        tracing::error!(error = %why, "authorization failed");
+    }
+    let status = match error {
+        AuthorizeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let message = html_escape(&error.to_string());
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>无法登录</title></head>\
+         <body><h1>无法登录</h1><p data-testid=\"oidc-error\">{message}</p><p><a href=\"/\">返回首页</a></p></body></html>"
+    );
+    (status, Html(page)).into_response()
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// `AuthorizeParams` written back as a query.
+struct AsQuery<'a>(&'a AuthorizeParams);
+
+impl serde::Serialize for AsQuery<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let p = self.0;
+        let fields = [
+            ("client_id", &p.client_id),
+            ("redirect_uri", &p.redirect_uri),
+            ("response_type", &p.response_type),
+            ("response_mode", &p.response_mode),
+            ("scope", &p.scope),
+            ("state", &p.state),
+            ("nonce", &p.nonce),
+            ("code_challenge", &p.code_challenge),
+            ("code_challenge_method", &p.code_challenge_method),
+            ("prompt", &p.prompt),
+            ("max_age", &p.max_age),
+            ("login_hint", &p.login_hint),
+        ];
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in fields {
+            if let Some(value) = value {
+                map.serialize_entry(name, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+async fn token(State(core): State<Core>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let caller = core.client_of(&parts);
+    let basic = match basic_credentials(&parts.headers) {
+        Ok(basic) => basic,
+        Err(()) => {
+            return token_error(&TokenError::InvalidClient { description: "malformed Basic credentials", basic: true });
+        }
+    };
+    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => bytes,
+        Err(_) => return token_error(&TokenError::InvalidRequest("the request body is too large")),
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&bytes) else {
+        return token_error(&TokenError::InvalidRequest("the body must be a form (application/x-www-form-urlencoded)"));
+    };
+    match use_cases::exchange_code(&core, &caller, &ClientCredentials { basic }, &form).await {
+        Ok(tokens) => {
+            let mut response = Json(tokens).into_response();
+            no_store(&mut response);
+            response
+        }
+        Err(e) => token_error(&e),
+    }
+}
+
+/// `client_secret_basic`: the id and secret, each form-urlencoded, in HTTP
+/// Basic (RFC 6749 §2.3.1). `Err` for a Basic header that says nothing.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, ()> {
+    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return Ok(None) };
+    let Some(encoded) = value.strip_prefix("Basic ") else { return Ok(None) };
+    let decoded = B64.decode(encoded.trim()).map_err(|_| ())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| ())?;
+    let (id, secret) = decoded.split_once(':').ok_or(())?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).ok_or(())
+    };
+    Ok(Some((unescape(id)?, unescape(secret)?)))
+}
+
+fn token_error(error: &TokenError) -> Response {
+    let status = match error {
+        TokenError::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
+        TokenError::Unavailable(why) => {
+            tracing::error!(error = %why, "the token endpoint failed");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let mut response = oauth_error(status, error.code(), &error.to_string());
+    if let TokenError::InvalidClient { basic: true, .. } = error {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"oauth2\""));
+    }
+    response
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let mut response =
+        (status, Json(serde_json::json!({ "error": error, "error_description": description }))).into_response();
+    no_store(&mut response);
+    response
+}
+
+fn no_store(response: &mut Response) {
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+async fn userinfo(State(core): State<Core>, headers: HeaderMap) -> Response {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match use_cases::userinfo(&core, bearer).await {
+        Ok(claims) => {
+            let mut response = Json(claims).into_response();
+            no_store(&mut response);
+            response
+        }
+        Err(use_cases::UserinfoError::InvalidToken(why)) => {
+            let mut response = oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", why);
+            let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{why}\"");
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            }
+            response
+        }
+        Err(use_cases::UserinfoError::Unavailable(why)) => {
+            tracing::error!(error = %why, "userinfo failed");
+            oauth_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "try again later")
         }
     }
 }

@@ -50,8 +50,14 @@ pub async fn known_methods_only(request: Request, next: Next) -> Response {
 /// or `none`: typed by the person). A request with neither is not from a
 /// browser page (an app, curl) and is judged by its token as any other; if it
 /// still carries our cookie, its `Referer` must name this site.
+///
+/// The OpenID Connect endpoints other sites call are the exception
+/// (`oidc::CROSS_SITE_PATHS`): the token and userinfo endpoints act on no
+/// cookie, and an authorization request is a cross-site navigation by design
+/// (as a GET or a form post), answered only at the client's registered URI.
 pub async fn same_origin_for_cookies(request: Request, next: Next) -> Response {
-    let changes_state = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let changes_state = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && !crate::oidc::CROSS_SITE_PATHS.contains(&request.uri().path());
     if changes_state && !from_this_site(request.headers()) {
         tracing::warn!(path = %request.uri().path(), "refused a cross-site request");
         let error = AppError::new(app::error::ErrorKind::Forbidden, "cross_site_request", "跨站请求被拒绝");

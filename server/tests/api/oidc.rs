@@ -1,5 +1,8 @@
-//! The OpenID Connect provider so far: clients registered from the command
-//! line, and the JWK Set every server on one database publishes alike.
+//! The OpenID Connect provider: clients registered from the command line,
+//! the JWK Set every server on one database publishes alike, and the
+//! authorization code flow driven by a relying party no one here wrote (the
+//! `openidconnect` crate: discovery, PKCE, the ID token checked against the
+//! JWKS, userinfo), with the attacks on it.
 
 use crate::helpers::*;
 use app::core::oidc::jws::{self, Alg};
@@ -145,4 +148,364 @@ async fn servers_on_one_sqlite_file_share_the_keys() {
 #[tokio::test]
 async fn servers_on_one_postgres_share_the_keys() {
     servers_on_one_database_share_the_keys(Db::Postgres).await;
+}
+
+mod flow {
+    use crate::helpers::*;
+    use app::core::use_cases::{ClientRegistration, create_client};
+    use openidconnect::{
+        AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+        OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+        core::{CoreClient, CoreProviderMetadata, CoreResponseType},
+    };
+    use serde_json::{Value, json};
+
+    pub const REDIRECT: &str = "https://rp.example/oidc/callback";
+
+    /// A server whose issuer is its real address, a signed-in person, and
+    /// a confidential client (or a public one).
+    pub struct Fixture {
+        pub app: TestApp,
+        pub issuer: String,
+        pub browser: reqwest::Client,
+        pub user_id: i64,
+        pub client_id: String,
+        pub secret: Option<String>,
+    }
+
+    pub async fn fixture(public: bool) -> Fixture {
+        fixture_with(public, vec![]).await
+    }
+
+    pub async fn fixture_with(public: bool, mut env: Vec<(&'static str, String)>) -> Fixture {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let issuer = format!("http://127.0.0.1:{port}");
+        env.extend([("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}")), ("PUBLIC_URL", issuer.clone())]);
+        let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+        let (user_id, browser) = app.signed_in_user("13700137000", "Oriole01").await;
+        let registration = ClientRegistration {
+            name: "Demo 商城",
+            redirect_uris: &[REDIRECT.to_owned()],
+            post_logout_redirect_uris: &[],
+            public,
+            consent: false,
+        };
+        let (client, secret) = create_client(&app.core, &registration).await.unwrap();
+        Fixture { app, issuer, browser, user_id, client_id: client.client_id, secret: secret.map(|s| s.0) }
+    }
+
+    pub fn http() -> openidconnect::reqwest::Client {
+        // Following redirects opens a client to SSRF; the library says so too.
+        openidconnect::reqwest::ClientBuilder::new()
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// The query of the redirect an authorization request got.
+    pub async fn redirected(browser: &reqwest::Client, url: &str) -> (reqwest::StatusCode, String) {
+        let response = browser.get(url).send().await.unwrap();
+        let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+        (response.status(), location)
+    }
+
+    pub fn param(location: &str, name: &str) -> Option<String> {
+        let url = url::Url::parse(location).ok()?;
+        url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    }
+
+    #[tokio::test]
+    async fn a_relying_party_signs_a_person_in_with_pkce_and_reads_their_phone() {
+        let f = fixture(false).await;
+        let provider = CoreProviderMetadata::discover_async(IssuerUrl::new(f.issuer.clone()).unwrap(), &http())
+            .await
+            .expect("our discovery document and JWKS, as the library reads them");
+        let client = CoreClient::from_provider_metadata(
+            provider,
+            ClientId::new(f.client_id.clone()),
+            f.secret.clone().map(ClientSecret::new),
+        )
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state, nonce) = client
+            .authorize_url(
+                AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("phone".into()))
+            .add_scope(Scope::new("profile".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        let (status, location) = redirected(&f.browser, url.as_str()).await;
+        assert!(status.is_redirection() && location.starts_with(REDIRECT), "{status} {location}");
+        assert_eq!(param(&location, "state").as_deref(), Some(state.secret().as_str()));
+        assert_eq!(param(&location, "iss").as_deref(), Some(f.issuer.as_str()), "RFC 9207");
+        let code = param(&location, "code").unwrap();
+
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code.clone()))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&http())
+            .await
+            .expect("the library takes our token response");
+        let id_token = tokens.id_token().expect("an ID token");
+        let claims = id_token.claims(&client.id_token_verifier(), &nonce).expect("signature, iss, aud, exp, nonce");
+        let subject = claims.subject().as_str().to_owned();
+        assert!(subject.len() >= 32 && !subject.contains("13700137000") && !subject.contains("Oriole01"));
+        assert!(claims.auth_time().is_some());
+        let raw: Value = serde_json::from_slice(
+            &base64::Engine::decode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                id_token.to_string().split('.').nth(1).unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(raw["amr"], json!(["pwd"]));
+        assert!(raw.get("phone_number").is_none(), "the ID token says no more than it must: {raw}");
+
+        let info: openidconnect::core::CoreUserInfoClaims = client
+            .user_info(tokens.access_token().clone(), None)
+            .unwrap()
+            .request_async(&http())
+            .await
+            .expect("userinfo, as the library reads it");
+        assert_eq!(info.subject().as_str(), subject);
+        assert_eq!(info.phone_number().map(|p| p.as_str()), Some("+8613700137000"));
+        assert_eq!(info.preferred_username().map(|u| u.as_str()), Some("Oriole01"));
+        assert!(info.email().is_none(), "not asked for");
+
+        // A second use of the code is refused, and what the first gave stops.
+        let again = client
+            .exchange_code(AuthorizationCode::new(code))
+            .unwrap()
+            .set_pkce_verifier(openidconnect::PkceCodeVerifier::new("x".repeat(43)))
+            .request_async(&http())
+            .await;
+        assert!(again.is_err());
+        let after: Result<openidconnect::core::CoreUserInfoClaims, _> =
+            client.user_info(tokens.access_token().clone(), None).unwrap().request_async(&http()).await;
+        assert!(after.is_err(), "the replay revoked the first exchange's tokens");
+        let _ = f.user_id;
+    }
+}
+
+/// The attacks on the flow, each by hand: what a stock library would never
+/// send.
+mod attacks {
+    use super::flow::{Fixture, REDIRECT, fixture, fixture_with, param, redirected};
+    use app::core::oidc::jws::{self, Alg};
+    use reqwest::StatusCode;
+    use serde_json::{Value, json};
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn authorize_url(f: &Fixture, extra: &[(&str, &str)]) -> String {
+        let mut url = url::Url::parse(&format!("{}/oauth2/authorize", f.issuer)).unwrap();
+        url.query_pairs_mut()
+            .append_pair("client_id", &f.client_id)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("response_type", "code")
+            .append_pair("scope", "openid phone")
+            .append_pair("state", "s-1");
+        for (k, v) in extra {
+            url.query_pairs_mut().append_pair(k, v);
+        }
+        url.into()
+    }
+
+    async fn code(f: &Fixture, extra: &[(&str, &str)]) -> String {
+        let (status, location) = redirected(&f.browser, &authorize_url(f, extra)).await;
+        assert!(status.is_redirection(), "{status}");
+        param(&location, "code").unwrap_or_else(|| panic!("no code: {location}"))
+    }
+
+    async fn token(f: &Fixture, code: &str, verifier: Option<&str>, secret: Option<&str>) -> reqwest::Response {
+        let mut form = vec![("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT)];
+        if let Some(verifier) = verifier {
+            form.push(("code_verifier", verifier));
+        }
+        let mut request = reqwest::Client::new().post(format!("{}/oauth2/token", f.issuer)).form(&form);
+        match (secret, &f.secret) {
+            (Some(secret), _) => request = request.basic_auth(&f.client_id, Some(secret)),
+            (None, Some(secret)) => request = request.basic_auth(&f.client_id, Some(secret)),
+            (None, None) => {
+                form.push(("client_id", &f.client_id));
+                request = reqwest::Client::new().post(format!("{}/oauth2/token", f.issuer)).form(&form);
+            }
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn oauth_error(response: reqwest::Response) -> (StatusCode, String) {
+        let status = response.status();
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error_description"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+        (status, body["error"].as_str().unwrap().to_owned())
+    }
+
+    async fn userinfo(f: &Fixture, access_token: &str) -> StatusCode {
+        let request = reqwest::Client::new().get(format!("{}/oauth2/userinfo", f.issuer)).bearer_auth(access_token);
+        request.send().await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn two_exchanges_of_one_code_at_once_get_one_set_of_tokens_and_it_is_revoked() {
+        let f = fixture(false).await;
+        let code = code(&f, &[("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]).await;
+        let (a, b) = tokio::join!(token(&f, &code, Some(VERIFIER), None), token(&f, &code, Some(VERIFIER), None));
+        let (a, b) = (a.status(), b.status());
+        let winner = [a, b].into_iter().filter(|s| *s == StatusCode::OK).count();
+        assert_eq!(winner, 1, "{a} {b}");
+        // Whichever came second revoked what the first got.
+        let again = token(&f, &code, Some(VERIFIER), None).await;
+        assert_eq!(oauth_error(again).await, (StatusCode::BAD_REQUEST, "invalid_grant".into()));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_verifier_a_stripped_challenge_and_plain_are_refused() {
+        let f = fixture(false).await;
+        let with_challenge = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+        let wrong = "x".repeat(43);
+        let c = code(&f, &with_challenge).await;
+        assert_eq!(oauth_error(token(&f, &c, Some(&wrong), None).await).await.1, "invalid_grant");
+        let c = code(&f, &with_challenge).await;
+        assert_eq!(oauth_error(token(&f, &c, None, None).await).await.1, "invalid_grant", "no verifier");
+        // PKCE downgrade: the request carried no challenge, the token request
+        // a verifier (an attacker stripped the challenge).
+        let c = code(&f, &[]).await;
+        assert_eq!(oauth_error(token(&f, &c, Some(VERIFIER), None).await).await.1, "invalid_grant");
+        for method in [
+            vec![("code_challenge", VERIFIER), ("code_challenge_method", "plain")],
+            vec![("code_challenge", CHALLENGE)],
+        ] {
+            let (status, location) = redirected(&f.browser, &authorize_url(&f, &method)).await;
+            assert!(status.is_redirection() && location.starts_with(REDIRECT));
+            assert_eq!(param(&location, "error").as_deref(), Some("invalid_request"), "{location}");
+            assert_eq!(param(&location, "state").as_deref(), Some("s-1"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_public_client_must_use_pkce() {
+        let f = fixture(true).await;
+        let (_, location) = redirected(&f.browser, &authorize_url(&f, &[])).await;
+        assert_eq!(param(&location, "error").as_deref(), Some("invalid_request"), "{location}");
+        assert!(param(&location, "code").is_none());
+        let c = code(&f, &[("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]).await;
+        let ok = token(&f, &c, Some(VERIFIER), None).await;
+        assert_eq!(ok.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_uri_that_differs_at_all_gets_our_page_and_no_redirect() {
+        let f = fixture(false).await;
+        for uri in [
+            "https://rp.example/oidc/callbacK",
+            "https://rp.example/oidc/callback/",
+            "https://rp.example/oidc/callback?x=1",
+            "https://rp.example/oidc/other",
+            "https://evil.example/oidc/callback",
+            "https://rp.example.evil.example/oidc/callback",
+        ] {
+            let mut url = url::Url::parse(&authorize_url(&f, &[])).unwrap();
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if k == "redirect_uri" { uri.to_owned() } else { v.into_owned() };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+            let response = f.browser.get(url.as_str()).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{uri}");
+            assert!(response.headers().get("location").is_none(), "{uri}");
+            assert!(response.text().await.unwrap().contains("回调地址"));
+        }
+        let unknown = authorize_url(&f, &[]).replace(&f.client_id, "not-a-client");
+        let response = f.browser.get(unknown).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(response.headers().get("location").is_none());
+    }
+
+    #[tokio::test]
+    async fn tokens_signed_by_anyone_else_or_unsigned_are_refused() {
+        let f = fixture(false).await;
+        let c = code(&f, &[]).await;
+        let tokens: Value = token(&f, &c, None, None).await.json().await.unwrap();
+        let access = tokens["access_token"].as_str().unwrap();
+        assert_eq!(userinfo(&f, access).await, StatusCode::OK);
+        let (header, rest) = access.split_once('.').unwrap();
+        let (claims, _) = rest.split_once('.').unwrap();
+        let b64 = |v: &Value| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v.to_string());
+        let kid: Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+        )
+        .unwrap();
+        let none = b64(&json!({ "alg": "none", "typ": "at+jwt", "kid": kid["kid"] }));
+        assert_eq!(userinfo(&f, &format!("{none}.{claims}.")).await, StatusCode::UNAUTHORIZED);
+        // The same claims, signed by a key of the attacker's under our kid.
+        let theirs = jws::PrivateKey::from_pkcs8(Alg::Rs256, &jws::generate_pkcs8(Alg::Rs256).unwrap()).unwrap();
+        let claims: Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims).unwrap(),
+        )
+        .unwrap();
+        let forged = jws::sign(&theirs, kid["kid"].as_str().unwrap(), Some("at+jwt"), &claims).unwrap();
+        assert_eq!(userinfo(&f, &forged).await, StatusCode::UNAUTHORIZED);
+        // The ID token is not an access token.
+        assert_eq!(userinfo(&f, tokens["id_token"].as_str().unwrap()).await, StatusCode::UNAUTHORIZED);
+        let response = reqwest::Client::new().get(format!("{}/oauth2/userinfo", f.issuer)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(response.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer error=\"invalid_token\""));
+    }
+
+    #[tokio::test]
+    async fn signing_out_everywhere_ends_the_tokens_and_the_codes() {
+        let f = fixture(false).await;
+        let c = code(&f, &[]).await;
+        let tokens: Value = token(&f, &c, None, None).await.json().await.unwrap();
+        let waiting = code(&f, &[]).await;
+        let access = tokens["access_token"].as_str().unwrap();
+        assert_eq!(userinfo(&f, access).await, StatusCode::OK);
+        let out = f.browser.delete(f.app.url("/api/v1/me/sessions")).send().await.unwrap();
+        assert!(out.status().is_success(), "{}", out.status());
+        assert_eq!(userinfo(&f, access).await, StatusCode::UNAUTHORIZED, "at once, not at the token's expiry");
+        assert_eq!(oauth_error(token(&f, &waiting, None, None).await).await.1, "invalid_grant");
+    }
+
+    /// 50 guesses of a client's secret at the same instant, from one address:
+    /// no more verdicts than the limit allows, and the address stays refused
+    /// (even with the right secret) while another address goes on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn fifty_guesses_of_a_client_secret_at_once_get_ten_verdicts() {
+        let f = fixture_with(false, vec![("TRUSTED_PROXIES", "127.0.0.1".into())]).await;
+        let guess = |from: &'static str, secret: String| {
+            let request = reqwest::Client::new()
+                .post(format!("{}/oauth2/token", f.issuer))
+                .header("x-forwarded-for", from)
+                .basic_auth(&f.client_id, Some(secret))
+                .form(&[("grant_type", "authorization_code"), ("code", "nothing"), ("redirect_uri", REDIRECT)]);
+            async move { request.send().await.unwrap() }
+        };
+        let answers = futures::future::join_all((0..50).map(|i| guess("203.0.113.9", format!("guess-{i}")))).await;
+        let mut descriptions = Vec::new();
+        for answer in answers {
+            assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+            assert!(answer.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+            let body: Value = answer.json().await.unwrap();
+            descriptions.push(body["error_description"].as_str().unwrap().to_owned());
+        }
+        let verdicts = descriptions.iter().filter(|d| d.contains("wrong")).count();
+        assert!(verdicts <= 10, "{verdicts} guesses were judged");
+        let right = f.secret.clone().unwrap();
+        let locked = guess("203.0.113.9", right.clone()).await;
+        assert_eq!(locked.status(), StatusCode::UNAUTHORIZED, "the address is refused while locked");
+        let elsewhere = guess("198.51.100.7", right).await;
+        let (status, error) = oauth_error(elsewhere).await;
+        assert_eq!((status, error.as_str()), (StatusCode::BAD_REQUEST, "invalid_grant"), "the client itself works");
+    }
 }

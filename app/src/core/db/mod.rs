@@ -111,6 +111,8 @@ pub struct SessionRow {
     pub client_ip: String,
     pub user_agent: String,
     pub remember: bool,
+    /// How it was signed in: `password`, `sms` or `register`.
+    pub method: String,
 }
 
 /// How stale `last_seen_at` may get before a request records activity.
@@ -138,10 +140,12 @@ pub struct NewSession<'a> {
     pub client_ip: &'a str,
     pub user_agent: &'a str,
     pub remember: bool,
+    /// How it was signed in: `password`, `sms` or `register`.
+    pub method: &'a str,
 }
 
 const SESSION_COLUMNS: &str =
-    "id, user_id, created_at, last_seen_at, expires_at, ended_at, client_ip, user_agent, remember";
+    "id, user_id, created_at, last_seen_at, expires_at, ended_at, client_ip, user_agent, remember, method";
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AttemptRow {
@@ -339,8 +343,8 @@ impl Database {
     /// every session; a session started after it must not slip through).
     /// False when it was not started for that reason.
     pub async fn create_session(&self, new: &NewSession<'_>) -> Result<bool, DbError> {
-        let q = "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, client_ip, user_agent, remember) \
-                 SELECT $1, $2, $3, $3, $4, $5, $6, $7 FROM users \
+        let q = "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, client_ip, user_agent, remember, \
+                 method) SELECT $1, $2, $3, $3, $4, $5, $6, $7, $9 FROM users \
                  WHERE id = $2 AND password_version = $8 AND is_active";
         let inserted = on_pool!(self, |pool| sqlx::query(q)
             .bind(new.id)
@@ -351,6 +355,7 @@ impl Database {
             .bind(new.user_agent)
             .bind(new.remember)
             .bind(new.password_version)
+            .bind(new.method)
             .execute(pool)
             .await
             .map(|r| r.rows_affected()))?;
@@ -542,6 +547,7 @@ mod tests {
                 client_ip: "127.0.0.1",
                 user_agent: "test",
                 remember: false,
+                method: "password",
             };
             assert!(db.create_session(&session).await.unwrap());
         }
@@ -560,6 +566,7 @@ mod tests {
             client_ip: "127.0.0.1",
             user_agent: "test",
             remember: false,
+            method: "password",
         };
         assert!(!db.create_session(&late).await.unwrap(), "the password it checked is no longer the password");
         assert!(db.find_session("s-late").await.unwrap().is_none());

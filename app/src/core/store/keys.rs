@@ -86,3 +86,17 @@ pub fn login_lock(account_key: &str) -> String {
 pub fn login_lock_noted(account_key: &str) -> String {
     per_account("login:lock-noted:", account_key)
 }
+/// Failed authentications of an OpenID Connect client from one network,
+/// and that network's lock for the client: per address, so that no one can
+/// lock a site out (its client id is public). Soft: anyone with addresses
+/// makes them, and a 256-bit secret is not guessed before one is forgotten.
+pub fn oidc_client_failures(client_id: &str, net: &ipnet::IpNet) -> String {
+    format!("{SOFT}oidc:client-fail:{client_id}:{net}")
+}
+pub fn oidc_client_lock(client_id: &str, net: &ipnet::IpNet) -> String {
+    format!("{SOFT}oidc:client-lock:{client_id}:{net}")
+}
+/// Failed client authentications from one network, whatever the client.
+pub fn oidc_client_failures_ip(net: &ipnet::IpNet) -> String {
+    format!("{PER_ADDRESS}oidc:client-fail-ip:{net}")
+}

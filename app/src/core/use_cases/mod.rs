@@ -11,6 +11,7 @@ mod issue_captcha;
 mod jobs;
 mod login;
 mod mail_test;
+mod oidc;
 mod oidc_admin;
 mod proof_of_work;
 mod recovery;
@@ -32,6 +33,10 @@ pub use issue_captcha::{CaptchaError, issue_captcha};
 pub use jobs::{JobFilter, JobsError, list_jobs, purge_failed_jobs, retry_job};
 pub use login::{LoginError, ask_login_captcha, clock_time_cst, login, login_needs_captcha};
 pub use mail_test::{MailTestError, send_test_mail};
+pub use oidc::{
+    Authorize, AuthorizeError, AuthorizeParams, ClientCredentials, TokenError, TokenForm, TokenResponse, UserinfoError,
+    authorize, exchange_code, userinfo,
+};
 pub use oidc_admin::{
     ClientRegistration, OidcAdminError, create_client, delete_client, list_clients, list_signing_keys,
     rotate_client_secret, rotate_signing_keys, set_client_enabled, show_client,

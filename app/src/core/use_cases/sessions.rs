@@ -64,6 +64,7 @@ pub(crate) async fn start_session(
             client_ip: &ip,
             user_agent: &client.user_agent,
             remember,
+            method,
         })
         .await?;
     if !started {

@@ -1,0 +1,222 @@
+//! Grants: one authorization of a client by a person, in one of their
+//! sessions, and the code that carries it to the client. The code is kept
+//! as its SHA-256, works once and for a minute; its use is one conditional
+//! UPDATE, so of two uses at once one wins, and a second use revokes the
+//! grant (RFC 6749 §4.1.2: whatever the first use was given stops working).
+//! A grant lives while its session does: signing out, "sign out
+//! everywhere", a new password or a disabled account end it.
+
+use crate::core::db::{Database, DbError, on_pool};
+
+/// A grant about to be written, with its code.
+pub struct NewGrant<'a> {
+    pub id: &'a str,
+    pub client_id: &'a str,
+    pub user_id: i64,
+    pub session_id: &'a str,
+    pub scope: &'a str,
+    pub nonce: Option<&'a str>,
+    pub redirect_uri: &'a str,
+    pub code_hash: &'a str,
+    pub code_challenge: Option<&'a str>,
+    pub code_expires_at: i64,
+    pub now_ms: i64,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct GrantRow {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: i64,
+    pub session_id: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub created_at: i64,
+}
+
+const GRANT_COLUMNS: &str =
+    "id, client_id, user_id, session_id, scope, nonce, redirect_uri, code_challenge, created_at";
+
+/// What presenting a code did.
+#[derive(Debug)]
+pub enum Redeemed {
+    /// The code's first use, in time: its grant.
+    Granted(GrantRow),
+    /// Used before: its grant is revoked now.
+    Replayed,
+    /// Past its minute, or of a revoked grant.
+    Expired,
+    Unknown,
+}
+
+/// A live grant, with what its tokens say of the sign-in behind it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct LiveGrant {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: i64,
+    pub session_id: String,
+    pub scope: String,
+    /// The session's start (ms): the ID token's `auth_time`.
+    pub auth_time: i64,
+    /// How the session was signed in.
+    pub method: String,
+}
+
+impl Database {
+    pub async fn insert_grant(&self, new: &NewGrant<'_>) -> Result<(), DbError> {
+        let q = "INSERT INTO oidc_grants (id, client_id, user_id, session_id, scope, nonce, redirect_uri, code_hash, \
+                 code_challenge, code_expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+        on_pool!(self, |pool| sqlx::query(q)
+            .bind(new.id)
+            .bind(new.client_id)
+            .bind(new.user_id)
+            .bind(new.session_id)
+            .bind(new.scope)
+            .bind(new.nonce)
+            .bind(new.redirect_uri)
+            .bind(new.code_hash)
+            .bind(new.code_challenge)
+            .bind(new.code_expires_at)
+            .bind(new.now_ms)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Uses a code: once, within its minute, while its grant stands.
+    pub async fn redeem_code(&self, code_hash: &str, now_ms: i64) -> Result<Redeemed, DbError> {
+        let claim = format!(
+            "UPDATE oidc_grants SET code_used_at = $2 WHERE code_hash = $1 AND code_used_at IS NULL \
+             AND code_expires_at > $2 AND revoked_at IS NULL RETURNING {GRANT_COLUMNS}"
+        );
+        let claimed: Option<GrantRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(claim.as_str()))
+            .bind(code_hash)
+            .bind(now_ms)
+            .fetch_optional(pool)
+            .await)?;
+        if let Some(grant) = claimed {
+            return Ok(Redeemed::Granted(grant));
+        }
+        let replay = "UPDATE oidc_grants SET revoked_at = COALESCE(revoked_at, $2) \
+                      WHERE code_hash = $1 AND code_used_at IS NOT NULL";
+        let replayed = on_pool!(self, |pool| sqlx::query(replay)
+            .bind(code_hash)
+            .bind(now_ms)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if replayed == 1 {
+            return Ok(Redeemed::Replayed);
+        }
+        let known = "SELECT COUNT(*) FROM oidc_grants WHERE code_hash = $1";
+        let known: i64 = on_pool!(self, |pool| sqlx::query_scalar(known).bind(code_hash).fetch_one(pool).await)?;
+        Ok(if known == 1 { Redeemed::Expired } else { Redeemed::Unknown })
+    }
+
+    /// The grant while it stands: not revoked, its session neither ended
+    /// nor expired, its account active.
+    pub async fn live_grant(&self, grant_id: &str, now_ms: i64) -> Result<Option<LiveGrant>, DbError> {
+        let q = "SELECT g.id, g.client_id, g.user_id, g.session_id, g.scope, s.created_at AS auth_time, s.method \
+                 FROM oidc_grants g JOIN sessions s ON s.id = g.session_id JOIN users u ON u.id = g.user_id \
+                 WHERE g.id = $1 AND g.revoked_at IS NULL AND s.ended_at IS NULL AND s.expires_at > $2 \
+                 AND u.is_active";
+        Ok(on_pool!(self, |pool| sqlx::query_as(q).bind(grant_id).bind(now_ms).fetch_optional(pool).await)?)
+    }
+
+    /// The subject clients know `user_id` by, made on first need.
+    pub async fn oidc_subject(&self, user_id: i64) -> Result<String, DbError> {
+        let fresh = hex::encode(rand::random::<[u8; 16]>());
+        let set = "UPDATE users SET oidc_subject = $2 WHERE id = $1 AND oidc_subject IS NULL";
+        let read = "SELECT oidc_subject FROM users WHERE id = $1";
+        let subject: Option<String> = on_pool!(self, |pool| async {
+            sqlx::query(set).bind(user_id).bind(&fresh).execute(pool).await?;
+            sqlx::query_scalar(read).bind(user_id).fetch_one(pool).await
+        }
+        .await)?;
+        subject.ok_or(DbError::Unavailable(sqlx::Error::RowNotFound))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{db::NewSession, password_hashing::PasswordHash, test_support};
+    use crate::rules::{Mobile, Username};
+
+    async fn a_code_works_once_and_a_replay_revokes_its_grant(db: Database) {
+        db.migrate().await.unwrap();
+        let (username, mobile) = (Username::parse("Grantee1").unwrap(), Mobile::parse("13900139000").unwrap());
+        let hash = PasswordHash::from_stored("$argon2id$x".into());
+        let now = 1_700_000_000_000;
+        let new_user = crate::core::db::NewUser {
+            username: &username,
+            mobile: &mobile,
+            nickname: None,
+            password_hash: &hash,
+            now_ms: now,
+        };
+        let user = db.insert_user(&new_user).await.unwrap();
+        let session = NewSession {
+            id: "s1",
+            user_id: user.id,
+            password_version: user.password_version,
+            now_ms: now,
+            expires_at: i64::MAX,
+            client_ip: "127.0.0.1",
+            user_agent: "test",
+            remember: false,
+            method: "sms",
+        };
+        assert!(db.create_session(&session).await.unwrap());
+        let grant = |id: &'static str, code: &'static str| NewGrant {
+            id,
+            client_id: "c1",
+            user_id: user.id,
+            session_id: "s1",
+            scope: "openid",
+            nonce: None,
+            redirect_uri: "https://rp.example/cb",
+            code_hash: code,
+            code_challenge: None,
+            code_expires_at: now + 60_000,
+            now_ms: now,
+        };
+        db.insert_grant(&grant("g1", "h1")).await.unwrap();
+        db.insert_grant(&grant("g2", "h2")).await.unwrap();
+
+        let (a, b) = tokio::join!(db.redeem_code("h1", now + 1), db.redeem_code("h1", now + 1));
+        let outcomes = [a.unwrap(), b.unwrap()];
+        assert_eq!(outcomes.iter().filter(|o| matches!(o, Redeemed::Granted(_))).count(), 1, "{outcomes:?}");
+        assert!(outcomes.iter().any(|o| matches!(o, Redeemed::Replayed)), "{outcomes:?}");
+        assert!(db.live_grant("g1", now + 2).await.unwrap().is_none(), "the replay revoked it");
+        let live = db.live_grant("g2", now + 2).await.unwrap().unwrap();
+        assert_eq!((live.method.as_str(), live.auth_time), ("sms", now));
+        assert!(matches!(db.redeem_code("h2", now + 60_000).await.unwrap(), Redeemed::Expired));
+        assert!(matches!(db.redeem_code("nope", now).await.unwrap(), Redeemed::Unknown));
+        db.end_sessions(user.id, None, now + 3).await.unwrap();
+        assert!(db.live_grant("g2", now + 4).await.unwrap().is_none(), "a grant ends with its session");
+
+        let subject = db.oidc_subject(user.id).await.unwrap();
+        assert_eq!(subject.len(), 32);
+        assert_eq!(db.oidc_subject(user.id).await.unwrap(), subject, "stable");
+    }
+
+    #[tokio::test]
+    async fn codes_on_sqlite() {
+        let dir = std::env::temp_dir().join(format!("grants-{}", uuid::Uuid::new_v4().simple()));
+        let db = Database::connect(&format!("sqlite://{}/app.db", dir.display())).await.unwrap();
+        a_code_works_once_and_a_replay_revokes_its_grant(db).await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn codes_on_postgres() {
+        let Some(server) = test_support::postgres_url() else { return };
+        let url = test_support::fresh_postgres_database(&server).await;
+        a_code_works_once_and_a_replay_revokes_its_grant(Database::connect(&url).await.unwrap()).await;
+    }
+}

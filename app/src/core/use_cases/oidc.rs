@@ -1,0 +1,581 @@
+//! Signing in to other sites through us: OpenID Connect Core 1.0, the
+//! authorization code flow with PKCE (RFC 7636, S256 only). `authorize`
+//! answers the browser a client sent (a code, an error for the client, or
+//! our sign-in page first); `exchange_code` is the client's back channel;
+//! `userinfo` answers an access token while its grant stands.
+//!
+//! Errors that must not go back to a client (an unknown client, a redirect
+//! URI it did not register) are `AuthorizeError`, shown on a page of ours:
+//! redirecting then would be an open redirect. Every other refusal goes back
+//! to the registered URI with `error`, `state` and `iss` (RFC 9207).
+
+use super::{Authenticated, now_ms};
+use crate::core::{
+    Client, Core,
+    db::DbError,
+    oidc::{
+        AUTHORIZE_PATH, CODE_TTL_MS, SCOPES,
+        clients::Client as OidcClient,
+        grants::{LiveGrant, NewGrant, Redeemed},
+        hash_secret, is_s256_challenge,
+        jws::{self, Alg},
+        keys::KeyError,
+        new_secret, pkce_matches,
+    },
+    store::{PasswordAttempt, PasswordGate, StoreError, keys},
+};
+use serde::{Deserialize, Serialize};
+
+/// The longest authorization request we take (its query): it travels again
+/// through our sign-in page.
+const REQUEST_MAX: usize = 2048;
+/// Failed client authentications, per client and address, before that
+/// address is refused for the client (like failed passwords, but per
+/// address: a client's id is public, and no one may lock a site out).
+const CLIENT_FAILURES_LOCK_AFTER: u32 = 10;
+
+/// An authorization request's parameters, as sent (query or form).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct AuthorizeParams {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub response_mode: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+}
+
+/// Where the browser goes next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Authorize {
+    /// Back to the client, with a code or an error (a full URI).
+    Redirect(String),
+    /// Our sign-in page, then this request again (`next`, a path of ours).
+    SignIn { next: String, login_hint: Option<String> },
+}
+
+/// A request that cannot go back to its client: our page says why.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizeError {
+    #[error("未知的应用（client_id 无效），请返回原网站重试")]
+    UnknownClient,
+    #[error("该应用已被停用")]
+    DisabledClient,
+    #[error("回调地址（redirect_uri）与该应用登记的不一致")]
+    BadRedirectUri,
+    #[error("登录请求过长")]
+    TooLong,
+    #[error("服务暂时不可用，请稍后重试")]
+    Unavailable(String),
+}
+
+impl From<DbError> for AuthorizeError {
+    fn from(e: DbError) -> Self {
+        AuthorizeError::Unavailable(e.to_string())
+    }
+}
+
+/// One refusal the client hears, at its redirect URI.
+struct ClientError {
+    error: &'static str,
+    description: &'static str,
+}
+
+fn refuse(error: &'static str, description: &'static str) -> ClientError {
+    ClientError { error, description }
+}
+
+/// Answers an authorization request. `signed_in` is the browser's session,
+/// if any; `query` is the request as sent (for the way back from sign-in).
+#[tracing::instrument(name = "oidc_authorize", skip_all)]
+pub async fn authorize(
+    core: &Core,
+    signed_in: Option<&Authenticated>,
+    params: &AuthorizeParams,
+    query: &str,
+) -> Result<Authorize, AuthorizeError> {
+    if query.len() > REQUEST_MAX {
+        return Err(AuthorizeError::TooLong);
+    }
+    let client_id = params.client_id.as_deref().unwrap_or_default();
+    let client = core.db.find_client(client_id).await?.ok_or(AuthorizeError::UnknownClient)?;
+    if !client.enabled {
+        return Err(AuthorizeError::DisabledClient);
+    }
+    let redirect_uri = params.redirect_uri.as_deref().filter(|uri| client.redirects_to(uri));
+    let redirect_uri = redirect_uri.ok_or(AuthorizeError::BadRedirectUri)?;
+    let back = |outcome: Result<String, ClientError>| {
+        let mut url = url::Url::parse(redirect_uri).map_err(|_| AuthorizeError::BadRedirectUri)?;
+        {
+            let mut pairs = url.query_pairs_mut();
+            match &outcome {
+                Ok(code) => pairs.append_pair("code", code),
+                Err(refusal) => {
+                    pairs.append_pair("error", refusal.error).append_pair("error_description", refusal.description)
+                }
+            };
+            if let Some(state) = &params.state {
+                pairs.append_pair("state", state);
+            }
+            pairs.append_pair("iss", &core.settings.public_url);
+        }
+        Ok(Authorize::Redirect(url.into()))
+    };
+    let request = match parse_request(&client, params) {
+        Ok(request) => request,
+        Err(refusal) => return back(Err(refusal)),
+    };
+    let Some(auth) = signed_in.filter(|auth| fresh_enough(auth, &request)) else {
+        if request.prompt_none {
+            return back(Err(refuse("login_required", "the person is not signed in")));
+        }
+        return Ok(Authorize::SignIn {
+            next: format!("{AUTHORIZE_PATH}?{}", without_login_prompt(query)),
+            login_hint: params.login_hint.clone().filter(|hint| hint.len() <= 64),
+        });
+    };
+    if client.consent {
+        // The consent page is the next step of this work (issue 18): until
+        // it exists, a third party is refused rather than let through
+        // without asking.
+        return back(Err(refuse("consent_required", "this application needs the person's consent")));
+    }
+    let code = new_secret();
+    let (code_hash, grant_id, now) = (hash_secret(&code), uuid::Uuid::new_v4().simple().to_string(), now_ms());
+    core.db
+        .insert_grant(&NewGrant {
+            id: &grant_id,
+            client_id: &client.client_id,
+            user_id: auth.user.id,
+            session_id: &auth.session.id,
+            scope: &request.scope,
+            nonce: params.nonce.as_deref(),
+            redirect_uri,
+            code_hash: &code_hash,
+            code_challenge: params.code_challenge.as_deref(),
+            code_expires_at: now + CODE_TTL_MS,
+            now_ms: now,
+        })
+        .await?;
+    tracing::info!(client_id = %client.client_id, user_id = auth.user.id, "authorization code issued");
+    back(Ok(code))
+}
+
+/// What an authorization request asks, once it holds.
+struct Request {
+    /// The scopes we know, in our order.
+    scope: String,
+    prompt_none: bool,
+    prompt_login: bool,
+    max_age: Option<i64>,
+}
+
+fn parse_request(client: &OidcClient, params: &AuthorizeParams) -> Result<Request, ClientError> {
+    if params.response_mode.as_deref().is_some_and(|mode| mode != "query") {
+        return Err(refuse("invalid_request", "only response_mode=query is supported"));
+    }
+    if params.response_type.as_deref() != Some("code") {
+        return Err(refuse("unsupported_response_type", "only response_type=code is supported"));
+    }
+    let asked: Vec<&str> = params.scope.as_deref().unwrap_or_default().split(' ').collect();
+    if !asked.contains(&"openid") {
+        return Err(refuse("invalid_scope", "the openid scope is required"));
+    }
+    let scope = SCOPES.iter().filter(|known| asked.contains(known)).copied().collect::<Vec<_>>().join(" ");
+    match (params.code_challenge.as_deref(), params.code_challenge_method.as_deref()) {
+        (None, None) if client.public => {
+            return Err(refuse("invalid_request", "PKCE is required: send code_challenge with S256"));
+        }
+        (None, None) => {}
+        (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => {}
+        (Some(_), Some("S256")) => return Err(refuse("invalid_request", "code_challenge is not an S256 challenge")),
+        (Some(_), None | Some("plain")) => {
+            return Err(refuse("invalid_request", "code_challenge_method must be S256; plain is not supported"));
+        }
+        _ => return Err(refuse("invalid_request", "code_challenge and code_challenge_method=S256 go together")),
+    }
+    let prompts: Vec<&str> =
+        params.prompt.as_deref().unwrap_or_default().split(' ').filter(|p| !p.is_empty()).collect();
+    let prompt_none = prompts.contains(&"none");
+    if prompt_none && prompts.len() > 1 {
+        return Err(refuse("invalid_request", "prompt=none goes alone"));
+    }
+    let max_age = match params.max_age.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            raw.parse::<i64>()
+                .ok()
+                .filter(|age| *age >= 0)
+                .ok_or_else(|| refuse("invalid_request", "max_age must be a number of seconds"))?,
+        ),
+    };
+    Ok(Request { scope, prompt_none, prompt_login: prompts.contains(&"login"), max_age })
+}
+
+/// Whether the session is recent enough for the request (`prompt=login`
+/// wants a sign-in made for it: within the last minute; `max_age` within
+/// that many seconds).
+fn fresh_enough(auth: &Authenticated, request: &Request) -> bool {
+    let age_s = (now_ms() - auth.session.created_at) / 1000;
+    let login_ok = !request.prompt_login || age_s <= 60;
+    let max_age_ok = request.max_age.is_none_or(|max| age_s <= max);
+    login_ok && max_age_ok
+}
+
+/// The request again, without `login` among its prompts: after the fresh
+/// sign-in it asked for, coming back must not ask for another.
+fn without_login_prompt(query: &str) -> String {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .filter_map(|(k, v)| {
+            if k != "prompt" {
+                return Some((k.into_owned(), v.into_owned()));
+            }
+            let kept: Vec<&str> = v.split(' ').filter(|p| *p != "login" && !p.is_empty()).collect();
+            (!kept.is_empty()).then(|| (k.into_owned(), kept.join(" ")))
+        })
+        .collect();
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+/// A token request's form (RFC 6749 §4.1.3).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct TokenForm {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// What the token endpoint answers.
+#[derive(Clone, Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    pub id_token: String,
+    pub scope: String,
+}
+
+/// A refusal at the token endpoint (RFC 6749 §5.2).
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("{0}")]
+    InvalidRequest(&'static str),
+    /// The client did not authenticate; `basic`: it tried with HTTP Basic
+    /// (the answer then names the scheme).
+    #[error("{description}")]
+    InvalidClient { description: &'static str, basic: bool },
+    #[error("{0}")]
+    InvalidGrant(&'static str),
+    #[error("only grant_type=authorization_code is supported")]
+    UnsupportedGrantType,
+    #[error("the service is unavailable")]
+    Unavailable(String),
+}
+
+impl TokenError {
+    /// The `error` code RFC 6749 names.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TokenError::InvalidRequest(_) => "invalid_request",
+            TokenError::InvalidClient { .. } => "invalid_client",
+            TokenError::InvalidGrant(_) => "invalid_grant",
+            TokenError::UnsupportedGrantType => "unsupported_grant_type",
+            TokenError::Unavailable(_) => "temporarily_unavailable",
+        }
+    }
+}
+
+impl From<DbError> for TokenError {
+    fn from(e: DbError) -> Self {
+        TokenError::Unavailable(e.to_string())
+    }
+}
+impl From<StoreError> for TokenError {
+    fn from(e: StoreError) -> Self {
+        TokenError::Unavailable(e.to_string())
+    }
+}
+impl From<KeyError> for TokenError {
+    fn from(e: KeyError) -> Self {
+        TokenError::Unavailable(e.to_string())
+    }
+}
+
+/// The client's credentials as the request carried them: HTTP Basic
+/// (`client_secret_basic`), the form (`client_secret_post`), or its id
+/// alone (a public client).
+pub struct ClientCredentials {
+    pub basic: Option<(String, String)>,
+}
+
+/// Exchanges a code for tokens, for the client it was issued to.
+#[tracing::instrument(name = "oidc_token", skip_all)]
+pub async fn exchange_code(
+    core: &Core,
+    caller: &Client,
+    credentials: &ClientCredentials,
+    form: &TokenForm,
+) -> Result<TokenResponse, TokenError> {
+    let client = authenticate_client(core, caller, credentials, form).await?;
+    if form.grant_type.as_deref() != Some("authorization_code") {
+        return Err(TokenError::UnsupportedGrantType);
+    }
+    let code = form.code.as_deref().ok_or(TokenError::InvalidRequest("code is required"))?;
+    let grant = match core.db.redeem_code(&hash_secret(code), now_ms()).await? {
+        Redeemed::Granted(grant) => grant,
+        Redeemed::Replayed => {
+            tracing::warn!(client_id = %client.client_id, "a code was used twice; its grant is revoked");
+            return Err(TokenError::InvalidGrant("the code was used already; what it gave is revoked"));
+        }
+        Redeemed::Expired => return Err(TokenError::InvalidGrant("the code has expired")),
+        Redeemed::Unknown => return Err(TokenError::InvalidGrant("the code is not valid")),
+    };
+    if grant.client_id != client.client_id {
+        return Err(TokenError::InvalidGrant("the code was issued to another client"));
+    }
+    if form.redirect_uri.as_deref() != Some(grant.redirect_uri.as_str()) {
+        return Err(TokenError::InvalidGrant("redirect_uri differs from the authorization request's"));
+    }
+    match (grant.code_challenge.as_deref(), form.code_verifier.as_deref()) {
+        (Some(challenge), Some(verifier)) if pkce_matches(verifier, challenge) => {}
+        (Some(_), Some(_)) => return Err(TokenError::InvalidGrant("code_verifier does not match the challenge")),
+        (Some(_), None) => return Err(TokenError::InvalidGrant("code_verifier is required")),
+        // A verifier for a code issued without a challenge: someone
+        // stripped the challenge from the request (a PKCE downgrade).
+        (None, Some(_)) => return Err(TokenError::InvalidGrant("the authorization request had no code_challenge")),
+        (None, None) => {}
+    }
+    let live = core.db.live_grant(&grant.id, now_ms()).await?;
+    let live = live.ok_or(TokenError::InvalidGrant("the sign-in behind the code has ended"))?;
+    let response = issue_tokens(core, &live, grant.nonce.as_deref()).await?;
+    tracing::info!(client_id = %client.client_id, user_id = live.user_id, "tokens issued");
+    Ok(response)
+}
+
+/// Checks who is calling the token endpoint. A confidential client must
+/// show its secret; failures count per client and address like failed
+/// passwords, before the secret is compared, so that simultaneous guesses
+/// get no more verdicts than the limit allows.
+async fn authenticate_client(
+    core: &Core,
+    caller: &Client,
+    credentials: &ClientCredentials,
+    form: &TokenForm,
+) -> Result<OidcClient, TokenError> {
+    let basic = credentials.basic.is_some();
+    let invalid = |description| TokenError::InvalidClient { description, basic };
+    let (client_id, secret) = match (&credentials.basic, form.client_secret.as_deref()) {
+        (Some(_), Some(_)) => return Err(TokenError::InvalidRequest("one client authentication method at a time")),
+        (Some((id, secret)), None) => {
+            if form.client_id.as_deref().is_some_and(|form_id| form_id != id) {
+                return Err(TokenError::InvalidRequest("client_id differs from the authenticated client"));
+            }
+            (id.as_str(), Some(secret.as_str()))
+        }
+        (None, secret) => (form.client_id.as_deref().ok_or(invalid("client authentication is required"))?, secret),
+    };
+    let client = core.db.find_client(client_id).await?.ok_or(invalid("unknown client"))?;
+    if !client.enabled {
+        return Err(invalid("the client is disabled"));
+    }
+    if client.public {
+        return match secret {
+            None => Ok(client),
+            Some(_) => Err(invalid("a public client has no secret")),
+        };
+    }
+    let secret = secret.ok_or(invalid("the client secret is required"))?;
+    let net = caller.network();
+    let (failures, lock, ip) = (
+        keys::oidc_client_failures(client_id, &net),
+        keys::oidc_client_lock(client_id, &net),
+        keys::oidc_client_failures_ip(&net),
+    );
+    let window = core.settings.failure_window;
+    let attempt = PasswordAttempt {
+        account_key: &failures,
+        lock_key: &lock,
+        ip_key: &ip,
+        window,
+        captcha_after: None,
+        captcha_solved: false,
+        lock_after: CLIENT_FAILURES_LOCK_AFTER,
+        lock_for: core.settings.lockout_duration,
+    };
+    if let PasswordGate::Locked { .. } = core.store.gate_password_attempt(&attempt).await? {
+        return Err(invalid("too many failed client authentications from this address; try later"));
+    }
+    if !client.secret_matches(secret) {
+        tracing::warn!(client_id, "a client secret was wrong");
+        return Err(invalid("the client secret is wrong"));
+    }
+    core.store.password_attempt_passed(&failures, &ip, &lock, window).await?;
+    Ok(client)
+}
+
+/// The claims of an ID token (OpenID Connect Core §2): what it must say,
+/// and no more.
+#[derive(Serialize)]
+struct IdTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    exp: i64,
+    iat: i64,
+    auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    sid: String,
+    amr: &'static [&'static str],
+}
+
+/// The claims of an access token (RFC 9068).
+#[derive(Serialize, Deserialize)]
+struct AccessTokenClaims {
+    iss: String,
+    sub: String,
+    aud: String,
+    client_id: String,
+    exp: i64,
+    iat: i64,
+    jti: String,
+    scope: String,
+    /// The grant it belongs to: userinfo answers only while it stands.
+    gid: String,
+}
+
+/// The `typ` of an access token (RFC 9068 §2.1).
+const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// How the session was signed in, as `amr` (RFC 8176).
+fn amr(method: &str) -> &'static [&'static str] {
+    match method {
+        "sms" => &["sms"],
+        "register" => &["pwd", "sms"],
+        _ => &["pwd"],
+    }
+}
+
+async fn issue_tokens(core: &Core, grant: &LiveGrant, nonce: Option<&str>) -> Result<TokenResponse, TokenError> {
+    let keys = core.signing_keys.current().await?;
+    let (kid, key) = keys.signer(Alg::Rs256).ok_or_else(|| TokenError::Unavailable("no RS256 key".into()))?;
+    let subject = core.db.oidc_subject(grant.user_id).await?;
+    let (now, ttl) = (now_ms() / 1000, core.settings.oidc_token_ttl.as_secs() as i64);
+    let issuer = core.settings.public_url.as_str();
+    let id_token = IdTokenClaims {
+        iss: issuer,
+        sub: &subject,
+        aud: &grant.client_id,
+        exp: now + ttl,
+        iat: now,
+        auth_time: grant.auth_time / 1000,
+        nonce,
+        // The session, as this client may know it: not our session id.
+        sid: core.tokens.tag("oidc-sid", &grant.session_id),
+        amr: amr(&grant.method),
+    };
+    let access = AccessTokenClaims {
+        iss: issuer.to_owned(),
+        sub: subject.clone(),
+        aud: grant.client_id.clone(),
+        client_id: grant.client_id.clone(),
+        exp: now + ttl,
+        iat: now,
+        jti: uuid::Uuid::new_v4().simple().to_string(),
+        scope: grant.scope.clone(),
+        gid: grant.id.clone(),
+    };
+    let sign = |typ, claims: &dyn erased::Claims| {
+        claims.sign(key, kid, typ).map_err(|e| TokenError::Unavailable(e.to_string()))
+    };
+    Ok(TokenResponse {
+        id_token: sign(None, &id_token)?,
+        access_token: sign(Some(ACCESS_TOKEN_TYP), &access)?,
+        token_type: "Bearer",
+        expires_in: ttl as u64,
+        scope: grant.scope.clone(),
+    })
+}
+
+/// Signs either kind of claims through one closure.
+mod erased {
+    use crate::core::oidc::jws::{self, JwsError, PrivateKey};
+
+    pub trait Claims {
+        fn sign(&self, key: &PrivateKey, kid: &str, typ: Option<&str>) -> Result<String, JwsError>;
+    }
+
+    impl<T: serde::Serialize> Claims for T {
+        fn sign(&self, key: &PrivateKey, kid: &str, typ: Option<&str>) -> Result<String, JwsError> {
+            jws::sign(key, kid, typ, self)
+        }
+    }
+}
+
+/// A refused access token at the userinfo endpoint (RFC 6750 §3.1).
+#[derive(Debug, thiserror::Error)]
+pub enum UserinfoError {
+    #[error("{0}")]
+    InvalidToken(&'static str),
+    #[error("the service is unavailable")]
+    Unavailable(String),
+}
+
+impl From<DbError> for UserinfoError {
+    fn from(e: DbError) -> Self {
+        UserinfoError::Unavailable(e.to_string())
+    }
+}
+impl From<KeyError> for UserinfoError {
+    fn from(e: KeyError) -> Self {
+        UserinfoError::Unavailable(e.to_string())
+    }
+}
+
+/// The claims an access token's scopes name, while its grant stands (the
+/// session behind it live, the account active, nothing revoked).
+#[tracing::instrument(name = "oidc_userinfo", skip_all)]
+pub async fn userinfo(core: &Core, bearer: Option<&str>) -> Result<serde_json::Value, UserinfoError> {
+    let token = bearer.ok_or(UserinfoError::InvalidToken("an access token is required"))?;
+    let keys = core.signing_keys.current().await?;
+    let checked: jws::Verified<AccessTokenClaims> = jws::verify(token, |kid| keys.public_key(kid))
+        .map_err(|_| UserinfoError::InvalidToken("the access token is not valid"))?;
+    let claims = checked.claims;
+    if checked.typ.as_deref() != Some(ACCESS_TOKEN_TYP) || claims.iss != core.settings.public_url {
+        return Err(UserinfoError::InvalidToken("not an access token of ours"));
+    }
+    if claims.exp <= now_ms() / 1000 {
+        return Err(UserinfoError::InvalidToken("the access token has expired"));
+    }
+    let grant = core.db.live_grant(&claims.gid, now_ms()).await?;
+    let grant = grant.filter(|g| g.client_id == claims.client_id);
+    let grant = grant.ok_or(UserinfoError::InvalidToken("the sign-in behind the token has ended"))?;
+    let user = core.db.find_user(grant.user_id).await?;
+    let user = user.ok_or(UserinfoError::InvalidToken("the account is gone"))?;
+    let scopes: Vec<&str> = grant.scope.split(' ').collect();
+    let mut answer = serde_json::json!({ "sub": claims.sub });
+    if scopes.contains(&"profile") {
+        answer["preferred_username"] = user.username.clone().into();
+        answer["nickname"] = user.nickname.clone().into();
+    }
+    if scopes.contains(&"phone") {
+        answer["phone_number"] = format!("+86{}", user.mobile).into();
+        answer["phone_number_verified"] = true.into();
+    }
+    if scopes.contains(&"email")
+        && let Some(email) = user.email.as_deref().filter(|_| user.email_verified)
+    {
+        answer["email"] = email.into();
+        answer["email_verified"] = true.into();
+    }
+    Ok(answer)
+}
