@@ -65,9 +65,48 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// Where a server function's redirect goes, in the browser. Paths the
+/// pages route are client-side navigations, as the router does them; any
+/// other path of ours (an OpenID Connect authorization that a sign-in was
+/// in the middle of) is a page load, which the server answers: the router
+/// would show "page not found" for it. Set before the router sets its own
+/// (the hook can be set once); `Site` gives it the router to navigate with.
+#[cfg(feature = "hydrate")]
+pub mod redirects {
+    use leptos::prelude::*;
+    use leptos_router::location::{BrowserUrl, LocationProvider};
+    use std::sync::OnceLock;
+
+    static ROUTER: OnceLock<Owner> = OnceLock::new();
+
+    /// Call before hydrating.
+    pub fn install() {
+        let _ = leptos::server_fn::redirect::set_redirect_hook(|to: &str| {
+            let served_by_the_server = to.starts_with("/oauth2/");
+            match ROUTER.get() {
+                Some(router) if !served_by_the_server => router.with(|| BrowserUrl::redirect(to)),
+                _ => {
+                    if let Some(window) = web_sys::window() {
+                        let _ = window.location().set_href(to);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Called inside the router: the owner client-side navigations run in.
+    pub(crate) fn remember_router() {
+        if let Some(owner) = Owner::current() {
+            let _ = ROUTER.set(owner);
+        }
+    }
+}
+
 /// Everything inside the router (the session resource follows its location).
 #[component]
 fn Site() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    redirects::remember_router();
     let location = leptos_router::hooks::use_location();
     let info = crate::wire::resource(move || location.pathname.get(), |_| api::get_session_info());
     provide_context(Session { info });

@@ -6,6 +6,7 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    app::redirects::install();
     // `leptos::mount::hydrate_lazy`, and the mark once it has finished.
     wasm_bindgen_futures::spawn_local(async {
         let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) else { return };

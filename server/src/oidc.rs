@@ -95,12 +95,12 @@ async fn authorize(core: &Core, headers: &HeaderMap, params: &AuthorizeParams, q
     match use_cases::authorize(core, signed_in.as_ref(), params, query).await {
         Ok(Authorize::Redirect(to)) => Redirect::to(&to).into_response(),
         Ok(Authorize::SignIn { next, login_hint }) => {
-            let mut login = url::form_urlencoded::Serializer::new(String::from("/login?"));
-            login.append_pair("next", &next);
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            query.append_pair("next", &next);
             if let Some(hint) = login_hint {
-                login.append_pair("account", &hint);
+                query.append_pair("account", &hint);
             }
-            Redirect::to(&login.finish()).into_response()
+            Redirect::to(&format!("/login?{}", query.finish())).into_response()
         }
         Err(e) => error_page(&e),
     }

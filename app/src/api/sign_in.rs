@@ -16,7 +16,7 @@ pub async fn login_needs_captcha(account: String) -> Result<bool, AppError> {
 
 /// Where to go after signing in: `next` when it is a path on this site.
 #[cfg(feature = "ssr")]
-fn go_next(next: Option<String>) {
+pub(super) fn go_next(next: Option<String>) {
     let target = next.as_deref().and_then(crate::rules::safe_next_path).unwrap_or("/");
     leptos_axum::redirect(target);
 }

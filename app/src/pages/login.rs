@@ -51,7 +51,13 @@ pub fn LoginPage() -> impl IntoView {
             <div id="sms-login" role="tabpanel" hidden=move || tab.get() != Tab::Sms>
                 <SmsLoginForm next captcha=sms_captcha />
             </div>
-            <p class="muted switch">"还没有账号？" <a href="/register">"注册"</a></p>
+            <p class="muted switch">
+                "还没有账号？"
+                <a href=move || match next.get() {
+                    next if next.is_empty() => "/register".to_owned(),
+                    next => format!("/register?next={}", crate::rules::url_encode(&next)),
+                }>"注册"</a>
+            </p>
         </section>
     }
 }
@@ -129,7 +135,9 @@ fn RememberAndNext(id: &'static str, next: Signal<String>) -> impl IntoView {
 #[component]
 fn PasswordLogin(next: Signal<String>, captcha: Captcha, captcha_at_first: bool) -> impl IntoView {
     let action = ServerAction::<Login>::new();
-    let account = RwSignal::new(String::new());
+    // A site that sent the person here may name the account (`login_hint`).
+    let hint = use_query_map().read_untracked().get("account").unwrap_or_default();
+    let account = RwSignal::new(hint.chars().take(64).collect::<String>());
     let password = RwSignal::new(String::new());
     let captcha_text = RwSignal::new(String::new());
     let needs_captcha = RwSignal::new(captcha_at_first);

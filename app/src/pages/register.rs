@@ -22,6 +22,13 @@ const LOOKUP_DEBOUNCE: Duration = Duration::from_millis(300);
 pub fn RegisterPage() -> impl IntoView {
     let session = expect_context::<Session>();
     let captcha = Captcha::guarding_send("register");
+    // Where to go once registered: a sign-in another site asked for.
+    let query = leptos_router::hooks::use_query_map();
+    let next = Signal::derive(move || query.read().get("next").unwrap_or_default());
+    let login = move || match next.get() {
+        next if next.is_empty() => "/login".to_owned(),
+        next => format!("/login?next={}", crate::rules::url_encode(&next)),
+    };
     view! {
         <Title text="注册" />
         <section class="card">
@@ -29,10 +36,10 @@ pub fn RegisterPage() -> impl IntoView {
             <Transition fallback=|| view! { <p>"加载中…"</p> }>
                 {move || Suspend::new(async move {
                     let policy = session.info.await.map(|i| i.password_policy).unwrap_or_default();
-                    view! { <RegisterForm policy captcha /> }
+                    view! { <RegisterForm policy captcha next /> }
                 })}
             </Transition>
-            <p class="muted switch">"已有账号？" <a href="/login">"登录"</a></p>
+            <p class="muted switch">"已有账号？" <a href=login>"登录"</a></p>
         </section>
     }
 }
@@ -90,7 +97,7 @@ fn error_of<E>(result: Result<impl Sized, E>, message: impl Fn(E) -> String) -> 
 }
 
 #[component]
-fn RegisterForm(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
+fn RegisterForm(policy: PasswordPolicy, captcha: Captcha, next: Signal<String>) -> impl IntoView {
     // Created inside the route, where the router provides the error that a
     // form posted without WASM carries back in the URL.
     let action = ServerAction::<Register>::new();
@@ -218,6 +225,7 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
             username: optional(username),
             nickname: optional(nickname),
             allow: allow.get_untracked().then(|| "on".to_owned()),
+            next: Some(next.get_untracked()).filter(|n| !n.is_empty()),
         });
     };
 
@@ -232,6 +240,7 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
                 <p class="form-error" role="alert">
                     {move || server.general()}
                 </p>
+                <input type="hidden" name="next" value=next />
 
                 <MobileField
                     id="mobile"

@@ -25,6 +25,10 @@ pub use username::{USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, Username, UsernameErr
 /// The message shown when the user agreement was not accepted.
 pub const AGREEMENT_REQUIRED: &str = "请阅读并同意用户协议";
 
+/// The longest `next` followed: an OpenID Connect authorization request
+/// (up to 2,048 characters of query) travels through sign-in in it.
+pub const NEXT_PATH_MAX: usize = 2200;
+
 /// Where to go after signing in: only a path on this site (`/user`), never
 /// another site (`//evil.example`, `https://...`, `/\evil`).
 pub fn safe_next_path(raw: &str) -> Option<&str> {
@@ -32,8 +36,21 @@ pub fn safe_next_path(raw: &str) -> Option<&str> {
         && !raw.starts_with("//")
         && !raw.contains('\\')
         && !raw.chars().any(char::is_control)
-        && raw.len() <= 512;
+        && raw.len() <= NEXT_PATH_MAX;
     ok.then_some(raw)
+}
+
+/// `text` as one query value (`application/x-www-form-urlencoded`): what a
+/// link that carries `next` on needs, in the browser and the server alike.
+pub fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -47,5 +64,14 @@ mod tests {
         for raw in ["//evil.example", "https://evil.example/", "/\\evil.example", "evil", "", "/\t/evil.example"] {
             assert_eq!(safe_next_path(raw), None, "{raw}");
         }
+        // A sign-in another site asked for comes back whole.
+        let authorize = format!("/oauth2/authorize?{}", "a".repeat(2048));
+        assert_eq!(safe_next_path(&authorize), Some(authorize.as_str()));
+        assert_eq!(safe_next_path(&format!("/{}", "a".repeat(NEXT_PATH_MAX))), None);
+    }
+
+    #[test]
+    fn a_next_path_survives_a_link() {
+        assert_eq!(url_encode("/oauth2/authorize?a=1&b=x y/é"), "%2Foauth2%2Fauthorize%3Fa%3D1%26b%3Dx%20y%2F%C3%A9");
     }
 }
