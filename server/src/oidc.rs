@@ -10,7 +10,7 @@ use app::core::{
     use_cases::{self, Authorize, AuthorizeError, AuthorizeParams, ClientCredentials, TokenError, TokenForm},
 };
 use axum::{
-    Form, Json, Router,
+    Json, Router,
     extract::{RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Redirect, Response},
@@ -75,15 +75,23 @@ async fn jwks(State(core): State<Core>) -> Response {
 
 async fn authorize_get(State(core): State<Core>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let query = query.unwrap_or_default();
-    let params: AuthorizeParams = serde_urlencoded::from_str(&query).unwrap_or_default();
-    authorize(&core, &headers, &params, &query).await
+    match AuthorizeParams::parse(&query) {
+        Ok(params) => authorize(&core, &headers, &params, &query).await,
+        Err(e) => error_page(&e),
+    }
 }
 
 /// The same request as a form post (OpenID Connect Core §3.1.2.1): it comes
 /// back from sign-in as a query.
-async fn authorize_post(State(core): State<Core>, headers: HeaderMap, Form(params): Form<AuthorizeParams>) -> Response {
-    let query = serde_urlencoded::to_string(AsQuery(&params)).unwrap_or_default();
-    authorize(&core, &headers, &params, &query).await
+async fn authorize_post(State(core): State<Core>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let form = String::from_utf8_lossy(&body);
+    match AuthorizeParams::parse(&form) {
+        Ok(params) => {
+            let query = serde_urlencoded::to_string(AsQuery(&params)).unwrap_or_default();
+            authorize(&core, &headers, &params, &query).await
+        }
+        Err(e) => error_page(&e),
+    }
 }
 
 async fn authorize(core: &Core, headers: &HeaderMap, params: &AuthorizeParams, query: &str) -> Response {

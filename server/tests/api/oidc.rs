@@ -235,6 +235,7 @@ mod flow {
             )
             .add_scope(Scope::new("phone".into()))
             .add_scope(Scope::new("profile".into()))
+            .add_scope(Scope::new("offline_access".into()))
             .set_pkce_challenge(challenge)
             .url();
         let (status, location) = redirected(&f.browser, url.as_str()).await;
@@ -277,6 +278,18 @@ mod flow {
         assert_eq!(info.preferred_username().map(|u| u.as_str()), Some("Oriole01"));
         assert!(info.email().is_none(), "not asked for");
 
+        // The library refreshes, and the refreshed access token works.
+        let refreshed = client
+            .exchange_refresh_token(tokens.refresh_token().expect("offline_access gives a refresh token"))
+            .unwrap()
+            .request_async(&http())
+            .await
+            .expect("the library takes our refresh answer");
+        assert_ne!(refreshed.refresh_token().unwrap().secret(), tokens.refresh_token().unwrap().secret());
+        let info: openidconnect::core::CoreUserInfoClaims =
+            client.user_info(refreshed.access_token().clone(), None).unwrap().request_async(&http()).await.unwrap();
+        assert_eq!(info.subject().as_str(), subject);
+
         // A second use of the code is refused, and what the first gave stops.
         let again = client
             .exchange_code(AuthorizationCode::new(code))
@@ -303,15 +316,17 @@ mod attacks {
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
+    /// An authorization request; `extra` adds parameters or replaces ours.
     fn authorize_url(f: &Fixture, extra: &[(&str, &str)]) -> String {
         let mut url = url::Url::parse(&format!("{}/oauth2/authorize", f.issuer)).unwrap();
-        url.query_pairs_mut()
-            .append_pair("client_id", &f.client_id)
-            .append_pair("redirect_uri", REDIRECT)
-            .append_pair("response_type", "code")
-            .append_pair("scope", "openid phone")
-            .append_pair("state", "s-1");
-        for (k, v) in extra {
+        let ours = [
+            ("client_id", f.client_id.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid phone"),
+            ("state", "s-1"),
+        ];
+        for (k, v) in ours.iter().filter(|(k, _)| !extra.iter().any(|(e, _)| e == k)).chain(extra) {
             url.query_pairs_mut().append_pair(k, v);
         }
         url.into()
@@ -348,6 +363,12 @@ mod attacks {
         (status, body["error"].as_str().unwrap().to_owned())
     }
 
+    async fn refresh(f: &Fixture, refresh_token: &str) -> reqwest::Response {
+        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+        let request = reqwest::Client::new().post(format!("{}/oauth2/token", f.issuer)).form(&form);
+        request.basic_auth(&f.client_id, f.secret.as_deref()).send().await.unwrap()
+    }
+
     async fn userinfo(f: &Fixture, access_token: &str) -> StatusCode {
         let request = reqwest::Client::new().get(format!("{}/oauth2/userinfo", f.issuer)).bearer_auth(access_token);
         request.send().await.unwrap().status()
@@ -378,6 +399,56 @@ mod attacks {
         assert_eq!(oauth_error(again).await, (StatusCode::BAD_REQUEST, "invalid_grant".into()));
     }
 
+    /// A refresh token works once: each use gives the next; the used one,
+    /// presented again (by whoever copied it), revokes the whole family,
+    /// the tokens its rightful holder got since included.
+    #[tokio::test]
+    async fn a_reused_refresh_token_revokes_its_family() {
+        let f = fixture(false).await;
+        let c = code(&f, &[("scope", "openid offline_access")]).await;
+        let first: Value = token(&f, &c, None, None).await.json().await.unwrap();
+        let stolen = first["refresh_token"].as_str().expect("offline_access gives a refresh token").to_owned();
+        let second: Value = refresh(&f, &stolen).await.json().await.unwrap();
+        assert!(second.get("id_token").is_none(), "a refresh carries no ID token");
+        let (access, next) = (second["access_token"].as_str().unwrap(), second["refresh_token"].as_str().unwrap());
+        assert_ne!(next, stolen, "it rotates");
+        assert_eq!(userinfo(&f, access).await, StatusCode::OK);
+
+        assert_eq!(oauth_error(refresh(&f, &stolen).await).await, (StatusCode::BAD_REQUEST, "invalid_grant".into()));
+        assert_eq!(userinfo(&f, access).await, StatusCode::UNAUTHORIZED, "the family is revoked at once");
+        assert_eq!(oauth_error(refresh(&f, next).await).await.1, "invalid_grant");
+
+        // Without offline_access, no refresh token.
+        let c = code(&f, &[]).await;
+        let plain: Value = token(&f, &c, None, None).await.json().await.unwrap();
+        assert!(plain.get("refresh_token").is_none(), "{plain}");
+    }
+
+    /// One refresh token sent twice at the same instant: at most one new
+    /// token comes back, and the family ends either way.
+    #[tokio::test]
+    async fn one_refresh_token_twice_at_once_ends_the_family() {
+        let f = fixture(false).await;
+        let c = code(&f, &[("scope", "openid offline_access")]).await;
+        let first: Value = token(&f, &c, None, None).await.json().await.unwrap();
+        let token_ = first["refresh_token"].as_str().unwrap();
+        let (a, b) = tokio::join!(refresh(&f, token_), refresh(&f, token_));
+        let mut rotated = Vec::new();
+        for answer in [a, b] {
+            if answer.status() == StatusCode::OK {
+                rotated.push(answer.json::<Value>().await.unwrap());
+            }
+        }
+        assert!(rotated.len() <= 1);
+        for tokens in rotated {
+            assert_eq!(userinfo(&f, tokens["access_token"].as_str().unwrap()).await, StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                oauth_error(refresh(&f, tokens["refresh_token"].as_str().unwrap()).await).await.1,
+                "invalid_grant"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn a_wrong_verifier_a_stripped_challenge_and_plain_are_refused() {
         let f = fixture(false).await;
@@ -400,6 +471,26 @@ mod attacks {
             assert_eq!(param(&location, "error").as_deref(), Some("invalid_request"), "{location}");
             assert_eq!(param(&location, "state").as_deref(), Some("s-1"));
         }
+    }
+
+    /// The request as a form post (OpenID Connect Core §3.1.2.1) from the
+    /// site's page: answered like the query, though cross-site.
+    #[tokio::test]
+    async fn an_authorization_request_may_come_as_a_cross_site_form_post() {
+        let f = fixture(false).await;
+        let query = url::Url::parse(&authorize_url(&f, &[])).unwrap().query().unwrap().to_owned();
+        let response = f
+            .browser
+            .post(format!("{}/oauth2/authorize", f.issuer))
+            .header("origin", "https://rp.example")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(query)
+            .send()
+            .await
+            .unwrap();
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        assert!(location.starts_with(REDIRECT) && param(&location, "code").is_some(), "{location}");
+        assert_eq!(param(&location, "state").as_deref(), Some("s-1"));
     }
 
     #[tokio::test]
@@ -438,6 +529,13 @@ mod attacks {
             assert!(response.headers().get("location").is_none(), "{uri}");
             assert!(response.text().await.unwrap().contains("回调地址"));
         }
+        // A parameter twice (RFC 6749 §3.1 forbids it): which one counts?
+        // Neither: our page says so.
+        let twice = format!("{}&redirect_uri=https%3A%2F%2Fevil.example%2Fcb", authorize_url(&f, &[]));
+        let response = f.browser.get(twice).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(response.headers().get("location").is_none());
+        assert!(response.text().await.unwrap().contains("redirect_uri"));
         let unknown = authorize_url(&f, &[]).replace(&f.client_id, "not-a-client");
         let response = f.browser.get(unknown).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
@@ -483,8 +581,12 @@ mod attacks {
         let waiting = code(&f, &[]).await;
         let access = tokens["access_token"].as_str().unwrap();
         assert_eq!(userinfo(&f, access).await, StatusCode::OK);
+        let offline = code(&f, &[("scope", "openid offline_access")]).await;
+        let offline: Value = token(&f, &offline, None, None).await.json().await.unwrap();
         let out = f.browser.delete(f.app.url("/api/v1/me/sessions")).send().await.unwrap();
         assert!(out.status().is_success(), "{}", out.status());
+        let refreshed = refresh(&f, offline["refresh_token"].as_str().unwrap()).await;
+        assert_eq!(oauth_error(refreshed).await.1, "invalid_grant", "the refresh token ended with the sessions");
         assert_eq!(userinfo(&f, access).await, StatusCode::UNAUTHORIZED, "at once, not at the token's expiry");
         assert_eq!(oauth_error(token(&f, &waiting, None, None).await).await.1, "invalid_grant");
     }

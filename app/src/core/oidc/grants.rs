@@ -51,6 +51,19 @@ pub enum Redeemed {
     Unknown,
 }
 
+/// What presenting a refresh token did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refreshed {
+    /// Its first use, in time: it is used now and its successor written;
+    /// the grant it belongs to.
+    Rotated { grant_id: String },
+    /// Used before: a copy is in someone else's hands. Its grant is
+    /// revoked now, and with it every token of the family.
+    Reused,
+    /// Past its time, or never ours.
+    Unknown,
+}
+
 /// A live grant, with what its tokens say of the sign-in behind it.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct LiveGrant {
@@ -63,6 +76,8 @@ pub struct LiveGrant {
     pub auth_time: i64,
     /// How the session was signed in.
     pub method: String,
+    /// When the session ends (ms): a refresh token lasts no longer.
+    pub session_expires_at: i64,
 }
 
 impl Database {
@@ -120,24 +135,100 @@ impl Database {
     /// The grant while it stands: not revoked, its session neither ended
     /// nor expired, its account active.
     pub async fn live_grant(&self, grant_id: &str, now_ms: i64) -> Result<Option<LiveGrant>, DbError> {
-        let q = "SELECT g.id, g.client_id, g.user_id, g.session_id, g.scope, s.created_at AS auth_time, s.method \
+        let q = "SELECT g.id, g.client_id, g.user_id, g.session_id, g.scope, s.created_at AS auth_time, s.method, \
+                 s.expires_at AS session_expires_at \
                  FROM oidc_grants g JOIN sessions s ON s.id = g.session_id JOIN users u ON u.id = g.user_id \
                  WHERE g.id = $1 AND g.revoked_at IS NULL AND s.ended_at IS NULL AND s.expires_at > $2 \
                  AND u.is_active";
         Ok(on_pool!(self, |pool| sqlx::query_as(q).bind(grant_id).bind(now_ms).fetch_optional(pool).await)?)
     }
 
-    /// The subject clients know `user_id` by, made on first need.
+    /// The subject clients know `user_id` by, made on first need (a read
+    /// after that: no write per token).
     pub async fn oidc_subject(&self, user_id: i64) -> Result<String, DbError> {
-        let fresh = hex::encode(rand::random::<[u8; 16]>());
-        let set = "UPDATE users SET oidc_subject = $2 WHERE id = $1 AND oidc_subject IS NULL";
         let read = "SELECT oidc_subject FROM users WHERE id = $1";
+        let set = "UPDATE users SET oidc_subject = $2 WHERE id = $1 AND oidc_subject IS NULL";
+        let fresh = hex::encode(rand::random::<[u8; 16]>());
         let subject: Option<String> = on_pool!(self, |pool| async {
+            let known: Option<String> = sqlx::query_scalar(read).bind(user_id).fetch_one(pool).await?;
+            if known.is_some() {
+                return Ok(known);
+            }
             sqlx::query(set).bind(user_id).bind(&fresh).execute(pool).await?;
             sqlx::query_scalar(read).bind(user_id).fetch_one(pool).await
         }
         .await)?;
         subject.ok_or(DbError::Unavailable(sqlx::Error::RowNotFound))
+    }
+
+    /// Writes a grant's first refresh token.
+    pub async fn insert_refresh_token(
+        &self,
+        token_hash: &str,
+        grant_id: &str,
+        now_ms: i64,
+        expires_at: i64,
+    ) -> Result<(), DbError> {
+        let q =
+            "INSERT INTO oidc_refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
+        on_pool!(self, |pool| sqlx::query(q)
+            .bind(token_hash)
+            .bind(grant_id)
+            .bind(now_ms)
+            .bind(expires_at)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Uses a refresh token and writes its successor (`next_hash`), in one
+    /// transaction: of two uses at once, one rotates and the other finds it
+    /// used, which revokes the grant.
+    pub async fn rotate_refresh_token(
+        &self,
+        token_hash: &str,
+        next_hash: &str,
+        now_ms: i64,
+    ) -> Result<Refreshed, DbError> {
+        let claim = "UPDATE oidc_refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL \
+                     AND expires_at > $2 AND grant_id IN (SELECT id FROM oidc_grants WHERE revoked_at IS NULL) \
+                     RETURNING grant_id, expires_at";
+        let next =
+            "INSERT INTO oidc_refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
+        let reused = "UPDATE oidc_grants SET revoked_at = COALESCE(revoked_at, $2) \
+                      WHERE id = (SELECT grant_id FROM oidc_refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL)";
+        Ok(on_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            let claimed: Option<(String, i64)> =
+                sqlx::query_as(claim).bind(token_hash).bind(now_ms).fetch_optional(&mut *tx).await?;
+            let outcome = match claimed {
+                Some((grant_id, expires_at)) => {
+                    sqlx::query(next)
+                        .bind(next_hash)
+                        .bind(&grant_id)
+                        .bind(now_ms)
+                        .bind(expires_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    Refreshed::Rotated { grant_id }
+                }
+                None => {
+                    let revoked = sqlx::query(reused).bind(token_hash).bind(now_ms).execute(&mut *tx).await?;
+                    if revoked.rows_affected() == 1 { Refreshed::Reused } else { Refreshed::Unknown }
+                }
+            };
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(outcome)
+        }
+        .await)?)
+    }
+
+    /// Revokes a grant (its client's tokens stop at once).
+    pub async fn revoke_grant(&self, grant_id: &str, now_ms: i64) -> Result<(), DbError> {
+        let q = "UPDATE oidc_grants SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query(q).bind(grant_id).bind(now_ms).execute(pool).await.map(|_| ()))?;
+        Ok(())
     }
 }
 
@@ -187,18 +278,33 @@ mod tests {
         };
         db.insert_grant(&grant("g1", "h1")).await.unwrap();
         db.insert_grant(&grant("g2", "h2")).await.unwrap();
+        db.insert_grant(&grant("g3", "h3")).await.unwrap();
 
         let (a, b) = tokio::join!(db.redeem_code("h1", now + 1), db.redeem_code("h1", now + 1));
         let outcomes = [a.unwrap(), b.unwrap()];
         assert_eq!(outcomes.iter().filter(|o| matches!(o, Redeemed::Granted(_))).count(), 1, "{outcomes:?}");
         assert!(outcomes.iter().any(|o| matches!(o, Redeemed::Replayed)), "{outcomes:?}");
         assert!(db.live_grant("g1", now + 2).await.unwrap().is_none(), "the replay revoked it");
+        assert!(matches!(db.redeem_code("h2", now + 2).await.unwrap(), Redeemed::Granted(_)));
         let live = db.live_grant("g2", now + 2).await.unwrap().unwrap();
         assert_eq!((live.method.as_str(), live.auth_time), ("sms", now));
-        assert!(matches!(db.redeem_code("h2", now + 60_000).await.unwrap(), Redeemed::Expired));
+        assert!(matches!(db.redeem_code("h3", now + 60_000).await.unwrap(), Redeemed::Expired));
         assert!(matches!(db.redeem_code("nope", now).await.unwrap(), Redeemed::Unknown));
+        // Refresh tokens rotate; a used one presented again revokes the family.
+        db.insert_refresh_token("r1", "g2", now, now + 3_600_000).await.unwrap();
+        let (a, b) =
+            tokio::join!(db.rotate_refresh_token("r1", "r2", now + 5), db.rotate_refresh_token("r1", "r3", now + 5));
+        let outcomes = [a.unwrap(), b.unwrap()];
+        assert!(outcomes.contains(&Refreshed::Rotated { grant_id: "g2".into() }), "{outcomes:?}");
+        assert!(outcomes.contains(&Refreshed::Reused), "{outcomes:?}");
+        assert!(db.live_grant("g2", now + 6).await.unwrap().is_none(), "the reuse revoked the family");
+        assert_eq!(
+            db.rotate_refresh_token("r2", "r4", now + 7).await.unwrap(),
+            Refreshed::Unknown,
+            "the successor died with its family"
+        );
+        assert_eq!(db.rotate_refresh_token("nope", "r5", now + 7).await.unwrap(), Refreshed::Unknown);
         db.end_sessions(user.id, None, now + 3).await.unwrap();
-        assert!(db.live_grant("g2", now + 4).await.unwrap().is_none(), "a grant ends with its session");
 
         let subject = db.oidc_subject(user.id).await.unwrap();
         assert_eq!(subject.len(), 32);

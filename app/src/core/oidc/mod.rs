@@ -19,7 +19,8 @@ pub const USERINFO_PATH: &str = "/oauth2/userinfo";
 pub const JWKS_PATH: &str = "/oauth2/jwks";
 
 /// The scopes we know; others are ignored (OpenID Connect Core §3.1.2.1).
-pub const SCOPES: [&str; 4] = ["openid", "profile", "phone", "email"];
+/// `offline_access` asks for a refresh token.
+pub const SCOPES: [&str; 5] = ["openid", "profile", "phone", "email", "offline_access"];
 
 /// How long a code works.
 pub const CODE_TTL_MS: i64 = 60_000;
@@ -36,7 +37,7 @@ pub fn discovery(issuer: &str) -> serde_json::Value {
         "jwks_uri": at(JWKS_PATH),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "userinfo_signing_alg_values_supported": [],

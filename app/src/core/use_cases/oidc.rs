@@ -2,7 +2,9 @@
 //! authorization code flow with PKCE (RFC 7636, S256 only). `authorize`
 //! answers the browser a client sent (a code, an error for the client, or
 //! our sign-in page first); `exchange_code` is the client's back channel;
-//! `userinfo` answers an access token while its grant stands.
+//! `userinfo` answers an access token while its grant stands. With
+//! `offline_access`, a refresh token comes too: each use gives a new one,
+//! and a used one presented again revokes its whole family (the grant).
 //!
 //! Errors that must not go back to a client (an unknown client, a redirect
 //! URI it did not register) are `AuthorizeError`, shown on a page of ours:
@@ -16,7 +18,7 @@ use crate::core::{
     oidc::{
         AUTHORIZE_PATH, CODE_TTL_MS, SCOPES,
         clients::Client as OidcClient,
-        grants::{LiveGrant, NewGrant, Redeemed},
+        grants::{LiveGrant, NewGrant, Redeemed, Refreshed},
         hash_secret, is_s256_challenge,
         jws::{self, Alg},
         keys::KeyError,
@@ -71,8 +73,25 @@ pub enum AuthorizeError {
     BadRedirectUri,
     #[error("登录请求过长")]
     TooLong,
+    /// A parameter sent twice (RFC 6749 §3.1), or a request that is not a
+    /// query at all.
+    #[error("登录请求有误：参数 {0} 重复或无法读取")]
+    Malformed(String),
     #[error("服务暂时不可用，请稍后重试")]
     Unavailable(String),
+}
+
+impl AuthorizeParams {
+    /// Reads a request's query (or form body): each parameter at most once.
+    pub fn parse(query: &str) -> Result<AuthorizeParams, AuthorizeError> {
+        let mut seen = std::collections::HashSet::new();
+        for (name, _) in url::form_urlencoded::parse(query.as_bytes()) {
+            if !seen.insert(name.clone()) {
+                return Err(AuthorizeError::Malformed(name.chars().take(32).collect()));
+            }
+        }
+        serde_urlencoded::from_str(query).map_err(|_| AuthorizeError::Malformed("?".into()))
+    }
 }
 
 impl From<DbError> for AuthorizeError {
@@ -250,6 +269,7 @@ pub struct TokenForm {
     pub code: Option<String>,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
 }
@@ -260,7 +280,13 @@ pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
-    pub id_token: String,
+    /// With a code; not with a refresh (OpenID Connect Core §12.2 lets it
+    /// go, and it halves what a refresh costs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// With `offline_access`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     pub scope: String,
 }
 
@@ -275,7 +301,7 @@ pub enum TokenError {
     InvalidClient { description: &'static str, basic: bool },
     #[error("{0}")]
     InvalidGrant(&'static str),
-    #[error("only grant_type=authorization_code is supported")]
+    #[error("grant_type must be authorization_code or refresh_token")]
     UnsupportedGrantType,
     #[error("the service is unavailable")]
     Unavailable(String),
@@ -317,7 +343,8 @@ pub struct ClientCredentials {
     pub basic: Option<(String, String)>,
 }
 
-/// Exchanges a code for tokens, for the client it was issued to.
+/// The token endpoint: a code exchanged for tokens, or a refresh token for
+/// fresh ones, for the client they were issued to.
 #[tracing::instrument(name = "oidc_token", skip_all)]
 pub async fn exchange_code(
     core: &Core,
@@ -326,9 +353,14 @@ pub async fn exchange_code(
     form: &TokenForm,
 ) -> Result<TokenResponse, TokenError> {
     let client = authenticate_client(core, caller, credentials, form).await?;
-    if form.grant_type.as_deref() != Some("authorization_code") {
-        return Err(TokenError::UnsupportedGrantType);
+    match form.grant_type.as_deref() {
+        Some("authorization_code") => redeem_code(core, &client, form).await,
+        Some("refresh_token") => refresh(core, &client, form).await,
+        _ => Err(TokenError::UnsupportedGrantType),
     }
+}
+
+async fn redeem_code(core: &Core, client: &OidcClient, form: &TokenForm) -> Result<TokenResponse, TokenError> {
     let code = form.code.as_deref().ok_or(TokenError::InvalidRequest("code is required"))?;
     let grant = match core.db.redeem_code(&hash_secret(code), now_ms()).await? {
         Redeemed::Granted(grant) => grant,
@@ -356,8 +388,40 @@ pub async fn exchange_code(
     }
     let live = core.db.live_grant(&grant.id, now_ms()).await?;
     let live = live.ok_or(TokenError::InvalidGrant("the sign-in behind the code has ended"))?;
-    let response = issue_tokens(core, &live, grant.nonce.as_deref()).await?;
+    let mut response = issue_tokens(core, &live, Some(grant.nonce.as_deref())).await?;
+    if live.scope.split(' ').any(|s| s == "offline_access") {
+        let refresh_token = new_secret();
+        let hash = hash_secret(&refresh_token);
+        core.db.insert_refresh_token(&hash, &live.id, now_ms(), live.session_expires_at).await?;
+        response.refresh_token = Some(refresh_token);
+    }
     tracing::info!(client_id = %client.client_id, user_id = live.user_id, "tokens issued");
+    Ok(response)
+}
+
+/// A refresh token for a new access token and a new refresh token; the one
+/// presented is used up. Presented again, it revokes its family: someone
+/// else has a copy (RFC 9700 §4.14.2).
+async fn refresh(core: &Core, client: &OidcClient, form: &TokenForm) -> Result<TokenResponse, TokenError> {
+    let token = form.refresh_token.as_deref().ok_or(TokenError::InvalidRequest("refresh_token is required"))?;
+    let next = new_secret();
+    let grant_id = match core.db.rotate_refresh_token(&hash_secret(token), &hash_secret(&next), now_ms()).await? {
+        Refreshed::Rotated { grant_id } => grant_id,
+        Refreshed::Reused => {
+            tracing::warn!(client_id = %client.client_id, "a refresh token was used twice; its family is revoked");
+            return Err(TokenError::InvalidGrant("the refresh token was used already; its sign-in is revoked"));
+        }
+        Refreshed::Unknown => return Err(TokenError::InvalidGrant("the refresh token is not valid")),
+    };
+    let live = core.db.live_grant(&grant_id, now_ms()).await?;
+    let live = live.ok_or(TokenError::InvalidGrant("the sign-in behind the refresh token has ended"))?;
+    if live.client_id != client.client_id {
+        // Another client holds this client's token: it is stolen.
+        core.db.revoke_grant(&live.id, now_ms()).await?;
+        return Err(TokenError::InvalidGrant("the refresh token was issued to another client"));
+    }
+    let mut response = issue_tokens(core, &live, None).await?;
+    response.refresh_token = Some(next);
     Ok(response)
 }
 
@@ -465,13 +529,19 @@ fn amr(method: &str) -> &'static [&'static str] {
     }
 }
 
-async fn issue_tokens(core: &Core, grant: &LiveGrant, nonce: Option<&str>) -> Result<TokenResponse, TokenError> {
+/// An access token for `grant`, and an ID token when `id_token` is given
+/// (with the request's nonce, if any).
+async fn issue_tokens(
+    core: &Core,
+    grant: &LiveGrant,
+    id_token: Option<Option<&str>>,
+) -> Result<TokenResponse, TokenError> {
     let keys = core.signing_keys.current().await?;
     let (kid, key) = keys.signer(Alg::Rs256).ok_or_else(|| TokenError::Unavailable("no RS256 key".into()))?;
     let subject = core.db.oidc_subject(grant.user_id).await?;
     let (now, ttl) = (now_ms() / 1000, core.settings.oidc_token_ttl.as_secs() as i64);
     let issuer = core.settings.public_url.as_str();
-    let id_token = IdTokenClaims {
+    let id_token = id_token.map(|nonce| IdTokenClaims {
         iss: issuer,
         sub: &subject,
         aud: &grant.client_id,
@@ -482,7 +552,7 @@ async fn issue_tokens(core: &Core, grant: &LiveGrant, nonce: Option<&str>) -> Re
         // The session, as this client may know it: not our session id.
         sid: core.tokens.tag("oidc-sid", &grant.session_id),
         amr: amr(&grant.method),
-    };
+    });
     let access = AccessTokenClaims {
         iss: issuer.to_owned(),
         sub: subject.clone(),
@@ -498,10 +568,11 @@ async fn issue_tokens(core: &Core, grant: &LiveGrant, nonce: Option<&str>) -> Re
         claims.sign(key, kid, typ).map_err(|e| TokenError::Unavailable(e.to_string()))
     };
     Ok(TokenResponse {
-        id_token: sign(None, &id_token)?,
+        id_token: id_token.map(|claims| sign(None, &claims)).transpose()?,
         access_token: sign(Some(ACCESS_TOKEN_TYP), &access)?,
         token_type: "Bearer",
         expires_in: ttl as u64,
+        refresh_token: None,
         scope: grant.scope.clone(),
     })
 }
