@@ -6,8 +6,13 @@
 
 use app::core::{
     Core,
-    oidc::{AUTHORIZE_PATH, DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH, USERINFO_PATH, discovery},
-    use_cases::{self, Authorize, AuthorizeError, AuthorizeParams, ClientCredentials, TokenError, TokenForm},
+    oidc::{
+        AUTHORIZE_PATH, DISCOVERY_PATH, END_SESSION_PATH, INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH,
+        USERINFO_PATH, discovery,
+    },
+    use_cases::{
+        self, Authorize, AuthorizeError, AuthorizeParams, ClientCredentials, TokenError, TokenForm, TokenQueryForm,
+    },
 };
 use axum::{
     Json, Router,
@@ -22,7 +27,16 @@ use leptos::config::LeptosOptions;
 /// The paths other sites' pages and servers call: no cookie of ours acts
 /// there (so the cross-site check does not apply), and any origin may read
 /// the answers (`Access-Control-Allow-Origin: *`, no credentials).
-pub const CROSS_SITE_PATHS: [&str; 5] = [DISCOVERY_PATH, JWKS_PATH, AUTHORIZE_PATH, TOKEN_PATH, USERINFO_PATH];
+pub const CROSS_SITE_PATHS: [&str; 8] = [
+    DISCOVERY_PATH,
+    JWKS_PATH,
+    AUTHORIZE_PATH,
+    TOKEN_PATH,
+    USERINFO_PATH,
+    REVOCATION_PATH,
+    INTROSPECTION_PATH,
+    END_SESSION_PATH,
+];
 
 pub fn router(core: Core) -> Router<LeptosOptions> {
     Router::new()
@@ -31,6 +45,9 @@ pub fn router(core: Core) -> Router<LeptosOptions> {
         .route(AUTHORIZE_PATH, get(authorize_get).post(authorize_post))
         .route(TOKEN_PATH, axum::routing::post(token).options(preflight))
         .route(USERINFO_PATH, get(userinfo).post(userinfo).options(preflight))
+        .route(REVOCATION_PATH, axum::routing::post(revoke).options(preflight))
+        .route(INTROSPECTION_PATH, axum::routing::post(introspect))
+        .route(END_SESSION_PATH, get(logout_get).post(logout_post))
         .layer(axum::middleware::map_response(readable_by_any_origin))
         .with_state(core)
 }
@@ -117,17 +134,22 @@ async fn authorize(core: &Core, headers: &HeaderMap, params: &AuthorizeParams, q
 /// A request that cannot go back to its client: said on a page of ours.
 fn error_page(error: &AuthorizeError) -> Response {
     if let AuthorizeError::Unavailable(why) = error {
-        tracing::error!(error = %why, "authorization failed");
+        tracing::error!(error = %why, "an OpenID Connect request failed");
     }
     let status = match error {
         AuthorizeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
-    let message = html_escape(&error.to_string());
+    message_page(status, "无法完成请求", &error.to_string())
+}
+
+/// A plain page of ours: a title and one message.
+fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let (title, message) = (html_escape(title), html_escape(message));
     let page = format!(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>无法登录</title></head>\
-         <body><h1>无法登录</h1><p data-testid=\"oidc-error\">{message}</p><p><a href=\"/\">返回首页</a></p></body></html>"
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head>\
+         <body><h1>{title}</h1><p data-testid=\"oidc-message\">{message}</p><p><a href=\"/\">返回首页</a></p></body></html>"
     );
     (status, Html(page)).into_response()
 }
@@ -167,23 +189,65 @@ impl serde::Serialize for AsQuery<'_> {
     }
 }
 
-async fn token(State(core): State<Core>, request: axum::extract::Request) -> Response {
+/// A back-channel request: who calls (address, Basic credentials) and its
+/// form, or the OAuth error that says why it cannot be read.
+async fn back_channel<F: serde::de::DeserializeOwned>(
+    core: &Core,
+    request: axum::extract::Request,
+) -> Result<(app::core::Client, ClientCredentials, F), Response> {
     let (parts, body) = request.into_parts();
     let caller = core.client_of(&parts);
-    let basic = match basic_credentials(&parts.headers) {
-        Ok(basic) => basic,
-        Err(()) => {
-            return token_error(&TokenError::InvalidClient { description: "malformed Basic credentials", basic: true });
+    let basic = basic_credentials(&parts.headers).map_err(|()| {
+        token_error(&TokenError::InvalidClient { description: "malformed Basic credentials", basic: true })
+    })?;
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map_err(|_| token_error(&TokenError::InvalidRequest("the request body is too large")))?;
+    let form = serde_urlencoded::from_bytes::<F>(&bytes).map_err(|_| {
+        token_error(&TokenError::InvalidRequest("the body must be a form (application/x-www-form-urlencoded)"))
+    })?;
+    Ok((caller, ClientCredentials { basic }, form))
+}
+
+/// Revocation (RFC 7009): 200 whatever the token was, once the client
+/// authenticated.
+async fn revoke(State(core): State<Core>, request: axum::extract::Request) -> Response {
+    let (caller, credentials, form) = match back_channel::<TokenQueryForm>(&core, request).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
+    };
+    match use_cases::revoke(&core, &caller, &credentials, &form).await {
+        Ok(()) => {
+            let mut response = StatusCode::OK.into_response();
+            no_store(&mut response);
+            response
         }
+        Err(e) => token_error(&e),
+    }
+}
+
+/// Introspection (RFC 7662), for confidential clients.
+async fn introspect(State(core): State<Core>, request: axum::extract::Request) -> Response {
+    let (caller, credentials, form) = match back_channel::<TokenQueryForm>(&core, request).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
-    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
-        Ok(bytes) => bytes,
-        Err(_) => return token_error(&TokenError::InvalidRequest("the request body is too large")),
+    match use_cases::introspect(&core, &caller, &credentials, &form).await {
+        Ok(answer) => {
+            let mut response = Json(answer).into_response();
+            no_store(&mut response);
+            response
+        }
+        Err(e) => token_error(&e),
+    }
+}
+
+async fn token(State(core): State<Core>, request: axum::extract::Request) -> Response {
+    let (caller, credentials, form) = match back_channel::<TokenForm>(&core, request).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
-    let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&bytes) else {
-        return token_error(&TokenError::InvalidRequest("the body must be a form (application/x-www-form-urlencoded)"));
-    };
-    match use_cases::exchange_code(&core, &caller, &ClientCredentials { basic }, &form).await {
+    match use_cases::exchange_code(&core, &caller, &credentials, &form).await {
         Ok(tokens) => {
             let mut response = Json(tokens).into_response();
             no_store(&mut response);
@@ -259,5 +323,55 @@ async fn userinfo(State(core): State<Core>, headers: HeaderMap) -> Response {
             tracing::error!(error = %why, "userinfo failed");
             oauth_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "try again later")
         }
+    }
+}
+
+async fn logout_get(
+    State(core): State<Core>,
+    headers: HeaderMap,
+    axum::extract::Query(params): axum::extract::Query<use_cases::LogoutParams>,
+) -> Response {
+    logout(&core, &headers, &params).await
+}
+
+async fn logout_post(
+    State(core): State<Core>,
+    headers: HeaderMap,
+    axum::extract::Form(params): axum::extract::Form<use_cases::LogoutParams>,
+) -> Response {
+    logout(&core, &headers, &params).await
+}
+
+/// RP-initiated sign-out: the session ends only for an ID token we issued
+/// for it (a cross-site request may ask; only the client that holds that
+/// token can make it happen); then back to the client, or our page.
+async fn logout(core: &Core, headers: &HeaderMap, params: &use_cases::LogoutParams) -> Response {
+    let token = app::core::tokens::token_from_request(headers, core.settings.secure_cookies);
+    let signed_in = match use_cases::authenticate(core, token).await {
+        Ok(signed_in) => signed_in,
+        Err(e) => return error_page(&AuthorizeError::Unavailable(e.to_string())),
+    };
+    match use_cases::oidc_logout(core, signed_in.as_ref(), params).await {
+        Ok(done) => {
+            let mut response = match done.redirect {
+                Some(to) => Redirect::to(&to).into_response(),
+                None if done.ended || signed_in.is_none() => {
+                    message_page(StatusCode::OK, "已退出登录", "你已退出登录。")
+                }
+                None => message_page(
+                    StatusCode::OK,
+                    "退出登录",
+                    "该应用请求退出登录，但无法确认是你本人的请求。如需退出，请在本站点击“退出”。",
+                ),
+            };
+            if done.ended {
+                let cleared = app::core::tokens::cleared_cookie(core.settings.secure_cookies);
+                if let Ok(value) = HeaderValue::from_str(&cleared) {
+                    response.headers_mut().append(header::SET_COOKIE, value);
+                }
+            }
+            response
+        }
+        Err(e) => error_page(&e),
     }
 }

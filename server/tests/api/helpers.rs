@@ -200,6 +200,22 @@ impl TestApp {
 
     /// How many messages of `kind` reached `to`, once the worker has had the
     /// time to deliver whatever was queued.
+    /// How many messages of `kind` reached `to`, once there are `expected`
+    /// of them (or after 10 s, whatever the count): the worker delivers
+    /// after the request that queued a message has returned.
+    pub async fn outbox_count_reaching(&self, kind: &str, to: &str, expected: usize) -> usize {
+        let mut count = 0;
+        for _ in 0..100 {
+            let entries = body(self.get("/api/v1/dev/outbox").await).await;
+            count = entries.as_array().unwrap().iter().filter(|e| e["kind"] == kind && e["to"] == to).count();
+            if count >= expected {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        count
+    }
+
     pub async fn outbox_count(&self, kind: &str, to: &str) -> usize {
         let _ = self.outbox_code(kind, to).await;
         tokio::time::sleep(std::time::Duration::from_millis(1000)).await;

@@ -161,6 +161,7 @@ mod flow {
     use serde_json::{Value, json};
 
     pub const REDIRECT: &str = "https://rp.example/oidc/callback";
+    pub const AFTER_LOGOUT: &str = "https://rp.example/bye";
 
     /// A server whose issuer is its real address, a signed-in person, and
     /// a confidential client (or a public one).
@@ -186,7 +187,7 @@ mod flow {
         let registration = ClientRegistration {
             name: "Demo 商城",
             redirect_uris: &[REDIRECT.to_owned()],
-            post_logout_redirect_uris: &[],
+            post_logout_redirect_uris: &[AFTER_LOGOUT.to_owned()],
             public,
             consent: false,
         };
@@ -308,7 +309,8 @@ mod flow {
 /// The attacks on the flow, each by hand: what a stock library would never
 /// send.
 mod attacks {
-    use super::flow::{Fixture, REDIRECT, fixture, fixture_with, param, redirected};
+    use super::flow::{AFTER_LOGOUT, Fixture, REDIRECT, fixture, fixture_with, param, redirected};
+    use crate::helpers::{PASSWORD, login_form};
     use app::core::oidc::jws::{self, Alg};
     use reqwest::StatusCode;
     use serde_json::{Value, json};
@@ -447,6 +449,140 @@ mod attacks {
                 "invalid_grant"
             );
         }
+    }
+
+    async fn token_query(f: &Fixture, path: &str, token: &str, secret: Option<&str>) -> reqwest::Response {
+        let request = reqwest::Client::new().post(format!("{}/oauth2/{path}", f.issuer)).form(&[("token", token)]);
+        request.basic_auth(&f.client_id, secret.or(f.secret.as_deref())).send().await.unwrap()
+    }
+
+    /// Revocation (RFC 7009) ends the sign-in's tokens at once; introspection
+    /// (RFC 7662) says so. Another client's, a made-up or a garbled token
+    /// changes nothing and gets the same answer.
+    #[tokio::test]
+    async fn a_revoked_token_is_inactive_at_once_and_strangers_change_nothing() {
+        let f = fixture(false).await;
+        let c = code(&f, &[("scope", "openid phone offline_access")]).await;
+        let tokens: Value = token(&f, &c, None, None).await.json().await.unwrap();
+        let (access, refresh_token) =
+            (tokens["access_token"].as_str().unwrap(), tokens["refresh_token"].as_str().unwrap());
+        let active: Value = token_query(&f, "introspect", access, None).await.json().await.unwrap();
+        assert_eq!(active["active"], true, "{active}");
+        assert_eq!(
+            (active["client_id"].as_str(), active["scope"].as_str()),
+            (Some(f.client_id.as_str()), Some("openid phone offline_access"))
+        );
+        let active: Value = token_query(&f, "introspect", refresh_token, None).await.json().await.unwrap();
+        assert_eq!((active["active"].as_bool(), active["token_type"].as_str()), (Some(true), Some("refresh_token")));
+
+        // Another confidential client may not revoke it (and is told nothing).
+        let registration = app::core::use_cases::ClientRegistration {
+            name: "Other",
+            redirect_uris: &["https://other.example/cb".to_owned()],
+            post_logout_redirect_uris: &[],
+            public: false,
+            consent: false,
+        };
+        let (other, other_secret) = app::core::use_cases::create_client(&f.app.core, &registration).await.unwrap();
+        let stranger = reqwest::Client::new()
+            .post(format!("{}/oauth2/revoke", f.issuer))
+            .basic_auth(&other.client_id, Some(other_secret.unwrap().0))
+            .form(&[("token", access)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stranger.status(), StatusCode::OK);
+        assert_eq!(userinfo(&f, access).await, StatusCode::OK, "a stranger's revocation changes nothing");
+        for junk in ["not-a-token", "a.b.c", ""] {
+            assert_eq!(token_query(&f, "revoke", junk, None).await.status(), StatusCode::OK, "{junk:?}");
+        }
+        let wrong_secret = token_query(&f, "revoke", access, Some("wrong")).await;
+        assert_eq!(oauth_error(wrong_secret).await.1, "invalid_client");
+        assert_eq!(userinfo(&f, access).await, StatusCode::OK);
+
+        assert_eq!(token_query(&f, "revoke", refresh_token, None).await.status(), StatusCode::OK);
+        assert_eq!(
+            userinfo(&f, access).await,
+            StatusCode::UNAUTHORIZED,
+            "the access token died with its refresh token"
+        );
+        let inactive: Value = token_query(&f, "introspect", access, None).await.json().await.unwrap();
+        assert_eq!(inactive, json!({ "active": false }));
+        assert_eq!(oauth_error(refresh(&f, refresh_token).await).await.1, "invalid_grant");
+    }
+
+    fn logout_url(f: &Fixture, params: &[(&str, &str)]) -> String {
+        let mut url = url::Url::parse(&format!("{}/oauth2/logout", f.issuer)).unwrap();
+        url.query_pairs_mut().extend_pairs(params);
+        url.into()
+    }
+
+    /// RP-initiated sign-out with the ID token of this very session: the
+    /// session ends (its tokens with it) and the browser goes back to the
+    /// client's registered URI with its state.
+    #[tokio::test]
+    async fn a_client_signs_its_person_out_here_with_their_id_token() {
+        let f = fixture(false).await;
+        let c = code(&f, &[]).await;
+        let tokens: Value = token(&f, &c, None, None).await.json().await.unwrap();
+        let (id_token, access) = (tokens["id_token"].as_str().unwrap(), tokens["access_token"].as_str().unwrap());
+        let url = logout_url(
+            &f,
+            &[("id_token_hint", id_token), ("post_logout_redirect_uri", AFTER_LOGOUT), ("state", "bye-1")],
+        );
+        let response = f.browser.get(url).send().await.unwrap();
+        assert!(response.status().is_redirection(), "{}", response.status());
+        assert_eq!(response.headers()["location"], format!("{AFTER_LOGOUT}?state=bye-1"));
+        assert!(response.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+        assert_eq!(userinfo(&f, access).await, StatusCode::UNAUTHORIZED);
+        let me = f.browser.get(f.app.url("/api/v1/me")).send().await.unwrap();
+        assert_eq!(me.status(), StatusCode::UNAUTHORIZED, "signed out here");
+    }
+
+    /// What a page elsewhere could send: no hint, a forged hint, another
+    /// session's hint, or a URI the client did not register. None ends the
+    /// session; none redirects anywhere unregistered.
+    #[tokio::test]
+    async fn a_sign_out_request_without_this_sessions_id_token_ends_nothing() {
+        let f = fixture(false).await;
+        let c = code(&f, &[]).await;
+        let tokens: Value = token(&f, &c, None, None).await.json().await.unwrap();
+        let id_token = tokens["id_token"].as_str().unwrap();
+        // Another browser of the same person: its own session.
+        let other = f.app.new_browser();
+        assert_eq!(f.app.login_with(&other, &login_form("Oriole01", PASSWORD)).await.status(), 200);
+        let (header, rest) = id_token.split_once('.').unwrap();
+        let forged = format!("{header}.{}", rest.replacen(|c: char| c.is_ascii_alphanumeric(), "A", 3));
+        for (browser, params) in [
+            (&f.browser, vec![]),
+            (&f.browser, vec![("id_token_hint", forged.as_str())]),
+            (&other, vec![("id_token_hint", id_token)]),
+        ] {
+            let response = browser.get(logout_url(&f, &params)).send().await.unwrap();
+            assert!(response.headers().get("set-cookie").is_none(), "{params:?}");
+        }
+        let unregistered =
+            logout_url(&f, &[("id_token_hint", id_token), ("post_logout_redirect_uri", "https://evil.example/")]);
+        let response = f.browser.get(unregistered).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(response.headers().get("location").is_none());
+        for browser in [&f.browser, &other] {
+            let me = browser.get(f.app.url("/api/v1/me")).send().await.unwrap();
+            assert_eq!(me.status(), StatusCode::OK, "still signed in");
+        }
+        assert_eq!(userinfo(&f, tokens["access_token"].as_str().unwrap()).await, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn introspection_is_for_confidential_clients() {
+        let f = fixture(true).await;
+        let response = reqwest::Client::new()
+            .post(format!("{}/oauth2/introspect", f.issuer))
+            .form(&[("token", "x"), ("client_id", f.client_id.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(oauth_error(response).await, (StatusCode::UNAUTHORIZED, "invalid_client".into()));
     }
 
     #[tokio::test]

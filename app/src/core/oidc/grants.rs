@@ -224,6 +224,19 @@ impl Database {
         .await)?)
     }
 
+    /// The grant of a refresh token that is neither used nor expired.
+    pub async fn refresh_token_grant(&self, token_hash: &str, now_ms: i64) -> Result<Option<String>, DbError> {
+        let q =
+            "SELECT grant_id FROM oidc_refresh_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2";
+        Ok(on_pool!(self, |pool| sqlx::query_scalar(q).bind(token_hash).bind(now_ms).fetch_optional(pool).await)?)
+    }
+
+    /// The client a grant was made for.
+    pub async fn grant_client(&self, grant_id: &str) -> Result<Option<String>, DbError> {
+        let q = "SELECT client_id FROM oidc_grants WHERE id = $1";
+        Ok(on_pool!(self, |pool| sqlx::query_scalar(q).bind(grant_id).fetch_optional(pool).await)?)
+    }
+
     /// Revokes a grant (its client's tokens stop at once).
     pub async fn revoke_grant(&self, grant_id: &str, now_ms: i64) -> Result<(), DbError> {
         let q = "UPDATE oidc_grants SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1";

@@ -17,6 +17,9 @@ pub const AUTHORIZE_PATH: &str = "/oauth2/authorize";
 pub const TOKEN_PATH: &str = "/oauth2/token";
 pub const USERINFO_PATH: &str = "/oauth2/userinfo";
 pub const JWKS_PATH: &str = "/oauth2/jwks";
+pub const REVOCATION_PATH: &str = "/oauth2/revoke";
+pub const INTROSPECTION_PATH: &str = "/oauth2/introspect";
+pub const END_SESSION_PATH: &str = "/oauth2/logout";
 
 /// The scopes we know; others are ignored (OpenID Connect Core §3.1.2.1).
 /// `offline_access` asks for a refresh token.
@@ -35,6 +38,11 @@ pub fn discovery(issuer: &str) -> serde_json::Value {
         "token_endpoint": at(TOKEN_PATH),
         "userinfo_endpoint": at(USERINFO_PATH),
         "jwks_uri": at(JWKS_PATH),
+        "revocation_endpoint": at(REVOCATION_PATH),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint": at(INTROSPECTION_PATH),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "end_session_endpoint": at(END_SESSION_PATH),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],

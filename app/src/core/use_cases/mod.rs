@@ -34,8 +34,8 @@ pub use jobs::{JobFilter, JobsError, list_jobs, purge_failed_jobs, retry_job};
 pub use login::{LoginError, ask_login_captcha, clock_time_cst, login, login_needs_captcha};
 pub use mail_test::{MailTestError, send_test_mail};
 pub use oidc::{
-    Authorize, AuthorizeError, AuthorizeParams, ClientCredentials, TokenError, TokenForm, TokenResponse, UserinfoError,
-    authorize, exchange_code, userinfo,
+    Authorize, AuthorizeError, AuthorizeParams, ClientCredentials, LoggedOut, LogoutParams, TokenError, TokenForm,
+    TokenQueryForm, TokenResponse, UserinfoError, authorize, exchange_code, introspect, oidc_logout, revoke, userinfo,
 };
 pub use oidc_admin::{
     ClientRegistration, OidcAdminError, create_client, delete_client, list_clients, list_signing_keys,

@@ -75,7 +75,7 @@ pub enum AuthorizeError {
     TooLong,
     /// A parameter sent twice (RFC 6749 §3.1), or a request that is not a
     /// query at all.
-    #[error("登录请求有误：参数 {0} 重复或无法读取")]
+    #[error("请求有误：参数 {0} 重复、无效或无法读取")]
     Malformed(String),
     #[error("服务暂时不可用，请稍后重试")]
     Unavailable(String),
@@ -352,7 +352,9 @@ pub async fn exchange_code(
     credentials: &ClientCredentials,
     form: &TokenForm,
 ) -> Result<TokenResponse, TokenError> {
-    let client = authenticate_client(core, caller, credentials, form).await?;
+    let client =
+        authenticate_client(core, caller, credentials, form.client_id.as_deref(), form.client_secret.as_deref())
+            .await?;
     match form.grant_type.as_deref() {
         Some("authorization_code") => redeem_code(core, &client, form).await,
         Some("refresh_token") => refresh(core, &client, form).await,
@@ -433,19 +435,20 @@ async fn authenticate_client(
     core: &Core,
     caller: &Client,
     credentials: &ClientCredentials,
-    form: &TokenForm,
+    form_client_id: Option<&str>,
+    form_secret: Option<&str>,
 ) -> Result<OidcClient, TokenError> {
     let basic = credentials.basic.is_some();
     let invalid = |description| TokenError::InvalidClient { description, basic };
-    let (client_id, secret) = match (&credentials.basic, form.client_secret.as_deref()) {
+    let (client_id, secret) = match (&credentials.basic, form_secret) {
         (Some(_), Some(_)) => return Err(TokenError::InvalidRequest("one client authentication method at a time")),
         (Some((id, secret)), None) => {
-            if form.client_id.as_deref().is_some_and(|form_id| form_id != id) {
+            if form_client_id.is_some_and(|form_id| form_id != id) {
                 return Err(TokenError::InvalidRequest("client_id differs from the authenticated client"));
             }
             (id.as_str(), Some(secret.as_str()))
         }
-        (None, secret) => (form.client_id.as_deref().ok_or(invalid("client authentication is required"))?, secret),
+        (None, secret) => (form_client_id.ok_or(invalid("client authentication is required"))?, secret),
     };
     let client = core.db.find_client(client_id).await?.ok_or(invalid("unknown client"))?;
     if !client.enabled {
@@ -617,16 +620,7 @@ impl From<KeyError> for UserinfoError {
 #[tracing::instrument(name = "oidc_userinfo", skip_all)]
 pub async fn userinfo(core: &Core, bearer: Option<&str>) -> Result<serde_json::Value, UserinfoError> {
     let token = bearer.ok_or(UserinfoError::InvalidToken("an access token is required"))?;
-    let keys = core.signing_keys.current().await?;
-    let checked: jws::Verified<AccessTokenClaims> = jws::verify(token, |kid| keys.public_key(kid))
-        .map_err(|_| UserinfoError::InvalidToken("the access token is not valid"))?;
-    let claims = checked.claims;
-    if checked.typ.as_deref() != Some(ACCESS_TOKEN_TYP) || claims.iss != core.settings.public_url {
-        return Err(UserinfoError::InvalidToken("not an access token of ours"));
-    }
-    if claims.exp <= now_ms() / 1000 {
-        return Err(UserinfoError::InvalidToken("the access token has expired"));
-    }
+    let claims = read_access_token(core, token).await?.map_err(UserinfoError::InvalidToken)?;
     let grant = core.db.live_grant(&claims.gid, now_ms()).await?;
     let grant = grant.filter(|g| g.client_id == claims.client_id);
     let grant = grant.ok_or(UserinfoError::InvalidToken("the sign-in behind the token has ended"))?;
@@ -649,4 +643,199 @@ pub async fn userinfo(core: &Core, bearer: Option<&str>) -> Result<serde_json::V
         answer["email_verified"] = true.into();
     }
     Ok(answer)
+}
+
+/// An access token of ours, signed by a published key, of type `at+jwt`,
+/// not expired; `Err(why)` when it is none of that. (Whether its grant
+/// stands is the caller's question.)
+async fn read_access_token(core: &Core, token: &str) -> Result<Result<AccessTokenClaims, &'static str>, KeyError> {
+    let keys = core.signing_keys.current().await?;
+    let Ok(checked) = jws::verify::<AccessTokenClaims>(token, |kid| keys.public_key(kid)) else {
+        return Ok(Err("the access token is not valid"));
+    };
+    let claims = checked.claims;
+    if checked.typ.as_deref() != Some(ACCESS_TOKEN_TYP) || claims.iss != core.settings.public_url {
+        return Ok(Err("not an access token of ours"));
+    }
+    if claims.exp <= now_ms() / 1000 {
+        return Ok(Err("the access token has expired"));
+    }
+    Ok(Ok(claims))
+}
+
+/// A revocation or introspection request's form (RFC 7009, RFC 7662).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct TokenQueryForm {
+    pub token: Option<String>,
+    pub token_type_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// The grant a token of ours belongs to, read without using it up: a
+/// refresh token (by its hash), or an access token (by its signature).
+async fn grant_of(core: &Core, token: &str) -> Result<Option<(String, TokenKind)>, TokenError> {
+    if let Some(grant_id) = core.db.refresh_token_grant(&hash_secret(token), now_ms()).await? {
+        return Ok(Some((grant_id, TokenKind::Refresh)));
+    }
+    Ok(read_access_token(core, token)
+        .await?
+        .ok()
+        .map(|claims| (claims.gid.clone(), TokenKind::Access(Box::new(claims)))))
+}
+
+enum TokenKind {
+    Refresh,
+    Access(Box<AccessTokenClaims>),
+}
+
+/// Revokes a token the client holds (RFC 7009): its grant ends, so the
+/// access and refresh tokens of that sign-in stop at once. A token that is
+/// not ours, or not this client's, changes nothing, and the answer is the
+/// same (§2.2: the client learns nothing from it).
+#[tracing::instrument(name = "oidc_revoke", skip_all)]
+pub async fn revoke(
+    core: &Core,
+    caller: &Client,
+    credentials: &ClientCredentials,
+    form: &TokenQueryForm,
+) -> Result<(), TokenError> {
+    let client =
+        authenticate_client(core, caller, credentials, form.client_id.as_deref(), form.client_secret.as_deref())
+            .await?;
+    let token = form.token.as_deref().ok_or(TokenError::InvalidRequest("token is required"))?;
+    let Some((grant_id, _)) = grant_of(core, token).await? else { return Ok(()) };
+    if core.db.grant_client(&grant_id).await?.as_deref() == Some(client.client_id.as_str()) {
+        core.db.revoke_grant(&grant_id, now_ms()).await?;
+        tracing::info!(client_id = %client.client_id, "a token was revoked by its client");
+    }
+    Ok(())
+}
+
+/// Says whether a token is active, and what it is for (RFC 7662): for a
+/// confidential client (a resource server is registered as one), and only
+/// while the sign-in behind the token lasts.
+#[tracing::instrument(name = "oidc_introspect", skip_all)]
+pub async fn introspect(
+    core: &Core,
+    caller: &Client,
+    credentials: &ClientCredentials,
+    form: &TokenQueryForm,
+) -> Result<serde_json::Value, TokenError> {
+    let client =
+        authenticate_client(core, caller, credentials, form.client_id.as_deref(), form.client_secret.as_deref())
+            .await?;
+    if client.public {
+        let basic = credentials.basic.is_some();
+        return Err(TokenError::InvalidClient { description: "introspection is for confidential clients", basic });
+    }
+    let inactive = serde_json::json!({ "active": false });
+    let token = form.token.as_deref().ok_or(TokenError::InvalidRequest("token is required"))?;
+    let Some((grant_id, kind)) = grant_of(core, token).await? else { return Ok(inactive) };
+    let Some(grant) = core.db.live_grant(&grant_id, now_ms()).await? else { return Ok(inactive) };
+    let subject = core.db.oidc_subject(grant.user_id).await?;
+    let mut answer = serde_json::json!({
+        "active": true,
+        "scope": grant.scope,
+        "client_id": grant.client_id,
+        "sub": subject,
+        "iss": core.settings.public_url,
+    });
+    match kind {
+        TokenKind::Access(claims) => {
+            answer["token_type"] = "Bearer".into();
+            answer["exp"] = claims.exp.into();
+            answer["iat"] = claims.iat.into();
+            answer["aud"] = claims.aud.into();
+        }
+        TokenKind::Refresh => {
+            answer["token_type"] = "refresh_token".into();
+            answer["exp"] = (grant.session_expires_at / 1000).into();
+        }
+    }
+    Ok(answer)
+}
+
+/// An RP-initiated sign-out request's parameters (OpenID Connect
+/// RP-Initiated Logout 1.0).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct LogoutParams {
+    pub id_token_hint: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+    pub client_id: Option<String>,
+}
+
+/// What a sign-out request did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedOut {
+    /// The browser's session here was ended (its cookie goes too).
+    pub ended: bool,
+    /// Where the browser goes: the client's registered URI with `state`;
+    /// `None`: our own page says the person is signed out (or how to).
+    pub redirect: Option<String>,
+}
+
+/// The claims of an ID token a client sends back as a hint.
+#[derive(Deserialize)]
+struct IdTokenHint {
+    iss: String,
+    aud: String,
+    sid: String,
+}
+
+/// Ends the browser's session when a client asks, with an ID token we
+/// issued for that very session (`id_token_hint`; expired is fine): a page
+/// elsewhere cannot sign people out by sending them here. Then back to a
+/// post-logout URI the client registered, or to our page.
+#[tracing::instrument(name = "oidc_logout", skip_all)]
+pub async fn oidc_logout(
+    core: &Core,
+    signed_in: Option<&Authenticated>,
+    params: &LogoutParams,
+) -> Result<LoggedOut, AuthorizeError> {
+    let hint = match params.id_token_hint.as_deref() {
+        None => None,
+        Some(token) => {
+            let keys = core.signing_keys.current().await.map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
+            let read = jws::verify::<IdTokenHint>(token, |kid| keys.public_key(kid)).ok();
+            let read = read.filter(|v| v.typ.is_none() && v.claims.iss == core.settings.public_url);
+            Some(read.ok_or(AuthorizeError::Malformed("id_token_hint".into()))?.claims)
+        }
+    };
+    let client_id = match (&hint, params.client_id.as_deref()) {
+        (Some(hint), Some(id)) if hint.aud != id => return Err(AuthorizeError::Malformed("client_id".into())),
+        (Some(hint), _) => Some(hint.aud.clone()),
+        (None, id) => id.map(str::to_owned),
+    };
+    let redirect = match params.post_logout_redirect_uri.as_deref() {
+        None => None,
+        Some(uri) => {
+            let client = match &client_id {
+                Some(id) => core.db.find_client(id).await?,
+                None => None,
+            };
+            let registered = client.is_some_and(|c| c.enabled && c.post_logout_redirect_uris.iter().any(|r| r == uri));
+            if !registered {
+                return Err(AuthorizeError::BadRedirectUri);
+            }
+            let mut url = url::Url::parse(uri).map_err(|_| AuthorizeError::BadRedirectUri)?;
+            if let Some(state) = &params.state {
+                url.query_pairs_mut().append_pair("state", state);
+            }
+            Some(String::from(url))
+        }
+    };
+    let ours = |auth: &Authenticated| {
+        hint.as_ref().is_some_and(|hint| hint.sid == core.tokens.tag("oidc-sid", &auth.session.id))
+    };
+    let ended = match signed_in {
+        Some(auth) if ours(auth) => {
+            core.db.end_session(auth.user.id, &auth.session.id, now_ms()).await?;
+            tracing::info!(user_id = auth.user.id, client_id = ?client_id, "signed out at a client's request");
+            true
+        }
+        _ => false,
+    };
+    Ok(LoggedOut { ended, redirect })
 }
