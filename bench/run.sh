@@ -24,6 +24,11 @@ for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/nu
 curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null || { echo "the server did not start:"; cat "$dir/server.log"; exit 1; }
 ./target/release/server user create --mobile 13800000000 --password 'tangerine-Kite-42' --username benchuser >/dev/null
 ./target/release/server user create --mobile 13800000001 --password 'tangerine-Kite-43' --username benchother >/dev/null
+# An OpenID Connect client for the bench's code exchanges and refreshes.
+client=$(./target/release/server clients create --name bench --redirect-uri https://bench.example/cb)
+BENCH_CLIENT_ID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["client_id"])' "$client")
+BENCH_CLIENT_SECRET=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["client_secret"])' "$client")
+export BENCH_CLIENT_ID BENCH_CLIENT_SECRET
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; server: release, SQLite, in-process store"
 BENCH_URL="http://127.0.0.1:$port" BENCH_ACCOUNT=benchuser BENCH_OTHER_ACCOUNT=benchother BENCH_SERVER_PID=$server \
   ./target/release/bench

@@ -7,12 +7,16 @@
 //! many client addresses; a flood of sends with solved proofs of work and
 //! wrong captcha answers from as many addresses; a thousand clients that
 //! pipeline requests and never read. During the two floods a person signs
-//! in, and their latency is the figure that matters. Beside each figure:
+//! in, and their latency is the figure that matters. For OpenID Connect
+//! (`BENCH_CLIENT_ID`, `BENCH_CLIENT_SECRET`: a client `bench/run.sh`
+//! registers): code exchanges (an authorization and its token request),
+//! refreshes and JWK Set fetches at 64 connections, and the CPU one
+//! signature costs (RS256, ES256). Beside each figure:
 //! the requests that were refused (non-2xx), failed (no answer) or timed
 //! out, and the server's resident memory, threads and open descriptors
 //! (`BENCH_SERVER_PID`), at the start, the peak and the end of the run.
 //! `BENCH_ONLY` picks sections (sign-in, pages, lookups, recovery, proofs,
-//! readers), e.g. to run one flood for longer.
+//! readers, oidc), e.g. to run one flood for longer.
 //!
 //! The settings are read as the server reads them (`Config::from_env`), so
 //! the hash cost measured is the one the server uses.
@@ -201,6 +205,105 @@ where
     all.elapsed = started.elapsed();
     all.latencies.sort();
     all
+}
+
+/// Runs `connections` workers, each repeating `op` (which may send several
+/// requests, and keeps its own state in `states[worker]`) until `duration`
+/// ends; `op` says whether it succeeded.
+async fn load_ops<S, F, Fut>(duration: Duration, states: Vec<S>, op: F) -> Figures
+where
+    S: Send + 'static,
+    F: Fn(reqwest::Client, S) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = (S, reqwest::Result<bool>)> + Send,
+{
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut workers = tokio::task::JoinSet::new();
+    for state in states {
+        let op = op.clone();
+        workers.spawn(async move {
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .timeout(REQUEST_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a client");
+            let (mut figures, mut state) = (Figures::default(), state);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let (next, outcome) = op(client.clone(), state).await;
+                state = next;
+                match outcome {
+                    Ok(true) => {
+                        figures.ok += 1;
+                        figures.latencies.push(t.elapsed());
+                    }
+                    Ok(false) => figures.refused += 1,
+                    Err(e) if e.is_timeout() => figures.timed_out += 1,
+                    Err(_) => figures.failed += 1,
+                }
+            }
+            figures
+        });
+    }
+    let mut all = Figures::default();
+    for figures in workers.join_all().await {
+        all.ok += figures.ok;
+        all.refused += figures.refused;
+        all.failed += figures.failed;
+        all.timed_out += figures.timed_out;
+        all.latencies.extend(figures.latencies);
+    }
+    all.elapsed = started.elapsed();
+    all.latencies.sort();
+    all
+}
+
+/// The OpenID Connect client `bench/run.sh` registered, and a signed-in
+/// person's cookie.
+#[derive(Clone)]
+struct Oidc {
+    base: String,
+    client_id: String,
+    secret: String,
+    cookie: String,
+}
+
+const OIDC_REDIRECT: &str = "https://bench.example/cb";
+
+impl Oidc {
+    /// An authorization by the signed-in person, and its code exchanged:
+    /// the token answer, when both worked.
+    async fn sign_in(&self, client: &reqwest::Client, scope: &str) -> reqwest::Result<Option<serde_json::Value>> {
+        let authorize = format!(
+            "{}/oauth2/authorize?client_id={}&redirect_uri={}&response_type=code&scope={}",
+            self.base,
+            self.client_id,
+            "https%3A%2F%2Fbench.example%2Fcb",
+            scope.replace(' ', "+")
+        );
+        let answer = client.get(authorize).header("cookie", &self.cookie).send().await?;
+        let Some(code) = answer
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| l.split("code=").nth(1))
+            .map(|c| c.split('&').next().unwrap_or(c).to_owned())
+        else {
+            return Ok(None);
+        };
+        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", OIDC_REDIRECT)];
+        let tokens = client
+            .post(format!("{}/oauth2/token", self.base))
+            .basic_auth(&self.client_id, Some(&self.secret))
+            .form(&form)
+            .send()
+            .await?;
+        if !tokens.status().is_success() {
+            return Ok(None);
+        }
+        Ok(Some(tokens.json().await?))
+    }
 }
 
 /// Clients that send a sign-in and reset the connection `after` later,
@@ -457,4 +560,103 @@ async fn main() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         println!("{}", usage.line());
     }
+
+    if runs("oidc") {
+        oidc_section(&base, &account, duration, pid).await;
+    }
+}
+
+/// 10. OpenID Connect: code exchanges, refreshes and JWK Set fetches at 64
+/// connections, and what one signature costs.
+async fn oidc_section(base: &str, account: &str, duration: Duration, pid: Option<u32>) {
+    use app::core::oidc::jws::{self, Alg, PrivateKey};
+    for alg in Alg::ALL {
+        let key = PrivateKey::from_pkcs8(alg, &jws::generate_pkcs8(alg).expect("a key")).expect("the key");
+        let claims = serde_json::json!({ "iss": "https://auth.example.com", "sub": "0123456789abcdef", "exp": 4_000_000_000u64 });
+        let rounds = if alg == Alg::Rs256 { 500 } else { 5_000 };
+        let started = Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(jws::sign(&key, "kid", Some("at+jwt"), &claims).expect("a signature"));
+        }
+        let each = started.elapsed() / rounds;
+        println!("signing one token, {}: {:.3} ms of one core", alg.as_str(), each.as_secs_f64() * 1000.0);
+    }
+    let (Ok(client_id), Ok(secret)) = (std::env::var("BENCH_CLIENT_ID"), std::env::var("BENCH_CLIENT_SECRET")) else {
+        println!("oidc: BENCH_CLIENT_ID and BENCH_CLIENT_SECRET unset (bench/run.sh registers a client); skipped");
+        return;
+    };
+    let login = reqwest::Client::new()
+        .post(format!("{base}/api/v1/login"))
+        .json(&serde_json::json!({ "account": account, "password": PASSWORD }))
+        .send()
+        .await
+        .expect("a sign-in");
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|c| c.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let oidc = Oidc { base: base.to_owned(), client_id, secret, cookie };
+
+    let usage = Usage::watch(pid);
+    let exchange = {
+        let oidc = oidc.clone();
+        move |client: reqwest::Client, (): ()| {
+            let oidc = oidc.clone();
+            async move {
+                let outcome = oidc.sign_in(&client, "openid").await.map(|t| t.is_some());
+                ((), outcome)
+            }
+        }
+    };
+    let figures = load_ops(duration, vec![(); 64], exchange).await;
+    println!("{}", figures.line("OIDC code exchanges (authorize + token), 64 conns"));
+    println!("{}", usage.line());
+
+    // One refresh chain per connection: each refresh uses up its token.
+    let setup = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client");
+    let mut chains = Vec::new();
+    for _ in 0..64 {
+        let tokens = oidc.sign_in(&setup, "openid offline_access").await.expect("a sign-in").expect("tokens");
+        chains.push(tokens["refresh_token"].as_str().expect("a refresh token").to_owned());
+    }
+    let usage = Usage::watch(pid);
+    let refresh = {
+        let oidc = oidc.clone();
+        move |client: reqwest::Client, token: String| {
+            let oidc = oidc.clone();
+            async move {
+                let form = [("grant_type", "refresh_token"), ("refresh_token", token.as_str())];
+                let answer = client
+                    .post(format!("{}/oauth2/token", oidc.base))
+                    .basic_auth(&oidc.client_id, Some(&oidc.secret))
+                    .form(&form)
+                    .send()
+                    .await;
+                let answer = match answer {
+                    Ok(answer) if answer.status().is_success() => answer.json::<serde_json::Value>().await,
+                    Ok(_) => return (token, Ok(false)),
+                    Err(e) => return (token, Err(e)),
+                };
+                match answer {
+                    Ok(tokens) => match tokens["refresh_token"].as_str() {
+                        Some(next) => (next.to_owned(), Ok(true)),
+                        None => (token, Ok(false)),
+                    },
+                    Err(e) => (token, Err(e)),
+                }
+            }
+        }
+    };
+    let figures = load_ops(duration, chains, refresh).await;
+    println!("{}", figures.line("OIDC refreshes (rotating), 64 conns"));
+    println!("{}", usage.line());
+
+    let usage = Usage::watch(pid);
+    let url = format!("{base}/oauth2/jwks");
+    let figures = load(64, duration, None, move |client: reqwest::Client, _| client.get(url.clone()).send()).await;
+    println!("{}", figures.line("GET /oauth2/jwks, 64 conns"));
+    println!("{}", usage.line());
 }

@@ -59,3 +59,63 @@ async fn simultaneous_registrations_split_across_two_instances_create_one_accoun
     assert_eq!(a.core.db.count_mobile(&mobile).await.unwrap(), 1);
     assert_eq!(b.core.db.count_mobile(&mobile).await.unwrap(), 1);
 }
+
+/// Other sites signing in through us, behind a load balancer: a code one
+/// server issued is exchanged at the other, whose token the first answers;
+/// both publish the same keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_openid_connect_code_from_one_instance_is_exchanged_at_the_other() {
+    let Some(database_url) = service("TEST_POSTGRES_URL") else { return };
+    let database_url = fresh_postgres_database(&database_url).await;
+    let prefix = format!("multi{}:", uuid::Uuid::new_v4().simple());
+    let shared = || Spawn {
+        db: Db::Postgres,
+        store: StoreKind::Redis,
+        database_url: Some(database_url.clone()),
+        store_prefix: Some(prefix.clone()),
+        env: vec![("PUBLIC_URL", "https://auth.example.test".to_string())],
+    };
+    let (Some(a), Some(b)) = (spawn(shared()).await, spawn(shared()).await) else { return };
+    let (_, browser) = a.signed_in_user("13100131500", "Balancer1").await;
+    let redirect = "https://rp.example/cb".to_owned();
+    let registration = app::core::use_cases::ClientRegistration {
+        name: "Demo",
+        redirect_uris: std::slice::from_ref(&redirect),
+        post_logout_redirect_uris: &[],
+        public: false,
+        consent: false,
+    };
+    let (client, secret) = app::core::use_cases::create_client(&a.core, &registration).await.unwrap();
+    let secret = secret.unwrap().0;
+    let mut authorize = url::Url::parse(&a.url("/oauth2/authorize")).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("client_id", &client.client_id)
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid phone");
+    let answer = browser.get(authorize.as_str()).send().await.unwrap();
+    let location = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", redirect.as_str())];
+    let exchanged = reqwest::Client::new()
+        .post(b.url("/oauth2/token"))
+        .basic_auth(&client.client_id, Some(&secret))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(exchanged.status(), 200, "the other instance takes the code");
+    let tokens: serde_json::Value = exchanged.json().await.unwrap();
+    let info = reqwest::Client::new()
+        .get(a.url("/oauth2/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.status(), 200, "and the first answers its token");
+    assert_eq!(info.json::<serde_json::Value>().await.unwrap()["phone_number"], "+8613100131500");
+    let (ja, jb) = (a.get("/oauth2/jwks").await, b.get("/oauth2/jwks").await);
+    assert_eq!(ja.json::<serde_json::Value>().await.unwrap(), jb.json::<serde_json::Value>().await.unwrap());
+}

@@ -759,3 +759,49 @@ mod attacks {
         assert_eq!((status, error.as_str()), (StatusCode::BAD_REQUEST, "invalid_grant"), "the client itself works");
     }
 }
+
+/// A new password (a reset, here) ends every session, and with them what
+/// the sites were given: userinfo refuses at once, the refresh token stops.
+#[tokio::test]
+async fn a_password_reset_ends_what_sites_were_given() {
+    use flow::{REDIRECT, fixture};
+    let f = fixture(false).await;
+    let mut url = url::Url::parse(&format!("{}/oauth2/authorize", f.issuer)).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", &f.client_id)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid offline_access");
+    let (_, location) = flow::redirected(&f.browser, url.as_str()).await;
+    let code = flow::param(&location, "code").unwrap();
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
+    let tokens: Value = reqwest::Client::new()
+        .post(format!("{}/oauth2/token", f.issuer))
+        .basic_auth(&f.client_id, f.secret.as_deref())
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let userinfo = || {
+        reqwest::Client::new()
+            .get(format!("{}/oauth2/userinfo", f.issuer))
+            .bearer_auth(tokens["access_token"].as_str().unwrap())
+            .send()
+    };
+    assert_eq!(userinfo().await.unwrap().status(), 200);
+    let hash = app::core::password_hashing::PasswordHash::from_stored("$argon2id$reset".into());
+    f.app.core.db.set_password_hash(f.user_id, &hash, None, app::core::now_ms(), &[]).await.unwrap();
+    assert_eq!(userinfo().await.unwrap().status(), 401);
+    let refresh = [("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())];
+    let refreshed = reqwest::Client::new()
+        .post(format!("{}/oauth2/token", f.issuer))
+        .basic_auth(&f.client_id, f.secret.as_deref())
+        .form(&refresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 400);
+}
