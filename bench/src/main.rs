@@ -566,8 +566,8 @@ async fn main() {
     }
 }
 
-/// 10. OpenID Connect: code exchanges, refreshes and JWK Set fetches at 64
-/// connections, and what one signature costs.
+/// OpenID Connect (section 10): code exchanges, refreshes and JWK Set
+/// fetches at 64 connections, and what one signature costs.
 async fn oidc_section(base: &str, account: &str, duration: Duration, pid: Option<u32>) {
     use app::core::oidc::jws::{self, Alg, PrivateKey};
     for alg in Alg::ALL {
