@@ -191,8 +191,12 @@ impl Database {
         next_hash: &str,
         now_ms: i64,
     ) -> Result<Refreshed, DbError> {
+        // The grant by its key (`EXISTS`), not `IN (every live grant)`: the
+        // bench measured 171 refreshes/s with the list, SQLite scanning it
+        // on each.
         let claim = "UPDATE oidc_refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL \
-                     AND expires_at > $2 AND grant_id IN (SELECT id FROM oidc_grants WHERE revoked_at IS NULL) \
+                     AND expires_at > $2 AND EXISTS (SELECT 1 FROM oidc_grants g \
+                     WHERE g.id = oidc_refresh_tokens.grant_id AND g.revoked_at IS NULL) \
                      RETURNING grant_id, expires_at";
         let next =
             "INSERT INTO oidc_refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
