@@ -314,6 +314,11 @@ impl Config {
             },
             session_ttl: vars.seconds("SESSION_TTL_SECONDS", 86_400)?,
             oidc_token_ttl: vars.seconds("OIDC_ACCESS_TOKEN_SECONDS", 300)?,
+            oidc_access_token_alg: {
+                let raw = vars.string("OIDC_ACCESS_TOKEN_ALG", "RS256");
+                app::core::oidc::jws::Alg::parse(&raw)
+                    .ok_or_else(|| bad("OIDC_ACCESS_TOKEN_ALG", format!("{raw:?}: expected RS256 or ES256")))?
+            },
             remember_ttl: vars.seconds("REMEMBER_ME_TTL_SECONDS", 14 * 86_400)?,
             login_captcha: match vars.string("LOGIN_CAPTCHA", "after_failures").as_str() {
                 "always" => LoginCaptcha::Always,
@@ -413,6 +418,16 @@ mod tests {
         assert_eq!(c.settings.password_policy, PasswordPolicy { min_chars: 8, max_chars: 20 });
         assert_eq!(c.hash_params, HashParams { memory_kib: 19_456, iterations: 2, lanes: 1 });
         assert!(!c.settings.secure_cookies);
+    }
+
+    #[test]
+    fn access_tokens_are_rs256_unless_es256_is_asked() {
+        use app::core::oidc::jws::Alg;
+        assert_eq!(config(&[]).unwrap().settings.oidc_access_token_alg, Alg::Rs256);
+        assert_eq!(config(&[("OIDC_ACCESS_TOKEN_ALG", "ES256")]).unwrap().settings.oidc_access_token_alg, Alg::Es256);
+        for bad in ["none", "HS256", "es256", ""] {
+            assert!(config(&[("OIDC_ACCESS_TOKEN_ALG", bad)]).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -90,6 +90,8 @@ pub struct Settings {
     /// How long an OpenID Connect access or ID token is good for; a retired
     /// signing key stays published this long (and `KEYS_RELOAD`).
     pub oidc_token_ttl: Duration,
+    /// What access tokens are signed with (ID tokens are RS256).
+    pub oidc_access_token_alg: oidc::jws::Alg,
 }
 
 impl Default for Settings {
@@ -122,6 +124,7 @@ impl Default for Settings {
             trusted_proxies: TrustedProxies::default(),
             delivery: delivery::DeliverySettings::default(),
             oidc_token_ttl: Duration::from_secs(300),
+            oidc_access_token_alg: oidc::jws::Alg::Rs256,
         }
     }
 }

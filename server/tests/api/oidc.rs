@@ -573,6 +573,26 @@ mod attacks {
         assert_eq!(userinfo(&f, tokens["access_token"].as_str().unwrap()).await, StatusCode::OK);
     }
 
+    /// `OIDC_ACCESS_TOKEN_ALG=ES256`: access tokens signed with the P-256
+    /// key (the ID token stays RS256), and answered as before.
+    #[tokio::test]
+    async fn access_tokens_may_be_signed_es256() {
+        let f = fixture_with(false, vec![("OIDC_ACCESS_TOKEN_ALG", "ES256".into())]).await;
+        let c = code(&f, &[]).await;
+        let tokens: Value = token(&f, &c, None, None).await.json().await.unwrap();
+        let alg = |token: &str| {
+            let header = token.split('.').next().unwrap();
+            let header: Value = serde_json::from_slice(
+                &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+            )
+            .unwrap();
+            header["alg"].as_str().unwrap().to_owned()
+        };
+        assert_eq!(alg(tokens["access_token"].as_str().unwrap()), "ES256");
+        assert_eq!(alg(tokens["id_token"].as_str().unwrap()), "RS256");
+        assert_eq!(userinfo(&f, tokens["access_token"].as_str().unwrap()).await, StatusCode::OK);
+    }
+
     #[tokio::test]
     async fn introspection_is_for_confidential_clients() {
         let f = fixture(true).await;

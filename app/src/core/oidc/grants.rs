@@ -78,6 +78,8 @@ pub struct LiveGrant {
     pub method: String,
     /// When the session ends (ms): a refresh token lasts no longer.
     pub session_expires_at: i64,
+    /// The account's subject, once made (`oidc_subject` makes it).
+    pub subject: Option<String>,
 }
 
 impl Database {
@@ -136,7 +138,7 @@ impl Database {
     /// nor expired, its account active.
     pub async fn live_grant(&self, grant_id: &str, now_ms: i64) -> Result<Option<LiveGrant>, DbError> {
         let q = "SELECT g.id, g.client_id, g.user_id, g.session_id, g.scope, s.created_at AS auth_time, s.method, \
-                 s.expires_at AS session_expires_at \
+                 s.expires_at AS session_expires_at, u.oidc_subject AS subject \
                  FROM oidc_grants g JOIN sessions s ON s.id = g.session_id JOIN users u ON u.id = g.user_id \
                  WHERE g.id = $1 AND g.revoked_at IS NULL AND s.ended_at IS NULL AND s.expires_at > $2 \
                  AND u.is_active";

@@ -540,8 +540,16 @@ async fn issue_tokens(
     id_token: Option<Option<&str>>,
 ) -> Result<TokenResponse, TokenError> {
     let keys = core.signing_keys.current().await?;
-    let (kid, key) = keys.signer(Alg::Rs256).ok_or_else(|| TokenError::Unavailable("no RS256 key".into()))?;
-    let subject = core.db.oidc_subject(grant.user_id).await?;
+    let signer = |alg: Alg| keys.signer(alg).ok_or_else(|| TokenError::Unavailable(format!("no {} key", alg.as_str())));
+    // ID tokens are RS256, which every client checks; access tokens are
+    // what `OIDC_ACCESS_TOKEN_ALG` says (ES256 signs in a twenty-fifth of
+    // the time, for resource servers that check it).
+    let (id_kid, id_key) = signer(Alg::Rs256)?;
+    let (access_kid, access_key) = signer(core.settings.oidc_access_token_alg)?;
+    let subject = match &grant.subject {
+        Some(subject) => subject.clone(),
+        None => core.db.oidc_subject(grant.user_id).await?,
+    };
     let (now, ttl) = (now_ms() / 1000, core.settings.oidc_token_ttl.as_secs() as i64);
     let issuer = core.settings.public_url.as_str();
     let id_token = id_token.map(|nonce| IdTokenClaims {
@@ -567,12 +575,12 @@ async fn issue_tokens(
         scope: grant.scope.clone(),
         gid: grant.id.clone(),
     };
-    let sign = |typ, claims: &dyn erased::Claims| {
+    let sign = |key, kid, typ, claims: &dyn erased::Claims| {
         claims.sign(key, kid, typ).map_err(|e| TokenError::Unavailable(e.to_string()))
     };
     Ok(TokenResponse {
-        id_token: id_token.map(|claims| sign(None, &claims)).transpose()?,
-        access_token: sign(Some(ACCESS_TOKEN_TYP), &access)?,
+        id_token: id_token.map(|claims| sign(id_key, id_kid, None, &claims)).transpose()?,
+        access_token: sign(access_key, access_kid, Some(ACCESS_TOKEN_TYP), &access)?,
         token_type: "Bearer",
         expires_in: ttl as u64,
         refresh_token: None,
