@@ -51,6 +51,21 @@ struct Figures {
 }
 
 impl Figures {
+    /// The workers' figures as one, over the time since `started`.
+    fn merged(workers: Vec<Figures>, started: Instant) -> Figures {
+        let mut all = Figures::default();
+        for figures in workers {
+            all.ok += figures.ok;
+            all.refused += figures.refused;
+            all.failed += figures.failed;
+            all.timed_out += figures.timed_out;
+            all.latencies.extend(figures.latencies);
+        }
+        all.elapsed = started.elapsed();
+        all.latencies.sort();
+        all
+    }
+
     fn percentile(&self, p: f64) -> Duration {
         if self.latencies.is_empty() {
             return Duration::ZERO;
@@ -194,17 +209,7 @@ where
             figures
         });
     }
-    let mut all = Figures::default();
-    for figures in workers.join_all().await {
-        all.ok += figures.ok;
-        all.refused += figures.refused;
-        all.failed += figures.failed;
-        all.timed_out += figures.timed_out;
-        all.latencies.extend(figures.latencies);
-    }
-    all.elapsed = started.elapsed();
-    all.latencies.sort();
-    all
+    Figures::merged(workers.join_all().await, started)
 }
 
 /// Runs `connections` workers, each repeating `op` (which may send several
@@ -246,17 +251,7 @@ where
             figures
         });
     }
-    let mut all = Figures::default();
-    for figures in workers.join_all().await {
-        all.ok += figures.ok;
-        all.refused += figures.refused;
-        all.failed += figures.failed;
-        all.timed_out += figures.timed_out;
-        all.latencies.extend(figures.latencies);
-    }
-    all.elapsed = started.elapsed();
-    all.latencies.sort();
-    all
+    Figures::merged(workers.join_all().await, started)
 }
 
 /// The OpenID Connect client `bench/run.sh` registered, and a signed-in

@@ -5,6 +5,12 @@ use futures::future::join_all;
 use serde_json::json;
 
 async fn two_instances() -> Option<(TestApp, TestApp)> {
+    two_instances_with(vec![]).await
+}
+
+/// Two servers on one fresh PostgreSQL database and one Redis prefix, with
+/// `env` on both.
+async fn two_instances_with(env: Vec<(&'static str, String)>) -> Option<(TestApp, TestApp)> {
     let database_url = fresh_postgres_database(&service("TEST_POSTGRES_URL")?).await;
     let prefix = format!("multi{}:", uuid::Uuid::new_v4().simple());
     let shared = || Spawn {
@@ -12,7 +18,7 @@ async fn two_instances() -> Option<(TestApp, TestApp)> {
         store: StoreKind::Redis,
         database_url: Some(database_url.clone()),
         store_prefix: Some(prefix.clone()),
-        ..Spawn::default()
+        env: env.clone(),
     };
     Some((spawn(shared()).await?, spawn(shared()).await?))
 }
@@ -65,17 +71,8 @@ async fn simultaneous_registrations_split_across_two_instances_create_one_accoun
 /// both publish the same keys.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_openid_connect_code_from_one_instance_is_exchanged_at_the_other() {
-    let Some(database_url) = service("TEST_POSTGRES_URL") else { return };
-    let database_url = fresh_postgres_database(&database_url).await;
-    let prefix = format!("multi{}:", uuid::Uuid::new_v4().simple());
-    let shared = || Spawn {
-        db: Db::Postgres,
-        store: StoreKind::Redis,
-        database_url: Some(database_url.clone()),
-        store_prefix: Some(prefix.clone()),
-        env: vec![("PUBLIC_URL", "https://auth.example.test".to_string())],
-    };
-    let (Some(a), Some(b)) = (spawn(shared()).await, spawn(shared()).await) else { return };
+    let env = vec![("PUBLIC_URL", "https://auth.example.test".to_string())];
+    let Some((a, b)) = two_instances_with(env).await else { return };
     let (_, browser) = a.signed_in_user("13100131500", "Balancer1").await;
     let redirect = "https://rp.example/cb".to_owned();
     let registration = app::core::use_cases::ClientRegistration {
