@@ -6,6 +6,7 @@
 
 use app::core::{
     Core,
+    mail::templates::escape,
     oidc::{
         AUTHORIZE_PATH, DISCOVERY_PATH, END_SESSION_PATH, INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH,
         USERINFO_PATH, discovery,
@@ -100,13 +101,12 @@ async fn authorize_get(State(core): State<Core>, headers: HeaderMap, RawQuery(qu
 
 /// The same request as a form post (OpenID Connect Core §3.1.2.1): it comes
 /// back from sign-in as a query.
+/// The same request as a form post (OpenID Connect Core §3.1.2.1): a form
+/// body is a query, which comes back from sign-in as one.
 async fn authorize_post(State(core): State<Core>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let form = String::from_utf8_lossy(&body);
-    match AuthorizeParams::parse(&form) {
-        Ok(params) => {
-            let query = serde_urlencoded::to_string(AsQuery(&params)).unwrap_or_default();
-            authorize(&core, &headers, &params, &query).await
-        }
+    let query = String::from_utf8_lossy(&body);
+    match AuthorizeParams::parse(&query) {
+        Ok(params) => authorize(&core, &headers, &params, &query).await,
         Err(e) => error_page(&e),
     }
 }
@@ -145,7 +145,7 @@ fn error_page(error: &AuthorizeError) -> Response {
 
 /// A plain page of ours: a title and one message.
 fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
-    let (title, message) = (html_escape(title), html_escape(message));
+    let (title, message) = (escape(title), escape(message));
     let page = format!(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head>\
@@ -154,43 +154,6 @@ fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
     (status, Html(page)).into_response()
 }
 
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// `AuthorizeParams` written back as a query.
-struct AsQuery<'a>(&'a AuthorizeParams);
-
-impl serde::Serialize for AsQuery<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let p = self.0;
-        let fields = [
-            ("client_id", &p.client_id),
-            ("redirect_uri", &p.redirect_uri),
-            ("response_type", &p.response_type),
-            ("response_mode", &p.response_mode),
-            ("scope", &p.scope),
-            ("state", &p.state),
-            ("nonce", &p.nonce),
-            ("code_challenge", &p.code_challenge),
-            ("code_challenge_method", &p.code_challenge_method),
-            ("prompt", &p.prompt),
-            ("max_age", &p.max_age),
-            ("login_hint", &p.login_hint),
-        ];
-        let mut map = serializer.serialize_map(None)?;
-        for (name, value) in fields {
-            if let Some(value) = value {
-                map.serialize_entry(name, value)?;
-            }
-        }
-        map.end()
-    }
-}
-
-/// A back-channel request: who calls (address, Basic credentials) and its
-/// form, or the OAuth error that says why it cannot be read.
 async fn back_channel<F: serde::de::DeserializeOwned>(
     core: &Core,
     request: axum::extract::Request,

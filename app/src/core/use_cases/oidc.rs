@@ -575,12 +575,9 @@ async fn issue_tokens(
         scope: grant.scope.clone(),
         gid: grant.id.clone(),
     };
-    let sign = |key, kid, typ, claims: &dyn erased::Claims| {
-        claims.sign(key, kid, typ).map_err(|e| TokenError::Unavailable(e.to_string()))
-    };
     Ok(TokenResponse {
-        id_token: id_token.map(|claims| sign(id_key, id_kid, None, &claims)).transpose()?,
-        access_token: sign(access_key, access_kid, Some(ACCESS_TOKEN_TYP), &access)?,
+        id_token: id_token.map(|claims| sign_token(id_key, id_kid, None, &claims)).transpose()?,
+        access_token: sign_token(access_key, access_kid, Some(ACCESS_TOKEN_TYP), &access)?,
         token_type: "Bearer",
         expires_in: ttl as u64,
         refresh_token: None,
@@ -588,19 +585,14 @@ async fn issue_tokens(
     })
 }
 
-/// Signs either kind of claims through one closure.
-mod erased {
-    use crate::core::oidc::jws::{self, JwsError, PrivateKey};
-
-    pub trait Claims {
-        fn sign(&self, key: &PrivateKey, kid: &str, typ: Option<&str>) -> Result<String, JwsError>;
-    }
-
-    impl<T: serde::Serialize> Claims for T {
-        fn sign(&self, key: &PrivateKey, kid: &str, typ: Option<&str>) -> Result<String, JwsError> {
-            jws::sign(key, kid, typ, self)
-        }
-    }
+/// Signs `claims` with `key`: a token, or why not.
+fn sign_token(
+    key: &jws::PrivateKey,
+    kid: &str,
+    typ: Option<&str>,
+    claims: &impl Serialize,
+) -> Result<String, TokenError> {
+    jws::sign(key, kid, typ, claims).map_err(|e| TokenError::Unavailable(e.to_string()))
 }
 
 /// A refused access token at the userinfo endpoint (RFC 6750 §3.1).
