@@ -82,7 +82,9 @@ pub mod redirects {
     /// Call before hydrating.
     pub fn install() {
         let _ = leptos::server_fn::redirect::set_redirect_hook(|to: &str| {
-            let served_by_the_server = to.starts_with("/oauth2/");
+            // Another site (a client's redirect URI, after consent) is a
+            // page load too.
+            let served_by_the_server = !to.starts_with('/') || to.starts_with("/oauth2/");
             match ROUTER.get() {
                 Some(router) if !served_by_the_server => router.with(|| BrowserUrl::redirect(to)),
                 _ => {
@@ -125,6 +127,7 @@ fn Site() -> impl IntoView {
                 <Route path=StaticSegment("agreement") view={Lazy::<AgreementRoute>::new()} ssr=SsrMode::Async />
                 <Route path=StaticSegment("forgot") view={Lazy::<ForgotRoute>::new()} ssr=SsrMode::Async />
                 <Route path=StaticSegment("reset") view={Lazy::<ResetRoute>::new()} ssr=SsrMode::Async />
+                <Route path=StaticSegment("consent") view={Lazy::<ConsentRoute>::new()} ssr=SsrMode::Async />
                 <Route
                     path=(StaticSegment("email"), StaticSegment("verify"))
                     view={Lazy::<VerifyEmailRoute>::new()}
@@ -168,4 +171,5 @@ lazy_page! {
     ResetRoute => pages::ResetPage,
     VerifyEmailRoute => pages::VerifyEmailPage,
     DevOutboxRoute => pages::DevOutboxPage,
+    ConsentRoute => pages::ConsentPage,
 }

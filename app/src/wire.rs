@@ -215,6 +215,30 @@ pub struct SessionView {
     pub user_agent: String,
     /// The session this request came with.
     pub current: bool,
+    /// The applications (OpenID Connect clients) signed in through it.
+    pub clients: Vec<String>,
+}
+
+/// An application a person signed in to through us (an OpenID Connect
+/// client), as the user centre lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationView {
+    pub client_id: String,
+    pub name: String,
+    /// The scopes it was given (`openid`, `profile`, `phone`, ...).
+    pub scopes: Vec<String>,
+    /// Unix milliseconds: its last authorization.
+    pub last_authorized_at: i64,
+}
+
+/// What the consent page shows: who asks, for what, and where the answer
+/// goes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentView {
+    pub client_name: String,
+    pub scopes: Vec<String>,
+    /// The host of the redirect URI (or its scheme, for an app's own).
+    pub redirect_host: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -397,6 +421,7 @@ mod tests {
             client_ip: "203.0.113.5".into(),
             user_agent: "ua".into(),
             current: true,
+            clients: vec!["Demo 商城".into()],
         };
         let attempt = AttemptView {
             created_at: 1,
@@ -405,10 +430,27 @@ mod tests {
             method: "password".into(),
             outcome: "ok".into(),
         };
+        let application = ApplicationView {
+            client_id: "c".into(),
+            name: "Demo 商城".into(),
+            scopes: vec!["openid".into(), "phone".into()],
+            last_authorized_at: 4,
+        };
         for profile in [profile(None, None), profile(Some("a@b.cn".into()), Some(5))] {
-            survives(Some(UserCentreData { profile, sessions: vec![session.clone()], history: vec![attempt.clone()] }));
+            survives(Some(UserCentreData {
+                profile,
+                sessions: vec![session.clone()],
+                history: vec![attempt.clone()],
+                applications: vec![application.clone()],
+            }));
         }
         survives(None::<UserCentreData>);
+        survives(Some(ConsentView {
+            client_name: "Demo 商城".into(),
+            scopes: vec!["openid".into()],
+            redirect_host: "shop.example".into(),
+        }));
+        survives(None::<ConsentView>);
         for last_error in [None, Some("timeout".to_owned())] {
             survives(vec![DeliveryView {
                 id: "d".into(),

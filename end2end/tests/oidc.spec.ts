@@ -8,12 +8,20 @@ import { PASSWORD, cli, createUser, freshMobile, sendCode, signIn, useOwnAddress
  * openid-client (a maintained library no one here wrote) discovers us,
  * sends the browser with PKCE, and on the way back checks the state, the
  * `iss`, the ID token against our JWKS and the nonce, then reads userinfo. */
-async function startRelyingParty(options: { loginHint?: string } = {}) {
+async function startRelyingParty(options: { loginHint?: string; consent?: boolean } = {}) {
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const redirectUri = `${base}/cb`;
-  const registered = cli(["clients", "create", "--name", "Demo 商城", "--redirect-uri", redirectUri]);
+  const registered = cli([
+    "clients",
+    "create",
+    "--name",
+    "Demo 商城",
+    "--redirect-uri",
+    redirectUri,
+    ...(options.consent ? ["--consent"] : []),
+  ]);
   const issuer = new URL(process.env.BASE_URL ?? "http://127.0.0.1:3000");
   // Our test server speaks http; the library asks to be told that is fine.
   const config = await oidc.discovery(
@@ -51,7 +59,11 @@ async function startRelyingParty(options: { loginHint?: string } = {}) {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
       res.end(`<p data-testid="rp-phone">${info.phone_number}</p><p data-testid="rp-user">${info.preferred_username}</p>`);
     } catch (error) {
-      res.writeHead(500, { "content-type": "text/plain; charset=utf-8" }).end(`relying party: ${error}`);
+      // An error the provider sent back (`access_denied`, ...), as the
+      // library reports it.
+      const code = (error as { error?: string }).error ?? "";
+      res.writeHead(500, { "content-type": "text/html; charset=utf-8" });
+      res.end(`<p data-testid="rp-error">${code}</p><pre>relying party: ${error}</pre>`);
     }
   });
   return { start: `${base}/start`, close: () => server.close() };
@@ -98,6 +110,52 @@ test("a new visitor registers in the middle of a site's sign-in and arrives back
     await page.getByLabel("我已阅读并同意").check();
     await page.getByRole("button", { name: "注册", exact: true }).click();
     await expect(page.getByTestId("rp-phone")).toHaveText(`+86${mobile}`);
+  } finally {
+    rp.close();
+  }
+});
+
+test("a third-party site asks first; the person allows it, later takes it back in the user centre, then refuses", async ({
+  page,
+  context,
+}) => {
+  await useOwnAddress(context);
+  const user = createUser();
+  const rp = await startRelyingParty({ consent: true });
+  try {
+    await page.goto("/login");
+    await expect(page.locator("body[data-hydrated=true]")).toBeAttached();
+    await signIn(page, user.username, PASSWORD);
+    await expect(page.getByTestId("signed-in-user")).toHaveText(user.username);
+
+    await page.goto(rp.start);
+    await expect(page).toHaveURL(/\/consent\?request=/);
+    await expect(page.getByTestId("consent-ask")).toHaveText("Demo 商城 请求获取：你的用户名和昵称、你的手机号");
+    await expect(page.getByTestId("consent-host")).toHaveText("127.0.0.1");
+    await expect(page.locator("body[data-hydrated=true]")).toBeAttached();
+    await page.getByRole("button", { name: "同意" }).click();
+    await expect(page.getByTestId("rp-phone")).toHaveText(`+86${user.mobile}`);
+
+    // Allowed once, not asked again.
+    await page.goto(rp.start);
+    await expect(page.getByTestId("rp-phone")).toHaveText(`+86${user.mobile}`);
+
+    await page.goto("/user");
+    const app = page.getByTestId("application-row");
+    await expect(app).toHaveCount(1);
+    await expect(app).toContainText("Demo 商城");
+    await expect(app).toContainText("你的手机号");
+    await expect(page.getByTestId("session-clients").first()).toContainText("Demo 商城");
+    await expect(page.locator("body[data-hydrated=true]")).toBeAttached();
+    await app.getByRole("button", { name: "取消授权" }).click();
+    await expect(page.getByTestId("no-applications")).toBeVisible();
+
+    // Taken back: asked again, and a no goes back to the site as a no.
+    await page.goto(rp.start);
+    await expect(page).toHaveURL(/\/consent\?request=/);
+    await expect(page.locator("body[data-hydrated=true]")).toBeAttached();
+    await page.getByRole("button", { name: "拒绝" }).click();
+    await expect(page.getByTestId("rp-error")).toHaveText("access_denied");
   } finally {
     rp.close();
   }

@@ -41,6 +41,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(core: Core) -> Router<S> {
         .route("/me/sessions", get(sessions).delete(end_all_sessions))
         .route("/me/sessions/{id}", delete(end_session))
         .route("/me/logins", get(logins))
+        .route("/me/applications", get(applications))
+        .route("/me/applications/{client_id}", delete(revoke_application))
         .route("/me/email", get(email_status).put(bind_email).delete(remove_email))
         .route("/me/email/resend", post(resend_email_link))
         .route("/email/verify/{token}", get(verify_email))
@@ -261,6 +263,22 @@ async fn end_session(
 async fn end_all_sessions(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Result<Response, ApiError> {
     use_cases::end_all_sessions(&core, &auth).await?;
     Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), &tokens::cleared_cookie(core.settings.secure_cookies)))
+}
+
+async fn applications(
+    State(core): State<Core>,
+    ApiAuth(auth): ApiAuth,
+) -> Result<Json<Vec<app::wire::ApplicationView>>, ApiError> {
+    Ok(Json(use_cases::list_applications(&core, &auth).await?))
+}
+
+async fn revoke_application(
+    State(core): State<Core>,
+    ApiAuth(auth): ApiAuth,
+    Path(client_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    use_cases::revoke_application(&core, &auth, &client_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn logins(

@@ -11,9 +11,7 @@ use app::core::{
         AUTHORIZE_PATH, DISCOVERY_PATH, END_SESSION_PATH, INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH,
         USERINFO_PATH, discovery,
     },
-    use_cases::{
-        self, Authorize, AuthorizeError, AuthorizeParams, ClientCredentials, TokenError, TokenForm, TokenQueryForm,
-    },
+    use_cases::{self, AuthorizeError, AuthorizeParams, ClientCredentials, TokenError, TokenForm, TokenQueryForm},
 };
 use axum::{
     Json, Router,
@@ -118,15 +116,7 @@ async fn authorize(core: &Core, headers: &HeaderMap, params: &AuthorizeParams, q
         Err(e) => return error_page(&AuthorizeError::Unavailable(e.to_string())),
     };
     match use_cases::authorize(core, signed_in.as_ref(), params, query).await {
-        Ok(Authorize::Redirect(to)) => Redirect::to(&to).into_response(),
-        Ok(Authorize::SignIn { next, login_hint }) => {
-            let mut query = url::form_urlencoded::Serializer::new(String::new());
-            query.append_pair("next", &next);
-            if let Some(hint) = login_hint {
-                query.append_pair("account", &hint);
-            }
-            Redirect::to(&format!("/login?{}", query.finish())).into_response()
-        }
+        Ok(next) => Redirect::to(&next.location()).into_response(),
         Err(e) => error_page(&e),
     }
 }

@@ -3,12 +3,14 @@
 //! `crate::wire`; everything behind `ssr` stays on the server.
 
 mod account;
+mod consent;
 mod recovery;
 mod sign_in;
 mod sms;
 mod user_centre;
 
 pub use account::*;
+pub use consent::*;
 pub use recovery::*;
 pub use sign_in::*;
 pub use sms::*;

@@ -2,7 +2,7 @@
 
 use crate::{
     error::AppError,
-    wire::{AttemptView, Profile, SessionView},
+    wire::{ApplicationView, AttemptView, Profile, SessionView},
 };
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ pub struct UserCentreData {
     pub profile: Profile,
     pub sessions: Vec<SessionView>,
     pub history: Vec<AttemptView>,
+    pub applications: Vec<ApplicationView>,
 }
 
 /// The user centre's data; `None` when signed out (the page then sends the
@@ -25,7 +26,8 @@ pub async fn user_centre() -> Result<Option<UserCentreData>, AppError> {
     let Some(auth) = signed_in(&core).await? else { return Ok(None) };
     let sessions = use_cases::list_sessions(&core, &auth).await.map_err(fail)?;
     let history = use_cases::login_history(&core, &auth).await.map_err(fail)?;
-    Ok(Some(UserCentreData { profile: use_cases::profile(&auth), sessions, history }))
+    let applications = use_cases::list_applications(&core, &auth).await.map_err(fail)?;
+    Ok(Some(UserCentreData { profile: use_cases::profile(&auth), sessions, history, applications }))
 }
 
 #[server(endpoint = "update_nickname", output = crate::wire::Answer)]
@@ -74,4 +76,13 @@ pub async fn end_all_sessions() -> Result<(), AppError> {
     clear_session_cookie(&core);
     leptos_axum::redirect("/login");
     Ok(())
+}
+
+/// "取消授权": an application's tokens stop, and its consent is forgotten.
+#[server(endpoint = "revoke_application", output = crate::wire::Answer)]
+pub async fn revoke_application(client_id: String) -> Result<(), AppError> {
+    use super::context::*;
+    let core = core()?;
+    let auth = authenticated(&core).await?;
+    crate::core::use_cases::revoke_application(&core, &auth, &client_id).await.map_err(fail)
 }

@@ -49,3 +49,51 @@ pub fn tool(name: &str) -> bool {
     }
     found
 }
+
+/// A person signed in (session `s1`, by SMS, never expiring) and a client
+/// registered, in `db` (migrated here): what the OpenID Connect tables hang
+/// on. Returns the user's id and the client's id.
+pub async fn oidc_person(db: &crate::core::db::Database, now_ms: i64) -> (i64, String) {
+    use crate::core::{
+        db::{NewSession, NewUser},
+        oidc::clients::NewClient,
+        password_hashing::PasswordHash,
+    };
+    use crate::rules::{Mobile, Username};
+    db.migrate().await.unwrap();
+    let (username, mobile) = (Username::parse("Grantee1").unwrap(), Mobile::parse("13900139000").unwrap());
+    let hash = PasswordHash::from_stored("$argon2id$x".into());
+    let new_user = NewUser { username: &username, mobile: &mobile, nickname: None, password_hash: &hash, now_ms };
+    let user = db.insert_user(&new_user).await.unwrap();
+    let session = NewSession {
+        id: "s1",
+        user_id: user.id,
+        password_version: user.password_version,
+        now_ms,
+        expires_at: i64::MAX,
+        client_ip: "127.0.0.1",
+        user_agent: "test",
+        remember: false,
+        method: "sms",
+    };
+    assert!(db.create_session(&session).await.unwrap());
+    let client = NewClient::parse("Demo 商城", &["https://rp.example/cb".into()], &[], false, true).unwrap();
+    let (client, _) = db.insert_client(&client).await.unwrap();
+    (user.id, client.client_id)
+}
+
+/// A migrated SQLite database in a folder of its own (remove it after).
+pub async fn sqlite_database() -> (crate::core::db::Database, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("db-{}", uuid::Uuid::new_v4().simple()));
+    let db = crate::core::db::Database::connect(&format!("sqlite://{}/app.db", dir.display())).await.unwrap();
+    db.migrate().await.unwrap();
+    (db, dir)
+}
+
+/// A migrated database on the PostgreSQL server the test command started.
+pub async fn postgres_database() -> Option<crate::core::db::Database> {
+    let url = fresh_postgres_database(&postgres_url()?).await;
+    let db = crate::core::db::Database::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    Some(db)
+}

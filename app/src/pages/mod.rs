@@ -1,6 +1,7 @@
 //! The pages, one file each.
 
 mod agreement;
+mod consent;
 mod dev_outbox;
 mod email;
 mod forgot;
@@ -11,6 +12,7 @@ mod register;
 mod user_centre;
 
 pub use agreement::AgreementPage;
+pub use consent::ConsentPage;
 pub use dev_outbox::DevOutboxPage;
 pub use email::{EmailSection, VerifyEmailPage};
 pub use forgot::{ForgotPage, ResetPage};

@@ -1,10 +1,13 @@
-//! `/user`, the user centre: profile, nickname, password, recent sign-ins and
-//! active sessions. A signed-out visitor is sent to sign in and comes back.
+//! `/user`, the user centre: profile, nickname, password, recent sign-ins,
+//! active sessions and the applications signed in to through us. A
+//! signed-out visitor is sent to sign in and comes back.
 
 use crate::{
-    api::{ChangePassword, EndAllSessions, EndSession, UpdateNickname, UserCentreData, user_centre},
+    api::{ChangePassword, EndAllSessions, EndSession, RevokeApplication, UpdateNickname, UserCentreData, user_centre},
     components::{Captcha, FormErrors, Note, TextField, describe_browser, format_time},
     pages::EmailSection,
+    rules::scopes_meaning,
+    wire::ApplicationView,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,12 +19,13 @@ pub fn UserCentrePage() -> impl IntoView {
     let password = ServerAction::<ChangePassword>::new();
     let end_one = ServerAction::<EndSession>::new();
     let end_all = ServerAction::<EndAllSessions>::new();
+    let revoke = ServerAction::<RevokeApplication>::new();
     // Guards the code that binding an e-mail asks for; made here, outside
     // any Suspend, so that hydration finds the server's.
     let bind_captcha = Captcha::guarding_send("bind_email");
     // Fetched again after each change, so the page shows what is stored.
     let data = crate::wire::resource(
-        move || (nickname.version().get(), password.version().get(), end_one.version().get()),
+        move || (nickname.version().get(), password.version().get(), end_one.version().get(), revoke.version().get()),
         |_| user_centre(),
     );
     view! {
@@ -30,7 +34,7 @@ pub fn UserCentrePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(Some(centre)) => {
-                        view! { <Centre centre nickname password end_one end_all bind_captcha /> }.into_any()
+                        view! { <Centre centre nickname password end_one end_all revoke bind_captcha /> }.into_any()
                     }
                     Ok(None) => view! { <Redirect path="/login?next=/user" /> }.into_any(),
                     Err(e) => view! { <p class="card error">{e.message}</p> }.into_any(),
@@ -47,9 +51,10 @@ fn Centre(
     password: ServerAction<ChangePassword>,
     end_one: ServerAction<EndSession>,
     end_all: ServerAction<EndAllSessions>,
+    revoke: ServerAction<RevokeApplication>,
     bind_captcha: Captcha,
 ) -> impl IntoView {
-    let UserCentreData { profile, sessions, history } = centre;
+    let UserCentreData { profile, sessions, history, applications } = centre;
     let nickname_value = RwSignal::new(profile.nickname.clone());
     let [old, new, again] = std::array::from_fn(|_| RwSignal::new(String::new()));
     let password_done = move || matches!(password.value().get(), Some(Ok(())));
@@ -143,7 +148,17 @@ fn Centre(
                         .map(|s| {
                             view! {
                                 <tr data-testid="session-row">
-                                    <td>{describe_browser(&s.user_agent)} {s.current.then_some(" （当前）")}</td>
+                                    <td>
+                                        {describe_browser(&s.user_agent)} {s.current.then_some(" （当前）")}
+                                        {(!s.clients.is_empty())
+                                            .then(|| {
+                                                view! {
+                                                    <span class="muted" data-testid="session-clients">
+                                                        {format!(" 已登录：{}", s.clients.join("、"))}
+                                                    </span>
+                                                }
+                                            })}
+                                    </td>
                                     <td>{s.client_ip}</td>
                                     <td>{format_time(s.created_at)}</td>
                                     <td>{format_time(s.last_seen_at)}</td>
@@ -168,6 +183,8 @@ fn Centre(
                 <button type="submit" class="secondary">"退出所有设备"</button>
             </ActionForm>
         </section>
+
+        <Applications applications revoke />
 
         <section class="card wide">
             <h2>"最近登录记录"</h2>
@@ -200,6 +217,59 @@ fn Centre(
             </table>
         </section>
     }
+}
+
+/// The applications signed in to through us, each with "取消授权".
+#[component]
+fn Applications(applications: Vec<ApplicationView>, revoke: ServerAction<RevokeApplication>) -> impl IntoView {
+    let errors = FormErrors::of(revoke);
+    if applications.is_empty() {
+        return view! {
+            <section class="card wide">
+                <h2>"已授权的应用"</h2>
+                <p class="muted" data-testid="no-applications">"还没有用本账号登录过其他应用。"</p>
+            </section>
+        }
+        .into_any();
+    }
+    let rows = applications
+        .into_iter()
+        .map(|app| {
+            view! {
+                <tr data-testid="application-row">
+                    <td>{app.name.clone()}</td>
+                    <td>{scopes_meaning(app.scopes.iter().map(String::as_str))}</td>
+                    <td>{format_time(app.last_authorized_at)}</td>
+                    <td>
+                        <ActionForm action=revoke attr:class="inline-form">
+                            <input type="hidden" name="client_id" value=app.client_id.clone() />
+                            <button type="submit" class="link">"取消授权"</button>
+                        </ActionForm>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card wide">
+            <h2>"已授权的应用"</h2>
+            <p class="form-error" role="alert">
+                {move || errors.general()}
+            </p>
+            <table class="list">
+                <thead>
+                    <tr>
+                        <th scope="col">"应用"</th>
+                        <th scope="col">"可获取"</th>
+                        <th scope="col">"授权时间"</th>
+                        <th scope="col">"操作"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+    }
+    .into_any()
 }
 
 fn method_name(method: &str) -> &'static str {

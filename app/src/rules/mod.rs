@@ -25,6 +25,26 @@ pub use username::{USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, Username, UsernameErr
 /// The message shown when the user agreement was not accepted.
 pub const AGREEMENT_REQUIRED: &str = "请阅读并同意用户协议";
 
+/// What an OpenID Connect scope lets an application learn, as the consent
+/// page and the user centre say it; `None` for a scope said by no words
+/// (`openid` is the sign-in itself).
+pub fn scope_meaning(scope: &str) -> Option<&'static str> {
+    match scope {
+        "profile" => Some("你的用户名和昵称"),
+        "phone" => Some("你的手机号"),
+        "email" => Some("你已验证的邮箱"),
+        "offline_access" => Some("在你离开后继续访问"),
+        _ => None,
+    }
+}
+
+/// What a set of scopes lets an application learn, in one phrase:
+/// "你的手机号、你的用户名和昵称", or that it learns only who you are.
+pub fn scopes_meaning<'a>(scopes: impl IntoIterator<Item = &'a str>) -> String {
+    let said: Vec<&str> = scopes.into_iter().filter_map(scope_meaning).collect();
+    if said.is_empty() { "你的账号标识（不含手机号）".to_owned() } else { said.join("、") }
+}
+
 /// The longest `next` followed: an OpenID Connect authorization request
 /// (up to 2,048 characters of query) travels through sign-in in it.
 pub const NEXT_PATH_MAX: usize = 2200;

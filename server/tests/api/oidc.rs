@@ -178,7 +178,16 @@ mod flow {
         fixture_with(public, vec![]).await
     }
 
-    pub async fn fixture_with(public: bool, mut env: Vec<(&'static str, String)>) -> Fixture {
+    pub async fn fixture_with(public: bool, env: Vec<(&'static str, String)>) -> Fixture {
+        fixture_of(public, false, env).await
+    }
+
+    /// A confidential client registered with `--consent` (a third party).
+    pub async fn third_party() -> Fixture {
+        fixture_of(false, true, vec![]).await
+    }
+
+    async fn fixture_of(public: bool, consent: bool, mut env: Vec<(&'static str, String)>) -> Fixture {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let issuer = format!("http://127.0.0.1:{port}");
         env.extend([("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}")), ("PUBLIC_URL", issuer.clone())]);
@@ -189,7 +198,7 @@ mod flow {
             redirect_uris: &[REDIRECT.to_owned()],
             post_logout_redirect_uris: &[AFTER_LOGOUT.to_owned()],
             public,
-            consent: false,
+            consent,
         };
         let (client, secret) = create_client(&app.core, &registration).await.unwrap();
         Fixture { app, issuer, browser, user_id, client_id: client.client_id, secret: secret.map(|s| s.0) }
@@ -319,7 +328,7 @@ mod attacks {
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
     /// An authorization request; `extra` adds parameters or replaces ours.
-    fn authorize_url(f: &Fixture, extra: &[(&str, &str)]) -> String {
+    pub(super) fn authorize_url(f: &Fixture, extra: &[(&str, &str)]) -> String {
         let mut url = url::Url::parse(&format!("{}/oauth2/authorize", f.issuer)).unwrap();
         let ours = [
             ("client_id", f.client_id.as_str()),
@@ -334,13 +343,18 @@ mod attacks {
         url.into()
     }
 
-    async fn code(f: &Fixture, extra: &[(&str, &str)]) -> String {
+    pub(super) async fn code(f: &Fixture, extra: &[(&str, &str)]) -> String {
         let (status, location) = redirected(&f.browser, &authorize_url(f, extra)).await;
         assert!(status.is_redirection(), "{status}");
         param(&location, "code").unwrap_or_else(|| panic!("no code: {location}"))
     }
 
-    async fn token(f: &Fixture, code: &str, verifier: Option<&str>, secret: Option<&str>) -> reqwest::Response {
+    pub(super) async fn token(
+        f: &Fixture,
+        code: &str,
+        verifier: Option<&str>,
+        secret: Option<&str>,
+    ) -> reqwest::Response {
         let mut form = vec![("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT)];
         if let Some(verifier) = verifier {
             form.push(("code_verifier", verifier));
@@ -357,7 +371,7 @@ mod attacks {
         request.send().await.unwrap()
     }
 
-    async fn oauth_error(response: reqwest::Response) -> (StatusCode, String) {
+    pub(super) async fn oauth_error(response: reqwest::Response) -> (StatusCode, String) {
         let status = response.status();
         assert_eq!(response.headers()["cache-control"], "no-store");
         let body: Value = response.json().await.unwrap();
@@ -365,13 +379,13 @@ mod attacks {
         (status, body["error"].as_str().unwrap().to_owned())
     }
 
-    async fn refresh(f: &Fixture, refresh_token: &str) -> reqwest::Response {
+    pub(super) async fn refresh(f: &Fixture, refresh_token: &str) -> reqwest::Response {
         let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
         let request = reqwest::Client::new().post(format!("{}/oauth2/token", f.issuer)).form(&form);
         request.basic_auth(&f.client_id, f.secret.as_deref()).send().await.unwrap()
     }
 
-    async fn userinfo(f: &Fixture, access_token: &str) -> StatusCode {
+    pub(super) async fn userinfo(f: &Fixture, access_token: &str) -> StatusCode {
         let request = reqwest::Client::new().get(format!("{}/oauth2/userinfo", f.issuer)).bearer_auth(access_token);
         request.send().await.unwrap().status()
     }
@@ -824,4 +838,165 @@ async fn a_password_reset_ends_what_sites_were_given() {
         .await
         .unwrap();
     assert_eq!(refreshed.status(), 400);
+}
+
+/// Third parties (clients registered with `--consent`) ask the person
+/// first; the user centre lists what was allowed and takes it back.
+mod consent {
+    use super::attacks::{authorize_url, code, oauth_error, refresh, token, userinfo};
+    use super::flow::{Fixture, REDIRECT, param, redirected, third_party};
+    use crate::helpers::*;
+    use reqwest::StatusCode;
+    use serde_json::Value;
+
+    /// Where the authorization request sent the browser: our consent page,
+    /// with the request to decide.
+    async fn consent_page(f: &Fixture, extra: &[(&str, &str)]) -> String {
+        let (status, location) = redirected(&f.browser, &authorize_url(f, extra)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+        assert!(location.starts_with("/consent?request="), "{location}");
+        let url = url::Url::parse(&format!("{}{location}", f.issuer)).unwrap();
+        url.query_pairs().find(|(k, _)| k == "request").unwrap().1.into_owned()
+    }
+
+    /// The person's answer, as the page's form posts it without WASM.
+    async fn decide(f: &Fixture, browser: &reqwest::Client, request: &str, allow: bool) -> reqwest::Response {
+        browser
+            .post(format!("{}/api/decide_consent", f.issuer))
+            .header("accept", "text/html")
+            .header("referer", format!("{}/consent", f.issuer))
+            .form(&[("request", request), ("allow", if allow { "true" } else { "false" })])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn location(response: &reqwest::Response) -> String {
+        response.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn a_third_party_asks_first_and_a_yes_is_remembered() {
+        let f = third_party().await;
+        let request = consent_page(&f, &[("state", "s-<b>1</b>")]).await;
+        let page = f.browser.get(format!("{}/consent?request={}", f.issuer, app::rules::url_encode(&request)));
+        let html = page.send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Demo 商城 请求获取：你的手机号"), "{html}");
+        assert!(html.contains("rp.example"), "it says where the answer goes");
+        assert!(!html.contains("<b>1</b>"), "nothing of the URL is echoed");
+
+        let yes = decide(&f, &f.browser, &request, true).await;
+        let to = location(&yes);
+        assert!(yes.status().is_redirection() && to.starts_with(REDIRECT), "{} {to}", yes.status());
+        assert_eq!(param(&to, "state").as_deref(), Some("s-<b>1</b>"));
+        assert_eq!(param(&to, "iss").as_deref(), Some(f.issuer.as_str()));
+        let tokens: Value = token(&f, &param(&to, "code").unwrap(), None, None).await.json().await.unwrap();
+        assert_eq!(userinfo(&f, tokens["access_token"].as_str().unwrap()).await, StatusCode::OK);
+
+        // Asked again for what was allowed: no page.
+        let again = code(&f, &[]).await;
+        assert!(!again.is_empty());
+        // prompt=consent asks anyway; a scope not allowed yet asks too.
+        consent_page(&f, &[("prompt", "consent")]).await;
+        consent_page(&f, &[("scope", "openid phone email")]).await;
+        // ...and prompt=none cannot ask, so it says so to the client.
+        let (_, to) =
+            redirected(&f.browser, &authorize_url(&f, &[("scope", "openid email"), ("prompt", "none")])).await;
+        assert_eq!(param(&to, "error").as_deref(), Some("consent_required"), "{to}");
+        assert_eq!(param(&to, "state").as_deref(), Some("s-1"));
+    }
+
+    #[tokio::test]
+    async fn a_no_goes_back_as_access_denied_and_allows_nothing() {
+        let f = third_party().await;
+        let request = consent_page(&f, &[]).await;
+        let no = decide(&f, &f.browser, &request, false).await;
+        let to = location(&no);
+        assert!(to.starts_with(REDIRECT), "{to}");
+        assert_eq!(param(&to, "error").as_deref(), Some("access_denied"));
+        assert_eq!(param(&to, "state").as_deref(), Some("s-1"));
+        assert!(param(&to, "code").is_none());
+        // Nothing was remembered: the next request asks again.
+        consent_page(&f, &[]).await;
+        let listed: Value =
+            body(f.browser.get(format!("{}/api/v1/me/applications", f.issuer)).send().await.unwrap()).await;
+        assert_eq!(listed, serde_json::json!([]));
+    }
+
+    /// Another site posts "同意" for a visitor who is signed in here (a
+    /// hidden form, or a click it tricked): refused, nothing recorded. And
+    /// the authorization endpoint, which takes posts from anywhere, takes
+    /// no answer at all.
+    #[tokio::test]
+    async fn another_site_cannot_answer_for_the_visitor() {
+        let f = third_party().await;
+        let request = consent_page(&f, &[]).await;
+        let forged = f
+            .browser
+            .post(format!("{}/api/decide_consent", f.issuer))
+            .header("origin", "https://evil.example")
+            .header("accept", "text/html")
+            .form(&[("request", request.as_str()), ("allow", "true")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        let posted = f
+            .browser
+            .post(format!("{}/oauth2/authorize", f.issuer))
+            .header("origin", "https://evil.example")
+            .body(format!("{request}&allow=true&consent=allow"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .send()
+            .await
+            .unwrap();
+        assert!(location(&posted).starts_with("/consent?"), "{}", location(&posted));
+        consent_page(&f, &[]).await;
+        // A request whose redirect URI is not the client's is refused on our
+        // page, even with the person's yes.
+        let bent = request.replace("rp.example", "evil.example");
+        let yes = decide(&f, &f.browser, &bent, true).await;
+        assert!(!location(&yes).contains("evil.example"), "{}", location(&yes));
+        let refused = f.browser.post(format!("{}/api/decide_consent", f.issuer));
+        let refused = refused.form(&[("request", bent.as_str()), ("allow", "true")]).send().await.unwrap();
+        assert_eq!(server_fn_error(refused, 400).await.code, "bad_redirect_uri");
+        // Signed out, a yes signs nobody in: it goes to sign in first.
+        let stranger = f.app.new_browser();
+        let yes = decide(&f, &stranger, &request, true).await;
+        assert!(location(&yes).starts_with("/login?next="), "{}", location(&yes));
+    }
+
+    #[tokio::test]
+    async fn taking_an_application_back_ends_its_tokens_and_it_asks_again() {
+        let f = third_party().await;
+        let request = consent_page(&f, &[("scope", "openid phone offline_access")]).await;
+        let to = location(&decide(&f, &f.browser, &request, true).await);
+        let tokens: Value = token(&f, &param(&to, "code").unwrap(), None, None).await.json().await.unwrap();
+        let access = tokens["access_token"].as_str().unwrap();
+
+        let listed = body(f.browser.get(format!("{}/api/v1/me/applications", f.issuer)).send().await.unwrap()).await;
+        assert_eq!(listed[0]["name"], "Demo 商城", "{listed}");
+        assert_eq!(listed[0]["scopes"], serde_json::json!(["openid", "phone", "offline_access"]));
+        let sessions = body(f.browser.get(format!("{}/api/v1/me/sessions", f.issuer)).send().await.unwrap()).await;
+        let current = sessions.as_array().unwrap().iter().find(|s| s["current"] == true).unwrap();
+        assert_eq!(current["clients"], serde_json::json!(["Demo 商城"]), "{sessions}");
+        let centre = f.browser.get(format!("{}/user", f.issuer)).send().await.unwrap().text().await.unwrap();
+        assert!(centre.contains("取消授权") && centre.contains("你的手机号"), "{centre}");
+
+        // Someone else cannot take it back for them.
+        let (_, other) = f.app.signed_in_user("13700137099", "Osprey99").await;
+        let theirs = other.delete(format!("{}/api/v1/me/applications/{}", f.issuer, f.client_id)).send().await.unwrap();
+        assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+        assert_eq!(userinfo(&f, access).await, StatusCode::OK);
+
+        let url = format!("{}/api/v1/me/applications/{}", f.issuer, f.client_id);
+        assert_eq!(f.browser.delete(&url).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+        assert_eq!(userinfo(&f, access).await, StatusCode::UNAUTHORIZED, "its tokens stop at once");
+        let refreshed = refresh(&f, tokens["refresh_token"].as_str().unwrap()).await;
+        assert_eq!(oauth_error(refreshed).await.1, "invalid_grant");
+        assert_eq!(f.browser.delete(&url).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+        let listed = body(f.browser.get(format!("{}/api/v1/me/applications", f.issuer)).send().await.unwrap()).await;
+        assert_eq!(listed, serde_json::json!([]));
+        consent_page(&f, &[]).await;
+    }
 }

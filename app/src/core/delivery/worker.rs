@@ -377,8 +377,8 @@ async fn run_once(core: &Core, name: &str, shutdown: impl Future<Output = ()> + 
 /// forget it once an SMS code would be dead. Until then `server jobs retry`
 /// can send it again. A link outlives its task: the sooner its token leaves
 /// the queue the better, and a person who lost the mail asks for another.
-/// Records of messages that ended, and links that ended, go after
-/// `records_keep`.
+/// Records of messages that ended, links that ended, and OpenID Connect
+/// grants nothing can use any more go after `records_keep`.
 async fn forget_finished_tasks(core: Core) {
     let keep = core.settings.sms_code_ttl;
     let records_keep = core.settings.delivery.records_keep.as_millis() as i64;
@@ -396,6 +396,9 @@ async fn forget_finished_tasks(core: Core) {
         }
         if let Err(e) = core.db.forget_old_links(now_ms() - records_keep).await {
             tracing::warn!(error = %e, "could not forget old links; will try again");
+        }
+        if let Err(e) = core.db.forget_dead_grants(now_ms() - records_keep).await {
+            tracing::warn!(error = %e, "could not forget dead sign-ins of other sites; will try again");
         }
     }
 }

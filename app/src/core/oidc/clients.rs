@@ -265,10 +265,21 @@ impl Database {
         Ok((changed == 1).then_some(secret))
     }
 
-    /// False when there is no such client.
-    pub async fn delete_client(&self, client_id: &str) -> Result<bool, DbError> {
-        let q = "DELETE FROM oidc_clients WHERE client_id = $1";
-        Ok(on_pool!(self, |pool| sqlx::query(q).bind(client_id).execute(pool).await.map(|r| r.rows_affected() == 1))?)
+    /// Deletes a client, the consents people gave it and (revoked) its
+    /// grants. False when there is no such client.
+    pub async fn delete_client(&self, client_id: &str, now_ms: i64) -> Result<bool, DbError> {
+        let grants = "UPDATE oidc_grants SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL";
+        let consents = "DELETE FROM oidc_consents WHERE client_id = $1";
+        let client = "DELETE FROM oidc_clients WHERE client_id = $1";
+        Ok(on_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(grants).bind(client_id).bind(now_ms).execute(&mut *tx).await?;
+            sqlx::query(consents).bind(client_id).execute(&mut *tx).await?;
+            let deleted = sqlx::query(client).bind(client_id).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(deleted == 1)
+        }
+        .await)?)
     }
 }
 

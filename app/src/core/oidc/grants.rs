@@ -52,11 +52,12 @@ pub enum Redeemed {
 }
 
 /// What presenting a refresh token did.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Refreshed {
     /// Its first use, in time: it is used now and its successor written;
-    /// the grant it belongs to.
-    Rotated { grant_id: String },
+    /// the grant it belongs to, read in the same transaction (`None`: the
+    /// sign-in behind it has ended).
+    Rotated { grant: Option<LiveGrant> },
     /// Used before: a copy is in someone else's hands. Its grant is
     /// revoked now, and with it every token of the family.
     Reused,
@@ -81,6 +82,13 @@ pub struct LiveGrant {
     /// The account's subject, once made (`oidc_subject` makes it).
     pub subject: Option<String>,
 }
+
+/// A grant by its id (`$1`) while it stands at `$2`: see `live_grant`.
+const LIVE_GRANT: &str = "SELECT g.id, g.client_id, g.user_id, g.session_id, g.scope, s.created_at AS auth_time, \
+    s.method, s.expires_at AS session_expires_at, u.oidc_subject AS subject \
+    FROM oidc_grants g JOIN sessions s ON s.id = g.session_id JOIN users u ON u.id = g.user_id \
+    JOIN oidc_clients c ON c.client_id = g.client_id \
+    WHERE g.id = $1 AND g.revoked_at IS NULL AND s.ended_at IS NULL AND s.expires_at > $2 AND u.is_active AND c.enabled";
 
 impl Database {
     pub async fn insert_grant(&self, new: &NewGrant<'_>) -> Result<(), DbError> {
@@ -135,14 +143,9 @@ impl Database {
     }
 
     /// The grant while it stands: not revoked, its session neither ended
-    /// nor expired, its account active.
+    /// nor expired, its account active, its client registered and enabled.
     pub async fn live_grant(&self, grant_id: &str, now_ms: i64) -> Result<Option<LiveGrant>, DbError> {
-        let q = "SELECT g.id, g.client_id, g.user_id, g.session_id, g.scope, s.created_at AS auth_time, s.method, \
-                 s.expires_at AS session_expires_at, u.oidc_subject AS subject \
-                 FROM oidc_grants g JOIN sessions s ON s.id = g.session_id JOIN users u ON u.id = g.user_id \
-                 WHERE g.id = $1 AND g.revoked_at IS NULL AND s.ended_at IS NULL AND s.expires_at > $2 \
-                 AND u.is_active";
-        Ok(on_pool!(self, |pool| sqlx::query_as(q).bind(grant_id).bind(now_ms).fetch_optional(pool).await)?)
+        Ok(on_pool!(self, |pool| sqlx::query_as(LIVE_GRANT).bind(grant_id).bind(now_ms).fetch_optional(pool).await)?)
     }
 
     /// The subject clients know `user_id` by, made on first need (a read
@@ -217,7 +220,10 @@ impl Database {
                         .bind(expires_at)
                         .execute(&mut *tx)
                         .await?;
-                    Refreshed::Rotated { grant_id }
+                    // Read here, not after: one transaction, one trip.
+                    let grant =
+                        sqlx::query_as(LIVE_GRANT).bind(&grant_id).bind(now_ms).fetch_optional(&mut *tx).await?;
+                    Refreshed::Rotated { grant }
                 }
                 None => {
                     let revoked = sqlx::query(reused).bind(token_hash).bind(now_ms).execute(&mut *tx).await?;
@@ -254,38 +260,15 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{db::NewSession, password_hashing::PasswordHash, test_support};
-    use crate::rules::{Mobile, Username};
+    use crate::core::test_support;
 
     async fn a_code_works_once_and_a_replay_revokes_its_grant(db: Database) {
-        db.migrate().await.unwrap();
-        let (username, mobile) = (Username::parse("Grantee1").unwrap(), Mobile::parse("13900139000").unwrap());
-        let hash = PasswordHash::from_stored("$argon2id$x".into());
         let now = 1_700_000_000_000;
-        let new_user = crate::core::db::NewUser {
-            username: &username,
-            mobile: &mobile,
-            nickname: None,
-            password_hash: &hash,
-            now_ms: now,
-        };
-        let user = db.insert_user(&new_user).await.unwrap();
-        let session = NewSession {
-            id: "s1",
-            user_id: user.id,
-            password_version: user.password_version,
-            now_ms: now,
-            expires_at: i64::MAX,
-            client_ip: "127.0.0.1",
-            user_agent: "test",
-            remember: false,
-            method: "sms",
-        };
-        assert!(db.create_session(&session).await.unwrap());
+        let (user_id, client_id) = test_support::oidc_person(&db, now).await;
         let grant = |id: &'static str, code: &'static str| NewGrant {
             id,
-            client_id: "c1",
-            user_id: user.id,
+            client_id: &client_id,
+            user_id,
             session_id: "s1",
             scope: "openid",
             nonce: None,
@@ -314,34 +297,30 @@ mod tests {
         let (a, b) =
             tokio::join!(db.rotate_refresh_token("r1", "r2", now + 5), db.rotate_refresh_token("r1", "r3", now + 5));
         let outcomes = [a.unwrap(), b.unwrap()];
-        assert!(outcomes.contains(&Refreshed::Rotated { grant_id: "g2".into() }), "{outcomes:?}");
-        assert!(outcomes.contains(&Refreshed::Reused), "{outcomes:?}");
+        let rotated = |o: &Refreshed| matches!(o, Refreshed::Rotated { grant: Some(g) } if g.id == "g2");
+        assert!(outcomes.iter().any(rotated), "{outcomes:?}");
+        assert!(outcomes.iter().any(|o| matches!(o, Refreshed::Reused)), "{outcomes:?}");
         assert!(db.live_grant("g2", now + 6).await.unwrap().is_none(), "the reuse revoked the family");
-        assert_eq!(
-            db.rotate_refresh_token("r2", "r4", now + 7).await.unwrap(),
-            Refreshed::Unknown,
-            "the successor died with its family"
-        );
-        assert_eq!(db.rotate_refresh_token("nope", "r5", now + 7).await.unwrap(), Refreshed::Unknown);
-        db.end_sessions(user.id, None, now + 3).await.unwrap();
+        let successor = db.rotate_refresh_token("r2", "r4", now + 7).await.unwrap();
+        assert!(matches!(successor, Refreshed::Unknown), "the successor died with its family: {successor:?}");
+        assert!(matches!(db.rotate_refresh_token("nope", "r5", now + 7).await.unwrap(), Refreshed::Unknown));
+        db.end_sessions(user_id, None, now + 3).await.unwrap();
 
-        let subject = db.oidc_subject(user.id).await.unwrap();
+        let subject = db.oidc_subject(user_id).await.unwrap();
         assert_eq!(subject.len(), 32);
-        assert_eq!(db.oidc_subject(user.id).await.unwrap(), subject, "stable");
+        assert_eq!(db.oidc_subject(user_id).await.unwrap(), subject, "stable");
     }
 
     #[tokio::test]
     async fn codes_on_sqlite() {
-        let dir = std::env::temp_dir().join(format!("grants-{}", uuid::Uuid::new_v4().simple()));
-        let db = Database::connect(&format!("sqlite://{}/app.db", dir.display())).await.unwrap();
+        let (db, dir) = test_support::sqlite_database().await;
         a_code_works_once_and_a_replay_revokes_its_grant(db).await;
         let _ = std::fs::remove_dir_all(dir);
     }
 
     #[tokio::test]
     async fn codes_on_postgres() {
-        let Some(server) = test_support::postgres_url() else { return };
-        let url = test_support::fresh_postgres_database(&server).await;
-        a_code_works_once_and_a_replay_revokes_its_grant(Database::connect(&url).await.unwrap()).await;
+        let Some(db) = test_support::postgres_database().await else { return };
+        a_code_works_once_and_a_replay_revokes_its_grant(db).await;
     }
 }

@@ -1,9 +1,11 @@
 //! The OpenID Connect provider: other sites sign their users in through
 //! us. `jws` signs and checks tokens; `keys` keeps the signing keys every
 //! server shares; `clients` the sites an operator registered; `grants` each
-//! authorization and its code. The protocol itself is the `oidc` use case.
+//! authorization and its code; `consents` what a person allowed and where
+//! they are signed in. The protocol itself is the `oidc` use case.
 
 pub mod clients;
+pub mod consents;
 pub mod grants;
 pub mod jws;
 pub mod keys;
@@ -20,6 +22,8 @@ pub const JWKS_PATH: &str = "/oauth2/jwks";
 pub const REVOCATION_PATH: &str = "/oauth2/revoke";
 pub const INTROSPECTION_PATH: &str = "/oauth2/introspect";
 pub const END_SESSION_PATH: &str = "/oauth2/logout";
+/// The page (one of the app's) where a person allows a third party.
+pub const CONSENT_PAGE: &str = "/consent";
 
 /// The scopes we know; others are ignored (OpenID Connect Core §3.1.2.1).
 /// `offline_access` asks for a refresh token.
@@ -56,7 +60,7 @@ pub fn discovery(issuer: &str) -> serde_json::Value {
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr",
             "preferred_username", "nickname", "phone_number", "phone_number_verified", "email", "email_verified",
         ],
-        "prompt_values_supported": ["none", "login"],
+        "prompt_values_supported": ["none", "login", "consent"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -34,8 +34,9 @@ pub use jobs::{JobFilter, JobsError, list_jobs, purge_failed_jobs, retry_job};
 pub use login::{LoginError, ask_login_captcha, clock_time_cst, login, login_needs_captcha};
 pub use mail_test::{MailTestError, send_test_mail};
 pub use oidc::{
-    Authorize, AuthorizeError, AuthorizeParams, ClientCredentials, LoggedOut, LogoutParams, TokenError, TokenForm,
-    TokenQueryForm, TokenResponse, UserinfoError, authorize, exchange_code, introspect, oidc_logout, revoke, userinfo,
+    Authorize, AuthorizeError, AuthorizeParams, ClientCredentials, ConsentDecision, LoggedOut, LogoutParams,
+    TokenError, TokenForm, TokenQueryForm, TokenResponse, UserinfoError, authorize, consent_request, decide_consent,
+    exchange_code, introspect, oidc_logout, revoke, userinfo,
 };
 pub use oidc_admin::{
     ClientRegistration, OidcAdminError, create_client, delete_client, list_clients, list_signing_keys,
@@ -48,7 +49,8 @@ pub use recovery::{
 pub use register::{RegisterError, register};
 pub use send_sms_code::{SendSmsCodeError, send_sms_code, sms_cooldown};
 pub use sessions::{
-    Authenticated, SessionError, authenticate, cookie_max_age, end_all_sessions, end_session, list_sessions, logout,
+    Authenticated, SessionError, authenticate, cookie_max_age, end_all_sessions, end_session, list_applications,
+    list_sessions, logout, revoke_application,
 };
 pub use sms_login::{SmsLoginError, sms_login};
 

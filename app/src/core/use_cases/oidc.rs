@@ -16,8 +16,9 @@ use crate::core::{
     Client, Core,
     db::DbError,
     oidc::{
-        AUTHORIZE_PATH, CODE_TTL_MS, SCOPES,
+        AUTHORIZE_PATH, CODE_TTL_MS, CONSENT_PAGE, SCOPES,
         clients::Client as OidcClient,
+        consents::covers,
         grants::{LiveGrant, NewGrant, Redeemed, Refreshed},
         hash_secret, is_s256_challenge,
         jws::{self, Alg},
@@ -25,6 +26,10 @@ use crate::core::{
         new_secret, pkce_matches,
     },
     store::{PasswordAttempt, PasswordGate, StoreError, keys},
+};
+use crate::{
+    error::{AppError, ErrorKind},
+    wire::ConsentView,
 };
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +65,37 @@ pub enum Authorize {
     Redirect(String),
     /// Our sign-in page, then this request again (`next`, a path of ours).
     SignIn { next: String, login_hint: Option<String> },
+    /// A third party asks: our consent page shows `request` (the
+    /// authorization request, a query) and the person decides
+    /// (`decide_consent`).
+    Consent { request: String },
+}
+
+impl Authorize {
+    /// The URI the browser is sent to.
+    pub fn location(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        match self {
+            Authorize::Redirect(to) => return to.clone(),
+            Authorize::SignIn { next, login_hint } => {
+                query.append_pair("next", next);
+                if let Some(hint) = login_hint {
+                    query.append_pair("account", hint);
+                }
+                format!("/login?{}", query.finish())
+            }
+            Authorize::Consent { request } => {
+                format!("{CONSENT_PAGE}?{}", query.append_pair("request", request).finish())
+            }
+        }
+    }
+}
+
+/// The person's answer on the consent page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsentDecision {
+    Allow,
+    Deny,
 }
 
 /// A request that cannot go back to its client: our page says why.
@@ -100,6 +136,23 @@ impl From<DbError> for AuthorizeError {
     }
 }
 
+impl From<AuthorizeError> for AppError {
+    fn from(e: AuthorizeError) -> AppError {
+        let code = match &e {
+            AuthorizeError::Unavailable(why) => {
+                tracing::error!(error = %why, "an OpenID Connect request failed");
+                return AppError::unavailable();
+            }
+            AuthorizeError::UnknownClient => "unknown_client",
+            AuthorizeError::DisabledClient => "disabled_client",
+            AuthorizeError::BadRedirectUri => "bad_redirect_uri",
+            AuthorizeError::TooLong => "request_too_long",
+            AuthorizeError::Malformed(_) => "malformed_request",
+        };
+        AppError::new(ErrorKind::BadRequest, code, e.to_string())
+    }
+}
+
 /// One refusal the client hears, at its redirect URI.
 struct ClientError {
     error: &'static str,
@@ -119,6 +172,44 @@ pub async fn authorize(
     params: &AuthorizeParams,
     query: &str,
 ) -> Result<Authorize, AuthorizeError> {
+    authorize_with(core, signed_in, params, query, None).await
+}
+
+/// The person's answer on the consent page to `request` (the authorization
+/// request it showed): a code for the client, or `access_denied`. The
+/// request is checked again as a whole: nothing the page held is trusted.
+#[tracing::instrument(name = "oidc_consent", skip_all)]
+pub async fn decide_consent(
+    core: &Core,
+    signed_in: Option<&Authenticated>,
+    request: &str,
+    decision: ConsentDecision,
+) -> Result<Authorize, AuthorizeError> {
+    let params = AuthorizeParams::parse(request)?;
+    authorize_with(core, signed_in, &params, request, Some(decision)).await
+}
+
+/// What the consent page shows for `request`: the client, what it asks
+/// for, and where the answer goes.
+pub async fn consent_request(core: &Core, request: &str) -> Result<ConsentView, AuthorizeError> {
+    let params = AuthorizeParams::parse(request)?;
+    let (client, redirect_uri) = registered_client(core, &params, request).await?;
+    let asked = parse_request(&client, &params).map_err(|refusal| AuthorizeError::Malformed(refusal.error.into()))?;
+    let redirect_host = url::Url::parse(redirect_uri).ok().and_then(|u| u.host_str().map(str::to_owned));
+    Ok(ConsentView {
+        client_name: client.name,
+        scopes: asked.scope.split(' ').map(str::to_owned).collect(),
+        redirect_host: redirect_host.unwrap_or_else(|| redirect_uri.split(':').next().unwrap_or_default().to_owned()),
+    })
+}
+
+/// The request's client, enabled, and its redirect URI, registered: what
+/// must hold before anything may go back to it.
+async fn registered_client<'p>(
+    core: &Core,
+    params: &'p AuthorizeParams,
+    query: &str,
+) -> Result<(OidcClient, &'p str), AuthorizeError> {
     if query.len() > REQUEST_MAX {
         return Err(AuthorizeError::TooLong);
     }
@@ -129,6 +220,17 @@ pub async fn authorize(
     }
     let redirect_uri = params.redirect_uri.as_deref().filter(|uri| client.redirects_to(uri));
     let redirect_uri = redirect_uri.ok_or(AuthorizeError::BadRedirectUri)?;
+    Ok((client, redirect_uri))
+}
+
+async fn authorize_with(
+    core: &Core,
+    signed_in: Option<&Authenticated>,
+    params: &AuthorizeParams,
+    query: &str,
+    decision: Option<ConsentDecision>,
+) -> Result<Authorize, AuthorizeError> {
+    let (client, redirect_uri) = registered_client(core, params, query).await?;
     let back = |outcome: Result<String, ClientError>| {
         let mut url = url::Url::parse(redirect_uri).map_err(|_| AuthorizeError::BadRedirectUri)?;
         {
@@ -159,11 +261,25 @@ pub async fn authorize(
             login_hint: params.login_hint.clone().filter(|hint| hint.len() <= 64),
         });
     };
-    if client.consent {
-        // The consent page is the next step of this work (issue 18): until
-        // it exists, a third party is refused rather than let through
-        // without asking.
-        return back(Err(refuse("consent_required", "this application needs the person's consent")));
+    match decision {
+        Some(ConsentDecision::Deny) => {
+            return back(Err(refuse("access_denied", "the person did not allow the application")));
+        }
+        Some(ConsentDecision::Allow) if client.consent => {
+            core.db.record_consent(auth.user.id, &client.client_id, &request.scope, now_ms()).await?;
+        }
+        Some(ConsentDecision::Allow) => {}
+        None if client.consent => {
+            let given = core.db.consented_scope(auth.user.id, &client.client_id).await?;
+            let covered = given.is_some_and(|given| covers(&given, &request.scope));
+            if request.prompt_consent || !covered {
+                if request.prompt_none {
+                    return back(Err(refuse("consent_required", "the person has not allowed this application")));
+                }
+                return Ok(Authorize::Consent { request: without_login_prompt(query) });
+            }
+        }
+        None => {}
     }
     let code = new_secret();
     let (code_hash, grant_id, now) = (hash_secret(&code), uuid::Uuid::new_v4().simple().to_string(), now_ms());
@@ -192,6 +308,8 @@ struct Request {
     scope: String,
     prompt_none: bool,
     prompt_login: bool,
+    /// Ask for consent even if it was given before.
+    prompt_consent: bool,
     max_age: Option<i64>,
 }
 
@@ -234,7 +352,13 @@ fn parse_request(client: &OidcClient, params: &AuthorizeParams) -> Result<Reques
                 .ok_or_else(|| refuse("invalid_request", "max_age must be a number of seconds"))?,
         ),
     };
-    Ok(Request { scope, prompt_none, prompt_login: prompts.contains(&"login"), max_age })
+    Ok(Request {
+        scope,
+        prompt_none,
+        prompt_login: prompts.contains(&"login"),
+        prompt_consent: prompts.contains(&"consent"),
+        max_age,
+    })
 }
 
 /// Whether the session is recent enough for the request (`prompt=login`
@@ -407,15 +531,14 @@ async fn redeem_code(core: &Core, client: &OidcClient, form: &TokenForm) -> Resu
 async fn refresh(core: &Core, client: &OidcClient, form: &TokenForm) -> Result<TokenResponse, TokenError> {
     let token = form.refresh_token.as_deref().ok_or(TokenError::InvalidRequest("refresh_token is required"))?;
     let next = new_secret();
-    let grant_id = match core.db.rotate_refresh_token(&hash_secret(token), &hash_secret(&next), now_ms()).await? {
-        Refreshed::Rotated { grant_id } => grant_id,
+    let live = match core.db.rotate_refresh_token(&hash_secret(token), &hash_secret(&next), now_ms()).await? {
+        Refreshed::Rotated { grant } => grant,
         Refreshed::Reused => {
             tracing::warn!(client_id = %client.client_id, "a refresh token was used twice; its family is revoked");
             return Err(TokenError::InvalidGrant("the refresh token was used already; its sign-in is revoked"));
         }
         Refreshed::Unknown => return Err(TokenError::InvalidGrant("the refresh token is not valid")),
     };
-    let live = core.db.live_grant(&grant_id, now_ms()).await?;
     let live = live.ok_or(TokenError::InvalidGrant("the sign-in behind the refresh token has ended"))?;
     if live.client_id != client.client_id {
         // Another client holds this client's token: it is stolen.

@@ -84,7 +84,7 @@ pub async fn rotate_client_secret(core: &Core, client_id: &str) -> Result<(Clien
 }
 
 pub async fn delete_client(core: &Core, client_id: &str) -> Result<(), OidcAdminError> {
-    if !core.db.delete_client(client_id).await? {
+    if !core.db.delete_client(client_id, super::now_ms()).await? {
         return Err(OidcAdminError::NoClient(client_id.into()));
     }
     tracing::info!(client_id, "OpenID Connect client deleted");

@@ -1,5 +1,7 @@
 //! Sessions: every sign-in (and sign-up) starts one; the token names it, and
-//! a token whose session has ended or expired is refused everywhere.
+//! a token whose session has ended or expired is refused everywhere. Also
+//! the applications (OpenID Connect clients) a person signed in to through
+//! their sessions, and taking one back.
 
 use super::{dependency_down, internal, now_ms};
 use crate::{
@@ -9,7 +11,7 @@ use crate::{
         tokens::{Claims, TokenError},
     },
     error::{AppError, ErrorKind},
-    wire::{SessionView, SignedIn},
+    wire::{ApplicationView, SessionView, SignedIn},
 };
 use std::time::Duration;
 
@@ -26,6 +28,8 @@ pub enum SessionError {
     SignedOut,
     #[error("no such session")]
     NoSuchSession,
+    #[error("no such application")]
+    NoSuchApplication,
     /// The password changed (or the account was disabled) while the sign-in
     /// was being checked.
     #[error("the account changed during the sign-in")]
@@ -126,12 +130,17 @@ pub async fn logout(core: &Core, auth: &Authenticated) -> Result<(), SessionErro
     Ok(())
 }
 
+/// The user's live sessions, each with the applications signed in
+/// through it.
 pub async fn list_sessions(core: &Core, auth: &Authenticated) -> Result<Vec<SessionView>, SessionError> {
-    let rows = core.db.live_sessions(auth.user.id, now_ms()).await?;
+    let now = now_ms();
+    let rows = core.db.live_sessions(auth.user.id, now).await?;
+    let clients = core.db.session_clients(auth.user.id, now).await?;
     Ok(rows
         .into_iter()
         .map(|s| SessionView {
             current: s.id == auth.session.id,
+            clients: clients.iter().filter(|c| c.session_id == s.id).map(|c| c.name.clone()).collect(),
             id: s.id,
             created_at: s.created_at,
             last_seen_at: s.last_seen_at,
@@ -140,6 +149,30 @@ pub async fn list_sessions(core: &Core, auth: &Authenticated) -> Result<Vec<Sess
             user_agent: s.user_agent,
         })
         .collect())
+}
+
+/// The applications the user allowed or is signed in to through us.
+pub async fn list_applications(core: &Core, auth: &Authenticated) -> Result<Vec<ApplicationView>, SessionError> {
+    let rows = core.db.applications(auth.user.id, now_ms()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|app| ApplicationView {
+            scopes: app.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            client_id: app.client_id,
+            name: app.name,
+            last_authorized_at: app.last_authorized_at,
+        })
+        .collect())
+}
+
+/// "取消授权": the application's tokens stop at once, and a third party
+/// asks for consent again next time.
+pub async fn revoke_application(core: &Core, auth: &Authenticated, client_id: &str) -> Result<(), SessionError> {
+    if !core.db.revoke_application(auth.user.id, client_id, now_ms()).await? {
+        return Err(SessionError::NoSuchApplication);
+    }
+    tracing::info!(user_id = auth.user.id, client_id, "an application's authorization was taken back");
+    Ok(())
 }
 
 /// Ends one of the user's own sessions.
@@ -158,6 +191,9 @@ impl From<SessionError> for AppError {
             SessionError::SignedOut => AppError::new(ErrorKind::Unauthorized, "signed_out", "请先登录"),
             SessionError::NoSuchSession => {
                 AppError::new(ErrorKind::NotFound, "no_such_session", "该会话不存在或已结束")
+            }
+            SessionError::NoSuchApplication => {
+                AppError::new(ErrorKind::NotFound, "no_such_application", "该应用未获授权或已取消")
             }
             SessionError::AccountChanged => {
                 AppError::new(ErrorKind::Unauthorized, "account_changed", "账号的密码或状态刚刚发生变化，请重新登录")

@@ -1,0 +1,94 @@
+//! `/consent?request=…`: a third-party application (a client registered
+//! with `--consent`) asks to sign the visitor in, and the visitor says yes
+//! or no. Everything shown comes from the server's reading of the request
+//! (the client's registered name, the scopes we know); nothing of the URL
+//! is echoed. The answer goes back to the application either way.
+
+use crate::{
+    api::{DecideConsent, consent_request},
+    components::FormErrors,
+    rules::{scope_meaning, scopes_meaning, url_encode},
+    wire::ConsentView,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::Redirect, hooks::use_query_map};
+
+#[component]
+pub fn ConsentPage() -> impl IntoView {
+    let request = use_query_map().read_untracked().get("request").unwrap_or_default();
+    let asked = {
+        let request = request.clone();
+        crate::wire::resource(|| (), move |()| consent_request(request.clone()))
+    };
+    let decide = ServerAction::<DecideConsent>::new();
+    view! {
+        <Title text="授权登录" />
+        <section class="card">
+            <Transition fallback=|| view! { <p>"加载中…"</p> }>
+                {move || {
+                    let request = request.clone();
+                    Suspend::new(async move {
+                        match asked.await {
+                            Ok(Some(view)) => view! { <Ask view request decide /> }.into_any(),
+                            Ok(None) => {
+                                let back = format!("/consent?request={}", url_encode(&request));
+                                view! { <Redirect path=format!("/login?next={}", url_encode(&back)) /> }.into_any()
+                            }
+                            Err(e) => {
+                                view! {
+                                    <h1>"无法完成授权"</h1>
+                                    <p class="form-error" role="alert" data-testid="consent-error">
+                                        {e.message}
+                                    </p>
+                                    <p>
+                                        <a href="/">"返回首页"</a>
+                                    </p>
+                                }
+                                    .into_any()
+                            }
+                        }
+                    })
+                }}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Ask(view: ConsentView, request: String, decide: ServerAction<DecideConsent>) -> impl IntoView {
+    let ConsentView { client_name, scopes, redirect_host } = view;
+    let server = FormErrors::of(decide);
+    let asked = format!("{client_name} 请求获取：{}", scopes_meaning(scopes.iter().map(String::as_str)));
+    let each =
+        scopes.iter().filter_map(|s| scope_meaning(s)).map(|meaning| view! { <li>{meaning}</li> }).collect_view();
+    // Two forms, one answer each: a plain form post works before the page's
+    // code has loaded, and the answer is never a guess from the button.
+    let answer = move |allow: bool, label: &'static str, class: &'static str| {
+        let request = request.clone();
+        view! {
+            <ActionForm action=decide attr:class="inline-form">
+                <input type="hidden" name="request" value=request />
+                <input type="hidden" name="allow" value=allow.to_string() />
+                <button type="submit" class=class disabled=move || decide.pending().get()>
+                    {label}
+                </button>
+            </ActionForm>
+        }
+    };
+    view! {
+        <h1>{format!("授权 {client_name} 登录")}</h1>
+        <p data-testid="consent-ask">{asked}</p>
+        <ul class="scopes">{each}</ul>
+        <p class="muted">
+            "同意后将返回 " <strong data-testid="consent-host">{redirect_host}</strong>
+            "。你可以随时在用户中心取消授权。"
+        </p>
+        <p class="form-error" role="alert">
+            {move || server.general()}
+        </p>
+        <div class="actions">
+            {answer(true, "同意", "primary")} {answer(false, "拒绝", "secondary")}
+        </div>
+    }
+}
