@@ -124,7 +124,10 @@ fn Site() -> impl IntoView {
                 <Route path=StaticSegment("") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async />
                 <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
                 <Route path=StaticSegment("user") view={Lazy::<UserCentreRoute>::new()} ssr=SsrMode::Async />
-                <Route path=StaticSegment("agreement") view={Lazy::<AgreementRoute>::new()} ssr=SsrMode::Async />
+                <Route path=StaticSegment("terms") view={Lazy::<TermsRoute>::new()} ssr=SsrMode::Async />
+                // The terms' first address, kept for links made before.
+                <Route path=StaticSegment("agreement") view={Lazy::<TermsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=StaticSegment("privacy") view={Lazy::<PrivacyRoute>::new()} ssr=SsrMode::Async />
                 <Route path=StaticSegment("forgot") view={Lazy::<ForgotRoute>::new()} ssr=SsrMode::Async />
                 <Route path=StaticSegment("reset") view={Lazy::<ResetRoute>::new()} ssr=SsrMode::Async />
                 <Route path=StaticSegment("consent") view={Lazy::<ConsentRoute>::new()} ssr=SsrMode::Async />
@@ -140,6 +143,10 @@ fn Site() -> impl IntoView {
                 />
             </Routes>
         </main>
+        <footer class="site-footer">
+            <a href="/terms">"用户协议"</a>
+            <a href="/privacy">"隐私政策"</a>
+        </footer>
     }
 }
 
@@ -166,7 +173,8 @@ lazy_page! {
     HomeRoute => pages::HomePage,
     LoginRoute => pages::LoginPage,
     UserCentreRoute => pages::UserCentrePage,
-    AgreementRoute => pages::AgreementPage,
+    TermsRoute => pages::TermsPage,
+    PrivacyRoute => pages::PrivacyPage,
     ForgotRoute => pages::ForgotPage,
     ResetRoute => pages::ResetPage,
     VerifyEmailRoute => pages::VerifyEmailPage,

@@ -231,6 +231,25 @@ pub struct ApplicationView {
     pub last_authorized_at: i64,
 }
 
+/// A text a person accepts (the privacy policy or the terms), as its page
+/// shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegalDocument {
+    pub kind: crate::rules::LegalKind,
+    pub version: String,
+    /// Rendered from the operator's Markdown on the server.
+    pub html: String,
+}
+
+/// One acceptance of a text: `kind` is `privacy` or `terms`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptanceView {
+    pub kind: String,
+    pub version: String,
+    /// Unix milliseconds.
+    pub accepted_at: i64,
+}
+
 /// What the consent page shows: who asks, for what, and where the answer
 /// goes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -451,6 +470,7 @@ mod tests {
             redirect_host: "shop.example".into(),
         }));
         survives(None::<ConsentView>);
+        survives(LegalDocument { kind: crate::rules::LegalKind::Terms, version: "1".into(), html: "<p>x</p>".into() });
         for last_error in [None, Some("timeout".to_owned())] {
             survives(vec![DeliveryView {
                 id: "d".into(),

@@ -12,6 +12,16 @@ test("the register page has no accessibility violations", async ({ page }) => {
   await noViolations(page);
 });
 
+test("the privacy policy and the terms have no accessibility violations, and each links the other", async ({ page }) => {
+  for (const path of ["/privacy", "/terms"]) {
+    await open(page, path);
+    await expect(page.getByTestId("legal-version")).toHaveText(/^版本：/);
+    await expect(page.locator("footer").getByRole("link", { name: "隐私政策" })).toBeVisible();
+    await expect(page.locator("footer").getByRole("link", { name: "用户协议" })).toBeVisible();
+    await noViolations(page);
+  }
+});
+
 test("the sign-in page has no accessibility violations, on either tab", async ({ page }) => {
   await open(page, "/login");
   await noViolations(page);

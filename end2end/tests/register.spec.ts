@@ -110,7 +110,7 @@ test("the browser checks the rules before anything is sent", async ({ page }) =>
   await page.getByRole("button", { name: "注册", exact: true }).click();
   await expect(page.locator("#password-message")).toHaveText("密码长度应为8-20个字符");
   await expect(page.locator("#password2-message")).toHaveText("两次输入的密码不一致");
-  await expect(page.locator("#allow-message")).toHaveText("请阅读并同意用户协议");
+  await expect(page.locator("#allow-message")).toHaveText("请阅读并同意用户协议和隐私政策");
   await expect(page).toHaveURL(/\/register$/);
 });
 

@@ -41,6 +41,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(core: Core) -> Router<S> {
         .route("/me/sessions", get(sessions).delete(end_all_sessions))
         .route("/me/sessions/{id}", delete(end_session))
         .route("/me/logins", get(logins))
+        .route("/me/consents", get(acceptances).post(accept_text))
+        .route("/legal", get(legal_texts))
         .route("/me/applications", get(applications))
         .route("/me/applications/{client_id}", delete(revoke_application))
         .route("/me/email", get(email_status).put(bind_email).delete(remove_email))
@@ -263,6 +265,45 @@ async fn end_session(
 async fn end_all_sessions(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Result<Response, ApiError> {
     use_cases::end_all_sessions(&core, &auth).await?;
     Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), &tokens::cleared_cookie(core.settings.secure_cookies)))
+}
+
+async fn acceptances(
+    State(core): State<Core>,
+    ApiAuth(auth): ApiAuth,
+) -> Result<Json<Vec<app::wire::AcceptanceView>>, ApiError> {
+    Ok(Json(use_cases::list_acceptances(&core, &auth).await?))
+}
+
+/// `{"kind": "privacy" | "terms", "version": "..."}`: the version in force.
+#[derive(serde::Deserialize)]
+struct AcceptForm {
+    kind: String,
+    version: String,
+}
+
+async fn accept_text(
+    State(core): State<Core>,
+    ApiClient(client): ApiClient,
+    ApiAuth(auth): ApiAuth,
+    ApiJson(form): ApiJson<AcceptForm>,
+) -> Result<StatusCode, ApiError> {
+    use_cases::accept_text(&core, &client, &auth, &form.kind, &form.version).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The texts in force: `[{"kind", "version", "url"}]`.
+async fn legal_texts(State(core): State<Core>) -> Json<serde_json::Value> {
+    let texts: Vec<serde_json::Value> = app::rules::LegalKind::ALL
+        .into_iter()
+        .map(|kind| {
+            serde_json::json!({
+                "kind": kind.as_str(),
+                "version": core.settings.legal.get(kind).version,
+                "url": format!("{}{}", core.settings.public_url, kind.path()),
+            })
+        })
+        .collect();
+    Json(serde_json::Value::Array(texts))
 }
 
 async fn applications(

@@ -314,6 +314,16 @@ impl Config {
             },
             session_ttl: vars.seconds("SESSION_TTL_SECONDS", 86_400)?,
             oidc_token_ttl: vars.seconds("OIDC_ACCESS_TOKEN_SECONDS", 300)?,
+            legal: {
+                let privacy = (vars.string("PRIVACY_POLICY_VERSION", "1"), vars.optional("PRIVACY_POLICY_FILE"));
+                let terms = (vars.string("TERMS_VERSION", "1"), vars.optional("TERMS_FILE"));
+                let texts = app::core::legal::LegalTexts::load(
+                    (&privacy.0, privacy.1.as_deref().map(std::path::Path::new)),
+                    (&terms.0, terms.1.as_deref().map(std::path::Path::new)),
+                )
+                .map_err(|problem| bad("PRIVACY_POLICY_FILE", problem))?;
+                std::sync::Arc::new(texts)
+            },
             oidc_access_token_alg: {
                 let raw = vars.string("OIDC_ACCESS_TOKEN_ALG", "RS256");
                 app::core::oidc::jws::Alg::parse(&raw)
@@ -423,6 +433,9 @@ mod tests {
     #[test]
     fn access_tokens_are_rs256_unless_es256_is_asked() {
         use app::core::oidc::jws::Alg;
+        assert_eq!(config(&[("TERMS_VERSION", "")]).unwrap_err().var, "PRIVACY_POLICY_FILE");
+        assert_eq!(config(&[("PRIVACY_POLICY_FILE", "/nonexistent.md")]).unwrap_err().var, "PRIVACY_POLICY_FILE");
+        assert_eq!(config(&[("TERMS_VERSION", "2026-12")]).unwrap().settings.legal.terms.version, "2026-12");
         assert_eq!(config(&[]).unwrap().settings.oidc_access_token_alg, Alg::Rs256);
         assert_eq!(config(&[("OIDC_ACCESS_TOKEN_ALG", "ES256")]).unwrap().settings.oidc_access_token_alg, Alg::Es256);
         for bad in ["none", "HS256", "es256"] {

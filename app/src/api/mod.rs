@@ -4,6 +4,7 @@
 
 mod account;
 mod consent;
+mod legal;
 mod recovery;
 mod sign_in;
 mod sms;
@@ -11,6 +12,7 @@ mod user_centre;
 
 pub use account::*;
 pub use consent::*;
+pub use legal::*;
 pub use recovery::*;
 pub use sign_in::*;
 pub use sms::*;

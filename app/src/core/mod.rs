@@ -8,6 +8,7 @@ pub mod client;
 pub mod cpu;
 pub mod db;
 pub mod delivery;
+pub mod legal;
 pub mod mail;
 pub mod metrics;
 pub mod oidc;
@@ -92,6 +93,8 @@ pub struct Settings {
     pub oidc_token_ttl: Duration,
     /// What access tokens are signed with (ID tokens are RS256).
     pub oidc_access_token_alg: oidc::jws::Alg,
+    /// The privacy policy and the terms a person accepts, with versions.
+    pub legal: std::sync::Arc<legal::LegalTexts>,
 }
 
 impl Default for Settings {
@@ -125,6 +128,7 @@ impl Default for Settings {
             delivery: delivery::DeliverySettings::default(),
             oidc_token_ttl: Duration::from_secs(300),
             oidc_access_token_alg: oidc::jws::Alg::Rs256,
+            legal: std::sync::Arc::new(legal::LegalTexts::default()),
         }
     }
 }

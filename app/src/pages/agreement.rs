@@ -1,21 +1,43 @@
-//! The user agreement (a short default text; operators replace it).
+//! `/privacy` and `/terms`: the texts a person accepts at registration, as
+//! the operator wrote them (Markdown rendered on the server; ours until
+//! then), with their version. The whole text is in the server's HTML.
 
+use crate::{api::legal_text, rules::LegalKind};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
-pub fn AgreementPage() -> impl IntoView {
+pub fn PrivacyPage() -> impl IntoView {
+    view! { <LegalPage kind=LegalKind::Privacy /> }
+}
+
+#[component]
+pub fn TermsPage() -> impl IntoView {
+    view! { <LegalPage kind=LegalKind::Terms /> }
+}
+
+#[component]
+fn LegalPage(kind: LegalKind) -> impl IntoView {
+    let text = crate::wire::resource(|| (), move |()| legal_text(kind));
     view! {
-        <Title text="用户协议" />
+        <Title text=kind.title() />
         <article class="card prose">
-            <h1>"用户协议"</h1>
-            <p>"欢迎使用本服务。注册即表示你同意以下条款："</p>
-            <ol>
-                <li>"你提供的手机号归你本人所有，并会妥善保管账号和密码。"</li>
-                <li>"我们只将你的手机号用于登录、找回密码和安全通知，不会出售或公开。"</li>
-                <li>"密码以不可逆的方式保存，任何人都无法查看你的密码。"</li>
-                <li>"请勿利用本服务从事违法活动；违反者，我们有权停用其账号。"</li>
-            </ol>
+            <Suspense fallback=|| view! { <p>"加载中…"</p> }>
+                {move || Suspend::new(async move {
+                    match text.await {
+                        Ok(document) => {
+                            view! {
+                                <div inner_html=document.html />
+                                <p class="muted" data-testid="legal-version">
+                                    {format!("版本：{}", document.version)}
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
             <p>
                 <a href="/register">"返回注册"</a>
             </p>

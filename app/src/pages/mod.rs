@@ -11,7 +11,7 @@ mod not_found;
 mod register;
 mod user_centre;
 
-pub use agreement::AgreementPage;
+pub use agreement::{PrivacyPage, TermsPage};
 pub use consent::ConsentPage;
 pub use dev_outbox::DevOutboxPage;
 pub use email::{EmailSection, VerifyEmailPage};

@@ -316,7 +316,10 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha, next: Signal<String>) 
                         bind:checked=allow
                         on:change=move |_| allow_error.set(None)
                     />
-                    <label for="allow">"我已阅读并同意" <a href="/agreement" target="_blank">"《用户协议》"</a></label>
+                    <label for="allow">
+                        "我已阅读并同意" <a href="/terms" target="_blank">"《用户协议》"</a> "和"
+                        <a href="/privacy" target="_blank">"《隐私政策》"</a>
+                    </label>
                     <FieldMessage id="allow-message" note=server.note(allow_error, "allow") />
                 </div>
 

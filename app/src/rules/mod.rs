@@ -4,6 +4,7 @@
 
 mod account;
 mod captcha_answer;
+mod legal;
 mod mobile;
 mod nickname;
 mod password;
@@ -14,6 +15,7 @@ mod username;
 
 pub use account::{Account, AccountError, Email, EmailError};
 pub use captcha_answer::{CAPTCHA_ALPHABET, CAPTCHA_LEN, CaptchaAnswer, CaptchaAnswerError};
+pub use legal::LegalKind;
 pub use mobile::{Mobile, MobileError};
 pub use nickname::{NICKNAME_MAX_CHARS, Nickname, NicknameError};
 pub use password::{Password, PasswordError, PasswordPolicy, passwords_match};
@@ -23,7 +25,7 @@ pub use sms_code::{SMS_CODE_LEN, SmsCode, SmsCodeError};
 pub use username::{USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, Username, UsernameError};
 
 /// The message shown when the user agreement was not accepted.
-pub const AGREEMENT_REQUIRED: &str = "请阅读并同意用户协议";
+pub const AGREEMENT_REQUIRED: &str = "请阅读并同意用户协议和隐私政策";
 
 /// What an OpenID Connect scope lets an application learn, as the consent
 /// page and the user centre say it; `None` for a scope said by no words

@@ -9,6 +9,7 @@ mod connections;
 mod delivery;
 mod email;
 mod fake_ronglian;
+mod legal;
 mod login;
 mod logs;
 mod lookups;

@@ -17,7 +17,7 @@ async fn the_register_page_arrives_as_complete_html() {
         r#"name="username""#,
         r#"name="nickname""#,
         r#"name="allow""#,
-        r#"href="/agreement""#,
+        r#"href="/terms""#,
         "获取验证码",
         "/api/v1/image_codes/",
         r#"href="/register""#,

@@ -156,7 +156,7 @@ async fn every_field_rule_is_checked_by_the_server_with_its_message() {
         ("username", json!("1abcde"), "username_invalid", "用户名必须以字母开头"),
         ("username", json!("abc de"), "username_invalid", "用户名只能包含字母、数字、下划线和减号"),
         ("nickname", json!("长".repeat(21)), "nickname_invalid", "昵称不能超过20个字符"),
-        ("allow", json!(false), "agreement_required", "请阅读并同意用户协议"),
+        ("allow", json!(false), "agreement_required", "请阅读并同意用户协议和隐私政策"),
     ];
     for (field, value, code, message) in cases {
         let mut form = base.clone();

@@ -447,19 +447,46 @@ impl Database {
     /// Inserts a user; the unique indexes decide races, and a violation
     /// comes back as the field it concerns.
     pub async fn insert_user(&self, new: &NewUser<'_>) -> Result<UserRow, InsertUserError> {
+        self.insert_user_accepting(new, &[]).await
+    }
+
+    /// Inserts a user and, in the same transaction, the texts they
+    /// accepted: an account never exists without its consent on record.
+    pub async fn insert_user_accepting(
+        &self,
+        new: &NewUser<'_>,
+        accepted: &[crate::core::legal::NewAcceptance<'_>],
+    ) -> Result<UserRow, InsertUserError> {
         let q = format!(
             "INSERT INTO users (username, mobile, nickname, password_hash, is_active, created_at, last_login_at) \
              VALUES ($1, $2, $3, $4, TRUE, $5, $5) RETURNING {USER_COLUMNS}"
         );
         let nickname = new.nickname.map(Nickname::as_str).unwrap_or("");
-        let result = on_pool!(self, |pool| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(q.as_str()))
-            .bind(new.username.as_str())
-            .bind(new.mobile.as_str())
-            .bind(nickname)
-            .bind(new.password_hash.as_str())
-            .bind(new.now_ms)
-            .fetch_one(pool)
-            .await);
+        let result = on_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            let user = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(q.as_str()))
+                .bind(new.username.as_str())
+                .bind(new.mobile.as_str())
+                .bind(nickname)
+                .bind(new.password_hash.as_str())
+                .bind(new.now_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+            for a in accepted {
+                sqlx::query(crate::core::legal::INSERT_ACCEPTANCE)
+                    .bind(user.id)
+                    .bind(a.kind.as_str())
+                    .bind(a.version)
+                    .bind(a.now_ms)
+                    .bind(a.client_ip)
+                    .bind(a.user_agent)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(user)
+        }
+        .await);
         result.map_err(|e| match unique_violation(&e) {
             Some(c) if c.contains("mobile") => InsertUserError::MobileTaken,
             Some(c) if c.contains("username") => InsertUserError::UsernameTaken,

@@ -76,7 +76,7 @@ impl Authorize {
     pub fn location(&self) -> String {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         match self {
-            Authorize::Redirect(to) => return to.clone(),
+            Authorize::Redirect(to) => to.clone(),
             Authorize::SignIn { next, login_hint } => {
                 query.append_pair("next", next);
                 if let Some(hint) = login_hint {

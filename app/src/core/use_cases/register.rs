@@ -1,7 +1,9 @@
 //! Register with a mobile number, a password and the SMS code sent for
 //! `register`. A wrong code counts towards its limit; the right code is used
 //! up only once the account exists. The unique index on the mobile decides
-//! simultaneous submits: one account, the others a clear "taken".
+//! simultaneous submits: one account, the others a clear "taken". The
+//! account is written with the acceptance of the privacy policy and the
+//! terms (their current versions) in one transaction.
 
 use super::{
     checks::{LookupRefusal, SmsCodeRefusal, check_sms_code, costs_a_lookup},
@@ -12,13 +14,14 @@ use crate::{
     core::{
         Client, Core,
         db::{DbError, InsertUserError, NewUser},
+        legal::NewAcceptance,
         password_hashing::HashError,
         store::StoreError,
     },
     error::AppError,
     rules::{
-        AGREEMENT_REQUIRED, Mobile, MobileError, Nickname, NicknameError, Password, PasswordError, Purpose, SmsCode,
-        SmsCodeError, Username, UsernameError, passwords_match,
+        AGREEMENT_REQUIRED, LegalKind, Mobile, MobileError, Nickname, NicknameError, Password, PasswordError, Purpose,
+        SmsCode, SmsCodeError, Username, UsernameError, passwords_match,
     },
     wire::{RegisterForm, SignedIn},
 };
@@ -112,6 +115,17 @@ pub async fn register(core: &Core, client: &Client, form: &RegisterForm) -> Resu
     }
     let password_hash = core.hasher.hash(&valid.password).await?;
 
+    let ip = client.ip.to_string();
+    let accepted: Vec<NewAcceptance> = LegalKind::ALL
+        .into_iter()
+        .map(|kind| NewAcceptance {
+            kind,
+            version: &core.settings.legal.get(kind).version,
+            now_ms: now_ms(),
+            client_ip: &ip,
+            user_agent: &client.user_agent,
+        })
+        .collect();
     let mut attempts_left = 5;
     let user = loop {
         let username = valid.username.clone().unwrap_or_else(generated_username);
@@ -122,7 +136,7 @@ pub async fn register(core: &Core, client: &Client, form: &RegisterForm) -> Resu
             password_hash: &password_hash,
             now_ms: now_ms(),
         };
-        match core.db.insert_user(&new).await {
+        match core.db.insert_user_accepting(&new, &accepted).await {
             Ok(user) => break user,
             Err(InsertUserError::MobileTaken) => return Err(RegisterError::MobileTaken),
             Err(InsertUserError::UsernameTaken) if valid.username.is_none() && attempts_left > 0 => attempts_left -= 1,

@@ -1,0 +1,72 @@
+//! Accepting the privacy policy and the terms: what a person accepted and
+//! when (for them to see, and for the operator to prove), and accepting a
+//! new version. Registration records the first acceptance itself.
+
+use super::{Authenticated, dependency_down, now_ms};
+use crate::{
+    core::{Client, Core, db::DbError, legal::NewAcceptance},
+    error::{AppError, ErrorKind},
+    rules::LegalKind,
+    wire::{AcceptanceView, LegalDocument},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LegalError {
+    #[error("no such text")]
+    UnknownKind,
+    /// The version accepted is not the one in force: the person read
+    /// another text.
+    #[error("not the current version")]
+    NotCurrent,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A text as its page shows it.
+pub fn legal_document(core: &Core, kind: LegalKind) -> LegalDocument {
+    let text = core.settings.legal.get(kind);
+    LegalDocument { kind, version: text.version.clone(), html: text.html.clone() }
+}
+
+/// Every acceptance of the signed-in person, the latest first.
+pub async fn list_acceptances(core: &Core, auth: &Authenticated) -> Result<Vec<AcceptanceView>, LegalError> {
+    let rows = core.db.acceptances(auth.user.id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| AcceptanceView { kind: row.kind, version: row.version, accepted_at: row.accepted_at })
+        .collect())
+}
+
+/// Records that the signed-in person accepts `version` of `kind`, which
+/// must be the version in force.
+pub async fn accept_text(
+    core: &Core,
+    client: &Client,
+    auth: &Authenticated,
+    kind: &str,
+    version: &str,
+) -> Result<(), LegalError> {
+    let kind = LegalKind::parse(kind).ok_or(LegalError::UnknownKind)?;
+    if core.settings.legal.get(kind).version != version {
+        return Err(LegalError::NotCurrent);
+    }
+    let ip = client.ip.to_string();
+    let accepted = NewAcceptance { kind, version, now_ms: now_ms(), client_ip: &ip, user_agent: &client.user_agent };
+    core.db.record_acceptances(auth.user.id, &[accepted]).await?;
+    tracing::info!(user_id = auth.user.id, kind = kind.as_str(), version, "a text was accepted");
+    Ok(())
+}
+
+impl From<LegalError> for AppError {
+    fn from(e: LegalError) -> AppError {
+        match e {
+            LegalError::UnknownKind => {
+                AppError::field("kind", "unknown_kind", "只能同意 privacy（隐私政策）或 terms（用户协议）")
+            }
+            LegalError::NotCurrent => {
+                AppError::new(ErrorKind::Conflict, "version_not_current", "该文本已更新，请阅读最新版本后再同意")
+            }
+            LegalError::Db(e) => dependency_down("legal", "database", &e),
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The privacy policy and the terms: their pages, the acceptance recorded
+//! with every registration, and accepting a new version (issue 19).
+
+use crate::helpers::*;
+use serde_json::{Value, json};
+
+/// A server whose texts are at versions of the operator's own, the privacy
+/// policy from the operator's file.
+async fn with_texts(db: Db) -> Option<(TestApp, std::path::PathBuf)> {
+    let file = std::env::temp_dir().join(format!("privacy-{}.md", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&file, "# 本站隐私政策\n\n我们只保存手机号。<script>alert(1)</script>\n").unwrap();
+    let env = vec![
+        ("PRIVACY_POLICY_VERSION", "2026-12-01".to_owned()),
+        ("PRIVACY_POLICY_FILE", file.display().to_string()),
+        ("TERMS_VERSION", "3".to_owned()),
+    ];
+    Some((spawn(Spawn { db, env, ..Spawn::default() }).await?, file))
+}
+
+async fn acceptances(app: &TestApp) -> Vec<Value> {
+    let listed = body(app.client.get(app.url("/api/v1/me/consents")).send().await.unwrap()).await;
+    listed.as_array().unwrap().clone()
+}
+
+async fn registration_records_what_was_accepted(db: Db) {
+    let Some((app, file)) = with_texts(db).await else { return };
+    let code = app.register_code("13600136001").await;
+    assert_eq!(app.register(&registration("13600136001", &code, Some("Plover01"))).await.status(), 201);
+    let records = acceptances(&app).await;
+    let mut said: Vec<(String, String)> = records
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap().to_owned(), r["version"].as_str().unwrap().to_owned()))
+        .collect();
+    said.sort();
+    assert_eq!(said, [("privacy".to_owned(), "2026-12-01".to_owned()), ("terms".to_owned(), "3".to_owned())]);
+    assert!(records.iter().all(|r| r["accepted_at"].as_i64().unwrap() > 1_700_000_000_000), "{records:?}");
+
+    // Only the version in force can be accepted; a wrong one changes nothing.
+    let accept = |kind: &str, version: &str| {
+        app.client.post(app.url("/api/v1/me/consents")).json(&json!({ "kind": kind, "version": version })).send()
+    };
+    assert_error(accept("privacy", "1").await.unwrap(), 409, "version_not_current", None).await;
+    assert_error(accept("cookies", "1").await.unwrap(), 422, "unknown_kind", Some("kind")).await;
+    assert_eq!(acceptances(&app).await.len(), 2);
+    assert_eq!(accept("privacy", "2026-12-01").await.unwrap().status(), 204);
+    let records = acceptances(&app).await;
+    assert_eq!((records.len(), records[0]["kind"].as_str()), (3, Some("privacy")), "the latest first");
+
+    // Signed out, there is nothing to list or accept.
+    let stranger = app.new_browser();
+    assert_eq!(stranger.get(app.url("/api/v1/me/consents")).send().await.unwrap().status(), 401);
+    let _ = std::fs::remove_file(file);
+}
+
+#[tokio::test]
+async fn registration_records_what_was_accepted_on_sqlite() {
+    registration_records_what_was_accepted(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn registration_records_what_was_accepted_on_postgres() {
+    registration_records_what_was_accepted(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_refused_registration_records_nothing() {
+    let app = spawn_app().await;
+    let code = app.register_code("13600136002").await;
+    let mut form = registration("13600136002", &code, Some("Plover02"));
+    form["allow"] = json!(false);
+    assert_error(app.register(&form).await, 422, "agreement_required", Some("allow")).await;
+    let rows: i64 = match &app.core.db {
+        app::core::db::Database::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM legal_acceptances").fetch_one(pool).await.unwrap()
+        }
+        app::core::db::Database::Postgres(pool) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM legal_acceptances").fetch_one(pool).await.unwrap()
+        }
+    };
+    assert_eq!(rows, 0);
+}
+
+#[tokio::test]
+async fn the_texts_are_whole_in_the_servers_html_and_their_html_stays_text() {
+    let Some((app, file)) = with_texts(Db::Sqlite).await else { return };
+    let privacy = app.get("/privacy").await.text().await.unwrap();
+    assert!(privacy.contains("本站隐私政策") && privacy.contains("我们只保存手机号"), "{privacy}");
+    assert!(privacy.contains("版本：2026-12-01"));
+    assert!(!privacy.contains("<script>alert(1)") && privacy.contains("&lt;script&gt;alert(1)"), "{privacy}");
+    let terms = app.get("/terms").await.text().await.unwrap();
+    assert!(terms.contains("用户协议") && terms.contains("版本：3"), "our text, the operator's version");
+    let texts = body(app.get("/api/v1/legal").await).await;
+    assert_eq!(texts[0]["kind"], "privacy");
+    assert_eq!(texts[0]["version"], "2026-12-01");
+    assert!(texts[0]["url"].as_str().unwrap().ends_with("/privacy"));
+
+    // Every page links both; the register box is never ticked for the visitor.
+    let register = app.get("/register").await.text().await.unwrap();
+    for link in [r#"href="/terms""#, r#"href="/privacy""#] {
+        assert!(register.contains(link), "{link}");
+    }
+    let allow = register.split(r#"id="allow""#).nth(1).unwrap().split('>').next().unwrap();
+    assert!(!allow.contains("checked"), "{allow}");
+    let _ = std::fs::remove_file(file);
+}
