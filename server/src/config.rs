@@ -433,7 +433,8 @@ mod tests {
     #[test]
     fn access_tokens_are_rs256_unless_es256_is_asked() {
         use app::core::oidc::jws::Alg;
-        assert_eq!(config(&[("TERMS_VERSION", "")]).unwrap_err().var, "PRIVACY_POLICY_FILE");
+        let too_long = "9".repeat(33);
+        assert_eq!(config(&[("TERMS_VERSION", too_long.as_str())]).unwrap_err().var, "PRIVACY_POLICY_FILE");
         assert_eq!(config(&[("PRIVACY_POLICY_FILE", "/nonexistent.md")]).unwrap_err().var, "PRIVACY_POLICY_FILE");
         assert_eq!(config(&[("TERMS_VERSION", "2026-12")]).unwrap().settings.legal.terms.version, "2026-12");
         assert_eq!(config(&[]).unwrap().settings.oidc_access_token_alg, Alg::Rs256);

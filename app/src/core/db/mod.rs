@@ -472,17 +472,7 @@ impl Database {
                 .bind(new.now_ms)
                 .fetch_one(&mut *tx)
                 .await?;
-            for a in accepted {
-                sqlx::query(crate::core::legal::INSERT_ACCEPTANCE)
-                    .bind(user.id)
-                    .bind(a.kind.as_str())
-                    .bind(a.version)
-                    .bind(a.now_ms)
-                    .bind(a.client_ip)
-                    .bind(a.user_agent)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            crate::core::legal::insert_acceptances!(tx, user.id, accepted).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(user)
         }

@@ -104,22 +104,35 @@ pub struct NewAcceptance<'a> {
 pub(crate) const INSERT_ACCEPTANCE: &str = "INSERT INTO legal_acceptances \
     (user_id, kind, version, accepted_at, client_ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6)";
 
-impl Database {
-    /// Records acceptances of `user_id`.
-    pub async fn record_acceptances(&self, user_id: i64, accepted: &[NewAcceptance<'_>]) -> Result<(), DbError> {
-        on_pool!(self, |pool| async {
-            let mut tx = pool.begin().await?;
-            for a in accepted {
-                sqlx::query(INSERT_ACCEPTANCE)
-                    .bind(user_id)
+/// Writes `$accepted` (acceptances of user `$user_id`) in the transaction
+/// `$tx`: the account's own, at registration, or one of their own. (A
+/// macro: one body for either backend's transaction.)
+macro_rules! insert_acceptances_impl {
+    ($tx:expr, $user_id:expr, $accepted:expr) => {
+        async {
+            for a in $accepted {
+                sqlx::query($crate::core::legal::INSERT_ACCEPTANCE)
+                    .bind($user_id)
                     .bind(a.kind.as_str())
                     .bind(a.version)
                     .bind(a.now_ms)
                     .bind(a.client_ip)
                     .bind(a.user_agent)
-                    .execute(&mut *tx)
+                    .execute(&mut *$tx)
                     .await?;
             }
+            Ok::<(), sqlx::Error>(())
+        }
+    };
+}
+pub(crate) use insert_acceptances_impl as insert_acceptances;
+
+impl Database {
+    /// Records acceptances of `user_id`.
+    pub async fn record_acceptances(&self, user_id: i64, accepted: &[NewAcceptance<'_>]) -> Result<(), DbError> {
+        on_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            insert_acceptances!(tx, user_id, accepted).await?;
             tx.commit().await
         }
         .await)?;
