@@ -131,6 +131,7 @@ fn Site() -> impl IntoView {
                 <Route path=StaticSegment("forgot") view={Lazy::<ForgotRoute>::new()} ssr=SsrMode::Async />
                 <Route path=StaticSegment("reset") view={Lazy::<ResetRoute>::new()} ssr=SsrMode::Async />
                 <Route path=StaticSegment("consent") view={Lazy::<ConsentRoute>::new()} ssr=SsrMode::Async />
+                <Route path=StaticSegment("accept") view={Lazy::<AcceptRoute>::new()} ssr=SsrMode::Async />
                 <Route
                     path=(StaticSegment("email"), StaticSegment("verify"))
                     view={Lazy::<VerifyEmailRoute>::new()}
@@ -180,4 +181,5 @@ lazy_page! {
     VerifyEmailRoute => pages::VerifyEmailPage,
     DevOutboxRoute => pages::DevOutboxPage,
     ConsentRoute => pages::ConsentPage,
+    AcceptRoute => pages::AcceptPage,
 }

@@ -189,6 +189,9 @@ pub struct SignedIn {
     pub token: String,
     /// Whether the cookie outlives the browser ("remember me").
     pub remember: bool,
+    /// Texts whose version in force the person has not accepted (changed
+    /// since, or never recorded): the pages ask before going on.
+    pub texts_to_accept: Vec<crate::rules::LegalKind>,
 }
 
 /// The user centre's profile.
@@ -461,6 +464,7 @@ mod tests {
                 sessions: vec![session.clone()],
                 history: vec![attempt.clone()],
                 applications: vec![application.clone()],
+                texts_to_accept: vec![crate::rules::LegalKind::Privacy],
             }));
         }
         survives(None::<UserCentreData>);

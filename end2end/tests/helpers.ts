@@ -104,13 +104,16 @@ export function cli(args: string[]): Record<string, unknown> {
 let userCount = 0;
 
 /** Creates a user through the operators' CLI; returns its names. */
-export function createUser(options: { email?: boolean } = {}) {
+/** A person made by the operator's CLI; `accepted: false` leaves them
+ * without a recorded acceptance of the texts (asked at sign-in). */
+export function createUser(options: { email?: boolean; accepted?: boolean } = {}) {
   userCount += 1;
   const mobile = freshMobile();
   const username = `pw${Date.now().toString(36)}${userCount}`.slice(0, 20);
   const email = `${username}@example.com`;
   const args = ["user", "create", "--mobile", mobile, "--password", PASSWORD, "--username", username];
   if (options.email) args.push("--email", email);
+  if (options.accepted ?? true) args.push("--accepted");
   cli(args);
   return { mobile, username, email };
 }

@@ -169,6 +169,7 @@ fn signed_in_response(core: &Core, status: StatusCode, signed_in: &SignedIn) -> 
         "nickname": signed_in.nickname,
         "avatar": signed_in.avatar,
         "token": signed_in.token,
+        "texts_to_accept": signed_in.texts_to_accept,
     });
     with_cookie((status, Json(body)).into_response(), &cookie)
 }
@@ -219,8 +220,13 @@ async fn logout(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Result<Resp
     Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), &tokens::cleared_cookie(core.settings.secure_cookies)))
 }
 
-async fn me(ApiAuth(auth): ApiAuth) -> Json<app::wire::Profile> {
-    Json(use_cases::profile(&auth))
+/// The profile, and `texts_to_accept` (`["privacy", "terms"]`: texts whose
+/// version in force this person has not accepted; `POST /me/consents`).
+async fn me(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut answer = serde_json::to_value(use_cases::profile(&auth)).map_err(|_| ApiError(AppError::unexpected()))?;
+    answer["texts_to_accept"] = serde_json::to_value(use_cases::texts_to_accept(&core, &auth).await?)
+        .map_err(|_| ApiError(AppError::unexpected()))?;
+    Ok(Json(answer))
 }
 
 #[derive(Deserialize)]

@@ -225,6 +225,11 @@ pub enum UserCommand {
         nickname: Option<String>,
         #[arg(long)]
         email: Option<String>,
+        /// The person accepted the privacy policy and the terms in force
+        /// elsewhere (the operator attests it; recorded as from
+        /// `server user create`). Without it they are asked at sign-in.
+        #[arg(long)]
+        accepted: bool,
     },
     /// Show a user, by username, mobile or verified e-mail.
     Show { account: String },
@@ -243,13 +248,14 @@ pub enum UserCommand {
 /// Runs a `user` command; its result is one JSON line to print.
 pub async fn run_user_command(core: &Core, command: UserCommand) -> Result<serde_json::Value, use_cases::AdminError> {
     let user = match command {
-        UserCommand::Create { mobile, password, username, nickname, email } => {
+        UserCommand::Create { mobile, password, username, nickname, email, accepted } => {
             let input = use_cases::CreateUser {
                 mobile: &mobile,
                 password: &password,
                 username: username.as_deref(),
                 nickname: nickname.as_deref(),
                 email: email.as_deref(),
+                accepted,
             };
             use_cases::create_user(core, &input).await?
         }

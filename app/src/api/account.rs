@@ -68,7 +68,7 @@ pub async fn register(
     };
     let signed_in = crate::core::use_cases::register(&core, &client, &form).await.map_err(fail)?;
     set_session_cookie(&core, &signed_in);
-    super::sign_in::go_next(next);
+    super::sign_in::go_next(next, &signed_in);
     Ok(())
 }
 

@@ -14,11 +14,16 @@ pub async fn login_needs_captcha(account: String) -> Result<bool, AppError> {
     crate::core::use_cases::login_needs_captcha(&core, &client).await.map_err(fail)
 }
 
-/// Where to go after signing in: `next` when it is a path on this site.
+/// Where to go after signing in: `next` when it is a path on this site;
+/// by way of `/accept` when a text changed since the person accepted it.
 #[cfg(feature = "ssr")]
-pub(super) fn go_next(next: Option<String>) {
+pub(super) fn go_next(next: Option<String>, signed_in: &crate::wire::SignedIn) {
     let target = next.as_deref().and_then(crate::rules::safe_next_path).unwrap_or("/");
-    leptos_axum::redirect(target);
+    if signed_in.texts_to_accept.is_empty() {
+        leptos_axum::redirect(target);
+    } else {
+        leptos_axum::redirect(&crate::rules::accept_texts_path(target));
+    }
 }
 
 #[server(endpoint = "login", output = crate::wire::Answer)]
@@ -37,7 +42,7 @@ pub async fn login(
     let form = LoginForm { account, password, remember: checked(remember), image_code_id, text };
     let signed_in = crate::core::use_cases::login(&core, &client, &form).await.map_err(fail)?;
     set_session_cookie(&core, &signed_in);
-    go_next(next);
+    go_next(next, &signed_in);
     Ok(())
 }
 
@@ -55,7 +60,7 @@ pub async fn sms_login(
     let form = SmsLoginForm { mobile, sms_code, remember: checked(remember) };
     let signed_in = crate::core::use_cases::sms_login(&core, &client, &form).await.map_err(fail)?;
     set_session_cookie(&core, &signed_in);
-    go_next(next);
+    go_next(next, &signed_in);
     Ok(())
 }
 

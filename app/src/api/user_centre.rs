@@ -14,6 +14,8 @@ pub struct UserCentreData {
     pub sessions: Vec<SessionView>,
     pub history: Vec<AttemptView>,
     pub applications: Vec<ApplicationView>,
+    /// Texts to accept before the centre is shown (`/accept` first).
+    pub texts_to_accept: Vec<crate::rules::LegalKind>,
 }
 
 /// The user centre's data; `None` when signed out (the page then sends the
@@ -27,7 +29,9 @@ pub async fn user_centre() -> Result<Option<UserCentreData>, AppError> {
     let sessions = use_cases::list_sessions(&core, &auth).await.map_err(fail)?;
     let history = use_cases::login_history(&core, &auth).await.map_err(fail)?;
     let applications = use_cases::list_applications(&core, &auth).await.map_err(fail)?;
-    Ok(Some(UserCentreData { profile: use_cases::profile(&auth), sessions, history, applications }))
+    let texts_to_accept = use_cases::texts_to_accept(&core, &auth).await.map_err(fail)?;
+    let profile = use_cases::profile(&auth);
+    Ok(Some(UserCentreData { profile, sessions, history, applications, texts_to_accept }))
 }
 
 #[server(endpoint = "update_nickname", output = crate::wire::Answer)]

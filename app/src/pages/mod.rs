@@ -1,5 +1,6 @@
 //! The pages, one file each.
 
+mod accept;
 mod agreement;
 mod consent;
 mod dev_outbox;
@@ -11,6 +12,7 @@ mod not_found;
 mod register;
 mod user_centre;
 
+pub use accept::AcceptPage;
 pub use agreement::{PrivacyPage, TermsPage};
 pub use consent::ConsentPage;
 pub use dev_outbox::DevOutboxPage;

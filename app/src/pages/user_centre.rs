@@ -6,7 +6,7 @@ use crate::{
     api::{ChangePassword, EndAllSessions, EndSession, RevokeApplication, UpdateNickname, UserCentreData, user_centre},
     components::{Captcha, FormErrors, Note, TextField, describe_browser, format_time},
     pages::EmailSection,
-    rules::scopes_meaning,
+    rules::{accept_texts_path, scopes_meaning},
     wire::ApplicationView,
 };
 use leptos::prelude::*;
@@ -33,6 +33,9 @@ pub fn UserCentrePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="card">"加载中…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
+                    Ok(Some(centre)) if !centre.texts_to_accept.is_empty() => {
+                        view! { <Redirect path=accept_texts_path("/user") /> }.into_any()
+                    }
                     Ok(Some(centre)) => {
                         view! { <Centre centre nickname password end_one end_all revoke bind_captcha /> }.into_any()
                     }
@@ -54,7 +57,7 @@ fn Centre(
     revoke: ServerAction<RevokeApplication>,
     bind_captcha: Captcha,
 ) -> impl IntoView {
-    let UserCentreData { profile, sessions, history, applications } = centre;
+    let UserCentreData { profile, sessions, history, applications, .. } = centre;
     let nickname_value = RwSignal::new(profile.nickname.clone());
     let [old, new, again] = std::array::from_fn(|_| RwSignal::new(String::new()));
     let password_done = move || matches!(password.value().get(), Some(Ok(())));

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A text a person accepts at registration (and again when it changes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LegalKind {
     /// 隐私政策, at `/privacy`.
     Privacy,
@@ -41,6 +42,12 @@ impl LegalKind {
             LegalKind::Terms => "/terms",
         }
     }
+}
+
+/// The page that asks for the texts in force, then goes on to `next` (a
+/// path of this site).
+pub fn accept_texts_path(next: &str) -> String {
+    format!("/accept?next={}", super::url_encode(next))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ mod username;
 
 pub use account::{Account, AccountError, Email, EmailError};
 pub use captcha_answer::{CAPTCHA_ALPHABET, CAPTCHA_LEN, CaptchaAnswer, CaptchaAnswerError};
-pub use legal::LegalKind;
+pub use legal::{LegalKind, accept_texts_path};
 pub use mobile::{Mobile, MobileError};
 pub use nickname::{NICKNAME_MAX_CHARS, Nickname, NicknameError};
 pub use password::{Password, PasswordError, PasswordPolicy, passwords_match};

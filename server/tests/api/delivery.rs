@@ -65,6 +65,7 @@ async fn a_password_changed_notice_uses_its_own_ronglian_template() {
             username: Some("Notice01"),
             nickname: None,
             email: None,
+            accepted: true,
         };
         app::core::use_cases::create_user(&app.core, &user).await.unwrap();
         assert_eq!(app.send_sms(mobile, "reset_password").await.status(), 200);

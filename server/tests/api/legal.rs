@@ -103,3 +103,86 @@ async fn the_texts_are_whole_in_the_servers_html_and_their_html_stays_text() {
     assert!(!allow.contains("checked"), "{allow}");
     let _ = std::fs::remove_file(file);
 }
+
+/// The operator publishes a new version of the terms: a person who
+/// accepted the old one is asked again before going on, at sign-in (the
+/// API says so, the page goes by `/accept`), at the user centre, and when
+/// a site signs them in through us; an answer for a version no longer in
+/// force changes nothing.
+#[tokio::test]
+async fn a_changed_text_is_asked_again_before_going_on() {
+    let before = spawn_app().await;
+    before.user("13600136010", "Plover10").await;
+    let database_url = before.env["DATABASE_URL"].clone();
+    let env = vec![("TERMS_VERSION", "2".to_owned())];
+    let app = spawn(Spawn { database_url: Some(database_url), env, ..Spawn::default() }).await.unwrap();
+
+    let api = app.new_browser();
+    let signed_in = app.login_with(&api, &login_form("Plover10", PASSWORD)).await;
+    assert_eq!(body(signed_in).await["texts_to_accept"], json!(["terms"]));
+    let me = body(api.get(app.url("/api/v1/me")).send().await.unwrap()).await;
+    assert_eq!(me["texts_to_accept"], json!(["terms"]));
+
+    // The page's sign-in, without WASM: on to /accept, then where it was going.
+    let browser = app.new_browser();
+    let form = [("account", "Plover10"), ("password", PASSWORD), ("next", "/user")];
+    let page_login = browser
+        .post(app.url("/api/login"))
+        .header("accept", "text/html")
+        .header("referer", app.url("/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page_login.headers()["location"], "/accept?next=%2Fuser");
+    let centre = browser.get(app.url("/user")).send().await.unwrap();
+    assert_eq!(centre.headers().get("location").map(|l| l.to_str().unwrap()), Some("/accept?next=%2Fuser"));
+    let ask = browser.get(app.url("/accept?next=%2Fuser")).send().await.unwrap().text().await.unwrap();
+    assert!(ask.contains("《用户协议》（版本：2）") && !ask.contains("《隐私政策》（版本"), "{ask}");
+
+    // A site's sign-in through us waits for it too.
+    let registration = app::core::use_cases::ClientRegistration {
+        name: "Demo 商城",
+        redirect_uris: &["https://rp.example/cb".to_owned()],
+        post_logout_redirect_uris: &[],
+        public: false,
+        consent: false,
+    };
+    let (client, _) = app::core::use_cases::create_client(&app.core, &registration).await.unwrap();
+    let authorize = format!(
+        "/oauth2/authorize?client_id={}&redirect_uri=https%3A%2F%2Frp.example%2Fcb&response_type=code&scope=openid",
+        client.client_id
+    );
+    let sent = browser.get(app.url(&authorize)).send().await.unwrap();
+    let to = sent.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.starts_with("/accept?next=%2Foauth2%2Fauthorize%3Fclient_id"), "{to}");
+    let silent = browser.get(app.url(&format!("{authorize}&prompt=none"))).send().await.unwrap();
+    assert!(silent.headers()["location"].to_str().unwrap().contains("error=interaction_required"));
+
+    // An answer for the old version is refused; the one in force goes on.
+    let answer = |version: &'static str| {
+        browser.post(app.url("/api/accept_texts")).form(&[("terms", version), ("next", "/user")]).send()
+    };
+    assert_eq!(server_fn_error(answer("1").await.unwrap(), 409).await.code, "version_not_current");
+    assert_eq!(
+        body(browser.get(app.url("/api/v1/me")).send().await.unwrap()).await["texts_to_accept"],
+        json!(["terms"])
+    );
+    let accepted = browser
+        .post(app.url("/api/accept_texts"))
+        .header("accept", "text/html")
+        .header("referer", app.url("/accept"))
+        .form(&[("terms", "2"), ("next", "/user")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.headers()["location"], "/user");
+    assert_eq!(body(browser.get(app.url("/api/v1/me")).send().await.unwrap()).await["texts_to_accept"], json!([]));
+    assert_eq!(browser.get(app.url("/user")).send().await.unwrap().status(), 200);
+    let code = browser.get(app.url(&authorize)).send().await.unwrap();
+    assert!(code.headers()["location"].to_str().unwrap().starts_with("https://rp.example/cb?code="));
+    // A server still on version 1 (a rolling update) does not ask again.
+    let old = before.new_browser();
+    let signed_in = before.login_with(&old, &login_form("Plover10", PASSWORD)).await;
+    assert_eq!(body(signed_in).await["texts_to_accept"], json!([]));
+}

@@ -11,10 +11,14 @@ async fn operators_create_disable_enable_and_reset_users() {
         username: Some("Operator1".into()),
         nickname: Some("运维".into()),
         email: Some("op@example.com".into()),
+        accepted: false,
     };
     run_user_command(&app.core, create).await.unwrap();
     let browser = app.new_browser();
-    assert_eq!(app.login_with(&browser, &login_form("op@example.com", PASSWORD)).await.status(), 200);
+    let signed_in = app.login_with(&browser, &login_form("op@example.com", PASSWORD)).await;
+    assert_eq!(signed_in.status(), 200);
+    // Nobody attested their consent: they are asked for both texts.
+    assert_eq!(body(signed_in).await["texts_to_accept"], serde_json::json!(["privacy", "terms"]));
 
     run_user_command(&app.core, UserCommand::Disable { account: "Operator1".into() }).await.unwrap();
     assert_eq!(browser.get(app.url("/api/v1/me")).send().await.unwrap().status(), 401, "sessions ended");
@@ -39,6 +43,7 @@ async fn operators_get_the_rules_messages() {
         username: None,
         nickname: None,
         email: None,
+        accepted: true,
     };
     let error = run_user_command(&app.core, bad).await.unwrap_err();
     assert_eq!(error.to_string(), "mobile: 手机号格式不正确");

@@ -139,6 +139,19 @@ impl Database {
         Ok(())
     }
 
+    /// The texts whose version in force `user_id` has never accepted. (Any
+    /// acceptance of that version counts, not only the latest: servers of
+    /// a rolling update, some still on the old version, do not ask back
+    /// and forth.)
+    pub async fn texts_to_accept(&self, user_id: i64, texts: &LegalTexts) -> Result<Vec<LegalKind>, DbError> {
+        let q = "SELECT DISTINCT kind, version FROM legal_acceptances WHERE user_id = $1";
+        let rows: Vec<(String, String)> = on_pool!(self, |pool| sqlx::query_as(q).bind(user_id).fetch_all(pool).await)?;
+        Ok(LegalKind::ALL
+            .into_iter()
+            .filter(|kind| !rows.iter().any(|(k, v)| k == kind.as_str() && *v == texts.get(*kind).version))
+            .collect())
+    }
+
     /// Every acceptance of `user_id`, the latest first.
     pub async fn acceptances(&self, user_id: i64) -> Result<Vec<AcceptanceRow>, DbError> {
         let q = "SELECT kind, version, accepted_at, client_ip, user_agent FROM legal_acceptances \

@@ -6,11 +6,12 @@ use crate::{
     core::{
         Core,
         db::{DbError, InsertUserError, NewUser, PendingEmail, SetEmailError, UserRow},
+        legal::NewAcceptance,
         password_hashing::HashError,
     },
     error::AppError,
     rules::{
-        Account, AccountError, Email, EmailError, Mobile, MobileError, Nickname, NicknameError, Password,
+        Account, AccountError, Email, EmailError, LegalKind, Mobile, MobileError, Nickname, NicknameError, Password,
         PasswordError, Username, UsernameError,
     },
 };
@@ -51,6 +52,8 @@ pub struct CreateUser<'a> {
     pub nickname: Option<&'a str>,
     /// Attached as verified: the operator vouches for it.
     pub email: Option<&'a str>,
+    /// The operator attests the person accepted the texts in force.
+    pub accepted: bool,
 }
 
 pub async fn create_user(core: &Core, input: &CreateUser<'_>) -> Result<UserRow, AdminError> {
@@ -73,7 +76,19 @@ pub async fn create_user(core: &Core, input: &CreateUser<'_>) -> Result<UserRow,
         password_hash: &hash,
         now_ms: now_ms(),
     };
-    let user = core.db.insert_user(&new).await.map_err(|e| match e {
+    // What an operator attests the person accepted, recorded as such.
+    let attested: Vec<NewAcceptance> = LegalKind::ALL
+        .into_iter()
+        .filter(|_| input.accepted)
+        .map(|kind| NewAcceptance {
+            kind,
+            version: &core.settings.legal.get(kind).version,
+            now_ms: now_ms(),
+            client_ip: "operator",
+            user_agent: "server user create --accepted",
+        })
+        .collect();
+    let user = core.db.insert_user_accepting(&new, &attested).await.map_err(|e| match e {
         InsertUserError::MobileTaken => AdminError::MobileTaken,
         InsertUserError::UsernameTaken => AdminError::UsernameTaken,
         InsertUserError::Db(e) => AdminError::Db(e),

@@ -28,6 +28,11 @@ pub fn legal_document(core: &Core, kind: LegalKind) -> LegalDocument {
     LegalDocument { kind, version: text.version.clone(), html: text.html.clone() }
 }
 
+/// The texts whose version in force the signed-in person has not accepted.
+pub async fn texts_to_accept(core: &Core, auth: &Authenticated) -> Result<Vec<LegalKind>, LegalError> {
+    Ok(core.db.texts_to_accept(auth.user.id, &core.settings.legal).await?)
+}
+
 /// Every acceptance of the signed-in person, the latest first.
 pub async fn list_acceptances(core: &Core, auth: &Authenticated) -> Result<Vec<AcceptanceView>, LegalError> {
     let rows = core.db.acceptances(auth.user.id).await?;

@@ -32,7 +32,7 @@ pub use email_binding::{
 };
 pub use issue_captcha::{CaptchaError, issue_captcha};
 pub use jobs::{JobFilter, JobsError, list_jobs, purge_failed_jobs, retry_job};
-pub use legal::{LegalError, accept_text, legal_document, list_acceptances};
+pub use legal::{LegalError, accept_text, legal_document, list_acceptances, texts_to_accept};
 pub use login::{LoginError, ask_login_captcha, clock_time_cst, login, login_needs_captcha};
 pub use mail_test::{MailTestError, send_test_mail};
 pub use oidc::{

@@ -69,6 +69,9 @@ pub enum Authorize {
     /// authorization request, a query) and the person decides
     /// (`decide_consent`).
     Consent { request: String },
+    /// A text the person accepted has changed: our page asks first, then
+    /// this request again (`next`, a path of ours).
+    AcceptTexts { next: String },
 }
 
 impl Authorize {
@@ -87,6 +90,7 @@ impl Authorize {
             Authorize::Consent { request } => {
                 format!("{CONSENT_PAGE}?{}", query.append_pair("request", request).finish())
             }
+            Authorize::AcceptTexts { next } => crate::rules::accept_texts_path(next),
         }
     }
 }
@@ -261,6 +265,12 @@ async fn authorize_with(
             login_hint: params.login_hint.clone().filter(|hint| hint.len() <= 64),
         });
     };
+    if !core.db.texts_to_accept(auth.user.id, &core.settings.legal).await?.is_empty() {
+        if request.prompt_none {
+            return back(Err(refuse("interaction_required", "the person must accept the site's updated terms")));
+        }
+        return Ok(Authorize::AcceptTexts { next: format!("{AUTHORIZE_PATH}?{}", without_login_prompt(query)) });
+    }
     match decision {
         Some(ConsentDecision::Deny) => {
             return back(Err(refuse("access_denied", "the person did not allow the application")));

@@ -78,7 +78,9 @@ pub(crate) async fn start_session(
     record_attempt(core, client, user.id, method, "success").await;
     core.db.set_last_login(user.id, now).await?;
     let token = core.tokens.issue(user.id, &id, ttl)?;
+    let texts_to_accept = core.db.texts_to_accept(user.id, &core.settings.legal).await?;
     Ok(SignedIn {
+        texts_to_accept,
         id: user.id,
         username: user.username.clone(),
         nickname: user.nickname.clone(),
