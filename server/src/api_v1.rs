@@ -42,6 +42,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(core: Core) -> Router<S> {
         .route("/me/sessions/{id}", delete(end_session))
         .route("/me/logins", get(logins))
         .route("/me/consents", get(acceptances).post(accept_text))
+        .route("/me/export", get(export))
         .route("/legal", get(legal_texts))
         .route("/me/applications", get(applications))
         .route("/me/applications/{client_id}", delete(revoke_application))
@@ -271,6 +272,15 @@ async fn end_session(
 async fn end_all_sessions(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Result<Response, ApiError> {
     use_cases::end_all_sessions(&core, &auth).await?;
     Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), &tokens::cleared_cookie(core.settings.secure_cookies)))
+}
+
+/// A copy of everything kept of this person, as a file to save.
+async fn export(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Result<Response, ApiError> {
+    let mut response = Json(use_cases::export_my_data(&core, &auth).await?).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"my-data.json\""));
+    Ok(response)
 }
 
 async fn acceptances(

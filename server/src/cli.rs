@@ -273,17 +273,8 @@ pub async fn run_user_command(core: &Core, command: UserCommand) -> Result<serde
     Ok(describe(&user))
 }
 
-/// A user as the commands print it; never the password hash.
+/// A user as the commands print it (as the person's own export does);
+/// never the password hash.
 fn describe(user: &UserRow) -> serde_json::Value {
-    serde_json::json!({
-        "id": user.id,
-        "username": user.username,
-        "mobile": user.mobile,
-        "email": user.email,
-        "email_verified": user.email_verified,
-        "nickname": user.nickname,
-        "is_active": user.is_active,
-        "created_at": user.created_at,
-        "last_login_at": user.last_login_at,
-    })
+    use_cases::describe_user(user)
 }

@@ -83,6 +83,12 @@ fn Centre(
                 <dt>"上次登录"</dt>
                 <dd>{profile.last_login_at.map(format_time).unwrap_or_else(|| "—".into())}</dd>
             </dl>
+            // A plain download: the JSON API answers it as a file.
+            <p>
+                <a href="/api/v1/me/export" download="my-data.json" rel="external" data-testid="export-link">
+                    "下载我的数据"
+                </a>
+            </p>
         </section>
 
         <EmailSection mobile=profile.mobile.clone() captcha=bind_captcha />

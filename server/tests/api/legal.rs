@@ -186,3 +186,31 @@ async fn a_changed_text_is_asked_again_before_going_on() {
     let signed_in = before.login_with(&old, &login_form("Plover10", PASSWORD)).await;
     assert_eq!(body(signed_in).await["texts_to_accept"], json!([]));
 }
+
+/// PIPL art. 45: a copy of what is kept, as a file; the person's own and
+/// nobody else's, never the password hash.
+#[tokio::test]
+async fn a_person_takes_a_copy_of_everything_kept_of_them() {
+    let app = spawn_app().await;
+    let (_, browser) = app.signed_in_user("13600136020", "Plover20").await;
+    app.signed_in_user("13600136021", "Plover21").await;
+    let response = browser.get(app.url("/api/v1/me/export")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert!(response.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let copy: Value = response.json().await.unwrap();
+    assert_eq!(
+        (copy["profile"]["mobile"].as_str(), copy["profile"]["username"].as_str()),
+        (Some("13600136020"), Some("Plover20"))
+    );
+    assert_eq!(copy["consents"].as_array().unwrap().len(), 2, "{copy}");
+    assert!(!copy["sessions"].as_array().unwrap().is_empty());
+    let history = copy["login_history"].as_array().unwrap();
+    assert!(history.iter().any(|a| a["method"] == "register") && history.iter().any(|a| a["method"] == "password"));
+    let text = copy.to_string();
+    assert!(!text.contains("13600136021") && !text.contains("Plover21"), "nobody else's");
+    assert!(!text.contains("argon2"), "never the password hash");
+    assert_eq!(app.new_browser().get(app.url("/api/v1/me/export")).send().await.unwrap().status(), 401);
+    let centre = browser.get(app.url("/user")).send().await.unwrap().text().await.unwrap();
+    assert!(centre.contains(r#"href="/api/v1/me/export""#) && centre.contains("下载我的数据"));
+}

@@ -1,4 +1,5 @@
-//! The signed-in user's own account: profile, nickname, password, history.
+//! The signed-in user's own account: profile, nickname, password, history,
+//! and a copy of all of it to take away.
 
 use super::{
     dependency_down, internal, keys,
@@ -139,7 +140,12 @@ impl OwnPasswordRefusal {
 
 /// The newest sign-in attempts on the account.
 pub async fn login_history(core: &Core, auth: &Authenticated) -> Result<Vec<AttemptView>, AccountError> {
-    let rows = core.db.recent_attempts(auth.user.id, HISTORY_LENGTH).await?;
+    attempts(core, auth.user.id, HISTORY_LENGTH).await
+}
+
+/// The latest `limit` sign-in attempts of `user_id`, as shown.
+async fn attempts(core: &Core, user_id: i64, limit: i64) -> Result<Vec<AttemptView>, AccountError> {
+    let rows = core.db.recent_attempts(user_id, limit).await?;
     Ok(rows
         .into_iter()
         .map(|a| AttemptView {
@@ -150,6 +156,53 @@ pub async fn login_history(core: &Core, auth: &Authenticated) -> Result<Vec<Atte
             outcome: a.outcome,
         })
         .collect())
+}
+
+/// An account in full, as an operator's commands print it and its owner's
+/// export holds it; never the password hash.
+pub fn describe_user(user: &UserRow) -> serde_json::Value {
+    serde_json::json!({
+        "id": user.id,
+        "username": user.username,
+        "mobile": user.mobile,
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "nickname": user.nickname,
+        "is_active": user.is_active,
+        "created_at": user.created_at,
+        "last_login_at": user.last_login_at,
+    })
+}
+
+/// Everything this service keeps of the signed-in person that is theirs to
+/// take (PIPL art. 45): the profile (the full mobile and e-mail: it is
+/// their own), the texts accepted, the live sessions, the whole sign-in
+/// history and the applications they allowed. One JSON document.
+/// (Delivery records hold only a masked recipient and no account: they
+/// cannot be told apart from another person's, so none is included.)
+pub async fn export_my_data(core: &Core, auth: &Authenticated) -> Result<serde_json::Value, AccountError> {
+    let user = &auth.user;
+    let history = attempts(core, user.id, i64::MAX).await?;
+    let consents: Vec<serde_json::Value> = core
+        .db
+        .acceptances(user.id)
+        .await?
+        .into_iter()
+        .map(|a| {
+            serde_json::json!({
+                "kind": a.kind, "version": a.version, "accepted_at": a.accepted_at,
+                "client_ip": a.client_ip, "user_agent": a.user_agent,
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "exported_at": now_ms(),
+        "profile": describe_user(user),
+        "consents": consents,
+        "sessions": super::list_sessions(core, auth).await?,
+        "login_history": history,
+        "applications": super::list_applications(core, auth).await?,
+    }))
 }
 
 impl From<AccountError> for AppError {

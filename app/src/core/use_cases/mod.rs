@@ -21,7 +21,10 @@ mod send_sms_code;
 mod sessions;
 mod sms_login;
 
-pub use account::{AccountError as ProfileError, change_password, login_history, profile, update_nickname};
+pub use account::{
+    AccountError as ProfileError, change_password, describe_user, export_my_data, login_history, profile,
+    update_nickname,
+};
 pub use admin::{
     AccountShown, AdminError, CreateUser, create_user, find_account, set_active, set_password, show_account,
 };
