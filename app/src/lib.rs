@@ -132,6 +132,7 @@ fn Site() -> impl IntoView {
                 <Route path=StaticSegment("reset") view={Lazy::<ResetRoute>::new()} ssr=SsrMode::Async />
                 <Route path=StaticSegment("consent") view={Lazy::<ConsentRoute>::new()} ssr=SsrMode::Async />
                 <Route path=StaticSegment("accept") view={Lazy::<AcceptRoute>::new()} ssr=SsrMode::Async />
+                <Route path=StaticSegment("delete") view={Lazy::<DeletionRoute>::new()} ssr=SsrMode::Async />
                 <Route
                     path=(StaticSegment("email"), StaticSegment("verify"))
                     view={Lazy::<VerifyEmailRoute>::new()}
@@ -182,4 +183,5 @@ lazy_page! {
     DevOutboxRoute => pages::DevOutboxPage,
     ConsentRoute => pages::ConsentPage,
     AcceptRoute => pages::AcceptPage,
+    DeletionRoute => pages::DeletionPage,
 }

@@ -192,6 +192,9 @@ pub struct SignedIn {
     /// Texts whose version in force the person has not accepted (changed
     /// since, or never recorded): the pages ask before going on.
     pub texts_to_accept: Vec<crate::rules::LegalKind>,
+    /// 注销 requested: when the account will be erased (Unix ms); the pages
+    /// say so and offer 撤销注销.
+    pub delete_after: Option<i64>,
 }
 
 /// The user centre's profile.
@@ -206,6 +209,8 @@ pub struct Profile {
     /// Unix milliseconds.
     pub created_at: i64,
     pub last_login_at: Option<i64>,
+    /// 注销 requested: when the account will be erased (Unix ms).
+    pub delete_after: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,6 +285,25 @@ pub struct ChangePasswordForm {
     pub old_password: String,
     pub new_password: String,
     pub new_password2: String,
+}
+
+/// `POST /me/deletion` (注销): the password, or a code sent to the
+/// account's own mobile for `delete_account` (an account made by SMS may
+/// never have typed a password). One of the two.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct DeletionForm {
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub sms_code: String,
+}
+
+/// Where a 注销 stands: waiting for `delete_after` (Unix ms), or done.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletionStatus {
+    pub delete_after: Option<i64>,
+    /// The account is gone (no cooling-off).
+    pub erased: bool,
 }
 
 /// `PUT /me/email`: bind (or change to) an address; the password proves
@@ -422,11 +446,12 @@ mod tests {
         for (bound_email, remove_email_ticket) in [(None, None), (Some("a***@b.cn".to_owned()), Some("t".to_owned()))] {
             survives(PasswordResetDone { bound_email, remove_email_ticket });
         }
+        survives(DeletionStatus { delete_after: Some(7), erased: false });
         survives(RecoverySent { message: "已发送".into(), resend_after: 60 });
         for (verified, pending) in [(None, None), (Some("a@b.cn".to_owned()), Some("c@d.cn".to_owned()))] {
             survives(EmailStatus { verified, pending, pending_expired: true, resend_after: 3 });
         }
-        let profile = |email: Option<String>, last_login_at| Profile {
+        let profile = |email: Option<String>, last_login_at: Option<i64>| Profile {
             id: 1,
             username: "u".into(),
             mobile: "13800138000".into(),
@@ -434,6 +459,7 @@ mod tests {
             nickname: "n".into(),
             created_at: 1,
             last_login_at,
+            delete_after: last_login_at.map(|t| t + 7),
         };
         let session = SessionView {
             id: "s".into(),

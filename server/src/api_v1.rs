@@ -8,8 +8,8 @@ use app::{
     },
     error::AppError,
     wire::{
-        BindEmailForm, ChangePasswordForm, EmailStatus, ForgotPasswordForm, LoginForm, PasswordResetDone, RecoverySent,
-        RegisterForm, ResetPasswordForm, SendSmsCodeForm, SignedIn, SmsLoginForm,
+        BindEmailForm, ChangePasswordForm, DeletionForm, EmailStatus, ForgotPasswordForm, LoginForm, PasswordResetDone,
+        RecoverySent, RegisterForm, ResetPasswordForm, SendSmsCodeForm, SignedIn, SmsLoginForm,
     },
 };
 use axum::{
@@ -43,6 +43,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(core: Core) -> Router<S> {
         .route("/me/logins", get(logins))
         .route("/me/consents", get(acceptances).post(accept_text))
         .route("/me/export", get(export))
+        .route("/me/deletion", post(request_deletion).delete(cancel_deletion))
         .route("/legal", get(legal_texts))
         .route("/me/applications", get(applications))
         .route("/me/applications/{client_id}", delete(revoke_application))
@@ -171,6 +172,7 @@ fn signed_in_response(core: &Core, status: StatusCode, signed_in: &SignedIn) -> 
         "avatar": signed_in.avatar,
         "token": signed_in.token,
         "texts_to_accept": signed_in.texts_to_accept,
+        "delete_after": signed_in.delete_after,
     });
     with_cookie((status, Json(body)).into_response(), &cookie)
 }
@@ -272,6 +274,29 @@ async fn end_session(
 async fn end_all_sessions(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Result<Response, ApiError> {
     use_cases::end_all_sessions(&core, &auth).await?;
     Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), &tokens::cleared_cookie(core.settings.secure_cookies)))
+}
+
+/// 注销: `{"password"}` or `{"sms_code"}` (purpose `delete_account`). 202
+/// with `delete_after` while the cooling-off period runs (every session
+/// ended, this one too); 200 with `erased: true` when there is none.
+async fn request_deletion(
+    State(core): State<Core>,
+    ApiClient(client): ApiClient,
+    ApiAuth(auth): ApiAuth,
+    ApiJson(form): ApiJson<DeletionForm>,
+) -> Result<Response, ApiError> {
+    let status = use_cases::request_deletion(&core, &client, &auth, &form).await?;
+    let code = if status.erased { StatusCode::OK } else { StatusCode::ACCEPTED };
+    let response = (code, Json(status)).into_response();
+    Ok(with_cookie(response, &tokens::cleared_cookie(core.settings.secure_cookies)))
+}
+
+/// 撤销注销, signed in during the cooling-off period.
+async fn cancel_deletion(
+    State(core): State<Core>,
+    ApiAuth(auth): ApiAuth,
+) -> Result<Json<app::wire::DeletionStatus>, ApiError> {
+    Ok(Json(use_cases::cancel_deletion(&core, &auth).await?))
 }
 
 /// A copy of everything kept of this person, as a file to save.
@@ -461,8 +486,9 @@ async fn send_sms_code(
     headers: axum::http::HeaderMap,
     ApiJson(form): ApiJson<SendSmsCodeForm>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    // A bind_email code goes to the signed-in account's own number.
-    let auth = if form.purpose == "bind_email" {
+    // A bind_email or delete_account code goes to the signed-in account's
+    // own number.
+    let auth = if form.purpose.parse::<app::rules::Purpose>().is_ok_and(|p| p.is_own_account()) {
         let token = tokens::token_from_request(&headers, core.settings.secure_cookies);
         use_cases::authenticate(&core, token).await.map_err(SessionError::from)?
     } else {

@@ -243,6 +243,14 @@ pub enum UserCommand {
         #[arg(long)]
         password: String,
     },
+    /// Delete (注销) a user as their own request does: every session ends
+    /// and the account is erased when ACCOUNT_DELETION_DAYS have passed
+    /// (signing in cancels it); with --now, erased at once.
+    Delete {
+        account: String,
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 /// Runs a `user` command; its result is one JSON line to print.
@@ -269,6 +277,10 @@ pub async fn run_user_command(core: &Core, command: UserCommand) -> Result<serde
         UserCommand::Disable { account } => use_cases::set_active(core, &account, false).await?,
         UserCommand::Enable { account } => use_cases::set_active(core, &account, true).await?,
         UserCommand::SetPassword { account, password } => use_cases::set_password(core, &account, &password).await?,
+        UserCommand::Delete { account, now } => {
+            let done = use_cases::delete_account(core, &account, now).await?;
+            return Ok(serde_json::to_value(done).unwrap_or_default());
+        }
     };
     Ok(describe(&user))
 }

@@ -214,6 +214,7 @@ impl Config {
                     app_id: required("RONGLIAN_APP_ID")?,
                     template_id: required("RONGLIAN_TEMPLATE_ID")?,
                     notice_template_id: vars.optional("RONGLIAN_NOTICE_TEMPLATE_ID"),
+                    deletion_template_id: vars.optional("RONGLIAN_DELETION_TEMPLATE_ID"),
                     base_url: match vars.string("RONGLIAN_BASE_URL", app::core::sms::RONGLIAN_PRODUCTION_BASE_URL) {
                         url if url.starts_with("https://") || url.starts_with("http://") => url,
                         url => return Err(bad("RONGLIAN_BASE_URL", format!("{url:?} is not an http(s) URL"))),
@@ -314,6 +315,15 @@ impl Config {
             },
             session_ttl: vars.seconds("SESSION_TTL_SECONDS", 86_400)?,
             oidc_token_ttl: vars.seconds("OIDC_ACCESS_TOKEN_SECONDS", 300)?,
+            deletion_wait: match vars.number("ACCOUNT_DELETION_DAYS", 7)? {
+                days if days > 365 => {
+                    return Err(bad(
+                        "ACCOUNT_DELETION_DAYS",
+                        format!("{days}: at most 365 (PIPL: no unreasonable conditions)"),
+                    ));
+                }
+                days => Duration::from_secs(u64::from(days) * 86_400),
+            },
             legal: {
                 let privacy = (vars.string("PRIVACY_POLICY_VERSION", "1"), vars.optional("PRIVACY_POLICY_FILE"));
                 let terms = (vars.string("TERMS_VERSION", "1"), vars.optional("TERMS_FILE"));

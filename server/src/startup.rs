@@ -142,10 +142,13 @@ impl Application {
 pub async fn run_worker(core: Core, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
     let name = format!("worker-{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
     tracing::info!(queue = core.queue.backend_name(), worker = %name, "delivery worker started");
+    // Accounts whose 注销 date came are erased where notices are delivered.
+    let erasure = tokio::spawn(app::core::use_cases::erase_when_due(core.clone()));
     match delivery::worker::run(core, name, shutdown).await {
         Ok(()) => tracing::info!("delivery worker stopped"),
         Err(e) => tracing::error!(error = %e, "delivery worker stopped"),
     }
+    erasure.abort();
 }
 
 pub async fn shutdown_signal() {

@@ -4,6 +4,7 @@
 
 mod account;
 mod consent;
+mod deletion;
 mod legal;
 mod recovery;
 mod sign_in;
@@ -12,6 +13,7 @@ mod user_centre;
 
 pub use account::*;
 pub use consent::*;
+pub use deletion::*;
 pub use legal::*;
 pub use recovery::*;
 pub use sign_in::*;

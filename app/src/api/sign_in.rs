@@ -15,11 +15,14 @@ pub async fn login_needs_captcha(account: String) -> Result<bool, AppError> {
 }
 
 /// Where to go after signing in: `next` when it is a path on this site;
-/// by way of `/accept` when a text changed since the person accepted it.
+/// by way of `/delete` while a 注销 waits (its person may cancel), and of
+/// `/accept` when a text changed since the person accepted it.
 #[cfg(feature = "ssr")]
 pub(super) fn go_next(next: Option<String>, signed_in: &crate::wire::SignedIn) {
     let target = next.as_deref().and_then(crate::rules::safe_next_path).unwrap_or("/");
-    if signed_in.texts_to_accept.is_empty() {
+    if signed_in.delete_after.is_some() {
+        leptos_axum::redirect(&crate::rules::deletion_path(target));
+    } else if signed_in.texts_to_accept.is_empty() {
         leptos_axum::redirect(target);
     } else {
         leptos_axum::redirect(&crate::rules::accept_texts_path(target));

@@ -34,8 +34,10 @@ pub async fn send_sms_code(
     let core = core()?;
     let client = client(&core).await?;
     let form = SendSmsCodeForm { mobile, purpose, image_code_id, text, pow_challenge, pow_nonce };
-    // A bind_email code goes to the signed-in account's own number.
-    let auth = if form.purpose == "bind_email" { signed_in(&core).await? } else { None };
+    // A bind_email or delete_account code goes to the signed-in account's
+    // own number.
+    let own = form.purpose.parse::<crate::rules::Purpose>().is_ok_and(|p| p.is_own_account());
+    let auth = if own { signed_in(&core).await? } else { None };
     use_cases::send_sms_code(&core, &client, auth.as_ref(), &form).await.map_err(fail)
 }
 

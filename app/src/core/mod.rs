@@ -7,6 +7,7 @@ pub mod captcha;
 pub mod client;
 pub mod cpu;
 pub mod db;
+pub mod deletion;
 pub mod delivery;
 pub mod legal;
 pub mod mail;
@@ -95,6 +96,9 @@ pub struct Settings {
     pub oidc_access_token_alg: oidc::jws::Alg,
     /// The privacy policy and the terms a person accepts, with versions.
     pub legal: std::sync::Arc<legal::LegalTexts>,
+    /// 注销's cooling-off period: a request waits this long before the
+    /// account is erased (zero: at once).
+    pub deletion_wait: Duration,
 }
 
 impl Default for Settings {
@@ -129,6 +133,7 @@ impl Default for Settings {
             oidc_token_ttl: Duration::from_secs(300),
             oidc_access_token_alg: oidc::jws::Alg::Rs256,
             legal: std::sync::Arc::new(legal::LegalTexts::default()),
+            deletion_wait: Duration::from_secs(7 * 86_400),
         }
     }
 }

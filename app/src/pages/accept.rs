@@ -6,7 +6,7 @@
 use crate::{
     api::{AcceptTexts, Logout, texts_to_accept},
     components::FormErrors,
-    rules::{LegalKind, safe_next_path, url_encode},
+    rules::{LegalKind, safe_next_path, sign_in_then, url_encode},
     wire::LegalDocument,
 };
 use leptos::prelude::*;
@@ -30,7 +30,7 @@ pub fn AcceptPage() -> impl IntoView {
                             Ok(Some(texts)) => view! { <Ask texts next /> }.into_any(),
                             Ok(None) => {
                                 let back = format!("/accept?next={}", url_encode(&next));
-                                view! { <Redirect path=format!("/login?next={}", url_encode(&back)) /> }.into_any()
+                                view! { <Redirect path=sign_in_then(&back) /> }.into_any()
                             }
                             Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
                         }
@@ -80,5 +80,8 @@ fn Ask(texts: Vec<LegalDocument>, next: String) -> impl IntoView {
                 </button>
             </ActionForm>
         </div>
+        <p class="muted">
+            "不同意且不再使用？可以 " <a href="/delete" data-testid="accept-refuse-delete">"注销账号"</a>
+        </p>
     }
 }

@@ -7,7 +7,7 @@
 use crate::{
     api::{DecideConsent, consent_request},
     components::FormErrors,
-    rules::{scope_meaning, scopes_meaning, url_encode},
+    rules::{scope_meaning, scopes_meaning, sign_in_then, url_encode},
     wire::ConsentView,
 };
 use leptos::prelude::*;
@@ -33,7 +33,7 @@ pub fn ConsentPage() -> impl IntoView {
                             Ok(Some(view)) => view! { <Ask view request decide /> }.into_any(),
                             Ok(None) => {
                                 let back = format!("/consent?request={}", url_encode(&request));
-                                view! { <Redirect path=format!("/login?next={}", url_encode(&back)) /> }.into_any()
+                                view! { <Redirect path=sign_in_then(&back) /> }.into_any()
                             }
                             Err(e) => {
                                 view! {

@@ -3,6 +3,7 @@
 mod accept;
 mod agreement;
 mod consent;
+mod deletion;
 mod dev_outbox;
 mod email;
 mod forgot;
@@ -15,6 +16,7 @@ mod user_centre;
 pub use accept::AcceptPage;
 pub use agreement::{PrivacyPage, TermsPage};
 pub use consent::ConsentPage;
+pub use deletion::DeletionPage;
 pub use dev_outbox::DevOutboxPage;
 pub use email::{EmailSection, VerifyEmailPage};
 pub use forgot::{ForgotPage, ResetPage};

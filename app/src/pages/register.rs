@@ -27,7 +27,7 @@ pub fn RegisterPage() -> impl IntoView {
     let next = Signal::derive(move || query.read().get("next").unwrap_or_default());
     let login = move || match next.get() {
         next if next.is_empty() => "/login".to_owned(),
-        next => format!("/login?next={}", crate::rules::url_encode(&next)),
+        next => crate::rules::sign_in_then(&next),
     };
     view! {
         <Title text="注册" />

@@ -6,7 +6,7 @@ use crate::{
     api::{ChangePassword, EndAllSessions, EndSession, RevokeApplication, UpdateNickname, UserCentreData, user_centre},
     components::{Captcha, FormErrors, Note, TextField, describe_browser, format_time},
     pages::EmailSection,
-    rules::{accept_texts_path, scopes_meaning},
+    rules::{accept_texts_path, deletion_path, scopes_meaning, sign_in_then},
     wire::ApplicationView,
 };
 use leptos::prelude::*;
@@ -33,13 +33,16 @@ pub fn UserCentrePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="card">"加载中…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
+                    Ok(Some(centre)) if centre.profile.delete_after.is_some() => {
+                        view! { <Redirect path=deletion_path("/user") /> }.into_any()
+                    }
                     Ok(Some(centre)) if !centre.texts_to_accept.is_empty() => {
                         view! { <Redirect path=accept_texts_path("/user") /> }.into_any()
                     }
                     Ok(Some(centre)) => {
                         view! { <Centre centre nickname password end_one end_all revoke bind_captcha /> }.into_any()
                     }
-                    Ok(None) => view! { <Redirect path="/login?next=/user" /> }.into_any(),
+                    Ok(None) => view! { <Redirect path=sign_in_then("/user") /> }.into_any(),
                     Err(e) => view! { <p class="card error">{e.message}</p> }.into_any(),
                 }
             })}
@@ -224,6 +227,14 @@ fn Centre(
                         .collect_view()}
                 </tbody>
             </table>
+        </section>
+
+        <section class="card">
+            <h2>"注销账号"</h2>
+            <p class="muted">"删除账号及手机号、邮箱、登录记录等全部数据。"</p>
+            <p>
+                <a href="/delete" data-testid="deletion-link">"注销账号"</a>
+            </p>
         </section>
     }
 }

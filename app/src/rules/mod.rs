@@ -62,6 +62,17 @@ pub fn safe_next_path(raw: &str) -> Option<&str> {
     ok.then_some(raw)
 }
 
+/// The sign-in page, going on to `next` (a path of this site) once signed in.
+pub fn sign_in_then(next: &str) -> String {
+    format!("/login?next={}", url_encode(next))
+}
+
+/// The 注销 page, going on to `next` once its person has cancelled: where a
+/// sign-in during the cooling-off period leads first.
+pub fn deletion_path(next: &str) -> String {
+    format!("/delete?next={}", url_encode(next))
+}
+
 /// `text` as one query value (`application/x-www-form-urlencoded`): what a
 /// link that carries `next` on needs, in the browser and the server alike.
 pub fn url_encode(text: &str) -> String {

@@ -13,6 +13,9 @@ pub enum Purpose {
     /// root, so its owner says yes to a new address (the password alone
     /// could be someone who had it once).
     BindEmail,
+    /// 注销: the account's owner confirms deleting it (an account made by
+    /// SMS may never have typed a password).
+    DeleteAccount,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -26,12 +29,22 @@ impl PurposeError {
 }
 
 impl Purpose {
+    pub const ALL: [Purpose; 5] =
+        [Purpose::Register, Purpose::Login, Purpose::ResetPassword, Purpose::BindEmail, Purpose::DeleteAccount];
+
+    /// Whether the code goes to the signed-in account's own mobile, not to a
+    /// number the form names.
+    pub fn is_own_account(self) -> bool {
+        matches!(self, Purpose::BindEmail | Purpose::DeleteAccount)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Register => "register",
             Purpose::Login => "login",
             Purpose::ResetPassword => "reset_password",
             Purpose::BindEmail => "bind_email",
+            Purpose::DeleteAccount => "delete_account",
         }
     }
 }
@@ -44,6 +57,7 @@ impl FromStr for Purpose {
             "login" => Ok(Purpose::Login),
             "reset_password" => Ok(Purpose::ResetPassword),
             "bind_email" => Ok(Purpose::BindEmail),
+            "delete_account" => Ok(Purpose::DeleteAccount),
             _ => Err(PurposeError),
         }
     }
@@ -61,7 +75,7 @@ mod tests {
 
     #[test]
     fn every_purpose_parses_from_its_own_name() {
-        for p in [Purpose::Register, Purpose::Login, Purpose::ResetPassword, Purpose::BindEmail] {
+        for p in Purpose::ALL {
             assert_eq!(p.as_str().parse::<Purpose>(), Ok(p));
         }
     }

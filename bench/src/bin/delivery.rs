@@ -118,7 +118,7 @@ async fn main() {
     let mut queued = Vec::new();
     for n in 0..trickle {
         let at = Instant::now();
-        let id = enqueue(&core, message(n)).await.expect("enqueued");
+        let id = enqueue(&core, message(n), None).await.expect("enqueued");
         queued.push((id, at));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -130,7 +130,7 @@ async fn main() {
     let mut queued = Vec::new();
     for n in 0..burst {
         let at = Instant::now();
-        let id = enqueue(&core, message(1_000_000 + n)).await.expect("enqueued");
+        let id = enqueue(&core, message(1_000_000 + n), None).await.expect("enqueued");
         queued.push((id, at));
     }
     let enqueue_rate = burst as f64 / started.elapsed().as_secs_f64();

@@ -106,7 +106,7 @@ async fn queue_code(app: &TestApp, mobile: &str, code: &str) -> String {
         minutes: 5,
         expires_at_ms: now_ms() + 300_000,
     };
-    app::core::delivery::enqueue(&app.core, message).await.unwrap()
+    app::core::delivery::enqueue(&app.core, message, None).await.unwrap()
 }
 
 /// Waits (up to `secs`) until `n` deliveries are sent.
@@ -448,7 +448,7 @@ async fn the_worker_comes_back_after_its_queue_was_away() {
             minutes: 5,
             expires_at_ms: now_ms() + 300_000,
         };
-        if let Ok(id) = app::core::delivery::enqueue(&app.core, message).await {
+        if let Ok(id) = app::core::delivery::enqueue(&app.core, message, None).await {
             queued = Some(id);
             break;
         }

@@ -90,7 +90,7 @@ async fn a_queued_email_is_delivered_and_recorded() {
     let (Some(port), Some(api)) = (service("TEST_SMTP_PORT"), service("TEST_MAILDEV_URL")) else { return };
     let app = spawn(Spawn { env: smtp_env(&port), ..Spawn::default() }).await.unwrap();
     let to = address();
-    let id = app::core::delivery::enqueue(&app.core, email_job(&to)).await.unwrap();
+    let id = app::core::delivery::enqueue(&app.core, email_job(&to), None).await.unwrap();
     assert_eq!(received(&api, &to, 10).await.len(), 1);
     let record = until_state(&app, &id, "sent", 10).await;
     assert_eq!((record.kind.as_str(), record.provider.as_str(), record.purpose.as_str()), ("email", "smtp", "test"));
@@ -105,7 +105,7 @@ async fn smtp_down_for_30_seconds_then_up_delivers_the_email() {
     env.push(("DELIVERY_RETRY_FIRST_SECONDS", "5".into()));
     let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
     let to = address();
-    let id = app::core::delivery::enqueue(&app.core, email_job(&to)).await.unwrap();
+    let id = app::core::delivery::enqueue(&app.core, email_job(&to), None).await.unwrap();
     let retrying = until_state(&app, &id, "retrying", 10).await;
     assert!(retrying.last_error.as_deref().unwrap().starts_with("connect"), "{retrying:?}");
 

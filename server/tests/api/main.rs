@@ -6,6 +6,7 @@ mod helpers;
 
 mod captcha;
 mod connections;
+mod deletion;
 mod delivery;
 mod email;
 mod fake_ronglian;

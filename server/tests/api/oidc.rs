@@ -794,22 +794,19 @@ mod attacks {
     }
 }
 
-/// A new password (a reset, here) ends every session, and with them what
-/// the sites were given: userinfo refuses at once, the refresh token stops.
-#[tokio::test]
-async fn a_password_reset_ends_what_sites_were_given() {
-    use flow::{REDIRECT, fixture};
-    let f = fixture(false).await;
+/// The tokens a site gets for the fixture's signed-in person (`scope`),
+/// through the authorization code flow.
+async fn signed_in_tokens(f: &flow::Fixture, scope: &str) -> Value {
     let mut url = url::Url::parse(&format!("{}/oauth2/authorize", f.issuer)).unwrap();
     url.query_pairs_mut()
         .append_pair("client_id", &f.client_id)
-        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("redirect_uri", flow::REDIRECT)
         .append_pair("response_type", "code")
-        .append_pair("scope", "openid offline_access");
+        .append_pair("scope", scope);
     let (_, location) = flow::redirected(&f.browser, url.as_str()).await;
     let code = flow::param(&location, "code").unwrap();
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
-    let tokens: Value = reqwest::Client::new()
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", flow::REDIRECT)];
+    reqwest::Client::new()
         .post(format!("{}/oauth2/token", f.issuer))
         .basic_auth(&f.client_id, f.secret.as_deref())
         .form(&form)
@@ -818,7 +815,16 @@ async fn a_password_reset_ends_what_sites_were_given() {
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// A new password (a reset, here) ends every session, and with them what
+/// the sites were given: userinfo refuses at once, the refresh token stops.
+#[tokio::test]
+async fn a_password_reset_ends_what_sites_were_given() {
+    use flow::fixture;
+    let f = fixture(false).await;
+    let tokens = signed_in_tokens(&f, "openid offline_access").await;
     let userinfo = || {
         reqwest::Client::new()
             .get(format!("{}/oauth2/userinfo", f.issuer))
@@ -838,6 +844,52 @@ async fn a_password_reset_ends_what_sites_were_given() {
         .await
         .unwrap();
     assert_eq!(refreshed.status(), 400);
+}
+
+/// 注销 ends what sites were given at once (every session ends); signing
+/// in through us during the cooling-off period shows the date first; and
+/// the erased account's subject is kept from anyone else.
+#[tokio::test]
+async fn a_deletion_ends_what_sites_were_given_and_its_subject_stays_erased() {
+    use flow::{REDIRECT, fixture};
+    let f = fixture(false).await;
+    let authorize = |extra: &[(&str, &str)]| {
+        let mut url = url::Url::parse(&format!("{}/oauth2/authorize", f.issuer)).unwrap();
+        url.query_pairs_mut()
+            .append_pair("client_id", &f.client_id)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("response_type", "code")
+            .append_pair("scope", "openid")
+            .extend_pairs(extra);
+        url.to_string()
+    };
+    let tokens = signed_in_tokens(&f, "openid").await;
+    let userinfo = || {
+        reqwest::Client::new()
+            .get(format!("{}/oauth2/userinfo", f.issuer))
+            .bearer_auth(tokens["access_token"].as_str().unwrap())
+            .send()
+    };
+    let subject = userinfo().await.unwrap().json::<Value>().await.unwrap()["sub"].as_str().unwrap().to_owned();
+    let asked = f.browser.post(format!("{}/api/v1/me/deletion", f.issuer)).json(&json!({ "password": PASSWORD }));
+    assert_eq!(asked.send().await.unwrap().status(), 202);
+    assert_eq!(userinfo().await.unwrap().status(), 401, "its tokens died with its sessions");
+
+    // Signed in again while it waits: a site's sign-in shows the date and
+    // 撤销注销 first; one that may not show anything hears so.
+    let again = f.app.new_browser();
+    assert_eq!(f.app.login_with(&again, &login_form("Oriole01", PASSWORD)).await.status(), 200);
+    let (_, location) = flow::redirected(&again, &authorize(&[])).await;
+    assert!(location.starts_with("/delete?next=%2Foauth2%2Fauthorize%3F"), "{location}");
+    let (_, location) = flow::redirected(&again, &authorize(&[("prompt", "none")])).await;
+    assert_eq!(flow::param(&location, "error").as_deref(), Some("interaction_required"), "{location}");
+
+    let (ok, _) = f.app.cli(&["user", "delete", "Oriole01", "--now"]).await;
+    assert!(ok);
+    let erased = "SELECT COUNT(*) FROM erased_accounts WHERE oidc_subject = $1";
+    let app::core::db::Database::Sqlite(pool) = &f.app.core.db else { unreachable!() };
+    let kept: i64 = sqlx::query_scalar(erased).bind(&subject).fetch_one(pool).await.unwrap();
+    assert_eq!(kept, 1, "the subject is kept from anyone else");
 }
 
 /// Third parties (clients registered with `--consent`) ask the person

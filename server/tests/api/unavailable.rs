@@ -83,6 +83,6 @@ async fn a_job_that_could_not_be_queued_leaves_no_record() {
     let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
     let mail = Mail::EmailChanged { site: "测试".into(), new_address: "n***@example.com".into() };
     let message = JobMessage::Email { to: "old@example.com".into(), mail, expires_at_ms: None };
-    assert!(enqueue(&app.core, message).await.is_err(), "the queue is away");
+    assert!(enqueue(&app.core, message, None).await.is_err(), "the queue is away");
     assert!(app.core.db.list_deliveries(None, 10).await.unwrap().is_empty(), "no record left queued");
 }

@@ -119,7 +119,7 @@ impl Database {
         &self,
         token_hash: &str,
         now_ms: i64,
-        notice: impl FnOnce(Option<&str>, &str) -> Option<NewDelivery>,
+        notice: impl FnOnce(i64, Option<&str>, &str) -> Option<NewDelivery>,
     ) -> Result<EmailVerification, DbError> {
         // A write first, so that SQLite takes its write lock at once.
         let claim = "UPDATE email_verifications SET used_at = $2 \
@@ -143,7 +143,7 @@ impl Database {
                 Err(e) if unique_violation(&e).is_some() => return Ok(Some(EmailVerification::Taken)),
                 Err(e) => return Err(e),
             }
-            let notice = notice(previous.as_deref(), &email).map(Box::new);
+            let notice = notice(user_id, previous.as_deref(), &email).map(Box::new);
             write_deliveries!(tx, notice.iter().map(|n| &**n)).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(Some(EmailVerification::Verified { user_id, email, notice }))

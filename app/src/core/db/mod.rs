@@ -63,6 +63,9 @@ pub struct UserRow {
     pub avatar: Option<String>,
     /// Bumped by every change of the password: reset links name it.
     pub password_version: i64,
+    /// 注销 requested: the account is erased at this time (Unix ms) unless
+    /// its owner cancels before.
+    pub delete_after: Option<i64>,
 }
 
 impl UserRow {
@@ -97,8 +100,8 @@ pub enum SetEmailError {
     Db(#[from] DbError),
 }
 
-const USER_COLUMNS: &str = "id, username, mobile, email, nickname, password_hash, is_active, created_at, \
-                            last_login_at, email_verified, avatar, password_version";
+pub(crate) const USER_COLUMNS: &str = "id, username, mobile, email, nickname, password_hash, is_active, created_at, \
+                            last_login_at, email_verified, avatar, password_version, delete_after";
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SessionRow {
@@ -180,6 +183,9 @@ impl Database {
                 .map_err(|e| DbError::BadUrl(e.to_string()))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
+                // Deleted content is overwritten with zeros: an erased
+                // account's number must not linger in a free page.
+                .pragma("secure_delete", "ON")
                 .busy_timeout(Duration::from_secs(5));
             if let Some(parent) = std::path::Path::new(options.get_filename()).parent()
                 && !parent.as_os_str().is_empty()
@@ -232,6 +238,12 @@ impl Database {
     pub async fn count_mobile(&self, mobile: &Mobile) -> Result<i64, DbError> {
         let q = "SELECT COUNT(*) FROM users WHERE mobile = $1";
         Ok(on_pool!(self, |pool| sqlx::query_scalar(q).bind(mobile.as_str()).fetch_one(pool).await)?)
+    }
+
+    /// The account that has `mobile`, if one does.
+    pub async fn user_id_by_mobile(&self, mobile: &Mobile) -> Result<Option<i64>, DbError> {
+        let q = "SELECT id FROM users WHERE mobile = $1";
+        Ok(on_pool!(self, |pool| sqlx::query_scalar(q).bind(mobile.as_str()).fetch_optional(pool).await)?)
     }
 
     /// Case-insensitive, as the unique index is.

@@ -119,7 +119,15 @@ pub enum JobMessage {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "notice", rename_all = "snake_case")]
 pub enum SmsNotice {
-    PasswordChanged { at: String, client_ip: String },
+    PasswordChanged {
+        at: String,
+        client_ip: String,
+    },
+    /// 注销 asked (the account goes at `date`) or done (`done`: gone at `date`).
+    Deletion {
+        date: String,
+        done: bool,
+    },
 }
 
 impl JobMessage {
@@ -157,6 +165,8 @@ impl JobMessage {
             JobMessage::Email { mail, .. } => mail.name(),
             JobMessage::PasswordResetLink { .. } => "password_reset",
             JobMessage::SmsNotice { notice: SmsNotice::PasswordChanged { .. }, .. } => "password_changed",
+            JobMessage::SmsNotice { notice: SmsNotice::Deletion { done: false, .. }, .. } => "deletion_requested",
+            JobMessage::SmsNotice { notice: SmsNotice::Deletion { done: true, .. }, .. } => "account_deleted",
         }
     }
 
@@ -171,8 +181,9 @@ impl JobMessage {
     }
 }
 
-/// The record of `message`, and its job, ready to write.
-fn prepare(core: &Core, message: JobMessage) -> (NewDelivery, DeliveryJob) {
+/// The record of `message` (for the account `for_user`, if it has one),
+/// and its job, ready to write.
+fn prepare(core: &Core, message: JobMessage, for_user: Option<i64>) -> (NewDelivery, DeliveryJob) {
     let now = crate::core::now_ms();
     let record = NewDelivery {
         id: uuid::Uuid::new_v4().simple().to_string(),
@@ -184,16 +195,18 @@ fn prepare(core: &Core, message: JobMessage) -> (NewDelivery, DeliveryJob) {
         now_ms: now,
         expires_at: message.expires_at_ms(),
         payload: None,
+        user_id: for_user,
     };
     let job = DeliveryJob { delivery_id: record.id.clone(), attempt: 0, message, queued_at_ms: now };
     (record, job)
 }
 
-/// Hands a message to the queue, with a delivery record of its own; returns
-/// the record's id. The worker takes it at once. A message that cannot be
-/// queued is an error the caller reports (a code the person waits for).
-pub async fn enqueue(core: &Core, message: JobMessage) -> Result<String, QueueError> {
-    let (record, job) = prepare(core, message);
+/// Hands a message (for the account `for_user`, if it has one) to the
+/// queue, with a delivery record of its own; returns the record's id. The
+/// worker takes it at once. A message that cannot be queued is an error the
+/// caller reports (a code the person waits for).
+pub async fn enqueue(core: &Core, message: JobMessage, for_user: Option<i64>) -> Result<String, QueueError> {
+    let (record, job) = prepare(core, message, for_user);
     // The record first: a worker that takes the job at once must find it.
     core.db.insert_delivery(&record).await?;
     if let Err(e) = core.queue.push_as(&record.task_id, job, Duration::ZERO).await {
@@ -211,8 +224,8 @@ pub async fn enqueue(core: &Core, message: JobMessage) -> Result<String, QueueEr
 /// it reports (`write_deliveries!`): committed together or not at all.
 /// After the commit, `queue_written` queues it; if the queue is away then,
 /// the relay (`relay_unqueued`) does later.
-pub fn written_with_change(core: &Core, message: JobMessage) -> NewDelivery {
-    let (mut record, job) = prepare(core, message);
+pub fn written_with_change(core: &Core, message: JobMessage, for_user: Option<i64>) -> NewDelivery {
+    let (mut record, job) = prepare(core, message, for_user);
     record.payload = Some(serde_json::to_string(&job).unwrap_or_else(|e| unreachable!("a job is plain data: {e}")));
     record
 }
@@ -393,7 +406,7 @@ impl Queue {
         const FINISHED: &str = "status IN ('Done', 'Failed', 'Killed') AND done_at IS NOT NULL";
         let done = match db {
             Database::Sqlite(pool) => {
-                let q = format!("DELETE FROM Jobs WHERE job_type = $1 AND {FINISHED} AND done_at < $2");
+                let q = format!("DELETE FROM Jobs WHERE job_type = $1 AND {FINISHED} AND done_at <= $2");
                 sqlx::query(sqlx::AssertSqlSafe(q))
                     .bind(QUEUE_NAME)
                     .bind(cutoff)
@@ -403,7 +416,7 @@ impl Queue {
             }
             Database::Postgres(pool) => {
                 let q = format!(
-                    "DELETE FROM apalis.jobs WHERE job_type = $1 AND {FINISHED} AND done_at < to_timestamp($2)"
+                    "DELETE FROM apalis.jobs WHERE job_type = $1 AND {FINISHED} AND done_at <= to_timestamp($2)"
                 );
                 sqlx::query(sqlx::AssertSqlSafe(q))
                     .bind(QUEUE_NAME)
@@ -413,7 +426,13 @@ impl Queue {
                     .map(|r| r.rows_affected())
             }
         };
-        Ok(done.map_err(DbError::from)?)
+        let done = done.map_err(DbError::from)?;
+        // A finished task held a code or an address: the WAL's copies of
+        // its pages go too (the file's were zeroed: `secure_delete`).
+        if done > 0 {
+            db.empty_the_wal().await;
+        }
+        Ok(done)
     }
 
     /// The job a task carries, if the task is still kept.

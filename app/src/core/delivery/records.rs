@@ -77,11 +77,14 @@ pub struct NewDelivery {
     /// The job (JSON) until it is in the queue: written with a change, its
     /// record is how the job survives a queue that is away at the commit.
     pub payload: Option<String>,
+    /// The account it is for, when it has one: its export lists the
+    /// record, its erasure deletes it.
+    pub user_id: Option<i64>,
 }
 
 pub(crate) const INSERT_DELIVERY: &str = "INSERT INTO deliveries (id, kind, provider, recipient, purpose, state, \
-     attempts, task_id, created_at, updated_at, expires_at, payload) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, \
-     $7, $8, $9)";
+     attempts, task_id, created_at, updated_at, expires_at, payload, user_id) VALUES ($1, $2, $3, $4, $5, 'queued', 0, \
+     $6, $7, $7, $8, $9, $10)";
 
 /// Writes `$rows` (`&[NewDelivery]`) in the transaction `$tx`, with the
 /// change they report. (A macro: one body for either backend's transaction.)
@@ -99,6 +102,7 @@ macro_rules! write_deliveries_impl {
                     .bind(new.now_ms)
                     .bind(new.expires_at)
                     .bind(new.payload.as_deref())
+                    .bind(new.user_id)
                     .execute(&mut *$tx)
                     .await?;
             }
@@ -179,6 +183,16 @@ impl Database {
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, DeliveryRecord>(sqlx::AssertSqlSafe(q.as_str()))
             .bind(state.unwrap_or(""))
             .bind(limit)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// The records of the messages sent to the account `user_id`, newest
+    /// first (its owner's export).
+    pub async fn deliveries_of(&self, user_id: i64) -> Result<Vec<DeliveryRecord>, DbError> {
+        let q = format!("SELECT {COLUMNS} FROM deliveries WHERE user_id = $1 ORDER BY created_at DESC, id DESC");
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, DeliveryRecord>(sqlx::AssertSqlSafe(q.as_str()))
+            .bind(user_id)
             .fetch_all(pool)
             .await)?)
     }
@@ -320,6 +334,7 @@ mod tests {
             now_ms: now,
             expires_at: None,
             payload: None,
+            user_id: None,
         };
         db.insert_delivery(&new).await.unwrap();
         assert_eq!(db.claim_delivery("d1", 0, now, LEASE).await.unwrap(), Claim::Claimed);

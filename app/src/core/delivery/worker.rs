@@ -157,6 +157,9 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
         JobMessage::SmsNotice { mobile, notice: SmsNotice::PasswordChanged { at, client_ip } } => {
             (core.sms.name(), send_sms(core, job, mobile, SmsBody::PasswordChanged { at, client_ip }).await?)
         }
+        JobMessage::SmsNotice { mobile, notice: SmsNotice::Deletion { date, done } } => {
+            (core.sms.name(), send_sms(core, job, mobile, SmsBody::Deletion { date, done: *done }).await?)
+        }
         JobMessage::Email { to, mail, .. } => {
             let content = mail.render();
             (core.mail.name(), Attempt::from(core.mail.send(&Email { to, content: &content }).await))

@@ -19,6 +19,11 @@ pub enum Mail {
     EmailChanged { site: String, new_address: String },
     /// After a reset: when, and from which client address.
     PasswordChanged { site: String, at: String, client_ip: String },
+    /// 注销 asked: the account goes at `date` unless its owner signs in and
+    /// cancels.
+    DeletionRequested { site: String, date: String },
+    /// 注销 done: the account was erased at `at`.
+    AccountDeleted { site: String, at: String },
 }
 
 /// A rendered message.
@@ -40,6 +45,8 @@ impl Mail {
             Mail::PasswordReset { .. } => "password_reset",
             Mail::EmailChanged { .. } => "email_changed",
             Mail::PasswordChanged { .. } => "password_changed",
+            Mail::DeletionRequested { .. } => "deletion_requested",
+            Mail::AccountDeleted { .. } => "account_deleted",
         }
     }
 
@@ -107,6 +114,23 @@ impl Mail {
                 let text = format!(
                     "你在{site}的账号密码已于 {at} 重置（来自 {client_ip}），所有已登录的设备都已退出。\n\
                      如果这不是你本人的操作，请立即通过“忘记密码”重新设置密码。"
+                );
+                Rendered { html: page(&subject, &paragraphs(&text)), text, subject, key: None }
+            }
+            Mail::DeletionRequested { site, date } => {
+                let subject = format!("{site}：账号注销申请已提交");
+                let text = format!(
+                    "你在{site}的账号已申请注销，将于 {date} 注销，所有已登录的设备都已退出。\n\
+                     在此之前登录即可撤销注销；到期后，账号及其数据将被删除且无法恢复。\n\
+                     如果这不是你本人的操作，请立即登录撤销注销并修改密码。"
+                );
+                Rendered { html: page(&subject, &paragraphs(&text)), text, subject, key: None }
+            }
+            Mail::AccountDeleted { site, at } => {
+                let subject = format!("{site}：账号已注销");
+                let text = format!(
+                    "你在{site}的账号已于 {at} 注销，手机号、邮箱、登录记录等数据均已删除。\n\
+                     此邮箱今后不会再收到与该账号有关的邮件。感谢你的使用。"
                 );
                 Rendered { html: page(&subject, &paragraphs(&text)), text, subject, key: None }
             }

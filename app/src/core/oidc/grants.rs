@@ -90,6 +90,12 @@ const LIVE_GRANT: &str = "SELECT g.id, g.client_id, g.user_id, g.session_id, g.s
     JOIN oidc_clients c ON c.client_id = g.client_id \
     WHERE g.id = $1 AND g.revoked_at IS NULL AND s.ended_at IS NULL AND s.expires_at > $2 AND u.is_active AND c.enabled";
 
+/// Gives account `$1` the subject `$2`: only if it has none, and only if no
+/// erased account had it (a site must never take a new person for one who
+/// left).
+pub(crate) const TAKE_SUBJECT: &str = "UPDATE users SET oidc_subject = $2 WHERE id = $1 AND oidc_subject IS NULL \
+     AND NOT EXISTS (SELECT 1 FROM erased_accounts WHERE oidc_subject = $2)";
+
 impl Database {
     pub async fn insert_grant(&self, new: &NewGrant<'_>) -> Result<(), DbError> {
         let q = "INSERT INTO oidc_grants (id, client_id, user_id, session_id, scope, nonce, redirect_uri, code_hash, \
@@ -149,10 +155,10 @@ impl Database {
     }
 
     /// The subject clients know `user_id` by, made on first need (a read
-    /// after that: no write per token).
+    /// after that: no write per token), never one an erased account had.
     pub async fn oidc_subject(&self, user_id: i64) -> Result<String, DbError> {
         let read = "SELECT oidc_subject FROM users WHERE id = $1";
-        let set = "UPDATE users SET oidc_subject = $2 WHERE id = $1 AND oidc_subject IS NULL";
+        let set = TAKE_SUBJECT;
         let fresh = hex::encode(rand::random::<[u8; 16]>());
         let subject: Option<String> = on_pool!(self, |pool| async {
             let known: Option<String> = sqlx::query_scalar(read).bind(user_id).fetch_one(pool).await?;

@@ -77,6 +77,7 @@ impl SmsSender for HttpGatewaySender {
                 body["at"] = at.into();
                 body["client_ip"] = client_ip.into();
             }
+            SmsBody::Deletion { date, .. } => body["date"] = date.into(),
         }
         let body = body.to_string();
         let timestamp = chrono::Utc::now().timestamp().to_string();

@@ -23,6 +23,13 @@ pub enum SmsBody<'a> {
     Code { code: &'a str, minutes: u64 },
     /// The account's password was reset: when, and from which client address.
     PasswordChanged { at: &'a str, client_ip: &'a str },
+    /// 注销: the account will be erased at `date` (`done`: it was, then).
+    Deletion { date: &'a str, done: bool },
+}
+
+/// How a deletion notice says its date: "将于…" (requested) or "已于…" (done).
+pub fn deletion_when(date: &str, done: bool) -> String {
+    format!("{}{date}", if done { "已于" } else { "将于" })
 }
 
 /// One SMS to one number.
@@ -45,6 +52,13 @@ impl SmsMessage<'_> {
             SmsBody::PasswordChanged { at, client_ip } => format!(
                 "您的账号密码已于{at}重置（来自{client_ip}），所有设备均已退出登录。如非本人操作，请立即通过“忘记密码”重新设置。"
             ),
+            SmsBody::Deletion { date, done: false } => format!(
+                "您的账号已申请注销，{}注销，所有设备均已退出登录。在此之前登录即可撤销注销；如非本人操作，请立即登录撤销并修改密码。",
+                deletion_when(date, false)
+            ),
+            SmsBody::Deletion { date, done: true } => {
+                format!("您的账号{}注销，账号信息已删除。感谢您的使用。", deletion_when(date, true))
+            }
         }
     }
 
@@ -53,6 +67,8 @@ impl SmsMessage<'_> {
         match self.body {
             SmsBody::Code { .. } => "code",
             SmsBody::PasswordChanged { .. } => "password_changed",
+            SmsBody::Deletion { done: false, .. } => "deletion_requested",
+            SmsBody::Deletion { done: true, .. } => "account_deleted",
         }
     }
 
@@ -60,7 +76,7 @@ impl SmsMessage<'_> {
     pub fn code(&self) -> Option<&str> {
         match self.body {
             SmsBody::Code { code, .. } => Some(code),
-            SmsBody::PasswordChanged { .. } => None,
+            SmsBody::PasswordChanged { .. } | SmsBody::Deletion { .. } => None,
         }
     }
 }
@@ -141,6 +157,10 @@ pub trait SmsSender: Send + Sync {
     /// Whether this sender can send notices (a template provider needs a
     /// template for each kind); codes it always sends.
     fn sends_notices(&self) -> bool {
+        true
+    }
+    /// Whether this sender can send the 注销 notices (its template).
+    fn sends_deletion_notices(&self) -> bool {
         true
     }
     async fn send(&self, message: &SmsMessage<'_>) -> Result<SmsAccepted, SmsFailure>;

@@ -20,6 +20,9 @@ pub struct RonglianConfig {
     /// The "password changed" notice's template (the time, the client
     /// address); without it no notice goes by SMS.
     pub notice_template_id: Option<String>,
+    /// The 注销 notices' template (one variable: "将于<date>" when asked,
+    /// "已于<date>" when done); without it they go by e-mail only.
+    pub deletion_template_id: Option<String>,
     /// `https://app.cloopen.com:8883`, the sandbox, or a test server.
     pub base_url: String,
 }
@@ -90,6 +93,10 @@ impl SmsSender for RonglianSender {
         self.config.notice_template_id.is_some()
     }
 
+    fn sends_deletion_notices(&self) -> bool {
+        self.config.deletion_template_id.is_some()
+    }
+
     async fn send(&self, message: &SmsMessage<'_>) -> Result<SmsAccepted, SmsFailure> {
         let c = &self.config;
         let ts = timestamp(chrono::Utc::now());
@@ -100,9 +107,18 @@ impl SmsSender for RonglianSender {
             c.account_sid
         );
         let (template, datas) = match message.body {
-            SmsBody::Code { code, minutes } => (&c.template_id, [code.to_owned(), minutes.to_string()]),
+            SmsBody::Code { code, minutes } => (&c.template_id, vec![code.to_owned(), minutes.to_string()]),
+            SmsBody::Deletion { date, done } => match &c.deletion_template_id {
+                Some(template) => (template, vec![super::deletion_when(date, done)]),
+                None => {
+                    return Err(SmsFailure::Misconfigured {
+                        code: "no_deletion_template".into(),
+                        message: "RONGLIAN_DELETION_TEMPLATE_ID is not set".into(),
+                    });
+                }
+            },
             SmsBody::PasswordChanged { at, client_ip } => match &c.notice_template_id {
-                Some(template) => (template, [at.to_owned(), client_ip.to_owned()]),
+                Some(template) => (template, vec![at.to_owned(), client_ip.to_owned()]),
                 None => {
                     return Err(SmsFailure::Misconfigured {
                         code: "no_notice_template".into(),

@@ -193,6 +193,11 @@ impl MemoryStore {
         self.ahead_ms.fetch_add(by.as_millis() as u64, Ordering::SeqCst);
     }
 
+    /// How far `advance_clock` moved this store's clock (ms).
+    pub fn ahead_ms(&self) -> i64 {
+        self.ahead_ms.load(Ordering::SeqCst) as i64
+    }
+
     fn lock(&self) -> MutexGuard<'_, Map> {
         // A panic while holding the lock cannot leave the map half-written
         // (every operation is a few plain assignments), so a poisoned lock is safe to reuse.

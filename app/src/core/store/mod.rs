@@ -182,6 +182,16 @@ impl Store {
         }
     }
 
+    /// The time by this store's clock (Unix ms): the wall clock, moved
+    /// forward by `advance_clock` in the in-process store. What waits for a
+    /// date (a 注销) reads it, so that a test can let the date come.
+    pub fn now_ms(&self) -> i64 {
+        match &self.backend {
+            Backend::Memory(s) => crate::core::now_ms() + s.ahead_ms(),
+            Backend::Redis(_) => crate::core::now_ms(),
+        }
+    }
+
     pub fn redis(url: &str, prefix: &str) -> Result<Store, StoreError> {
         Ok(Store { prefix: prefix.into(), backend: Backend::Redis(RedisStore::new(url)?) })
     }

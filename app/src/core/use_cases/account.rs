@@ -50,6 +50,7 @@ pub fn profile(auth: &Authenticated) -> Profile {
         nickname: user.nickname.clone(),
         created_at: user.created_at,
         last_login_at: user.last_login_at,
+        delete_after: user.delete_after,
     }
 }
 
@@ -171,15 +172,17 @@ pub fn describe_user(user: &UserRow) -> serde_json::Value {
         "is_active": user.is_active,
         "created_at": user.created_at,
         "last_login_at": user.last_login_at,
+        "delete_after": user.delete_after,
     })
 }
 
 /// Everything this service keeps of the signed-in person that is theirs to
 /// take (PIPL art. 45): the profile (the full mobile and e-mail: it is
 /// their own), the texts accepted, the live sessions, the whole sign-in
-/// history and the applications they allowed. One JSON document.
-/// (Delivery records hold only a masked recipient and no account: they
-/// cannot be told apart from another person's, so none is included.)
+/// history, the applications they allowed, and the records of the messages
+/// sent to them (what, when, what became of it; never a code). One JSON
+/// document. (A code sent before the account existed, to register, belongs
+/// to no account and is not in it.)
 pub async fn export_my_data(core: &Core, auth: &Authenticated) -> Result<serde_json::Value, AccountError> {
     let user = &auth.user;
     let history = attempts(core, user.id, i64::MAX).await?;
@@ -195,6 +198,18 @@ pub async fn export_my_data(core: &Core, auth: &Authenticated) -> Result<serde_j
             })
         })
         .collect();
+    let deliveries: Vec<serde_json::Value> = core
+        .db
+        .deliveries_of(user.id)
+        .await?
+        .into_iter()
+        .map(|d| {
+            serde_json::json!({
+                "kind": d.kind, "purpose": d.purpose, "recipient": d.recipient, "provider": d.provider,
+                "state": d.state, "created_at": d.created_at, "updated_at": d.updated_at,
+            })
+        })
+        .collect();
     Ok(serde_json::json!({
         "exported_at": now_ms(),
         "profile": describe_user(user),
@@ -202,6 +217,7 @@ pub async fn export_my_data(core: &Core, auth: &Authenticated) -> Result<serde_j
         "sessions": super::list_sessions(core, auth).await?,
         "login_history": history,
         "applications": super::list_applications(core, auth).await?,
+        "deliveries": deliveries,
     }))
 }
 

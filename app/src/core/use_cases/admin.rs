@@ -42,6 +42,8 @@ pub enum AdminError {
     Db(#[from] DbError),
     #[error(transparent)]
     Hash(#[from] HashError),
+    #[error("deletion: {0}")]
+    Deletion(#[from] super::deletion::DeletionError),
 }
 
 /// What an operator gives to create a user.

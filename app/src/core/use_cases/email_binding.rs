@@ -178,11 +178,11 @@ pub async fn email_link_status(core: &Core, raw_token: &str) -> Result<EmailLink
 pub async fn verify_email(core: &Core, raw_token: &str) -> Result<String, VerifyEmailError> {
     let token = LinkToken::parse(raw_token).ok_or(VerifyEmailError::Link(LinkState::Unknown))?;
     // The old address is told, in the change's own transaction.
-    let notice = |previous: Option<&str>, email: &str| {
+    let notice = |user_id: i64, previous: Option<&str>, email: &str| {
         let old = previous.filter(|old| *old != email)?;
         let mail = Mail::EmailChanged { site: core.settings.site_name.clone(), new_address: mask_address(email) };
         let message = JobMessage::Email { to: old.to_owned(), mail, expires_at_ms: None };
-        Some(delivery::written_with_change(core, message))
+        Some(delivery::written_with_change(core, message, Some(user_id)))
     };
     match core.db.verify_email(&token.hash(), now_ms(), notice).await? {
         EmailVerification::Verified { user_id, email, notice } => {
@@ -224,7 +224,7 @@ async fn send_link(core: &Core, user_id: i64, email: &Email) -> Result<(), Email
         hours: settings.email_link_ttl.as_secs().div_ceil(3600),
     };
     let message = JobMessage::Email { to: email.as_str().to_owned(), mail, expires_at_ms: Some(expires_at) };
-    delivery::enqueue(core, message).await?;
+    delivery::enqueue(core, message, Some(user_id)).await?;
     tracing::info!(to = %mask_address(email.as_str()), "verification link queued");
     Ok(())
 }

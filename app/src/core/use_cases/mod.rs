@@ -6,12 +6,14 @@ mod account;
 mod admin;
 mod check_availability;
 mod checks;
+mod deletion;
 mod email_binding;
 mod issue_captcha;
 mod jobs;
 mod legal;
 mod login;
 mod mail_test;
+mod notices;
 mod oidc;
 mod oidc_admin;
 mod proof_of_work;
@@ -29,6 +31,10 @@ pub use admin::{
     AccountShown, AdminError, CreateUser, create_user, find_account, set_active, set_password, show_account,
 };
 pub use check_availability::{AvailabilityError, count_mobile, count_username};
+pub use deletion::{
+    DeletionError, OperatorDeletion, cancel_deletion, delete_account, erase_due_accounts, erase_when_due,
+    request_deletion,
+};
 pub use email_binding::{
     EmailBindingError, VerifyEmailError, bind_email, email_link_status, email_status, remove_email, resend_email_link,
     verify_email,

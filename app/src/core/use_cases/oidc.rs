@@ -72,6 +72,10 @@ pub enum Authorize {
     /// A text the person accepted has changed: our page asks first, then
     /// this request again (`next`, a path of ours).
     AcceptTexts { next: String },
+    /// The person asked for 注销 and signed in during the cooling-off
+    /// period: our page says when the account goes and offers 撤销注销
+    /// first, then this request again (`next`, a path of ours).
+    DeletionPending { next: String },
 }
 
 impl Authorize {
@@ -91,6 +95,7 @@ impl Authorize {
                 format!("{CONSENT_PAGE}?{}", query.append_pair("request", request).finish())
             }
             Authorize::AcceptTexts { next } => crate::rules::accept_texts_path(next),
+            Authorize::DeletionPending { next } => crate::rules::deletion_path(next),
         }
     }
 }
@@ -265,6 +270,12 @@ async fn authorize_with(
             login_hint: params.login_hint.clone().filter(|hint| hint.len() <= 64),
         });
     };
+    if auth.user.delete_after.is_some() {
+        if request.prompt_none {
+            return back(Err(refuse("interaction_required", "the person asked to delete the account")));
+        }
+        return Ok(Authorize::DeletionPending { next: format!("{AUTHORIZE_PATH}?{}", without_login_prompt(query)) });
+    }
     if !core.db.texts_to_accept(auth.user.id, &core.settings.legal).await?.is_empty() {
         if request.prompt_none {
             return back(Err(refuse("interaction_required", "the person must accept the site's updated terms")));

@@ -16,7 +16,9 @@ use super::{
     },
     dependency_down,
     email_binding::link_refusal,
-    internal, keys, now_ms, seconds_up,
+    internal, keys,
+    notices::{beijing_time, within_site_sms_budget},
+    now_ms, seconds_up,
     send_sms_code::{SendSmsCodeError, send_sms_code},
     sessions::record_attempt,
 };
@@ -27,7 +29,7 @@ use crate::{
         delivery::{self, JobMessage, NewDelivery, QueueError, SmsNotice},
         mail::{Mail, mask_address},
         password_hashing::HashError,
-        store::{Hit, StoreError},
+        store::StoreError,
         tokens::LinkToken,
     },
     error::{AppError, ErrorKind},
@@ -129,7 +131,8 @@ async fn link_by_email(core: &Core, form: &ForgotPasswordForm) -> Result<Recover
         requested_at_ms: now,
         expires_at_ms: now + settings.reset_link_ttl.as_millis() as i64,
     };
-    delivery::enqueue(core, message).await?;
+    // The account (if any) is the worker's to find: asking must not tell.
+    delivery::enqueue(core, message, None).await?;
     Ok(RecoverySent { message: LINK_SENT.into(), resend_after: settings.sms_resend_interval.as_secs() })
 }
 
@@ -328,11 +331,7 @@ async fn after_reset(
 /// reset and its notices stand or fall together. (The SMS budget is counted
 /// here, before: a reset that then loses a race spends one count.)
 async fn password_changed_notices(core: &Core, client: &Client, user: &UserRow) -> Vec<NewDelivery> {
-    let at = chrono::DateTime::from_timestamp_millis(now_ms())
-        .unwrap_or_default()
-        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!()))
-        .format("%Y-%m-%d %H:%M（北京时间）")
-        .to_string();
+    let at = beijing_time(now_ms());
     let client_ip = client.ip.to_string();
     let mut notices = Vec::new();
     if let Some(to) = user.email.clone().filter(|_| user.email_verified) {
@@ -350,27 +349,7 @@ async fn password_changed_notices(core: &Core, client: &Client, user: &UserRow) 
     if notices.is_empty() {
         tracing::warn!(user_id = user.id, "reset_password: no verified e-mail and no SMS notice template; not told");
     }
-    notices.into_iter().map(|message| delivery::written_with_change(core, message)).collect()
-}
-
-/// Counts one SMS against the site's hourly budget (`SMS_SITE_HOURLY_CAP`),
-/// which notices share with codes: every SMS costs money. False when it is
-/// spent (or the store cannot say): the notice is not sent by SMS.
-async fn within_site_sms_budget(core: &Core) -> bool {
-    let hour = Duration::from_secs(3_600);
-    match core.store.hit(keys::SMS_SITE_HOURLY, hour, core.settings.sms_site_hourly_cap).await {
-        Ok(Hit::Allowed) => true,
-        Ok(Hit::Limited { .. }) => {
-            tracing::error!(
-                "the site-wide hourly SMS budget is spent (SMS_SITE_HOURLY_CAP); a notice goes by e-mail only"
-            );
-            false
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "reset_password: could not count the notice against the SMS budget");
-            false
-        }
-    }
+    notices.into_iter().map(|message| delivery::written_with_change(core, message, Some(user.id))).collect()
 }
 
 impl From<LinkPace> for RecoveryError {

@@ -42,7 +42,7 @@ pub enum SendSmsCodeError {
     Pow(#[from] PowRefusal),
     #[error(transparent)]
     Captcha(#[from] CaptchaRefusal),
-    #[error("a code for bind_email needs a signed-in account")]
+    #[error("a code for the account's own mobile needs a signed-in account")]
     SignInRequired,
     #[error("the mobile is already registered")]
     MobileTaken,
@@ -71,7 +71,7 @@ pub enum SendSmsCodeError {
 // The purpose is a log field only once parsed: raw input never reaches a log.
 #[tracing::instrument(name = "send_sms_code", skip_all, fields(purpose = tracing::field::Empty))]
 ///
-/// A code for `bind_email` goes to the signed-in account's own mobile
+/// A code for `bind_email` or `delete_account` goes to the signed-in account's own mobile
 /// (`signed_in`), whatever number the form names: only its owner may ask
 /// for one, and the page never needs to hold the full number.
 pub async fn send_sms_code(
@@ -82,8 +82,8 @@ pub async fn send_sms_code(
 ) -> Result<SmsSent, SendSmsCodeError> {
     let purpose: Purpose = form.purpose.parse()?;
     let mobile = match (purpose, signed_in) {
-        (Purpose::BindEmail, Some(auth)) => Mobile::parse(&auth.user.mobile)?,
-        (Purpose::BindEmail, None) => return Err(SendSmsCodeError::SignInRequired),
+        (p, Some(auth)) if p.is_own_account() => Mobile::parse(&auth.user.mobile)?,
+        (p, None) if p.is_own_account() => return Err(SendSmsCodeError::SignInRequired),
         _ => Mobile::parse(&form.mobile)?,
     };
     tracing::Span::current().record("purpose", purpose.as_str());
@@ -103,13 +103,14 @@ pub async fn send_sms_code(
     if bound_to.is_some_and(|bound_to| bound_to != instance) {
         return Err(PowRefusal::Invalid.into());
     }
-    let registered = core.db.count_mobile(&mobile).await? > 0;
+    let account = core.db.user_id_by_mobile(&mobile).await?;
+    let registered = account.is_some();
     // Each answer says whether the number has an account: it costs a lookup.
     match purpose {
         Purpose::Register if registered => {
             return Err(costs_a_lookup(core, client, SendSmsCodeError::MobileTaken).await);
         }
-        Purpose::Login | Purpose::ResetPassword | Purpose::BindEmail if !registered => {
+        Purpose::Login | Purpose::ResetPassword | Purpose::BindEmail | Purpose::DeleteAccount if !registered => {
             return Err(costs_a_lookup(core, client, SendSmsCodeError::NotRegistered).await);
         }
         _ => {}
@@ -153,7 +154,7 @@ pub async fn send_sms_code(
         }
     }
 
-    if let Err(e) = enqueue(core, &mobile, purpose, &code).await {
+    if let Err(e) = enqueue(core, &mobile, purpose, &code, account).await {
         // Nothing will be delivered: free the number for an immediate retry.
         if let Err(release) = core.store.release_send_slot(&cooldown_key, &code_key).await {
             tracing::error!(error = %release, "send_sms_code: could not release the slot");
@@ -165,7 +166,13 @@ pub async fn send_sms_code(
 }
 
 /// Hands the code to the delivery queue.
-async fn enqueue(core: &Core, mobile: &Mobile, purpose: Purpose, code: &SmsCode) -> Result<(), SendSmsCodeError> {
+async fn enqueue(
+    core: &Core,
+    mobile: &Mobile,
+    purpose: Purpose,
+    code: &SmsCode,
+    account: Option<i64>,
+) -> Result<(), SendSmsCodeError> {
     let ttl = core.settings.sms_code_ttl;
     let message = JobMessage::SmsCode {
         mobile: mobile.to_string(),
@@ -174,7 +181,7 @@ async fn enqueue(core: &Core, mobile: &Mobile, purpose: Purpose, code: &SmsCode)
         minutes: ttl.as_secs().div_ceil(60),
         expires_at_ms: super::now_ms() + ttl.as_millis() as i64,
     };
-    delivery::enqueue(core, message).await?;
+    delivery::enqueue(core, message, account).await?;
     Ok(())
 }
 

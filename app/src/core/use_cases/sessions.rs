@@ -81,6 +81,7 @@ pub(crate) async fn start_session(
     let texts_to_accept = core.db.texts_to_accept(user.id, &core.settings.legal).await?;
     Ok(SignedIn {
         texts_to_accept,
+        delete_after: user.delete_after,
         id: user.id,
         username: user.username.clone(),
         nickname: user.nickname.clone(),
