@@ -112,7 +112,7 @@ test("remember me survives a browser restart, and its absence does not", async (
 test("sign-out, and the way back to the user centre", async ({ page }) => {
   const user = createUser();
   await open(page, "/user");
-  await expect(page).toHaveURL(/\/login\?next=\/user$/);
+  await expect(page).toHaveURL(/\/login\?next=%2Fuser$/);
   await open(page, "/login?next=/user");
   await signIn(page, user.username, PASSWORD);
   await expect(page).toHaveURL((url) => url.pathname === "/user");
@@ -121,7 +121,7 @@ test("sign-out, and the way back to the user centre", async ({ page }) => {
   await page.getByRole("button", { name: "退出", exact: true }).first().click();
   await expect(page.getByRole("banner").getByRole("link", { name: "登录", exact: true })).toBeVisible();
   await open(page, "/user");
-  await expect(page).toHaveURL(/\/login\?next=\/user$/);
+  await expect(page).toHaveURL(/\/login\?next=%2Fuser$/);
 });
 
 test("changing the password, then signing in with the new one", async ({ page }) => {

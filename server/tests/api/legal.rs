@@ -193,7 +193,10 @@ async fn a_changed_text_is_asked_again_before_going_on() {
 async fn a_person_takes_a_copy_of_everything_kept_of_them() {
     let app = spawn_app().await;
     let (_, browser) = app.signed_in_user("13600136020", "Plover20").await;
-    app.signed_in_user("13600136021", "Plover21").await;
+    let (_, other) = app.signed_in_user("13600136021", "Plover21").await;
+    // Messages sent to each account: the copy lists its own, never a code.
+    let own = app.sms_code_from(&browser, "13600136020", "delete_account").await;
+    app.sms_code_from(&other, "13600136021", "delete_account").await;
     let response = browser.get(app.url("/api/v1/me/export")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
@@ -207,7 +210,15 @@ async fn a_person_takes_a_copy_of_everything_kept_of_them() {
     assert!(!copy["sessions"].as_array().unwrap().is_empty());
     let history = copy["login_history"].as_array().unwrap();
     assert!(history.iter().any(|a| a["method"] == "register") && history.iter().any(|a| a["method"] == "password"));
+    let deliveries = copy["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 1, "its own code, not the other account's: {copy}");
+    assert_eq!(
+        (deliveries[0]["purpose"].as_str(), deliveries[0]["recipient"].as_str()),
+        (Some("delete_account"), Some("136****6020"))
+    );
     let text = copy.to_string();
+    // (Quoted: six digits alone could turn up inside a timestamp.)
+    assert!(!text.contains(&format!("\"{own}\"")) && deliveries[0].get("code").is_none(), "never a code");
     assert!(!text.contains("13600136021") && !text.contains("Plover21"), "nobody else's");
     assert!(!text.contains("argon2"), "never the password hash");
     assert_eq!(app.new_browser().get(app.url("/api/v1/me/export")).send().await.unwrap().status(), 401);

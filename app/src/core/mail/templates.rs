@@ -188,6 +188,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_deletion_notices_say_the_date_and_what_happens() {
+        let asked =
+            Mail::DeletionRequested { site: "<站>".into(), date: "2026-12-13 14:05（北京时间）".into() }.render();
+        assert!(asked.text.contains("将于 2026-12-13 14:05（北京时间） 注销") && asked.text.contains("撤销注销"));
+        assert!(asked.html.contains("&lt;站&gt;") && !asked.html.contains("<站>"));
+        let gone = Mail::AccountDeleted { site: "站".into(), at: "2026-12-13 14:05（北京时间）".into() }.render();
+        assert!(gone.subject.contains("已注销") && gone.text.contains("已于 2026-12-13 14:05（北京时间） 注销"));
+        assert_eq!((asked.key, gone.key), (None, None), "no link, no code");
+    }
+
+    #[test]
     fn html_gets_escaped_values_and_text_gets_them_as_they_are() {
         let rendered = Mail::Test { site: "<b>站点</b>".into() }.render();
         assert!(rendered.html.contains("&lt;b&gt;站点&lt;/b&gt;"));

@@ -256,6 +256,10 @@ mod tests {
         let notice = SmsBody::PasswordChanged { at: "2026-11-30 13:05", client_ip: "203.0.113.9" };
         let message = SmsMessage { id: "d2", to: &mobile, body: notice };
         assert!(message.text().contains("2026-11-30 13:05") && message.text().contains("203.0.113.9"));
+        let asked = SmsMessage { id: "d3", to: &mobile, body: SmsBody::Deletion { date: "12-13 14:05", done: false } };
+        assert!(asked.text().contains("将于12-13 14:05注销") && asked.kind() == "deletion_requested");
+        let gone = SmsMessage { id: "d4", to: &mobile, body: SmsBody::Deletion { date: "12-13 14:05", done: true } };
+        assert!(gone.text().contains("已于12-13 14:05注销") && gone.code().is_none());
         assert_eq!((message.kind(), message.code()), ("password_changed", None));
     }
 }
