@@ -57,6 +57,10 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
     assert!(link.starts_with("http://127.0.0.1:") && link.contains("/reset?token="), "{link}");
     let token = link.rsplit_once("token=").unwrap().1.to_owned();
     assert_eq!(body(link_status(&app, &token).await).await, json!({ "usable": true }));
+    // Asked by address, its record learns the account once the worker
+    // found it (its owner's export lists it; its erasure takes it).
+    let records = app.core.db.deliveries_of(id).await.unwrap();
+    assert!(records.iter().any(|r| r.purpose == "password_reset"), "{records:?}");
 
     assert_eq!(reset(&app, json!({ "token": token })).await.status(), 200);
     assert_eq!(me(&app, &browser).await, 401, "the session that was open ended");

@@ -187,6 +187,13 @@ impl Database {
             .await)?)
     }
 
+    /// Names the account a record's message is for, once the worker knows.
+    pub async fn assign_delivery(&self, id: &str, user_id: i64) -> Result<(), DbError> {
+        let q = "UPDATE deliveries SET user_id = $2 WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query(q).bind(id).bind(user_id).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
     /// The records of the messages sent to the account `user_id`, newest
     /// first (its owner's export).
     pub async fn deliveries_of(&self, user_id: i64) -> Result<Vec<DeliveryRecord>, DbError> {

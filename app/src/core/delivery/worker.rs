@@ -165,7 +165,8 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
             (core.mail.name(), Attempt::from(core.mail.send(&Email { to, content: &content }).await))
         }
         JobMessage::PasswordResetLink { email, token, requested_at_ms, expires_at_ms } => {
-            let Some(mail) = reset_link_mail(core, email, token, *requested_at_ms, *expires_at_ms).await? else {
+            let link = reset_link_mail(core, &job.delivery_id, email, token, *requested_at_ms, *expires_at_ms);
+            let Some(mail) = link.await? else {
                 let skipped = end(state::SKIPPED, Some("no account has verified this address"), now_ms());
                 core.db.finish_delivery(&job.delivery_id, attempts, &skipped).await?;
                 tracing::info!(to = %job.message.recipient_masked(), "no account for a reset link; nothing sent");
@@ -234,6 +235,7 @@ fn job_mobile(raw: &str) -> Result<Mobile, DeliverError> {
 /// it is sent. A retry keeps the same link again, which changes nothing.
 async fn reset_link_mail(
     core: &Core,
+    delivery_id: &str,
     email: &str,
     token: &str,
     requested_at_ms: i64,
@@ -250,6 +252,9 @@ async fn reset_link_mail(
     core.db
         .insert_password_reset(&token.hash(), user.id, user.password_version, requested_at_ms, expires_at_ms)
         .await?;
+    // Asked by address, the record learns its account only now: its
+    // owner's export lists it, and its erasure takes it.
+    core.db.assign_delivery(delivery_id, user.id).await?;
     let settings = &core.settings;
     Ok(Some(Mail::PasswordReset {
         site: settings.site_name.clone(),
