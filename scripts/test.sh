@@ -35,6 +35,9 @@ RUSTFLAGS="" cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warn
 
 step "unit and integration tests"
 start_services
+# The SMS providers' official SDKs, which the fake providers must accept.
+SMS_SDK_PYTHON=$(bash bench/sms-sdk/venv.sh)
+export SMS_SDK_PYTHON
 # Tests run four at a time: most of their time is waiting (on the delivery
 # worker, on windows and leases), so more than the cores keeps them busy. A
 # hang still fails the run in minutes, and libtest names any test running

@@ -1,8 +1,9 @@
 //! The command line: `server` (or `server serve`) serves; `server worker`
 //! only delivers; `server user ...`, `server jobs ...`, `server mail test`,
-//! `server clients ...` and `server keys ...` let operators manage accounts,
-//! the delivery queue, the mail settings, the sites that sign in through us
-//! and the signing keys, through the same use cases as the pages.
+//! `server sms test`, `server clients ...` and `server keys ...` let
+//! operators manage accounts, the delivery queue, the mail and SMS settings,
+//! the sites that sign in through us and the signing keys, through the same
+//! use cases as the pages.
 
 use app::core::{Core, db::UserRow, delivery::DeliveryRecord, use_cases};
 use clap::{Parser, Subcommand};
@@ -30,6 +31,9 @@ pub enum Command {
     /// Check the e-mail settings.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Check the SMS settings.
+    #[command(subcommand)]
+    Sms(SmsCommand),
     /// Manage the sites that sign people in through us (OpenID Connect).
     #[command(subcommand)]
     Clients(ClientsCommand),
@@ -166,6 +170,32 @@ pub async fn run_mail_command(core: &Core, command: MailCommand) -> Result<(), u
 }
 
 #[derive(Subcommand)]
+pub enum SmsCommand {
+    /// Send a test message (the code template, with a code that opens
+    /// nothing) to MOBILE now, not through the queue, and print what the
+    /// provider answered.
+    Test { mobile: String },
+}
+
+/// Runs an `sms` command and prints its result.
+pub async fn run_sms_command(core: &Core, command: SmsCommand) -> Result<(), use_cases::SmsTestError> {
+    match command {
+        SmsCommand::Test { mobile } => {
+            let accepted = use_cases::send_test_sms(core, &mobile).await?;
+            let to = app::rules::Mobile::parse(&mobile).map(|m| m.masked()).unwrap_or_default();
+            let answer = serde_json::json!({
+                "sent": true,
+                "provider": core.sms.name(),
+                "to": to,
+                "provider_message_id": accepted.message_id,
+            });
+            println!("{answer}");
+        }
+    }
+    Ok(())
+}
+
+#[derive(Subcommand)]
 pub enum JobsCommand {
     /// Every job, newest first: one JSON line each.
     List,
@@ -200,6 +230,7 @@ fn describe_job(r: &DeliveryRecord) -> String {
         "state": r.state,
         "attempts": r.attempts,
         "last_error": r.last_error,
+        "error_code": r.error_code,
         "provider": r.provider,
         "recipient": r.recipient,
         "purpose": r.purpose,

@@ -8,7 +8,10 @@ use app::{
         delivery::DeliverySettings,
         mail::{SmtpConfig, SmtpSecurity},
         password_hashing::HashParams,
-        sms::{HttpGatewayConfig, HttpTimeouts, RonglianConfig},
+        sms::{
+            AliyunConfig, HttpGatewayConfig, HttpTimeouts, RonglianConfig, TencentConfig, aliyun, tencent,
+            tencent::CodeParams,
+        },
     },
     rules::PasswordPolicy,
 };
@@ -21,16 +24,36 @@ pub enum AppEnv {
     Production,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Who sends SMS, with its settings (`SMS_PROVIDER`, and
+/// `SMS_FALLBACK_PROVIDER` for a second one).
+#[derive(Clone, Debug)]
 pub enum SmsProvider {
     /// Keeps messages for `/dev/outbox` (development only).
     Outbox,
     /// Writes messages to the log, the code masked.
     Log,
     /// Ronglian Cloud's template SMS (`RONGLIAN_*`).
-    Ronglian,
+    Ronglian(RonglianConfig),
     /// A signed JSON POST to a gateway of your own (`SMS_HTTP_*`).
-    Http,
+    Http(HttpGatewayConfig),
+    /// Aliyun's dysmsapi (`ALIYUN_*`).
+    Aliyun(AliyunConfig),
+    /// Tencent Cloud's SMS (`TENCENT_*`).
+    Tencent(TencentConfig),
+}
+
+impl SmsProvider {
+    /// Its `SMS_PROVIDER` value.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SmsProvider::Outbox => "outbox",
+            SmsProvider::Log => "log",
+            SmsProvider::Ronglian(_) => "ronglian",
+            SmsProvider::Http(_) => "http",
+            SmsProvider::Aliyun(_) => "aliyun",
+            SmsProvider::Tencent(_) => "tencent",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,11 +95,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `None`: generate one (development only) and keep it in `data_dir`.
     pub jwt_secret: Option<SecretString>,
-    pub sms_provider: SmsProvider,
-    /// Set exactly when `sms_provider` is `Ronglian`.
-    pub ronglian: Option<RonglianConfig>,
-    /// Set exactly when `sms_provider` is `Http`.
-    pub sms_http: Option<HttpGatewayConfig>,
+    pub sms: SmsProvider,
+    /// Another provider, for what `sms` refuses for its own account's
+    /// reasons or cannot reach (`SMS_FALLBACK_PROVIDER`).
+    pub sms_fallback: Option<SmsProvider>,
     pub sms_timeouts: HttpTimeouts,
     pub email_transport: EmailTransport,
     /// Set exactly when `email_transport` is `Smtp`.
@@ -114,6 +136,86 @@ fn parse_public_url(raw: &str) -> Result<String, String> {
 
 fn bad(var: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError { var, problem: problem.into() }
+}
+
+/// A provider that sends through the network, by its name, with its
+/// settings; `var` is the setting that named it.
+fn sms_provider<F: Fn(&str) -> Option<String>>(
+    vars: &Vars<F>,
+    var: &'static str,
+    name: &str,
+) -> Result<SmsProvider, ConfigError> {
+    let required = |setting: &'static str| {
+        vars.optional(setting).ok_or_else(|| bad(setting, format!("must be set when {var}={name}")))
+    };
+    let http_url = |setting: &'static str, default: &str| {
+        let raw = vars.string(setting, default);
+        match url::Url::parse(raw.trim()) {
+            Ok(url) if matches!(url.scheme(), "https" | "http") && url.host_str().is_some() => Ok(url),
+            _ => Err(bad(setting, format!("{raw:?} is not an http(s) URL"))),
+        }
+    };
+    Ok(match name {
+        "ronglian" => SmsProvider::Ronglian(RonglianConfig {
+            account_sid: required("RONGLIAN_ACCOUNT_SID")?,
+            auth_token: SecretString::from(required("RONGLIAN_AUTH_TOKEN")?),
+            app_id: required("RONGLIAN_APP_ID")?,
+            template_id: required("RONGLIAN_TEMPLATE_ID")?,
+            notice_template_id: vars.optional("RONGLIAN_NOTICE_TEMPLATE_ID"),
+            deletion_template_id: vars.optional("RONGLIAN_DELETION_TEMPLATE_ID"),
+            base_url: http_url("RONGLIAN_BASE_URL", app::core::sms::RONGLIAN_PRODUCTION_BASE_URL)?
+                .as_str()
+                .trim_end_matches('/')
+                .to_owned(),
+        }),
+        "http" => {
+            let url = required("SMS_HTTP_URL")?;
+            http_url("SMS_HTTP_URL", "")?;
+            let secret = vars.optional("SMS_HTTP_SECRET").unwrap_or_default();
+            if secret.trim().len() < 32 {
+                return Err(bad("SMS_HTTP_SECRET", format!("must be set to at least 32 characters when {var}=http")));
+            }
+            SmsProvider::Http(HttpGatewayConfig { url, secret: SecretString::from(secret) })
+        }
+        "aliyun" => SmsProvider::Aliyun(AliyunConfig {
+            access_key_id: required("ALIYUN_ACCESS_KEY_ID")?,
+            access_key_secret: SecretString::from(required("ALIYUN_ACCESS_KEY_SECRET")?),
+            sign_name: required("ALIYUN_SMS_SIGN_NAME")?,
+            template_code: required("ALIYUN_SMS_TEMPLATE_CODE")?,
+            notice_template_code: vars.optional("ALIYUN_SMS_NOTICE_TEMPLATE_CODE"),
+            deletion_template_code: vars.optional("ALIYUN_SMS_DELETION_TEMPLATE_CODE"),
+            endpoint: http_url("ALIYUN_SMS_ENDPOINT", aliyun::PRODUCTION_ENDPOINT)?,
+        }),
+        "tencent" => {
+            let raw = vars.string("TENCENT_SMS_TEMPLATE_PARAMS", "code");
+            let template_params = CodeParams::parse(&raw)
+                .ok_or_else(|| bad("TENCENT_SMS_TEMPLATE_PARAMS", format!("{raw:?}: expected code or code,minutes")))?;
+            let region = vars.string("TENCENT_SMS_REGION", tencent::DEFAULT_REGION);
+            if region.is_empty() || !region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+                return Err(bad("TENCENT_SMS_REGION", format!("{region:?} is not a region like ap-guangzhou")));
+            }
+            SmsProvider::Tencent(TencentConfig {
+                secret_id: required("TENCENT_SECRET_ID")?,
+                secret_key: SecretString::from(required("TENCENT_SECRET_KEY")?),
+                sdk_app_id: required("TENCENT_SMS_SDK_APP_ID")?,
+                sign_name: required("TENCENT_SMS_SIGN_NAME")?,
+                template_id: required("TENCENT_SMS_TEMPLATE_ID")?,
+                template_params,
+                notice_template_id: vars.optional("TENCENT_SMS_NOTICE_TEMPLATE_ID"),
+                deletion_template_id: vars.optional("TENCENT_SMS_DELETION_TEMPLATE_ID"),
+                region,
+                endpoint: http_url("TENCENT_SMS_ENDPOINT", tencent::PRODUCTION_ENDPOINT)?,
+            })
+        }
+        other => {
+            let expected = if var == "SMS_PROVIDER" {
+                "outbox, log, ronglian, aliyun, tencent or http"
+            } else {
+                "ronglian, aliyun, tencent or http"
+            };
+            return Err(bad(var, format!("{other:?}: expected {expected}")));
+        }
+    })
 }
 
 /// Reads variables through `get`, so that tests can pass their own.
@@ -195,49 +297,18 @@ impl Config {
             None => format!("http://{site_addr}"),
             Some(url) => parse_public_url(&url).map_err(|problem| bad("PUBLIC_URL", problem))?,
         };
-        let sms_provider = match vars.string("SMS_PROVIDER", if production { "log" } else { "outbox" }).as_str() {
+        let sms = match vars.string("SMS_PROVIDER", if production { "log" } else { "outbox" }).as_str() {
             "outbox" if production => return Err(bad("SMS_PROVIDER", "outbox exists only with APP_ENV=development")),
             "outbox" => SmsProvider::Outbox,
             "log" => SmsProvider::Log,
-            "ronglian" => SmsProvider::Ronglian,
-            "http" => SmsProvider::Http,
-            other => return Err(bad("SMS_PROVIDER", format!("{other:?}: expected outbox, log, ronglian or http"))),
+            name => sms_provider(&vars, "SMS_PROVIDER", name)?,
         };
-        let ronglian = match sms_provider {
-            SmsProvider::Ronglian => {
-                let required = |var: &'static str| {
-                    vars.optional(var).ok_or_else(|| bad(var, "must be set when SMS_PROVIDER=ronglian"))
-                };
-                Some(RonglianConfig {
-                    account_sid: required("RONGLIAN_ACCOUNT_SID")?,
-                    auth_token: SecretString::from(required("RONGLIAN_AUTH_TOKEN")?),
-                    app_id: required("RONGLIAN_APP_ID")?,
-                    template_id: required("RONGLIAN_TEMPLATE_ID")?,
-                    notice_template_id: vars.optional("RONGLIAN_NOTICE_TEMPLATE_ID"),
-                    deletion_template_id: vars.optional("RONGLIAN_DELETION_TEMPLATE_ID"),
-                    base_url: match vars.string("RONGLIAN_BASE_URL", app::core::sms::RONGLIAN_PRODUCTION_BASE_URL) {
-                        url if url.starts_with("https://") || url.starts_with("http://") => url,
-                        url => return Err(bad("RONGLIAN_BASE_URL", format!("{url:?} is not an http(s) URL"))),
-                    },
-                })
+        let sms_fallback = match vars.optional("SMS_FALLBACK_PROVIDER") {
+            None => None,
+            Some(name) if name.trim() == sms.name() => {
+                return Err(bad("SMS_FALLBACK_PROVIDER", format!("{name:?} is the primary provider already")));
             }
-            _ => None,
-        };
-        let sms_http = match sms_provider {
-            SmsProvider::Http => {
-                let url = vars
-                    .optional("SMS_HTTP_URL")
-                    .ok_or_else(|| bad("SMS_HTTP_URL", "must be set when SMS_PROVIDER=http"))?;
-                if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    return Err(bad("SMS_HTTP_URL", format!("{url:?} is not an http(s) URL")));
-                }
-                let secret = vars.optional("SMS_HTTP_SECRET").unwrap_or_default();
-                if secret.trim().len() < 32 {
-                    return Err(bad("SMS_HTTP_SECRET", "must be set to at least 32 characters when SMS_PROVIDER=http"));
-                }
-                Some(HttpGatewayConfig { url, secret: SecretString::from(secret) })
-            }
-            _ => None,
+            Some(name) => Some(sms_provider(&vars, "SMS_FALLBACK_PROVIDER", name.trim())?),
         };
         let sms_timeouts = HttpTimeouts {
             connect: vars.seconds("SMS_CONNECT_TIMEOUT_SECONDS", 2)?,
@@ -395,9 +466,8 @@ impl Config {
             max_connections_per_address: vars.positive("MAX_CONNECTIONS_PER_ADDRESS", 256)? as usize,
             data_dir: PathBuf::from(vars.string("DATA_DIR", "data")),
             jwt_secret,
-            sms_provider,
-            ronglian,
-            sms_http,
+            sms,
+            sms_fallback,
             sms_timeouts,
             email_transport,
             smtp,
@@ -434,7 +504,7 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!(c.app_env, AppEnv::Development);
         assert_eq!(c.database_url, "sqlite://data/app.db");
-        assert_eq!(c.sms_provider, SmsProvider::Outbox);
+        assert!(matches!(c.sms, SmsProvider::Outbox));
         assert_eq!(c.settings.password_policy, PasswordPolicy { min_chars: 8, max_chars: 20 });
         assert_eq!(c.hash_params, HashParams { memory_kib: 19_456, iterations: 2, lanes: 1 });
         assert!(!c.settings.secure_cookies);
@@ -477,7 +547,7 @@ mod tests {
         assert_eq!(config(&prod).unwrap_err().var, "PUBLIC_URL");
         let c = config(&[prod[0], prod[1], ("PUBLIC_URL", "https://auth.example.com/")]).unwrap();
         assert_eq!(c.settings.public_url, "https://auth.example.com");
-        assert_eq!(c.sms_provider, SmsProvider::Log);
+        assert!(matches!(c.sms, SmsProvider::Log));
         assert!(c.settings.secure_cookies);
         let err =
             config(&[prod[0], prod[1], ("PUBLIC_URL", "https://a.example"), ("SMS_PROVIDER", "outbox")]).unwrap_err();
@@ -513,13 +583,76 @@ mod tests {
             ("RONGLIAN_APP_ID", "app"),
             ("RONGLIAN_TEMPLATE_ID", "1"),
         ];
-        let c = config(&all).unwrap();
-        assert_eq!(c.sms_provider, SmsProvider::Ronglian);
-        assert_eq!(c.ronglian.unwrap().base_url, "https://app.cloopen.com:8883");
+        let SmsProvider::Ronglian(ronglian) = config(&all).unwrap().sms else { panic!("not ronglian") };
+        assert_eq!(ronglian.base_url, "https://app.cloopen.com:8883");
         for missing in 1..all.len() {
             let partial: Vec<_> = all.iter().enumerate().filter(|(i, _)| *i != missing).map(|(_, p)| *p).collect();
             assert_eq!(config(&partial).unwrap_err().var, all[missing].0);
         }
+    }
+
+    const ALIYUN: [(&str, &str); 5] = [
+        ("ALIYUN_ACCESS_KEY_ID", "LTAI5tExample"),
+        ("ALIYUN_ACCESS_KEY_SECRET", "an-aliyun-secret"),
+        ("ALIYUN_SMS_SIGN_NAME", "某某商城"),
+        ("ALIYUN_SMS_TEMPLATE_CODE", "SMS_154950909"),
+        ("ALIYUN_SMS_ENDPOINT", "http://127.0.0.1:9/"),
+    ];
+    const TENCENT: [(&str, &str); 5] = [
+        ("TENCENT_SECRET_ID", "AKIDExample"),
+        ("TENCENT_SECRET_KEY", "a-tencent-secret"),
+        ("TENCENT_SMS_SDK_APP_ID", "1400006666"),
+        ("TENCENT_SMS_SIGN_NAME", "某某商城"),
+        ("TENCENT_SMS_TEMPLATE_ID", "449739"),
+    ];
+
+    #[test]
+    fn aliyun_and_tencent_name_each_missing_setting_and_keep_their_secrets_out_of_sight() {
+        let with = |provider: &'static str, settings: &[(&'static str, &'static str)]| {
+            let mut all = vec![("SMS_PROVIDER", provider)];
+            all.extend_from_slice(settings);
+            all
+        };
+        let SmsProvider::Aliyun(aliyun) = config(&with("aliyun", &ALIYUN)).unwrap().sms else { panic!("not aliyun") };
+        assert_eq!(aliyun.endpoint.as_str(), "http://127.0.0.1:9/");
+        assert!(!format!("{aliyun:?}").contains("an-aliyun-secret"), "Debug shows no secret");
+        let SmsProvider::Aliyun(aliyun) = config(&with("aliyun", &ALIYUN[..4])).unwrap().sms else { panic!() };
+        assert_eq!(aliyun.endpoint.as_str(), "https://dysmsapi.aliyuncs.com/");
+        for (missing, (var, _)) in ALIYUN.iter().enumerate().take(4) {
+            let partial: Vec<_> = ALIYUN.iter().enumerate().filter(|(i, _)| *i != missing).map(|(_, p)| *p).collect();
+            let err = config(&with("aliyun", &partial)).unwrap_err();
+            assert_eq!(err.var, *var);
+            assert!(err.to_string().contains("SMS_PROVIDER=aliyun"), "{err}");
+        }
+        let SmsProvider::Tencent(tencent) = config(&with("tencent", &TENCENT)).unwrap().sms else { panic!() };
+        assert_eq!((tencent.region.as_str(), tencent.template_params), ("ap-guangzhou", CodeParams::Code));
+        assert!(!format!("{tencent:?}").contains("a-tencent-secret"), "Debug shows no secret");
+        for (missing, (var, _)) in TENCENT.iter().enumerate() {
+            let partial: Vec<_> = TENCENT.iter().enumerate().filter(|(i, _)| *i != missing).map(|(_, p)| *p).collect();
+            assert_eq!(config(&with("tencent", &partial)).unwrap_err().var, *var);
+        }
+        let mut bad_params = with("tencent", &TENCENT);
+        bad_params.push(("TENCENT_SMS_TEMPLATE_PARAMS", "minutes"));
+        assert_eq!(config(&bad_params).unwrap_err().var, "TENCENT_SMS_TEMPLATE_PARAMS");
+        let mut bad_endpoint = with("tencent", &TENCENT);
+        bad_endpoint.push(("TENCENT_SMS_ENDPOINT", "sms.tencentcloudapi.com"));
+        assert_eq!(config(&bad_endpoint).unwrap_err().var, "TENCENT_SMS_ENDPOINT");
+    }
+
+    #[test]
+    fn a_fallback_is_another_provider_with_its_own_settings() {
+        let mut all = vec![("SMS_PROVIDER", "aliyun"), ("SMS_FALLBACK_PROVIDER", "tencent")];
+        all.extend_from_slice(&ALIYUN);
+        all.extend_from_slice(&TENCENT);
+        let c = config(&all).unwrap();
+        assert!(matches!((&c.sms, &c.sms_fallback), (SmsProvider::Aliyun(_), Some(SmsProvider::Tencent(_)))));
+        let err = config(&all[..all.len() - 1]).unwrap_err();
+        assert_eq!(err.var, "TENCENT_SMS_TEMPLATE_ID");
+        assert!(err.to_string().contains("SMS_FALLBACK_PROVIDER=tencent"), "{err}");
+        all[1] = ("SMS_FALLBACK_PROVIDER", "aliyun");
+        assert_eq!(config(&all).unwrap_err().var, "SMS_FALLBACK_PROVIDER", "not the primary itself");
+        all[1] = ("SMS_FALLBACK_PROVIDER", "log");
+        assert_eq!(config(&all).unwrap_err().var, "SMS_FALLBACK_PROVIDER", "a fallback sends");
     }
 
     #[test]
@@ -527,7 +660,8 @@ mod tests {
         let secret = "0123456789abcdef0123456789abcdef";
         let all =
             [("SMS_PROVIDER", "http"), ("SMS_HTTP_URL", "https://sms.example.com/send"), ("SMS_HTTP_SECRET", secret)];
-        assert_eq!(config(&all).unwrap().sms_http.unwrap().url, "https://sms.example.com/send");
+        let SmsProvider::Http(gateway) = config(&all).unwrap().sms else { panic!("not http") };
+        assert_eq!(gateway.url, "https://sms.example.com/send");
         assert_eq!(config(&all[..2]).unwrap_err().var, "SMS_HTTP_SECRET");
         assert_eq!(config(&[all[0], all[2]]).unwrap_err().var, "SMS_HTTP_URL");
         assert_eq!(config(&[all[0], all[1], ("SMS_HTTP_SECRET", "short")]).unwrap_err().var, "SMS_HTTP_SECRET");

@@ -38,6 +38,12 @@ async fn main() {
                 fail(1, &format!("error: {e}"));
             }
         }
+        Some(Command::Sms(command)) => {
+            let core = build_core(&config).await.unwrap_or_else(|e| fail(1, &format!("error: {e:#}")));
+            if let Err(e) = server::cli::run_sms_command(&core, command).await {
+                fail(1, &format!("error: {e}"));
+            }
+        }
         Some(Command::Clients(command)) => {
             let core = build_core(&config).await.unwrap_or_else(|e| fail(1, &format!("error: {e:#}")));
             if let Err(e) = server::cli::run_clients_command(&core, command).await {

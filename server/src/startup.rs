@@ -18,7 +18,7 @@ use app::{
         oidc::keys::SigningKeys,
         outbox::{Outbox, OutboxSender},
         password_hashing::PasswordHasher,
-        sms::{self, HttpGatewaySender, LogSender, RonglianSender, SmsSender},
+        sms::{self, AliyunSender, HttpGatewaySender, LogSender, RonglianSender, SmsSender, TencentSender},
         store::Store,
         tokens::Tokens,
     },
@@ -185,18 +185,16 @@ pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
     };
     let tokens = Tokens::new(secret);
     let outbox = (config.app_env == AppEnv::Development).then(|| Outbox::new(db.clone()));
-    let sms: Arc<dyn SmsSender> = match (config.sms_provider, &outbox, &config.ronglian) {
-        (SmsProvider::Outbox, Some(outbox), _) => Arc::new(OutboxSender(outbox.clone())),
-        (SmsProvider::Ronglian, _, Some(ronglian)) => {
-            let client = sms::http_client(config.sms_timeouts).context("could not build the HTTPS client")?;
-            Arc::new(RonglianSender::new(ronglian.clone(), client))
-        }
-        (SmsProvider::Http, _, _) if let Some(gateway) = &config.sms_http => {
-            let client = sms::http_client(config.sms_timeouts).context("could not build the HTTPS client")?;
-            Arc::new(HttpGatewaySender::new(gateway.clone(), client))
-        }
-        _ => Arc::new(LogSender),
-    };
+    let sms = sms_sender(&config.sms, config, &outbox)?;
+    let sms_fallback =
+        config.sms_fallback.as_ref().map(|fallback| sms_sender(fallback, config, &outbox)).transpose()?;
+    if let Some(fallback) = &sms_fallback {
+        tracing::info!(
+            primary = sms.name(),
+            fallback = fallback.name(),
+            "a second SMS provider takes over what the first cannot send"
+        );
+    }
     let mail: Arc<dyn MailSender> = match (config.email_transport, &outbox, &config.smtp) {
         (EmailTransport::Outbox, Some(outbox), _) => Arc::new(OutboxMailSender(outbox.clone())),
         (EmailTransport::Smtp, _, Some(smtp)) => {
@@ -221,6 +219,7 @@ pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
         hasher,
         tokens,
         sms,
+        sms_fallback,
         mail,
         queue,
         outbox,
@@ -228,6 +227,31 @@ pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
         signing_keys,
         settings,
     }))
+}
+
+/// The sender for `provider`, on one HTTPS client of its own.
+fn sms_sender(provider: &SmsProvider, config: &Config, outbox: &Option<Outbox>) -> anyhow::Result<Arc<dyn SmsSender>> {
+    let client = || sms::http_client(config.sms_timeouts).context("could not build the HTTPS client");
+    Ok(match provider {
+        SmsProvider::Outbox => match outbox {
+            Some(outbox) => Arc::new(OutboxSender(outbox.clone())),
+            None => Arc::new(LogSender),
+        },
+        SmsProvider::Log => Arc::new(LogSender),
+        SmsProvider::Ronglian(settings) => Arc::new(RonglianSender::new(settings.clone(), client()?)),
+        SmsProvider::Http(settings) => Arc::new(HttpGatewaySender::new(settings.clone(), client()?)),
+        SmsProvider::Aliyun(settings) => Arc::new(AliyunSender::new(settings.clone(), client()?)),
+        SmsProvider::Tencent(settings) => {
+            // Tencent's default policy is stricter than ours: say so where
+            // an operator looks when codes stop arriving.
+            tracing::warn!(
+                "Tencent Cloud SMS allows by default 1 message per number in 30 s for the same content and 2 per \
+                 number per calendar day; raise its frequency limits in the SMS console (企业认证 accounts) or \
+                 people will hear \"该手机号今天接收的短信已达运营商上限\" after their second code"
+            );
+            Arc::new(TencentSender::new(settings.clone(), client()?))
+        }
+    })
 }
 
 /// In development without `JWT_SECRET`: a random secret kept in the data

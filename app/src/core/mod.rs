@@ -162,6 +162,9 @@ pub struct CoreParts {
     pub tokens: tokens::Tokens,
     /// Where the worker sends SMS.
     pub sms: Arc<dyn sms::SmsSender>,
+    /// Where an SMS goes when `sms` refuses it for its own account's
+    /// reasons or cannot be reached after its retries (`SMS_FALLBACK_PROVIDER`).
+    pub sms_fallback: Option<Arc<dyn sms::SmsSender>>,
     /// Where the worker sends e-mail.
     pub mail: Arc<dyn mail::MailSender>,
     /// Where messages wait for the worker.

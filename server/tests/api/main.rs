@@ -5,6 +5,7 @@
 mod helpers;
 
 mod captcha;
+mod cloud_sms;
 mod connections;
 mod deletion;
 mod delivery;

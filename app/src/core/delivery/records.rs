@@ -33,6 +33,8 @@ pub struct DeliveryRecord {
     pub next_try_at: Option<i64>,
     pub lease_until: Option<i64>,
     pub last_error: Option<String>,
+    /// The provider's code for `last_error`.
+    pub error_code: Option<String>,
     pub provider_message_id: Option<String>,
     pub task_id: Option<String>,
     pub created_at: i64,
@@ -59,7 +61,7 @@ impl DeliveryRecord {
 }
 
 const COLUMNS: &str = "id, kind, provider, recipient, purpose, state, attempts, next_try_at, lease_until, last_error, \
-                       provider_message_id, task_id, created_at, updated_at, expires_at";
+                       error_code, provider_message_id, task_id, created_at, updated_at, expires_at";
 
 /// A record about to be written: by `enqueue` just before its job is
 /// queued, or (with `payload`) in the transaction of the change a notice
@@ -240,7 +242,8 @@ impl Database {
     pub async fn finish_delivery(&self, id: &str, attempts: u32, end: &DeliveryEnd<'_>) -> Result<bool, DbError> {
         let q = "UPDATE deliveries SET state = $3, next_try_at = $4, last_error = COALESCE($5, last_error), \
                  provider_message_id = COALESCE($6, provider_message_id), task_id = COALESCE($7, task_id), \
-                 lease_until = NULL, updated_at = $8 WHERE id = $1 AND attempts = $2 AND state = 'sending'";
+                 lease_until = NULL, updated_at = $8, error_code = COALESCE($9, error_code), \
+                 provider = COALESCE($10, provider) WHERE id = $1 AND attempts = $2 AND state = 'sending'";
         let done = on_pool!(self, |pool| sqlx::query(q)
             .bind(id)
             .bind(i64::from(attempts))
@@ -250,6 +253,8 @@ impl Database {
             .bind(end.message_id)
             .bind(end.task_id)
             .bind(end.now_ms)
+            .bind(end.error_code)
+            .bind(end.provider)
             .execute(pool)
             .await
             .map(|r| r.rows_affected()))?;
@@ -312,7 +317,13 @@ pub struct DeliveryEnd<'a> {
     pub state: &'a str,
     pub next_try_at: Option<i64>,
     pub error: Option<&'a str>,
+    /// The provider's code for `error` (`isv.BUSINESS_LIMIT_CONTROL`,
+    /// `http_503`, `timeout`...).
+    pub error_code: Option<&'a str>,
     pub message_id: Option<&'a str>,
+    /// Who made this attempt, when another than the record names (a
+    /// fallback provider).
+    pub provider: Option<&'a str>,
     /// The task that carries the next attempt, when one is queued.
     pub task_id: Option<&'a str>,
     pub now_ms: i64,
@@ -360,8 +371,10 @@ mod tests {
             state: state::RETRYING,
             next_try_at: None,
             error: None,
+            error_code: None,
             message_id: None,
             task_id: None,
+            provider: None,
             now_ms: later,
         };
         assert!(!db.finish_delivery("d1", 1, &retrying).await.unwrap());

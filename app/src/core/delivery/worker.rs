@@ -56,30 +56,48 @@ enum Attempt {
     },
     /// Worth another attempt later.
     Temporary {
+        code: String,
         error: String,
     },
     /// Never: the provider or relay refused for good, or our settings are
     /// wrong (`misconfigured`).
     Final {
+        code: String,
         error: String,
         misconfigured: bool,
         refusal: Option<SmsRefusal>,
     },
 }
 
-impl From<Result<SmsAccepted, SmsFailure>> for Attempt {
-    fn from(result: Result<SmsAccepted, SmsFailure>) -> Attempt {
+impl Attempt {
+    /// An SMS sender's answer to attempt number `attempt` (from 0). A code
+    /// no one documented is worth one more try, then it is final.
+    fn of_sms(result: Result<SmsAccepted, SmsFailure>, attempt: u32) -> Attempt {
         match result {
             Ok(accepted) => Attempt::Sent { message_id: accepted.message_id },
-            Err(SmsFailure::Temporary { code, message }) => Attempt::Temporary { error: format!("{code}: {message}") },
+            Err(SmsFailure::Temporary { code, message }) => {
+                Attempt::Temporary { error: format!("{code}: {message}"), code }
+            }
+            Err(SmsFailure::Unknown { code, message }) if attempt == 0 => {
+                Attempt::Temporary { error: format!("{code}: unknown answer: {message}"), code }
+            }
             Err(failure) => Attempt::Final {
                 error: format!("{}: {failure}", failure.code()),
-                misconfigured: matches!(failure, SmsFailure::Misconfigured { .. }),
+                code: failure.code().to_owned(),
+                misconfigured: failure.is_account_problem(),
                 refusal: match failure {
                     SmsFailure::Refused { refusal, .. } => Some(refusal),
                     _ => None,
                 },
             },
+        }
+    }
+
+    /// What a second provider's one try came to: no retry of its own.
+    fn once(self) -> Attempt {
+        match self {
+            Attempt::Temporary { code, error } => Attempt::Final { code, error, misconfigured: false, refusal: None },
+            done => done,
         }
     }
 }
@@ -88,9 +106,12 @@ impl From<Result<MailAccepted, MailFailure>> for Attempt {
     fn from(result: Result<MailAccepted, MailFailure>) -> Attempt {
         match result {
             Ok(accepted) => Attempt::Sent { message_id: accepted.message_id },
-            Err(MailFailure::Temporary { code, message }) => Attempt::Temporary { error: format!("{code}: {message}") },
+            Err(MailFailure::Temporary { code, message }) => {
+                Attempt::Temporary { error: format!("{code}: {message}"), code }
+            }
             Err(failure) => Attempt::Final {
                 error: format!("{}: {failure}", failure.code()),
+                code: failure.code().to_owned(),
                 misconfigured: matches!(failure, MailFailure::Misconfigured { .. }),
                 refusal: None,
             },
@@ -150,15 +171,16 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
         }
     }
     let attempts = job.attempt + 1;
+    let last_try = attempts >= settings.max_attempts;
     let (provider, attempt) = match &job.message {
         JobMessage::SmsCode { mobile, code, minutes, .. } => {
-            (core.sms.name(), send_sms(core, job, mobile, SmsBody::Code { code, minutes: *minutes }).await?)
+            send_sms(core, job, mobile, SmsBody::Code { code, minutes: *minutes }, last_try).await?
         }
         JobMessage::SmsNotice { mobile, notice: SmsNotice::PasswordChanged { at, client_ip } } => {
-            (core.sms.name(), send_sms(core, job, mobile, SmsBody::PasswordChanged { at, client_ip }).await?)
+            send_sms(core, job, mobile, SmsBody::PasswordChanged { at, client_ip }, last_try).await?
         }
         JobMessage::SmsNotice { mobile, notice: SmsNotice::Deletion { date, done } } => {
-            (core.sms.name(), send_sms(core, job, mobile, SmsBody::Deletion { date, done: *done }).await?)
+            send_sms(core, job, mobile, SmsBody::Deletion { date, done: *done }, last_try).await?
         }
         JobMessage::Email { to, mail, .. } => {
             let content = mail.render();
@@ -180,7 +202,11 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
     let to = job.message.recipient_masked();
     match attempt {
         Attempt::Sent { message_id } => {
-            let done = DeliveryEnd { message_id: message_id.as_deref(), ..end(state::SENT, None, now) };
+            let done = DeliveryEnd {
+                message_id: message_id.as_deref(),
+                provider: Some(provider),
+                ..end(state::SENT, None, now)
+            };
             // The provider took it (and was paid): a record that fails now
             // would have the message sent again once the lease runs out, so
             // the database gets a few more tries (under load a pool's
@@ -195,7 +221,7 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
             tracing::info!(to = %to, provider, "message delivered");
             Ok(())
         }
-        Attempt::Temporary { error } if attempts < settings.max_attempts => {
+        Attempt::Temporary { code, error } if !last_try => {
             let after = backoff(settings.retry_first, attempts, &mut rand::rng());
             let next = DeliveryJob { attempt: attempts, ..job.clone() };
             // The next attempt is queued before the record says so: a crash
@@ -204,6 +230,8 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
             let retrying = DeliveryEnd {
                 next_try_at: Some(now + after.as_millis() as i64),
                 task_id: Some(&task_id),
+                error_code: Some(&code),
+                provider: Some(provider),
                 ..end(state::RETRYING, Some(&error), now)
             };
             core.db.finish_delivery(&job.delivery_id, attempts, &retrying).await?;
@@ -212,17 +240,54 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
             Ok(())
         }
         // Out of attempts, or refused for good.
-        Attempt::Temporary { error } => fail(core, job, attempts, &error, now, false, None).await,
-        Attempt::Final { error, misconfigured, refusal } => {
-            fail(core, job, attempts, &error, now, misconfigured, refusal).await
+        Attempt::Temporary { code, error } => {
+            let failure = Failure { provider, code: &code, error: &error, misconfigured: false, refusal: None };
+            fail(core, job, attempts, now, failure).await
+        }
+        Attempt::Final { code, error, misconfigured, refusal } => {
+            fail(core, job, attempts, now, Failure { provider, code: &code, error: &error, misconfigured, refusal })
+                .await
         }
     }
 }
 
-/// One attempt at an SMS to `mobile` (as the job holds it).
-async fn send_sms(core: &Core, job: &DeliveryJob, mobile: &str, body: SmsBody<'_>) -> Result<Attempt, DeliverError> {
+/// One attempt at an SMS to `mobile` (as the job holds it), and the
+/// provider that made it. When the primary refuses it for its own
+/// account's reasons, or fails on the last try, a fallback provider gets
+/// one try at once; a bad number or a per-number limit stays final.
+async fn send_sms(
+    core: &Core,
+    job: &DeliveryJob,
+    mobile: &str,
+    body: SmsBody<'_>,
+    last_try: bool,
+) -> Result<(&'static str, Attempt), DeliverError> {
     let to = job_mobile(mobile)?;
-    Ok(Attempt::from(core.sms.send(&SmsMessage { id: &job.delivery_id, to: &to, body }).await))
+    let message = SmsMessage { id: &job.delivery_id, to: &to, body };
+    let result = core.sms.send(&message).await;
+    let primary_gave_up = match &result {
+        Err(failure) if failure.is_account_problem() => true,
+        Err(SmsFailure::Temporary { .. }) => last_try,
+        _ => false,
+    };
+    if primary_gave_up && let Some(fallback) = &core.sms_fallback {
+        metrics::delivery(DeliveryEvent::Failed, job.message.kind(), core.sms.name());
+        let (primary, to_fallback) = (core.sms.name(), fallback.name());
+        match &result {
+            // The primary's account needs an operator even though messages
+            // still go out: an error, at most once in a while.
+            Err(failure) if failure.is_account_problem() && config_problem_is_news(now_ms()) => tracing::error!(
+                primary, fallback = to_fallback, error = %failure,
+                "the SMS provider refuses our configuration; the fallback provider sends until it is fixed"
+            ),
+            failure => tracing::warn!(
+                to = %to.masked(), primary, fallback = to_fallback, error = ?failure.as_ref().err(),
+                "the SMS provider gave up on a message; sending it through the fallback provider"
+            ),
+        }
+        return Ok((fallback.name(), Attempt::of_sms(fallback.send(&message).await, job.attempt).once()));
+    }
+    Ok((core.sms.name(), Attempt::of_sms(result, job.attempt)))
 }
 
 /// The mobile number a job holds.
@@ -266,7 +331,25 @@ async fn reset_link_mail(
 /// A record's end state; it keeps the start of an error: enough to act on.
 fn end<'a>(state: &'a str, error: Option<&'a str>, now_ms: i64) -> DeliveryEnd<'a> {
     let error = error.map(|e| e.char_indices().nth(300).map_or(e, |(i, _)| &e[..i]));
-    DeliveryEnd { state, next_try_at: None, error, message_id: None, task_id: None, now_ms }
+    DeliveryEnd {
+        state,
+        next_try_at: None,
+        error,
+        error_code: None,
+        message_id: None,
+        task_id: None,
+        provider: None,
+        now_ms,
+    }
+}
+
+/// How a message failed for good, and at which provider.
+struct Failure<'a> {
+    provider: &'static str,
+    code: &'a str,
+    error: &'a str,
+    misconfigured: bool,
+    refusal: Option<SmsRefusal>,
 }
 
 /// Keeps the message as failed for good, and undoes what its sending held.
@@ -274,13 +357,14 @@ async fn fail(
     core: &Core,
     job: &DeliveryJob,
     attempts: u32,
-    error: &str,
     now: i64,
-    misconfigured: bool,
-    refusal: Option<SmsRefusal>,
+    failure: Failure<'_>,
 ) -> Result<(), DeliverError> {
-    core.db.finish_delivery(&job.delivery_id, attempts, &end(state::FAILED, Some(error), now)).await?;
-    metrics::delivery(DeliveryEvent::Failed, job.message.kind(), job.message.provider(core));
+    let Failure { provider, code, error, misconfigured, refusal } = failure;
+    let failed =
+        DeliveryEnd { error_code: Some(code), provider: Some(provider), ..end(state::FAILED, Some(error), now) };
+    core.db.finish_delivery(&job.delivery_id, attempts, &failed).await?;
+    metrics::delivery(DeliveryEvent::Failed, job.message.kind(), provider);
     if misconfigured && config_problem_is_news(now) {
         tracing::error!(kind = job.message.kind(), error = %error, "the provider refuses our configuration (account, signature, template, or credentials); nothing of this kind will be delivered until it is fixed");
     } else {

@@ -1,17 +1,22 @@
 //! How SMS leave: a sender chosen by `SMS_PROVIDER`, called by the delivery
 //! worker (never by a visitor's request). `outbox` keeps every message for
 //! development (`/dev/outbox`); `log` writes them to the server log with the
-//! code masked; `ronglian` is Ronglian Cloud's template-SMS API; `http` a
-//! signed JSON POST to a gateway of your own.
+//! code masked; `ronglian`, `aliyun` and `tencent` are those providers'
+//! template-SMS APIs; `http` a signed JSON POST to a gateway of your own.
+//! A provider's quirks (its signature, its codes) stay in its own module.
 //!
-//! A sender says what became of a message in one of four ways, and the worker
-//! acts on the class, never on a provider's own codes.
+//! A sender says what became of a message in one of five ways, and the
+//! worker acts on the class, never on a provider's own codes.
 
+pub mod aliyun;
 pub mod http;
 pub mod ronglian;
+pub mod tencent;
 
+pub use aliyun::{AliyunConfig, AliyunSender};
 pub use http::{HttpGatewayConfig, HttpGatewaySender};
 pub use ronglian::{PRODUCTION_BASE_URL as RONGLIAN_PRODUCTION_BASE_URL, RonglianConfig, RonglianSender};
+pub use tencent::{TencentConfig, TencentSender};
 
 use crate::rules::Mobile;
 use std::time::Duration;
@@ -99,6 +104,8 @@ pub enum SmsRefusal {
     DailyLimit,
     /// The number cannot receive messages (blacklisted, unsubscribed).
     Blocked,
+    /// The provider says the number does not exist.
+    InvalidNumber,
 }
 
 impl SmsRefusal {
@@ -107,6 +114,7 @@ impl SmsRefusal {
             SmsRefusal::TooFrequent => "sms_provider_too_frequent",
             SmsRefusal::DailyLimit => "sms_provider_daily_limit",
             SmsRefusal::Blocked => "sms_provider_blocked",
+            SmsRefusal::InvalidNumber => "sms_provider_invalid_number",
         }
     }
 
@@ -115,12 +123,16 @@ impl SmsRefusal {
             SmsRefusal::TooFrequent => "短信发送过于频繁，请稍后再试",
             SmsRefusal::DailyLimit => "该手机号今天接收的短信已达运营商上限，请明天再试",
             SmsRefusal::Blocked => "该手机号无法接收短信，请更换号码或联系客服",
+            SmsRefusal::InvalidNumber => "该手机号码无效，请检查后重新输入",
         }
     }
 
     pub fn from_code(code: &str) -> Option<SmsRefusal> {
-        [SmsRefusal::TooFrequent, SmsRefusal::DailyLimit, SmsRefusal::Blocked].into_iter().find(|r| r.code() == code)
+        SmsRefusal::ALL.into_iter().find(|r| r.code() == code)
     }
+
+    pub const ALL: [SmsRefusal; 4] =
+        [SmsRefusal::TooFrequent, SmsRefusal::DailyLimit, SmsRefusal::Blocked, SmsRefusal::InvalidNumber];
 }
 
 /// What went wrong, by what the worker should do about it.
@@ -137,6 +149,10 @@ pub enum SmsFailure {
     /// through until an operator fixes the configuration.
     #[error("configuration problem {code}: {message}")]
     Misconfigured { code: String, message: String },
+    /// A code the provider did not document when this was written: tried
+    /// once more (it may be passing trouble), then final.
+    #[error("unknown answer {code}: {message}")]
+    Unknown { code: String, message: String },
 }
 
 impl SmsFailure {
@@ -145,8 +161,80 @@ impl SmsFailure {
         match self {
             SmsFailure::Temporary { code, .. }
             | SmsFailure::Refused { code, .. }
-            | SmsFailure::Misconfigured { code, .. } => code,
+            | SmsFailure::Misconfigured { code, .. }
+            | SmsFailure::Unknown { code, .. } => code,
         }
+    }
+
+    /// Whether the provider refused for its own account's reasons (its
+    /// signature, template, permissions, balance, our key): another
+    /// provider may still send it.
+    pub fn is_account_problem(&self) -> bool {
+        matches!(self, SmsFailure::Misconfigured { .. })
+    }
+}
+
+/// A provider's answer, by what the worker does about it; a provider's
+/// `classify` picks one and `failure` attaches its code and message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Class {
+    Refused(SmsRefusal),
+    Temporary,
+    Misconfigured,
+    Unknown,
+}
+
+impl Class {
+    pub(crate) fn failure(self, code: &str, message: &str) -> SmsFailure {
+        let (code, message) = (code.to_owned(), message.chars().take(200).collect());
+        match self {
+            Class::Refused(refusal) => SmsFailure::Refused { refusal, code, message },
+            Class::Temporary => SmsFailure::Temporary { code, message },
+            Class::Misconfigured => SmsFailure::Misconfigured { code, message },
+            Class::Unknown => SmsFailure::Unknown { code, message },
+        }
+    }
+}
+
+/// The failure of a notice whose template is not configured.
+pub(crate) fn missing_template(var: &str) -> SmsFailure {
+    Class::Misconfigured.failure("no_template", &format!("{var} is not set"))
+}
+
+/// The start of a body, for a record or a log line.
+pub(crate) fn body_excerpt(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).chars().take(200).collect()
+}
+
+/// Hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// HMAC-SHA256 of `data` under `key`.
+pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    // HMAC takes a key of any length.
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// RFC 3986 percent-encoding: all but `A-Z a-z 0-9 - _ . ~`, as UTF-8.
+pub(crate) fn rfc3986(text: &str) -> String {
+    const UNRESERVED: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    percent_encoding::utf8_percent_encode(text, UNRESERVED).to_string()
+}
+
+/// The `Host` header a client sends for `url`: the port only when it is
+/// not the scheme's own.
+pub(crate) fn host_header(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
     }
 }
 
@@ -242,7 +330,7 @@ mod tests {
 
     #[test]
     fn a_refusal_is_found_again_by_its_code() {
-        for r in [SmsRefusal::TooFrequent, SmsRefusal::DailyLimit, SmsRefusal::Blocked] {
+        for r in SmsRefusal::ALL {
             assert_eq!(SmsRefusal::from_code(r.code()), Some(r));
         }
         assert_eq!(SmsRefusal::from_code("nonsense"), None);

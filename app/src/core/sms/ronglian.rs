@@ -4,7 +4,10 @@
 //! `Authorization: base64(sid + ":" + ts)`, `ts` in China time. The template
 //! gets two values: the code and its life in minutes.
 
-use super::{SmsAccepted, SmsBody, SmsFailure, SmsMessage, SmsRefusal, SmsSender, transport_failure};
+use super::{
+    SmsAccepted, SmsBody, SmsFailure, SmsMessage, SmsRefusal, SmsSender, body_excerpt, missing_template,
+    transport_failure,
+};
 use base64::Engine;
 use md5::{Digest, Md5};
 use secrecy::{ExposeSecret, SecretString};
@@ -54,6 +57,8 @@ pub fn classify(status_code: &str, status_msg: &str) -> Result<(), SmsFailure> {
         "160038" => refused(SmsRefusal::TooFrequent),
         "160039" | "160040" | "160041" => refused(SmsRefusal::DailyLimit),
         "160034" => refused(SmsRefusal::Blocked),
+        // The number is not a valid mobile number.
+        "160042" => refused(SmsRefusal::InvalidNumber),
         // The provider's own trouble: busy, or an internal error.
         "160000" | "160050" => Err(SmsFailure::Temporary { code, message }),
         // Signature, account, application, template...: ours to fix.
@@ -110,21 +115,11 @@ impl SmsSender for RonglianSender {
             SmsBody::Code { code, minutes } => (&c.template_id, vec![code.to_owned(), minutes.to_string()]),
             SmsBody::Deletion { date, done } => match &c.deletion_template_id {
                 Some(template) => (template, vec![super::deletion_when(date, done)]),
-                None => {
-                    return Err(SmsFailure::Misconfigured {
-                        code: "no_deletion_template".into(),
-                        message: "RONGLIAN_DELETION_TEMPLATE_ID is not set".into(),
-                    });
-                }
+                None => return Err(missing_template("RONGLIAN_DELETION_TEMPLATE_ID")),
             },
             SmsBody::PasswordChanged { at, client_ip } => match &c.notice_template_id {
                 Some(template) => (template, vec![at.to_owned(), client_ip.to_owned()]),
-                None => {
-                    return Err(SmsFailure::Misconfigured {
-                        code: "no_notice_template".into(),
-                        message: "RONGLIAN_NOTICE_TEMPLATE_ID is not set".into(),
-                    });
-                }
+                None => return Err(missing_template("RONGLIAN_NOTICE_TEMPLATE_ID")),
             },
         };
         let body = serde_json::json!({
@@ -170,11 +165,6 @@ impl SmsSender for RonglianSender {
     }
 }
 
-/// The start of a body, for a record or a log line.
-fn body_excerpt(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).chars().take(200).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +195,7 @@ mod tests {
             assert_eq!(refusal(c), Some(SmsRefusal::DailyLimit));
         }
         assert_eq!(refusal("160034"), Some(SmsRefusal::Blocked));
+        assert_eq!(refusal("160042"), Some(SmsRefusal::InvalidNumber));
         for c in ["160000", "160050"] {
             assert!(matches!(classify(c, ""), Err(SmsFailure::Temporary { .. })), "{c}");
         }

@@ -22,6 +22,7 @@ mod register;
 mod send_sms_code;
 mod sessions;
 mod sms_login;
+mod sms_test;
 
 pub use account::{
     AccountError as ProfileError, change_password, describe_user, export_my_data, login_history, profile,
@@ -64,6 +65,7 @@ pub use sessions::{
     list_sessions, logout, revoke_application,
 };
 pub use sms_login::{SmsLoginError, sms_login};
+pub use sms_test::{SmsTestError, send_test_sms};
 
 // Store keys and the clock live in the core, below the worker and the use
 // cases alike; named here so that each use case reaches them as `super::`.
