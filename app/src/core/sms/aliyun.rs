@@ -14,8 +14,8 @@
 //! two can be matched in Aliyun's records.
 
 use super::{
-    Class, SmsAccepted, SmsBody, SmsFailure, SmsMessage, SmsRefusal, SmsSender, body_excerpt, hmac_sha256,
-    missing_template, rfc3986, sha256_hex, transport_failure,
+    Class, SmsAccepted, SmsBody, SmsFailure, SmsMessage, SmsRefusal, SmsSender, body_excerpt, exchange, hmac_sha256,
+    is_busy, missing_template, rfc3986, sha256_hex, unreadable,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -225,11 +225,9 @@ impl SmsSender for AliyunSender {
         for (name, value) in headers.iter().filter(|(name, _)| *name != "host") {
             request = request.header(*name, *value);
         }
-        let response = request.send().await.map_err(|e| transport_failure(&e))?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| transport_failure(&e))?;
+        let (status, bytes) = exchange(request).await?;
         let answer = serde_json::from_slice::<Answer>(&bytes).ok();
-        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        if is_busy(status) {
             let code = answer.map_or_else(|| format!("http_{}", status.as_u16()), |a| a.code);
             return Err(Class::Temporary.failure(&code, &body_excerpt(&bytes)));
         }
@@ -240,10 +238,7 @@ impl SmsSender for AliyunSender {
                 classify(&answer.code, &answer.message)?;
                 Ok(SmsAccepted { message_id: answer.biz_id })
             }
-            // A 2xx we cannot read may have been sent: still, retrying is
-            // the lesser harm than a code that never arrives.
-            None if status.is_success() => Err(Class::Temporary.failure("bad_answer", &body_excerpt(&bytes))),
-            None => Err(Class::Misconfigured.failure(&format!("http_{}", status.as_u16()), &body_excerpt(&bytes))),
+            None => Err(unreadable(status, &bytes)),
         }
     }
 }

@@ -11,10 +11,8 @@
 //! refused for that reason; 408, 429, 5xx and network trouble temporary;
 //! any other 4xx (401: a bad signature) our configuration.
 
-use super::{SmsAccepted, SmsBody, SmsFailure, SmsMessage, SmsRefusal, SmsSender, transport_failure};
-use hmac::{Hmac, Mac};
+use super::{SmsAccepted, SmsBody, SmsFailure, SmsMessage, SmsRefusal, SmsSender, body_excerpt, exchange, hmac_sha256};
 use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
 
 pub const SIGNATURE_HEADER: &str = "X-Signature";
 pub const TIMESTAMP_HEADER: &str = "X-Signature-Timestamp";
@@ -32,13 +30,8 @@ pub struct HttpGatewaySender {
 
 /// `sha256=` and the hex HMAC-SHA256 of `timestamp.body` under `secret`.
 pub fn signature(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
-    // HMAC takes a key of any length.
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    format!("sha256={}", hex::encode(digest))
+    let signed = [timestamp.as_bytes(), b".", body].concat();
+    format!("sha256={}", hex::encode(hmac_sha256(secret, &signed)))
 }
 
 impl HttpGatewaySender {
@@ -82,21 +75,17 @@ impl SmsSender for HttpGatewaySender {
         let body = body.to_string();
         let timestamp = chrono::Utc::now().timestamp().to_string();
         let signed = signature(self.config.secret.expose_secret().as_bytes(), &timestamp, body.as_bytes());
-        let response = self
+        let request = self
             .client
             .post(&self.config.url)
             .header("Content-Type", "application/json")
             .header(TIMESTAMP_HEADER, &timestamp)
             .header(SIGNATURE_HEADER, signed)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| transport_failure(&e))?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| transport_failure(&e))?;
+            .body(body);
+        let (status, bytes) = exchange(request).await?;
         let answer: Answer = serde_json::from_slice(&bytes).unwrap_or_default();
         let code = format!("http_{}", status.as_u16());
-        let message = String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>();
+        let message = body_excerpt(&bytes);
         if status.is_success() {
             return Ok(SmsAccepted { message_id: answer.message_id });
         }

@@ -201,6 +201,31 @@ pub(crate) fn missing_template(var: &str) -> SmsFailure {
     Class::Misconfigured.failure("no_template", &format!("{var} is not set"))
 }
 
+/// Sends `request` and reads the whole answer; a transport failure (refused,
+/// reset, timed out) is temporary.
+pub(crate) async fn exchange(request: reqwest::RequestBuilder) -> Result<(reqwest::StatusCode, Vec<u8>), SmsFailure> {
+    let response = request.send().await.map_err(|e| transport_failure(&e))?;
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(|e| transport_failure(&e))?;
+    Ok((status, bytes.to_vec()))
+}
+
+/// Whether the provider is busy or down (5xx, 429): worth another try.
+pub(crate) fn is_busy(status: reqwest::StatusCode) -> bool {
+    status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+}
+
+/// The failure for an answer a template provider's sender cannot read. A
+/// 2xx may have been sent: still, retrying is the lesser harm than a code
+/// that never arrives. Any other status is our configuration.
+pub(crate) fn unreadable(status: reqwest::StatusCode, bytes: &[u8]) -> SmsFailure {
+    if status.is_success() {
+        Class::Temporary.failure("bad_answer", &body_excerpt(bytes))
+    } else {
+        Class::Misconfigured.failure(&format!("http_{}", status.as_u16()), &body_excerpt(bytes))
+    }
+}
+
 /// The start of a body, for a record or a log line.
 pub(crate) fn body_excerpt(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).chars().take(200).collect()

@@ -5,8 +5,8 @@
 //! gets two values: the code and its life in minutes.
 
 use super::{
-    SmsAccepted, SmsBody, SmsFailure, SmsMessage, SmsRefusal, SmsSender, body_excerpt, missing_template,
-    transport_failure,
+    SmsAccepted, SmsBody, SmsFailure, SmsMessage, SmsRefusal, SmsSender, body_excerpt, exchange, is_busy,
+    missing_template, unreadable,
 };
 use base64::Engine;
 use md5::{Digest, Md5};
@@ -128,38 +128,21 @@ impl SmsSender for RonglianSender {
             "templateId": template,
             "datas": datas,
         });
-        let response = self
+        let request = self
             .client
             .post(url)
             .header("Accept", "application/json")
             .header("Content-Type", "application/json;charset=utf-8")
             .header("Authorization", authorization)
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| transport_failure(&e))?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| transport_failure(&e))?;
-        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            .body(body.to_string());
+        let (status, bytes) = exchange(request).await?;
+        if is_busy(status) {
             return Err(SmsFailure::Temporary {
                 code: format!("http_{}", status.as_u16()),
                 message: body_excerpt(&bytes),
             });
         }
-        let answer: Answer = match serde_json::from_slice(&bytes) {
-            Ok(answer) => answer,
-            // A 2xx we cannot read may have been sent: still, retrying is the
-            // lesser harm than a code that never arrives.
-            Err(_) if status.is_success() => {
-                return Err(SmsFailure::Temporary { code: "bad_answer".into(), message: body_excerpt(&bytes) });
-            }
-            Err(_) => {
-                return Err(SmsFailure::Misconfigured {
-                    code: format!("http_{}", status.as_u16()),
-                    message: body_excerpt(&bytes),
-                });
-            }
-        };
+        let answer: Answer = serde_json::from_slice(&bytes).map_err(|_| unreadable(status, &bytes))?;
         classify(&answer.status_code, &answer.status_msg)?;
         Ok(SmsAccepted { message_id: answer.template_sms.and_then(|t| t.sms_message_sid) })
     }

@@ -15,8 +15,8 @@
 //! delivery id goes in `SessionContext`).
 
 use super::{
-    Class, SmsAccepted, SmsBody, SmsFailure, SmsMessage, SmsRefusal, SmsSender, body_excerpt, hmac_sha256,
-    missing_template, sha256_hex, transport_failure,
+    Class, SmsAccepted, SmsBody, SmsFailure, SmsMessage, SmsRefusal, SmsSender, body_excerpt, exchange, hmac_sha256,
+    is_busy, missing_template, sha256_hex, unreadable,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -236,7 +236,7 @@ impl SmsSender for TencentSender {
         let authorization = authorization(&c.secret_id, c.secret_key.expose_secret(), &signed);
         let mut url = c.endpoint.clone();
         url.set_path("/");
-        let response = self
+        let request = self
             .client
             .post(url)
             .header("Authorization", authorization)
@@ -245,21 +245,13 @@ impl SmsSender for TencentSender {
             .header("X-TC-Version", VERSION)
             .header("X-TC-Timestamp", timestamp.to_string())
             .header("X-TC-Region", &c.region)
-            .body(payload)
-            .send()
-            .await
-            .map_err(|e| transport_failure(&e))?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| transport_failure(&e))?;
-        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            .body(payload);
+        let (status, bytes) = exchange(request).await?;
+        if is_busy(status) {
             return Err(Class::Temporary.failure(&format!("http_{}", status.as_u16()), &body_excerpt(&bytes)));
         }
         let Ok(Answer { response }) = serde_json::from_slice::<Answer>(&bytes) else {
-            // A 2xx we cannot read may have been sent: still, retrying is
-            // the lesser harm than a code that never arrives.
-            let class = if status.is_success() { Class::Temporary } else { Class::Misconfigured };
-            let code = if status.is_success() { "bad_answer".to_owned() } else { format!("http_{}", status.as_u16()) };
-            return Err(class.failure(&code, &body_excerpt(&bytes)));
+            return Err(unreadable(status, &bytes));
         };
         if let Some(error) = response.error {
             classify(&error.code, &error.message)?;
