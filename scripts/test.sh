@@ -12,6 +12,9 @@ export PATH="$root/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 # The same flags as `cargo leptos build` (debug), so tests reuse its artifacts.
 export LEPTOS_OUTPUT_NAME=mobile_auth
 export RUSTFLAGS="--cfg erase_components"
+# A failing test's message, not forty lines of runtime frames: CI keeps only
+# part of the output, and the message is what says what broke.
+export RUST_BACKTRACE=0
 
 step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 

@@ -191,6 +191,13 @@ fn tencent_env(url: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// How long the server waits for a fake's answer. Generous: a test server
+/// shares two cores with the whole suite, and a late answer from a busy fake
+/// would read as a timeout and be tried again, which is not what these tests
+/// are about (one of them is, with a slower fake: `SLOW_ANSWER`).
+const READ_TIMEOUT_SECONDS: u64 = 5;
+const SLOW_ANSWER: Duration = Duration::from_secs(READ_TIMEOUT_SECONDS + 5);
+
 /// A server whose SMS go to `primary` (and `fallback`), retrying after a
 /// second, at most `attempts` times.
 async fn app_with(primary: (&'static str, &str), fallback: Option<(&'static str, &str)>, attempts: u32) -> TestApp {
@@ -199,7 +206,7 @@ async fn app_with(primary: (&'static str, &str), fallback: Option<(&'static str,
         ("SMS_PROVIDER", primary.0.to_owned()),
         ("DELIVERY_RETRY_FIRST_SECONDS", "1".into()),
         ("DELIVERY_MAX_ATTEMPTS", attempts.to_string()),
-        ("SMS_READ_TIMEOUT_SECONDS", "1".into()),
+        ("SMS_READ_TIMEOUT_SECONDS", READ_TIMEOUT_SECONDS.to_string()),
     ];
     env.extend(env_of(primary));
     if let Some(fallback) = fallback {
@@ -236,7 +243,7 @@ async fn aliyun_gets_a_signed_send_sms_and_its_codes_decide_retry_or_refusal() {
     // A retryable error, retried to delivery.
     assert_eq!(app.send_sms("13500135101", "register").await.status(), 200);
     let sent = ended(&app, "13500135101").await;
-    assert_eq!((sent.state.as_str(), sent.attempts, sent.provider.as_str()), ("sent", 2, "aliyun"));
+    assert_eq!((sent.state.as_str(), sent.attempts, sent.provider.as_str()), ("sent", 2, "aliyun"), "{sent:?}");
     assert_eq!(sent.provider_message_id.as_deref(), Some("900619746936498440^0"));
     assert_eq!(sent.error_code.as_deref(), Some("isp.SYSTEM_ERROR"), "the retried error's code is kept");
     let received = fake.received();
@@ -263,7 +270,7 @@ async fn aliyun_gets_a_signed_send_sms_and_its_codes_decide_retry_or_refusal() {
         let before = fake.received().len();
         assert_eq!(app.send_sms(mobile, "register").await.status(), 200);
         let failed = ended(&app, mobile).await;
-        assert_eq!((failed.state.as_str(), failed.attempts), ("failed", 1), "{code}");
+        assert_eq!((failed.state.as_str(), failed.attempts), ("failed", 1), "{code}: {failed:?}");
         assert_eq!(failed.error_code.as_deref(), Some(code));
         assert_eq!(fake.received().len(), before + 1, "{code}: tried once");
         assert_eq!(refusal_of(&app, mobile).await.as_deref(), refusal, "{code}");
@@ -272,7 +279,7 @@ async fn aliyun_gets_a_signed_send_sms_and_its_codes_decide_retry_or_refusal() {
     fake.script.lock().unwrap().extend([aliyun_code("isv.NEW_THING"), aliyun_code("isv.NEW_THING")]);
     assert_eq!(app.send_sms("13500135107", "register").await.status(), 200);
     let unknown = ended(&app, "13500135107").await;
-    assert_eq!((unknown.state.as_str(), unknown.attempts), ("failed", 2));
+    assert_eq!((unknown.state.as_str(), unknown.attempts), ("failed", 2), "{unknown:?}");
     // A secret never reaches a record.
     let records = serde_json::to_string(&app.core.db.list_deliveries(None, 50).await.unwrap()).unwrap();
     assert!(!records.contains(ALIYUN_SECRET));
@@ -316,7 +323,7 @@ async fn tencent_gets_a_signed_send_sms_and_a_numbers_own_result_decides() {
         let before = fake.received().len();
         assert_eq!(app.send_sms(mobile, "register").await.status(), 200);
         let failed = ended(&app, mobile).await;
-        assert_eq!((failed.state.as_str(), failed.attempts), ("failed", 1), "{mobile}");
+        assert_eq!((failed.state.as_str(), failed.attempts), ("failed", 1), "{mobile}: {failed:?}");
         assert_eq!(fake.received().len(), before + 1, "{mobile}: tried once");
         assert_eq!(refusal_of(&app, mobile).await.as_deref(), refusal, "{mobile}");
     }
@@ -361,7 +368,7 @@ async fn the_fallback_takes_over_what_the_primary_cannot_send_and_nothing_else()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_that_does_not_answer_in_time_is_tried_again() {
-    let slow = Reply(200, json!({ "Code": "OK", "BizId": "late" }).to_string(), Duration::from_secs(3));
+    let slow = Reply(200, json!({ "Code": "OK", "BizId": "late" }).to_string(), SLOW_ANSWER);
     let (fake, url) = FakeProvider::start(vec![slow], aliyun_ok()).await;
     let app = app_with(("aliyun", &url), None, 3).await;
     assert_eq!(app.send_sms("13500135131", "register").await.status(), 200);
