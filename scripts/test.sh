@@ -41,6 +41,9 @@ start_services
 # The SMS providers' official SDKs, which the fake providers must accept.
 SMS_SDK_PYTHON=$(bash bench/sms-sdk/venv.sh)
 export SMS_SDK_PYTHON
+# The API's outside checkers: openapi-spec-validator, Schemathesis.
+FUZZ_PYTHON=$(bash bench/fuzz/venv.sh)
+export FUZZ_PYTHON
 # Tests run four at a time: most of their time is waiting (on the delivery
 # worker, on windows and leases), so more than the cores keeps them busy. A
 # hang still fails the run in minutes, and libtest names any test running

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// What kind of failure this is; decides the HTTP status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum ErrorKind {
     /// The input breaks a rule: fix the field.
     Invalid,
@@ -48,12 +49,130 @@ impl ErrorKind {
     }
 }
 
+/// Every machine-readable code an error can carry: one list, so that the
+/// JSON API's document can name them all (`ErrorCode::ALL`) and a typo is a
+/// compile error rather than a new code.
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal,)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &[ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    AccountChanged = "account_changed",
+    AccountDisabled = "account_disabled",
+    AccountInvalid = "account_invalid",
+    AccountLocked = "account_locked",
+    AddressRequired = "address_required",
+    AgreementRequired = "agreement_required",
+    BadRedirectUri = "bad_redirect_uri",
+    BadRequest = "bad_request",
+    Busy = "busy",
+    CrossSiteRequest = "cross_site_request",
+    DeletionPending = "deletion_pending",
+    DisabledClient = "disabled_client",
+    EmailAlreadyBound = "email_already_bound",
+    EmailCooldown = "email_cooldown",
+    EmailDailyCap = "email_daily_cap",
+    EmailInvalid = "email_invalid",
+    EmailTaken = "email_taken",
+    ImageCodeExpired = "image_code_expired",
+    ImageCodeInvalid = "image_code_invalid",
+    ImageCodeRequired = "image_code_required",
+    ImageCodeWrong = "image_code_wrong",
+    LinkExpired = "link_expired",
+    LinkUnknown = "link_unknown",
+    LinkUsed = "link_used",
+    MalformedRequest = "malformed_request",
+    MobileInvalid = "mobile_invalid",
+    MobileNotRegistered = "mobile_not_registered",
+    MobileTaken = "mobile_taken",
+    Network = "network",
+    NicknameInvalid = "nickname_invalid",
+    NoDeletionPending = "no_deletion_pending",
+    NoEmail = "no_email",
+    NoPendingEmail = "no_pending_email",
+    NoSuchAccount = "no_such_account",
+    NoSuchApplication = "no_such_application",
+    NoSuchSession = "no_such_session",
+    NotFound = "not_found",
+    OldPasswordWrong = "old_password_wrong",
+    PasswordChecksLocked = "password_checks_locked",
+    PasswordInvalid = "password_invalid",
+    PasswordMismatch = "password_mismatch",
+    PasswordWrong = "password_wrong",
+    PayloadTooLarge = "payload_too_large",
+    PowExpired = "pow_expired",
+    PowInvalid = "pow_invalid",
+    PowRequired = "pow_required",
+    ProofRequired = "proof_required",
+    RecoveryCooldown = "recovery_cooldown",
+    RecoveryDailyCap = "recovery_daily_cap",
+    RequestTooLong = "request_too_long",
+    SignedOut = "signed_out",
+    SmsCodeDead = "sms_code_dead",
+    SmsCodeExpired = "sms_code_expired",
+    SmsCodeInvalid = "sms_code_invalid",
+    SmsCodeWrong = "sms_code_wrong",
+    SmsCooldown = "sms_cooldown",
+    SmsDailyCap = "sms_daily_cap",
+    SmsIpCap = "sms_ip_cap",
+    SmsSendFailed = "sms_send_failed",
+    SmsSiteCap = "sms_site_cap",
+    TooManyCaptchas = "too_many_captchas",
+    TooManyLookups = "too_many_lookups",
+    TooManyRecoveryRequests = "too_many_recovery_requests",
+    Unavailable = "unavailable",
+    Unexpected = "unexpected",
+    UnknownClient = "unknown_client",
+    UnknownKind = "unknown_kind",
+    UsernameInvalid = "username_invalid",
+    UsernameTaken = "username_taken",
+    VersionNotCurrent = "version_not_current",
+    WrongCredentials = "wrong_credentials",
+}
+
+#[cfg(test)]
+#[test]
+fn each_code_is_written_as_it_is_named() {
+    for code in ErrorCode::ALL {
+        assert_eq!(serde_json::to_value(code).unwrap(), code.as_str(), "{code:?}");
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct AppError {
     pub kind: ErrorKind,
     /// A stable machine-readable code, e.g. `sms_code_wrong`.
-    pub code: String,
+    pub code: ErrorCode,
     /// A plain-Chinese message for the person.
     pub message: String,
     /// The form field the message belongs beside, if any.
@@ -63,12 +182,12 @@ pub struct AppError {
 }
 
 impl AppError {
-    pub fn new(kind: ErrorKind, code: &str, message: impl Into<String>) -> AppError {
-        AppError { kind, code: code.into(), message: message.into(), field: None, retry_after: None }
+    pub fn new(kind: ErrorKind, code: ErrorCode, message: impl Into<String>) -> AppError {
+        AppError { kind, code, message: message.into(), field: None, retry_after: None }
     }
 
     /// A rule broken by one field.
-    pub fn field(field: &str, code: &str, message: impl Into<String>) -> AppError {
+    pub fn field(field: &str, code: ErrorCode, message: impl Into<String>) -> AppError {
         AppError { field: Some(field.into()), ..AppError::new(ErrorKind::Invalid, code, message) }
     }
 
@@ -83,29 +202,29 @@ impl AppError {
         self
     }
 
-    pub fn rate_limited(code: &str, message: impl Into<String>, retry_after: u64) -> AppError {
+    pub fn rate_limited(code: ErrorCode, message: impl Into<String>, retry_after: u64) -> AppError {
         AppError { retry_after: Some(retry_after.max(1)), ..AppError::new(ErrorKind::RateLimited, code, message) }
     }
 
     pub fn unavailable() -> AppError {
-        AppError::new(ErrorKind::Unavailable, "unavailable", "服务暂时不可用，请稍后再试")
+        AppError::new(ErrorKind::Unavailable, ErrorCode::Unavailable, "服务暂时不可用，请稍后再试")
     }
 
     /// Overloaded (e.g. the password-hashing queue is full).
     pub fn busy() -> AppError {
-        AppError::new(ErrorKind::Unavailable, "busy", "服务繁忙，请稍后再试")
+        AppError::new(ErrorKind::Unavailable, ErrorCode::Busy, "服务繁忙，请稍后再试")
     }
 
     pub fn unexpected() -> AppError {
-        AppError::new(ErrorKind::Unexpected, "unexpected", "服务器出错了，请稍后再试")
+        AppError::new(ErrorKind::Unexpected, ErrorCode::Unexpected, "服务器出错了，请稍后再试")
     }
 
     pub fn bad_request(message: impl Into<String>) -> AppError {
-        AppError::new(ErrorKind::BadRequest, "bad_request", message)
+        AppError::new(ErrorKind::BadRequest, ErrorCode::BadRequest, message)
     }
 
     pub fn not_found() -> AppError {
-        AppError::new(ErrorKind::NotFound, "not_found", "页面不存在")
+        AppError::new(ErrorKind::NotFound, ErrorCode::NotFound, "页面不存在")
     }
 
     /// The message for `field`, if this error belongs beside it.
@@ -120,7 +239,7 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Request(_) => {
-                AppError::new(ErrorKind::Unavailable, "network", "网络连接失败，请检查网络后重试")
+                AppError::new(ErrorKind::Unavailable, ErrorCode::Network, "网络连接失败，请检查网络后重试")
             }
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => AppError::bad_request("请求格式不正确"),
             _ => AppError::unexpected(),

@@ -39,6 +39,7 @@ where
 
 /// `POST /sms_codes` and the send button: raw, unparsed input.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SendSmsCodeForm {
     pub mobile: String,
     pub purpose: String,
@@ -70,6 +71,7 @@ pub struct CaptchaTicket {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SmsSent {
     /// Seconds until another code may be sent to this number.
     pub resend_after: u64,
@@ -77,6 +79,7 @@ pub struct SmsSent {
 
 /// `POST /users` and the register form: raw, unparsed input.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RegisterForm {
     pub mobile: String,
     pub password: String,
@@ -118,12 +121,14 @@ pub struct SessionInfo {
 /// `GET /sms_codes/{mobile}/cooldown`: seconds until the next send, and why
 /// the provider refused the last code, if it did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SmsCooldown {
     pub seconds: u64,
     pub refusal: Option<SmsRefusalView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SmsRefusalView {
     pub code: String,
     pub message: String,
@@ -147,6 +152,7 @@ pub struct DeliveryView {
 
 /// One message kept by the development outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OutboxEntry {
     /// `sms`, `email` or `captcha`.
     pub kind: String,
@@ -158,6 +164,7 @@ pub struct OutboxEntry {
 
 /// `POST /login` and the sign-in form: raw input.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LoginForm {
     pub account: String,
     pub password: String,
@@ -172,6 +179,7 @@ pub struct LoginForm {
 
 /// `POST /sms_login` and the SMS tab of the sign-in page.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SmsLoginForm {
     pub mobile: String,
     pub sms_code: String,
@@ -181,6 +189,7 @@ pub struct SmsLoginForm {
 
 /// A new session: what sign-up and sign-in answer (the seeds' payload).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SignedIn {
     pub id: i64,
     pub username: String,
@@ -199,6 +208,7 @@ pub struct SignedIn {
 
 /// The user centre's profile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Profile {
     pub id: i64,
     pub username: String,
@@ -214,6 +224,7 @@ pub struct Profile {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SessionView {
     pub id: String,
     pub created_at: i64,
@@ -230,6 +241,7 @@ pub struct SessionView {
 /// An application a person signed in to through us (an OpenID Connect
 /// client), as the user centre lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ApplicationView {
     pub client_id: String,
     pub name: String,
@@ -251,6 +263,7 @@ pub struct LegalDocument {
 
 /// One acceptance of a text: `kind` is `privacy` or `terms`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AcceptanceView {
     pub kind: String,
     pub version: String,
@@ -269,6 +282,7 @@ pub struct ConsentView {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AttemptView {
     pub created_at: i64,
     pub client_ip: String,
@@ -281,6 +295,7 @@ pub struct AttemptView {
 
 /// `PUT /me/password` and the change-password form.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ChangePasswordForm {
     pub old_password: String,
     pub new_password: String,
@@ -291,6 +306,7 @@ pub struct ChangePasswordForm {
 /// account's own mobile for `delete_account` (an account made by SMS may
 /// never have typed a password). One of the two.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DeletionForm {
     #[serde(default)]
     pub password: String,
@@ -300,6 +316,7 @@ pub struct DeletionForm {
 
 /// Where a 注销 stands: waiting for `delete_after` (Unix ms), or done.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DeletionStatus {
     pub delete_after: Option<i64>,
     /// The account is gone (no cooling-off).
@@ -309,6 +326,7 @@ pub struct DeletionStatus {
 /// `PUT /me/email`: bind (or change to) an address; the password proves
 /// that the account's owner asks.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BindEmailForm {
     pub email: String,
     pub password: String,
@@ -327,6 +345,7 @@ pub struct EmailLink {
 
 /// The account's e-mail, as the user centre shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EmailStatus {
     /// The verified address: it signs in and recovers.
     pub verified: Option<String>,
@@ -340,6 +359,7 @@ pub struct EmailStatus {
 
 /// `POST /password/forgot`: an e-mail or a mobile, and the image captcha.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ForgotPasswordForm {
     #[serde(default)]
     pub email: String,
@@ -360,6 +380,7 @@ pub struct ForgotPasswordForm {
 /// `POST /password/reset`: a link's token, or a mobile and its SMS code;
 /// the new password twice.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ResetPasswordForm {
     #[serde(default)]
     pub token: String,
@@ -376,6 +397,7 @@ pub struct ResetPasswordForm {
 /// change of password) to remove it, in case the phone's owner never bound
 /// it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PasswordResetDone {
     pub bound_email: Option<String>,
     pub remove_email_ticket: Option<String>,
@@ -384,6 +406,7 @@ pub struct PasswordResetDone {
 /// A recovery request was taken: what to tell the person, and when another
 /// may be asked for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RecoverySent {
     pub message: String,
     pub resend_after: u64,
@@ -419,7 +442,7 @@ mod tests {
         for (field, retry_after) in [(None, None), (Some("mobile".to_owned()), Some(60))] {
             let error = AppError {
                 kind: ErrorKind::RateLimited,
-                code: "c".into(),
+                code: crate::error::ErrorCode::SmsCodeWrong,
                 message: "慢一点".into(),
                 field,
                 retry_after,

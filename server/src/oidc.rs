@@ -11,17 +11,20 @@ use app::core::{
         AUTHORIZE_PATH, DISCOVERY_PATH, END_SESSION_PATH, INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH,
         USERINFO_PATH, discovery,
     },
-    use_cases::{self, AuthorizeError, AuthorizeParams, ClientCredentials, TokenError, TokenForm, TokenQueryForm},
+    use_cases::{
+        self, AuthorizeError, AuthorizeParams, ClientCredentials, LogoutParams, TokenError, TokenForm, TokenQueryForm,
+        TokenResponse,
+    },
 };
 use axum::{
     Json, Router,
     extract::{RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Redirect, Response},
-    routing::get,
 };
 use base64::{Engine, engine::general_purpose::STANDARD as B64};
 use leptos::config::LeptosOptions;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The paths other sites' pages and servers call: no cookie of ours acts
 /// there (so the cross-site check does not apply), and any origin may read
@@ -37,18 +40,30 @@ pub const CROSS_SITE_PATHS: [&str; 8] = [
     END_SESSION_PATH,
 ];
 
-pub fn router(core: Core) -> Router<LeptosOptions> {
-    Router::new()
-        .route(DISCOVERY_PATH, get(discovery_document))
-        .route(JWKS_PATH, get(jwks))
-        .route(AUTHORIZE_PATH, get(authorize_get).post(authorize_post))
-        .route(TOKEN_PATH, axum::routing::post(token).options(preflight))
-        .route(USERINFO_PATH, get(userinfo).post(userinfo).options(preflight))
-        .route(REVOCATION_PATH, axum::routing::post(revoke).options(preflight))
-        .route(INTROSPECTION_PATH, axum::routing::post(introspect))
-        .route(END_SESSION_PATH, get(logout_get).post(logout_post))
+/// The endpoints, each with its part of the OpenAPI document.
+pub fn routes(core: Core) -> (Router<LeptosOptions>, utoipa::openapi::OpenApi) {
+    let (router, document) = OpenApiRouter::new()
+        .routes(routes!(discovery_document))
+        .routes(routes!(jwks))
+        .routes(routes!(authorize_get, authorize_post))
+        .routes(routes!(token, token_preflight))
+        .routes(routes!(userinfo_get, userinfo_post, userinfo_preflight))
+        .routes(routes!(revoke, revoke_preflight))
+        .routes(routes!(introspect))
+        .routes(routes!(logout_get, logout_post))
         .layer(axum::middleware::map_response(readable_by_any_origin))
         .with_state(core)
+        .split_for_parts();
+    (router.with_state(()), document)
+}
+
+/// An OAuth error (RFC 6749 §5.2).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct OAuthError {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`,
+    /// `unsupported_grant_type`, `invalid_token` or `temporarily_unavailable`.
+    error: String,
+    error_description: String,
 }
 
 async fn readable_by_any_origin(mut response: Response) -> Response {
@@ -57,7 +72,27 @@ async fn readable_by_any_origin(mut response: Response) -> Response {
 }
 
 /// A browser asks before it sends `Authorization` from another origin.
-async fn preflight() -> Response {
+#[utoipa::path(options, path = TOKEN_PATH, tag = "openid-connect",
+    responses((status = 204, description = "CORS preflight: GET and POST with `authorization`, `content-type`")))]
+async fn token_preflight() -> Response {
+    preflight()
+}
+
+/// A browser asks before it sends `Authorization` from another origin.
+#[utoipa::path(options, path = USERINFO_PATH, tag = "openid-connect",
+    responses((status = 204, description = "CORS preflight: GET and POST with `authorization`, `content-type`")))]
+async fn userinfo_preflight() -> Response {
+    preflight()
+}
+
+/// A browser asks before it sends `Authorization` from another origin.
+#[utoipa::path(options, path = REVOCATION_PATH, tag = "openid-connect",
+    responses((status = 204, description = "CORS preflight: GET and POST with `authorization`, `content-type`")))]
+async fn revoke_preflight() -> Response {
+    preflight()
+}
+
+fn preflight() -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     let headers = response.headers_mut();
     headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
@@ -66,6 +101,9 @@ async fn preflight() -> Response {
     response
 }
 
+/// The provider's metadata (OpenID Connect Discovery 1.0).
+#[utoipa::path(get, path = DISCOVERY_PATH, tag = "openid-connect",
+    responses((status = 200, description = "The metadata; caches may keep it an hour", body = Object)))]
 async fn discovery_document(State(core): State<Core>) -> Response {
     let mut response = Json(discovery(&core.settings.public_url)).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
@@ -75,6 +113,11 @@ async fn discovery_document(State(core): State<Core>) -> Response {
 /// The JWK Set. Caches may keep it a minute: a rotation publishes the new
 /// keys at once (and the old ones until their tokens end), and a client
 /// that meets an unknown `kid` fetches it again.
+#[utoipa::path(get, path = JWKS_PATH, tag = "openid-connect",
+    responses(
+        (status = 200, description = "The public signing keys (`{\"keys\": [...]}`)", body = Object),
+        (status = 503, description = "The keys cannot be read now", body = OAuthError),
+    ))]
 async fn jwks(State(core): State<Core>) -> Response {
     match core.signing_keys.current().await {
         Ok(keys) => {
@@ -89,6 +132,18 @@ async fn jwks(State(core): State<Core>) -> Response {
     }
 }
 
+/// Start a sign-in for a client (the authorization code flow, PKCE).
+///
+/// Goes (302) to our sign-in, consent or texts page when the person must act,
+/// else back to the client's `redirect_uri` with a `code` or an `error`. A
+/// request that cannot go back (an unknown client or `redirect_uri`) is
+/// refused on a page of ours.
+#[utoipa::path(get, path = AUTHORIZE_PATH, tag = "openid-connect", params(AuthorizeParams),
+    responses(
+        (status = 303, description = "To the client, or to our page where the person acts", headers(("Location" = String))),
+        (status = 400, description = "Cannot go back to the client: said on a page", content_type = "text/html", body = String),
+        (status = 503, description = "Unavailable: said on a page", content_type = "text/html", body = String),
+    ))]
 async fn authorize_get(State(core): State<Core>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let query = query.unwrap_or_default();
     match AuthorizeParams::parse(&query) {
@@ -97,10 +152,15 @@ async fn authorize_get(State(core): State<Core>, headers: HeaderMap, RawQuery(qu
     }
 }
 
-/// The same request as a form post (OpenID Connect Core §3.1.2.1): it comes
-/// back from sign-in as a query.
 /// The same request as a form post (OpenID Connect Core §3.1.2.1): a form
 /// body is a query, which comes back from sign-in as one.
+#[utoipa::path(post, path = AUTHORIZE_PATH, tag = "openid-connect",
+    request_body(content = AuthorizeParams, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "To the client, or to our page where the person acts", headers(("Location" = String))),
+        (status = 400, description = "Cannot go back to the client: said on a page", content_type = "text/html", body = String),
+        (status = 503, description = "Unavailable: said on a page", content_type = "text/html", body = String),
+    ))]
 async fn authorize_post(State(core): State<Core>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let query = String::from_utf8_lossy(&body);
     match AuthorizeParams::parse(&query) {
@@ -164,6 +224,14 @@ async fn back_channel<F: serde::de::DeserializeOwned>(
 
 /// Revocation (RFC 7009): 200 whatever the token was, once the client
 /// authenticated.
+#[utoipa::path(post, path = REVOCATION_PATH, tag = "openid-connect",
+    request_body(content = TokenQueryForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or was no token of this client's"),
+        (status = 400, description = "A malformed request", body = OAuthError),
+        (status = 401, description = "`invalid_client`", body = OAuthError),
+        (status = 503, description = "`temporarily_unavailable`", body = OAuthError),
+    ))]
 async fn revoke(State(core): State<Core>, request: axum::extract::Request) -> Response {
     let (caller, credentials, form) = match back_channel::<TokenQueryForm>(&core, request).await {
         Ok(read) => read,
@@ -180,6 +248,14 @@ async fn revoke(State(core): State<Core>, request: axum::extract::Request) -> Re
 }
 
 /// Introspection (RFC 7662), for confidential clients.
+#[utoipa::path(post, path = INTROSPECTION_PATH, tag = "openid-connect",
+    request_body(content = TokenQueryForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "`{\"active\": false}`, or the token's claims with `active: true`", body = Object),
+        (status = 400, description = "A malformed request", body = OAuthError),
+        (status = 401, description = "`invalid_client`", body = OAuthError),
+        (status = 503, description = "`temporarily_unavailable`", body = OAuthError),
+    ))]
 async fn introspect(State(core): State<Core>, request: axum::extract::Request) -> Response {
     let (caller, credentials, form) = match back_channel::<TokenQueryForm>(&core, request).await {
         Ok(read) => read,
@@ -195,6 +271,15 @@ async fn introspect(State(core): State<Core>, request: axum::extract::Request) -
     }
 }
 
+/// Exchange a code (with its PKCE verifier), or a refresh token, for tokens.
+#[utoipa::path(post, path = TOKEN_PATH, tag = "openid-connect",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The tokens (never cached)", body = TokenResponse),
+        (status = 400, description = "`invalid_request`, `invalid_grant` or `unsupported_grant_type`", body = OAuthError),
+        (status = 401, description = "`invalid_client`", body = OAuthError),
+        (status = 503, description = "`temporarily_unavailable`", body = OAuthError),
+    ))]
 async fn token(State(core): State<Core>, request: axum::extract::Request) -> Response {
     let (caller, credentials, form) = match back_channel::<TokenForm>(&core, request).await {
         Ok(read) => read,
@@ -252,13 +337,35 @@ fn no_store(response: &mut Response) {
     response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
-async fn userinfo(State(core): State<Core>, headers: HeaderMap) -> Response {
+/// The claims the access token's scopes allow.
+#[utoipa::path(get, path = USERINFO_PATH, tag = "openid-connect", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`sub` and the claims of the granted scopes", body = Object),
+        (status = 401, description = "`invalid_token` (also in `WWW-Authenticate`)", body = OAuthError),
+        (status = 503, description = "`temporarily_unavailable`", body = OAuthError),
+    ))]
+async fn userinfo_get(State(core): State<Core>, headers: HeaderMap) -> Response {
+    userinfo(&core, &headers).await
+}
+
+/// The claims the access token's scopes allow.
+#[utoipa::path(post, path = USERINFO_PATH, tag = "openid-connect", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`sub` and the claims of the granted scopes", body = Object),
+        (status = 401, description = "`invalid_token` (also in `WWW-Authenticate`)", body = OAuthError),
+        (status = 503, description = "`temporarily_unavailable`", body = OAuthError),
+    ))]
+async fn userinfo_post(State(core): State<Core>, headers: HeaderMap) -> Response {
+    userinfo(&core, &headers).await
+}
+
+async fn userinfo(core: &Core, headers: &HeaderMap) -> Response {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    match use_cases::userinfo(&core, bearer).await {
+    match use_cases::userinfo(core, bearer).await {
         Ok(claims) => {
             let mut response = Json(claims).into_response();
             no_store(&mut response);
@@ -279,6 +386,13 @@ async fn userinfo(State(core): State<Core>, headers: HeaderMap) -> Response {
     }
 }
 
+/// RP-initiated sign-out (OpenID Connect RP-Initiated Logout 1.0).
+#[utoipa::path(get, path = END_SESSION_PATH, tag = "openid-connect", params(LogoutParams),
+    responses(
+        (status = 303, description = "Back to the client's `post_logout_redirect_uri`", headers(("Location" = String))),
+        (status = 200, description = "Our page says what happened", content_type = "text/html", body = String),
+        (status = 400, description = "A request we refuse: said on a page", content_type = "text/html", body = String),
+    ))]
 async fn logout_get(
     State(core): State<Core>,
     headers: HeaderMap,
@@ -287,6 +401,14 @@ async fn logout_get(
     logout(&core, &headers, &params).await
 }
 
+/// RP-initiated sign-out, as a form post.
+#[utoipa::path(post, path = END_SESSION_PATH, tag = "openid-connect",
+    request_body(content = LogoutParams, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Back to the client's `post_logout_redirect_uri`", headers(("Location" = String))),
+        (status = 200, description = "Our page says what happened", content_type = "text/html", body = String),
+        (status = 400, description = "A request we refuse: said on a page", content_type = "text/html", body = String),
+    ))]
 async fn logout_post(
     State(core): State<Core>,
     headers: HeaderMap,

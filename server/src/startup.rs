@@ -322,6 +322,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
             }
         }
     };
+    let (api, oidc, _) = api_routes(&core);
     let mut router = Router::<LeptosOptions>::new();
     if core.outbox.is_some() {
         router = router.merge(crate::dev::router(core.clone()));
@@ -331,9 +332,9 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .nest("/api/v1", api_v1::router(core.clone()))
+        .nest("/api/v1", api)
         .nest("/health", crate::health::router(core.clone()))
-        .merge(crate::oidc::router(core.clone()))
+        .merge(oidc)
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(leptos_options)
         .layer(axum::middleware::map_response(server_fn_error_status))
@@ -359,6 +360,19 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(crate::telemetry::request_log())
         .layer(axum::middleware::from_fn(crate::security::known_methods_only))
+}
+
+/// `/api/v1`'s router, the OpenID Connect endpoints', and the OpenAPI
+/// document that describes both, which `/api/v1/openapi.json` serves.
+pub fn api_routes(core: &Core) -> (Router<LeptosOptions>, Router<LeptosOptions>, serde_json::Value) {
+    let (api, api_doc) = api_v1::routes(core.clone()).split_for_parts();
+    let (oidc, oidc_doc) = crate::oidc::routes(core.clone());
+    let mut document = api_v1::doc::root().nest("/api/v1", api_doc);
+    document.merge(oidc_doc);
+    let document = api_v1::doc::finish(document, core);
+    let bytes = serde_json::to_vec(&document).unwrap_or_default();
+    let api = api.layer(axum::Extension(api_v1::Document(bytes.into())));
+    (api.with_state(()), oidc, document)
 }
 
 /// Server functions answer 500 for every error they raise before our code

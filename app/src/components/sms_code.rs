@@ -331,7 +331,7 @@ pub fn SmsCodeFields(
                     sent_note.set(Some(format!("验证码已发送至{to}，请查收短信")));
                 }
                 Err(e) => {
-                    if e.code == "sms_cooldown" {
+                    if e.code == crate::error::ErrorCode::SmsCooldown {
                         start_countdown(e.retry_after.unwrap_or(0));
                     }
                     let slot = match e.field.as_deref() {

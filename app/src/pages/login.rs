@@ -158,7 +158,7 @@ fn PasswordLogin(next: Signal<String>, captcha: Captcha, captcha_at_first: bool)
     // elsewhere), which the server says only at the attempt.
     Effect::new(move |_| {
         if let Some(Err(e)) = action.value().get() {
-            if e.code == "image_code_required" {
+            if e.code == crate::error::ErrorCode::ImageCodeRequired {
                 needs_captcha.set(true);
             }
             captcha.refresh();

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// A text a person accepts at registration (and again when it changes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum LegalKind {
     /// 隐私政策, at `/privacy`.
     Privacy,

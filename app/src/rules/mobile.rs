@@ -3,6 +3,10 @@
 
 use std::fmt;
 
+/// The canonical form as a regular expression, for the API's document (what
+/// `parse` accepts beyond it, it removes first).
+pub const MOBILE_PATTERN: &str = r"^1[3-9][0-9]{9}$";
+
 /// A mainland mobile number in its canonical 11-digit form.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Mobile(String);
@@ -58,6 +62,16 @@ impl fmt::Display for Mobile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pattern_says_what_parse_keeps() {
+        let pattern = regex::Regex::new(MOBILE_PATTERN).unwrap();
+        for raw in
+            ["13800138000", "19912345678", "12800138000", "1380013800", "138001380000", "23800138000", "1380013800a"]
+        {
+            assert_eq!(pattern.is_match(raw), Mobile::parse(raw).is_ok_and(|m| m.as_str() == raw), "{raw}");
+        }
+    }
 
     #[test]
     fn a_plain_eleven_digit_number_is_accepted() {

@@ -16,13 +16,13 @@ mod username;
 pub use account::{Account, AccountError, Email, EmailError};
 pub use captcha_answer::{CAPTCHA_ALPHABET, CAPTCHA_LEN, CaptchaAnswer, CaptchaAnswerError};
 pub use legal::{LegalKind, accept_texts_path};
-pub use mobile::{Mobile, MobileError};
+pub use mobile::{MOBILE_PATTERN, Mobile, MobileError};
 pub use nickname::{NICKNAME_MAX_CHARS, Nickname, NicknameError};
 pub use password::{Password, PasswordError, PasswordPolicy, passwords_match};
 pub use proof_of_work::{Proof, leading_zero_bits, proves, search as search_proof};
 pub use purpose::{Purpose, PurposeError};
 pub use sms_code::{SMS_CODE_LEN, SmsCode, SmsCodeError};
-pub use username::{USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, Username, UsernameError};
+pub use username::{USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, USERNAME_PATTERN, Username, UsernameError};
 
 /// The message shown when the user agreement was not accepted.
 pub const AGREEMENT_REQUIRED: &str = "请阅读并同意用户协议和隐私政策";

@@ -5,6 +5,9 @@ use std::fmt;
 
 pub const USERNAME_MIN_CHARS: usize = 5;
 pub const USERNAME_MAX_CHARS: usize = 20;
+/// The rule as a regular expression, for the API's document (its counts are
+/// the two above: a test holds them together).
+pub const USERNAME_PATTERN: &str = "^[A-Za-z][A-Za-z0-9_-]{4,19}$";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Username(String);
@@ -71,6 +74,17 @@ impl fmt::Display for Username {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pattern_says_what_parse_accepts() {
+        let pattern = regex::Regex::new(USERNAME_PATTERN).unwrap();
+        let mut samples = vec!["abcde".to_owned(), "abcd".into(), "a_b-c9".into(), "9abcde".into(), "_abcde".into()];
+        samples.extend(["a".repeat(USERNAME_MAX_CHARS), "a".repeat(USERNAME_MAX_CHARS + 1), "abcd\u{e9}".into()]);
+        samples.extend(["a".repeat(USERNAME_MIN_CHARS), "a".repeat(USERNAME_MIN_CHARS - 1), "abc de".into()]);
+        for raw in samples {
+            assert_eq!(pattern.is_match(&raw), Username::parse(&raw).is_ok(), "{raw}");
+        }
+    }
 
     #[test]
     fn letters_digits_underscore_and_dash_are_accepted() {

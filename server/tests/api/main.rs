@@ -20,6 +20,7 @@ mod malformed;
 mod metrics;
 mod multi_instance;
 mod oidc;
+mod openapi;
 mod operators;
 mod pages;
 mod pow;

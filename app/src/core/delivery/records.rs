@@ -20,7 +20,7 @@ pub mod state {
     pub const SKIPPED: &str = "skipped";
 }
 
-#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct DeliveryRecord {
     pub id: String,
     pub kind: String,

@@ -14,7 +14,7 @@ use crate::{
         password_hashing::HashError,
         store::{PasswordGate, StoreError},
     },
-    error::AppError,
+    error::{AppError, ErrorCode},
     rules::{Mobile, Nickname, NicknameError, Password, PasswordError, Username, passwords_match},
     wire::{AttemptView, ChangePasswordForm, Profile},
 };
@@ -123,11 +123,11 @@ impl OwnPasswordRefusal {
     pub(super) fn into_app_error(self, field: &str) -> AppError {
         match self {
             OwnPasswordRefusal::Wrong if field == "old_password" => {
-                AppError::field(field, "old_password_wrong", "原密码错误")
+                AppError::field(field, ErrorCode::OldPasswordWrong, "原密码错误")
             }
-            OwnPasswordRefusal::Wrong => AppError::field(field, "password_wrong", "密码错误"),
+            OwnPasswordRefusal::Wrong => AppError::field(field, ErrorCode::PasswordWrong, "密码错误"),
             OwnPasswordRefusal::Locked { retry_after } => AppError::rate_limited(
-                "password_checks_locked",
+                ErrorCode::PasswordChecksLocked,
                 "密码错误次数过多，请稍后再试",
                 seconds_up(retry_after),
             )
@@ -225,10 +225,10 @@ impl From<AccountError> for AppError {
     fn from(e: AccountError) -> AppError {
         use AccountError as E;
         match e {
-            E::Nickname(e) => AppError::field("nickname", "nickname_invalid", e.message()),
+            E::Nickname(e) => AppError::field("nickname", ErrorCode::NicknameInvalid, e.message()),
             E::OldPassword(e) => e.into_app_error("old_password"),
-            E::NewPassword(e) => AppError::field("new_password", "password_invalid", e.message()),
-            E::NewPassword2(e) => AppError::field("new_password2", "password_mismatch", e.message()),
+            E::NewPassword(e) => AppError::field("new_password", ErrorCode::PasswordInvalid, e.message()),
+            E::NewPassword2(e) => AppError::field("new_password2", ErrorCode::PasswordMismatch, e.message()),
             E::Db(e) => dependency_down("account", "database", &e),
             E::Hash(HashError::Busy) => AppError::busy(),
             E::Hash(e) => internal("account", "hashing", &e),

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{
     core::{Client, Core, db::DbError},
-    error::AppError,
+    error::{AppError, ErrorCode},
     rules::{Mobile, MobileError, Username, UsernameError},
 };
 
@@ -40,8 +40,8 @@ pub async fn count_username(core: &Core, client: &Client, username: &str) -> Res
 impl From<AvailabilityError> for AppError {
     fn from(e: AvailabilityError) -> AppError {
         match e {
-            AvailabilityError::Mobile(e) => AppError::field("mobile", "mobile_invalid", e.message()),
-            AvailabilityError::Username(e) => AppError::field("username", "username_invalid", e.message()),
+            AvailabilityError::Mobile(e) => AppError::field("mobile", ErrorCode::MobileInvalid, e.message()),
+            AvailabilityError::Username(e) => AppError::field("username", ErrorCode::UsernameInvalid, e.message()),
             AvailabilityError::Lookup(e) => e.into(),
             AvailabilityError::Db(e) => dependency_down("lookup", "database", &e),
         }

@@ -8,7 +8,7 @@ use crate::{
         Client, Core,
         store::{CodeCheck, Hit, StoreError},
     },
-    error::AppError,
+    error::{AppError, ErrorCode},
     rules::{CaptchaAnswer, Mobile, Purpose, SmsCode},
 };
 use std::time::Duration;
@@ -58,7 +58,11 @@ pub(crate) async fn count_recovery_request(core: &Core, client: &Client) -> Resu
 
 /// The refusal once an address's recovery requests for the hour are spent.
 pub(crate) fn too_many_recovery_requests(retry_after: Duration) -> AppError {
-    AppError::rate_limited("too_many_recovery_requests", "找回密码的请求太频繁，请稍后再试", seconds_up(retry_after))
+    AppError::rate_limited(
+        ErrorCode::TooManyRecoveryRequests,
+        "找回密码的请求太频繁，请稍后再试",
+        seconds_up(retry_after),
+    )
 }
 
 /// Why a mailed link may not go now: the SMS rules, applied to links.
@@ -91,7 +95,7 @@ impl From<LookupRefusal> for AppError {
     fn from(e: LookupRefusal) -> AppError {
         match e {
             LookupRefusal::TooMany { retry_after } => {
-                AppError::rate_limited("too_many_lookups", "查询太频繁，请稍后再试", seconds_up(retry_after))
+                AppError::rate_limited(ErrorCode::TooManyLookups, "查询太频繁，请稍后再试", seconds_up(retry_after))
             }
             LookupRefusal::Store(e) => dependency_down("lookup", "store", &e),
         }
@@ -127,9 +131,9 @@ impl From<CaptchaRefusal> for AppError {
     fn from(e: CaptchaRefusal) -> AppError {
         match e {
             CaptchaRefusal::Expired => {
-                AppError::field("text", "image_code_expired", "图片验证码已失效，请点击图片换一张")
+                AppError::field("text", ErrorCode::ImageCodeExpired, "图片验证码已失效，请点击图片换一张")
             }
-            CaptchaRefusal::Wrong => AppError::field("text", "image_code_wrong", "图片验证码错误，请重新输入"),
+            CaptchaRefusal::Wrong => AppError::field("text", ErrorCode::ImageCodeWrong, "图片验证码错误，请重新输入"),
             CaptchaRefusal::Store(e) => dependency_down("captcha", "store", &e),
         }
     }
@@ -167,11 +171,17 @@ pub(crate) async fn check_sms_code(
 impl From<SmsCodeRefusal> for AppError {
     fn from(e: SmsCodeRefusal) -> AppError {
         match e {
-            SmsCodeRefusal::Missing => AppError::field("sms_code", "sms_code_expired", "短信验证码已失效，请重新获取"),
-            SmsCodeRefusal::Wrong { attempts_left } => {
-                AppError::field("sms_code", "sms_code_wrong", format!("短信验证码错误，还可以再试{attempts_left}次"))
+            SmsCodeRefusal::Missing => {
+                AppError::field("sms_code", ErrorCode::SmsCodeExpired, "短信验证码已失效，请重新获取")
             }
-            SmsCodeRefusal::Dead => AppError::field("sms_code", "sms_code_dead", "短信验证码错误次数过多，请重新获取"),
+            SmsCodeRefusal::Wrong { attempts_left } => AppError::field(
+                "sms_code",
+                ErrorCode::SmsCodeWrong,
+                format!("短信验证码错误，还可以再试{attempts_left}次"),
+            ),
+            SmsCodeRefusal::Dead => {
+                AppError::field("sms_code", ErrorCode::SmsCodeDead, "短信验证码错误次数过多，请重新获取")
+            }
             SmsCodeRefusal::Store(e) => dependency_down("sms_code", "store", &e),
         }
     }

@@ -22,7 +22,7 @@ use crate::{
         mail::Mail,
         store::StoreError,
     },
-    error::{AppError, ErrorKind},
+    error::{AppError, ErrorCode, ErrorKind},
     rules::{Account, Mobile, Purpose, SmsCode, SmsCodeError},
     wire::{DeletionForm, DeletionStatus},
 };
@@ -253,15 +253,17 @@ impl From<DeletionError> for AppError {
     fn from(e: DeletionError) -> AppError {
         use DeletionError as E;
         match e {
-            E::NoProof => AppError::field("password", "proof_required", "请输入密码或短信验证码"),
+            E::NoProof => AppError::field("password", ErrorCode::ProofRequired, "请输入密码或短信验证码"),
             E::Password(e) => e.into_app_error("password"),
-            E::SmsCode(e) => AppError::field("sms_code", "sms_code_invalid", e.message()),
+            E::SmsCode(e) => AppError::field("sms_code", ErrorCode::SmsCodeInvalid, e.message()),
             E::SmsCodeRefused(e) => e.into(),
             E::AlreadyRequested => {
-                AppError::new(ErrorKind::Conflict, "deletion_pending", "注销申请已提交，在此之前登录可撤销")
+                AppError::new(ErrorKind::Conflict, ErrorCode::DeletionPending, "注销申请已提交，在此之前登录可撤销")
             }
-            E::NothingToCancel => AppError::new(ErrorKind::Conflict, "no_deletion_pending", "没有待处理的注销申请"),
-            E::NoSuchAccount => AppError::new(ErrorKind::NotFound, "no_such_account", "账号不存在"),
+            E::NothingToCancel => {
+                AppError::new(ErrorKind::Conflict, ErrorCode::NoDeletionPending, "没有待处理的注销申请")
+            }
+            E::NoSuchAccount => AppError::new(ErrorKind::NotFound, ErrorCode::NoSuchAccount, "账号不存在"),
             E::Store(e) => dependency_down("deletion", "store", &e),
             E::Db(e) => dependency_down("deletion", "database", &e),
         }

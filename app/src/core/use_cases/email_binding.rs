@@ -21,7 +21,7 @@ use crate::{
         store::StoreError,
         tokens::LinkToken,
     },
-    error::{AppError, ErrorKind},
+    error::{AppError, ErrorCode, ErrorKind},
     rules::{Account, Email, EmailError, Mobile, Purpose, SmsCode, SmsCodeError},
     wire::{BindEmailForm, EmailLink, EmailStatus},
 };
@@ -232,10 +232,10 @@ async fn send_link(core: &Core, user_id: i64, email: &Email) -> Result<(), Email
 /// A link's state in words, for the pages and the API alike.
 pub(super) fn link_refusal(state: LinkState, what: &str) -> AppError {
     let (code, message) = match state {
-        LinkState::Expired => ("link_expired", format!("该{what}链接已过期，请重新获取")),
-        LinkState::Used => ("link_used", format!("该{what}链接已使用或已失效，请重新获取")),
+        LinkState::Expired => (ErrorCode::LinkExpired, format!("该{what}链接已过期，请重新获取")),
+        LinkState::Used => (ErrorCode::LinkUsed, format!("该{what}链接已使用或已失效，请重新获取")),
         LinkState::Unknown | LinkState::Usable => {
-            ("link_unknown", format!("该{what}链接无效，请检查链接是否完整，或重新获取"))
+            (ErrorCode::LinkUnknown, format!("该{what}链接无效，请检查链接是否完整，或重新获取"))
         }
     };
     AppError::new(ErrorKind::Invalid, code, message)
@@ -261,29 +261,29 @@ impl From<VerifyEmailError> for AppError {
 }
 
 fn taken() -> AppError {
-    AppError::new(ErrorKind::Conflict, "email_taken", "该邮箱已被其他账号绑定").with_field("email")
+    AppError::new(ErrorKind::Conflict, ErrorCode::EmailTaken, "该邮箱已被其他账号绑定").with_field("email")
 }
 
 impl From<EmailBindingError> for AppError {
     fn from(e: EmailBindingError) -> AppError {
         use EmailBindingError as E;
         match e {
-            E::Email(e) => AppError::field("email", "email_invalid", e.message()),
+            E::Email(e) => AppError::field("email", ErrorCode::EmailInvalid, e.message()),
             E::Password(e) => e.into_app_error("password"),
-            E::SmsCode(e) => AppError::field("sms_code", "sms_code_invalid", e.message()),
+            E::SmsCode(e) => AppError::field("sms_code", ErrorCode::SmsCodeInvalid, e.message()),
             E::SmsCodeRefused(e) => e.into(),
-            E::AlreadyBound => AppError::field("email", "email_already_bound", "该邮箱已绑定到你的账号"),
+            E::AlreadyBound => AppError::field("email", ErrorCode::EmailAlreadyBound, "该邮箱已绑定到你的账号"),
             E::Taken => taken(),
             E::Lookup(e) => e.into(),
-            E::NothingPending => AppError::new(ErrorKind::Invalid, "no_pending_email", "没有等待验证的邮箱"),
-            E::NothingBound => AppError::new(ErrorKind::Invalid, "no_email", "账号尚未绑定邮箱"),
+            E::NothingPending => AppError::new(ErrorKind::Invalid, ErrorCode::NoPendingEmail, "没有等待验证的邮箱"),
+            E::NothingBound => AppError::new(ErrorKind::Invalid, ErrorCode::NoEmail, "账号尚未绑定邮箱"),
             E::Cooldown { retry_after } => AppError::rate_limited(
-                "email_cooldown",
+                ErrorCode::EmailCooldown,
                 format!("验证邮件已发送，请{}秒后再试", seconds_up(retry_after)),
                 seconds_up(retry_after),
             ),
             E::DailyCap { retry_after } => AppError::rate_limited(
-                "email_daily_cap",
+                ErrorCode::EmailDailyCap,
                 "今天发送的验证邮件已达上限，请明天再试",
                 seconds_up(retry_after),
             ),

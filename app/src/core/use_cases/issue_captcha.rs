@@ -18,7 +18,7 @@ use crate::{
         cpu::CpuJobError,
         store::{Hit, StoreError},
     },
-    error::AppError,
+    error::{AppError, ErrorCode},
 };
 use rand::Rng;
 use std::time::Duration;
@@ -132,9 +132,11 @@ impl From<CaptchaError> for AppError {
     fn from(e: CaptchaError) -> AppError {
         match e {
             CaptchaError::BadId => AppError::bad_request("图片验证码编号不正确"),
-            CaptchaError::RateLimited { retry_after } => {
-                AppError::rate_limited("too_many_captchas", "图片验证码请求太频繁，请稍后再试", seconds_up(retry_after))
-            }
+            CaptchaError::RateLimited { retry_after } => AppError::rate_limited(
+                ErrorCode::TooManyCaptchas,
+                "图片验证码请求太频繁，请稍后再试",
+                seconds_up(retry_after),
+            ),
             CaptchaError::Store(e) => dependency_down("captcha", "store", &e),
             CaptchaError::Cpu(CpuJobError::Busy) => AppError::busy(),
             CaptchaError::Cpu(e) => internal("captcha", "drawing", &e),

@@ -5,7 +5,7 @@
 use super::{Authenticated, dependency_down, now_ms};
 use crate::{
     core::{Client, Core, db::DbError, legal::NewAcceptance},
-    error::{AppError, ErrorKind},
+    error::{AppError, ErrorCode, ErrorKind},
     rules::LegalKind,
     wire::{AcceptanceView, LegalDocument},
 };
@@ -66,10 +66,10 @@ impl From<LegalError> for AppError {
     fn from(e: LegalError) -> AppError {
         match e {
             LegalError::UnknownKind => {
-                AppError::field("kind", "unknown_kind", "只能同意 privacy（隐私政策）或 terms（用户协议）")
+                AppError::field("kind", ErrorCode::UnknownKind, "只能同意 privacy（隐私政策）或 terms（用户协议）")
             }
             LegalError::NotCurrent => {
-                AppError::new(ErrorKind::Conflict, "version_not_current", "该文本已更新，请阅读最新版本后再同意")
+                AppError::new(ErrorKind::Conflict, ErrorCode::VersionNotCurrent, "该文本已更新，请阅读最新版本后再同意")
             }
             LegalError::Db(e) => dependency_down("legal", "database", &e),
         }

@@ -17,7 +17,7 @@ use crate::{
         password_hashing::HashError,
         store::{Hit, PasswordAttempt, PasswordGate, StoreError},
     },
-    error::{AppError, ErrorKind},
+    error::{AppError, ErrorCode, ErrorKind},
     rules::{Account, AccountError, CaptchaAnswer, CaptchaAnswerError},
     wire::{LoginForm, SignedIn},
 };
@@ -199,21 +199,24 @@ impl From<LoginError> for AppError {
     fn from(e: LoginError) -> AppError {
         use LoginError as E;
         match e {
-            E::Account(e) => AppError::field("account", "account_invalid", e.message()),
-            E::PasswordEmpty => AppError::field("password", "password_invalid", "请输入密码"),
-            E::CaptchaRequired => AppError::field("text", "image_code_required", "请输入图片验证码"),
-            E::CaptchaAnswer(e) => AppError::field("text", "image_code_invalid", e.message()),
+            E::Account(e) => AppError::field("account", ErrorCode::AccountInvalid, e.message()),
+            E::PasswordEmpty => AppError::field("password", ErrorCode::PasswordInvalid, "请输入密码"),
+            E::CaptchaRequired => AppError::field("text", ErrorCode::ImageCodeRequired, "请输入图片验证码"),
+            E::CaptchaAnswer(e) => AppError::field("text", ErrorCode::ImageCodeInvalid, e.message()),
             E::Captcha(e) => e.into(),
             E::WrongCredentials => {
-                AppError::new(ErrorKind::Unauthorized, "wrong_credentials", "账号或密码错误").with_field("password")
+                AppError::new(ErrorKind::Unauthorized, ErrorCode::WrongCredentials, "账号或密码错误")
+                    .with_field("password")
             }
             E::Locked { until_ms, retry_after } => AppError::rate_limited(
-                "account_locked",
+                ErrorCode::AccountLocked,
                 format!("密码错误次数过多，密码登录已锁定至{}（北京时间），可使用短信登录", clock_time_cst(until_ms)),
                 seconds_up(retry_after),
             ),
             E::Lookup(e) => e.into(),
-            E::Disabled => AppError::new(ErrorKind::Forbidden, "account_disabled", "该账号已被停用，请联系客服"),
+            E::Disabled => {
+                AppError::new(ErrorKind::Forbidden, ErrorCode::AccountDisabled, "该账号已被停用，请联系客服")
+            }
             E::Store(e) => dependency_down("login", "store", &e),
             E::Db(e) => dependency_down("login", "database", &e),
             E::Hash(HashError::Busy) => AppError::busy(),

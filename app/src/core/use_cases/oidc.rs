@@ -28,7 +28,7 @@ use crate::core::{
     store::{PasswordAttempt, PasswordGate, StoreError, keys},
 };
 use crate::{
-    error::{AppError, ErrorKind},
+    error::{AppError, ErrorCode, ErrorKind},
     wire::ConsentView,
 };
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,8 @@ const REQUEST_MAX: usize = 2048;
 const CLIENT_FAILURES_LOCK_AFTER: u32 = 10;
 
 /// An authorization request's parameters, as sent (query or form).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuthorizeParams {
     pub client_id: Option<String>,
     pub redirect_uri: Option<String>,
@@ -152,11 +153,11 @@ impl From<AuthorizeError> for AppError {
                 tracing::error!(error = %why, "an OpenID Connect request failed");
                 return AppError::unavailable();
             }
-            AuthorizeError::UnknownClient => "unknown_client",
-            AuthorizeError::DisabledClient => "disabled_client",
-            AuthorizeError::BadRedirectUri => "bad_redirect_uri",
-            AuthorizeError::TooLong => "request_too_long",
-            AuthorizeError::Malformed(_) => "malformed_request",
+            AuthorizeError::UnknownClient => ErrorCode::UnknownClient,
+            AuthorizeError::DisabledClient => ErrorCode::DisabledClient,
+            AuthorizeError::BadRedirectUri => ErrorCode::BadRedirectUri,
+            AuthorizeError::TooLong => ErrorCode::RequestTooLong,
+            AuthorizeError::Malformed(_) => ErrorCode::MalformedRequest,
         };
         AppError::new(ErrorKind::BadRequest, code, e.to_string())
     }
@@ -408,7 +409,7 @@ fn without_login_prompt(query: &str) -> String {
 }
 
 /// A token request's form (RFC 6749 §4.1.3).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct TokenForm {
     pub grant_type: Option<String>,
     pub code: Option<String>,
@@ -420,7 +421,7 @@ pub struct TokenForm {
 }
 
 /// What the token endpoint answers.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -808,7 +809,7 @@ async fn read_access_token(core: &Core, token: &str) -> Result<Result<AccessToke
 }
 
 /// A revocation or introspection request's form (RFC 7009, RFC 7662).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct TokenQueryForm {
     pub token: Option<String>,
     pub token_type_hint: Option<String>,
@@ -902,7 +903,8 @@ pub async fn introspect(
 
 /// An RP-initiated sign-out request's parameters (OpenID Connect
 /// RP-Initiated Logout 1.0).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LogoutParams {
     pub id_token_hint: Option<String>,
     pub post_logout_redirect_uri: Option<String>,

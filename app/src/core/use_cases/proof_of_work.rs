@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     core::{Client, Core, store::StoreError},
-    error::AppError,
+    error::{AppError, ErrorCode},
     rules::{Purpose, PurposeError, proves},
     wire::PowChallenge,
 };
@@ -183,10 +183,12 @@ impl From<PowRefusal> for AppError {
     fn from(e: PowRefusal) -> AppError {
         match e {
             PowRefusal::Missing => {
-                AppError::field("text", "pow_required", "请等待安全验证完成后再发送（需要工作量证明）")
+                AppError::field("text", ErrorCode::PowRequired, "请等待安全验证完成后再发送（需要工作量证明）")
             }
-            PowRefusal::Invalid => AppError::field("text", "pow_invalid", "安全验证未通过，请点击图片换一张后重试"),
-            PowRefusal::Expired => AppError::field("text", "pow_expired", "安全验证已过期，请点击图片换一张"),
+            PowRefusal::Invalid => {
+                AppError::field("text", ErrorCode::PowInvalid, "安全验证未通过，请点击图片换一张后重试")
+            }
+            PowRefusal::Expired => AppError::field("text", ErrorCode::PowExpired, "安全验证已过期，请点击图片换一张"),
         }
     }
 }

@@ -32,7 +32,7 @@ use crate::{
         store::StoreError,
         tokens::LinkToken,
     },
-    error::{AppError, ErrorKind},
+    error::{AppError, ErrorCode, ErrorKind},
     rules::{
         Account, CaptchaAnswer, CaptchaAnswerError, Email, EmailError, Mobile, MobileError, Password, PasswordError,
         Purpose, SmsCode, SmsCodeError, Username, passwords_match,
@@ -365,31 +365,33 @@ impl From<RecoveryError> for AppError {
     fn from(e: RecoveryError) -> AppError {
         use RecoveryError as E;
         match e {
-            E::NoAddress => AppError::field("email", "address_required", "请输入邮箱或手机号"),
-            E::Email(e) => AppError::field("email", "email_invalid", e.message()),
-            E::Mobile(e) => AppError::field("mobile", "mobile_invalid", e.message()),
-            E::CaptchaAnswer(e) => AppError::field("text", "image_code_invalid", e.message()),
+            E::NoAddress => AppError::field("email", ErrorCode::AddressRequired, "请输入邮箱或手机号"),
+            E::Email(e) => AppError::field("email", ErrorCode::EmailInvalid, e.message()),
+            E::Mobile(e) => AppError::field("mobile", ErrorCode::MobileInvalid, e.message()),
+            E::CaptchaAnswer(e) => AppError::field("text", ErrorCode::ImageCodeInvalid, e.message()),
             E::Captcha(e) => e.into(),
             E::Sms(e) => e.into(),
             E::TooMany { retry_after } => too_many_recovery_requests(retry_after),
             E::Cooldown { retry_after } => AppError::rate_limited(
-                "recovery_cooldown",
+                ErrorCode::RecoveryCooldown,
                 format!("重置链接已发送，请{}秒后再试", seconds_up(retry_after)),
                 seconds_up(retry_after),
             ),
             E::DailyCap { retry_after } => AppError::rate_limited(
-                "recovery_daily_cap",
+                ErrorCode::RecoveryDailyCap,
                 "该邮箱今天的找回次数已达上限，请明天再试或用手机号找回",
                 seconds_up(retry_after),
             ),
             E::Link(state) => link_refusal(state, "重置"),
             E::Ticket(state) => link_refusal(state, "解除邮箱"),
-            E::SmsCode(e) => AppError::field("sms_code", "sms_code_invalid", e.message()),
+            E::SmsCode(e) => AppError::field("sms_code", ErrorCode::SmsCodeInvalid, e.message()),
             E::SmsCodeRefused(e) => e.into(),
-            E::NotRegistered => AppError::field("mobile", "mobile_not_registered", "该手机号尚未注册"),
-            E::Disabled => AppError::new(ErrorKind::Forbidden, "account_disabled", "该账号已被停用，请联系客服"),
-            E::Password(e) => AppError::field("password", "password_invalid", e.message()),
-            E::Password2(e) => AppError::field("password2", "password_mismatch", e.message()),
+            E::NotRegistered => AppError::field("mobile", ErrorCode::MobileNotRegistered, "该手机号尚未注册"),
+            E::Disabled => {
+                AppError::new(ErrorKind::Forbidden, ErrorCode::AccountDisabled, "该账号已被停用，请联系客服")
+            }
+            E::Password(e) => AppError::field("password", ErrorCode::PasswordInvalid, e.message()),
+            E::Password2(e) => AppError::field("password2", ErrorCode::PasswordMismatch, e.message()),
             E::Hash(HashError::Busy) => AppError::busy(),
             E::Hash(e) => internal("reset_password", "hashing", &e),
             E::Store(e) => dependency_down("reset_password", "store", &e),

@@ -18,7 +18,7 @@ use crate::{
         password_hashing::HashError,
         store::StoreError,
     },
-    error::AppError,
+    error::{AppError, ErrorCode},
     rules::{
         AGREEMENT_REQUIRED, LegalKind, Mobile, MobileError, Nickname, NicknameError, Password, PasswordError, Purpose,
         SmsCode, SmsCodeError, Username, UsernameError, passwords_match,
@@ -160,16 +160,18 @@ impl From<RegisterError> for AppError {
     fn from(e: RegisterError) -> AppError {
         use RegisterError as E;
         match e {
-            E::Mobile(e) => AppError::field("mobile", "mobile_invalid", e.message()),
-            E::SmsCode(e) => AppError::field("sms_code", "sms_code_invalid", e.message()),
-            E::Password(e) => AppError::field("password", "password_invalid", e.message()),
-            E::Password2(e) => AppError::field("password2", "password_mismatch", e.message()),
-            E::Username(e) => AppError::field("username", "username_invalid", e.message()),
-            E::Nickname(e) => AppError::field("nickname", "nickname_invalid", e.message()),
-            E::AgreementRequired => AppError::field("allow", "agreement_required", AGREEMENT_REQUIRED),
+            E::Mobile(e) => AppError::field("mobile", ErrorCode::MobileInvalid, e.message()),
+            E::SmsCode(e) => AppError::field("sms_code", ErrorCode::SmsCodeInvalid, e.message()),
+            E::Password(e) => AppError::field("password", ErrorCode::PasswordInvalid, e.message()),
+            E::Password2(e) => AppError::field("password2", ErrorCode::PasswordMismatch, e.message()),
+            E::Username(e) => AppError::field("username", ErrorCode::UsernameInvalid, e.message()),
+            E::Nickname(e) => AppError::field("nickname", ErrorCode::NicknameInvalid, e.message()),
+            E::AgreementRequired => AppError::field("allow", ErrorCode::AgreementRequired, AGREEMENT_REQUIRED),
             E::SmsCodeRefused(e) => e.into(),
-            E::MobileTaken => AppError::field("mobile", "mobile_taken", "该手机号已注册").with_conflict(),
-            E::UsernameTaken => AppError::field("username", "username_taken", "该用户名已被使用").with_conflict(),
+            E::MobileTaken => AppError::field("mobile", ErrorCode::MobileTaken, "该手机号已注册").with_conflict(),
+            E::UsernameTaken => {
+                AppError::field("username", ErrorCode::UsernameTaken, "该用户名已被使用").with_conflict()
+            }
             E::Lookup(e) => e.into(),
             E::Store(e) => dependency_down("register", "store", &e),
             E::Db(e) => dependency_down("register", "database", &e),

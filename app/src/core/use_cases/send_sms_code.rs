@@ -23,7 +23,7 @@ use crate::{
         sms::SmsRefusal,
         store::{SendSlot, SendSlotRequest, StoreError},
     },
-    error::AppError,
+    error::{AppError, ErrorCode},
     rules::{CaptchaAnswer, CaptchaAnswerError, Mobile, MobileError, Purpose, PurposeError, SmsCode},
     wire::{SendSmsCodeForm, SmsCooldown, SmsSent},
 };
@@ -202,31 +202,32 @@ impl From<SendSmsCodeError> for AppError {
     fn from(e: SendSmsCodeError) -> AppError {
         use SendSmsCodeError as E;
         match e {
-            E::Mobile(e) => AppError::field("mobile", "mobile_invalid", e.message()),
+            E::Mobile(e) => AppError::field("mobile", ErrorCode::MobileInvalid, e.message()),
             E::Purpose(e) => AppError::bad_request(e.message()).with_field("purpose"),
-            E::CaptchaAnswer(e) => AppError::field("text", "image_code_invalid", e.message()),
+            E::CaptchaAnswer(e) => AppError::field("text", ErrorCode::ImageCodeInvalid, e.message()),
             E::Pow(e) => e.into(),
             E::Captcha(e) => e.into(),
             E::Lookup(e) => e.into(),
-            E::SignInRequired => AppError::new(crate::error::ErrorKind::Unauthorized, "signed_out", "请先登录"),
-            E::MobileTaken => AppError::field("mobile", "mobile_taken", "该手机号已注册").with_conflict(),
-            E::NotRegistered => AppError::field("mobile", "mobile_not_registered", "该手机号尚未注册"),
+            E::SignInRequired => AppError::new(crate::error::ErrorKind::Unauthorized, ErrorCode::SignedOut, "请先登录"),
+            E::MobileTaken => AppError::field("mobile", ErrorCode::MobileTaken, "该手机号已注册").with_conflict(),
+            E::NotRegistered => AppError::field("mobile", ErrorCode::MobileNotRegistered, "该手机号尚未注册"),
             E::Cooldown { retry_after } => {
                 let s = seconds_up(retry_after);
-                AppError::rate_limited("sms_cooldown", format!("发送太频繁，请{s}秒后再试"), s).with_field("sms_code")
+                AppError::rate_limited(ErrorCode::SmsCooldown, format!("发送太频繁，请{s}秒后再试"), s)
+                    .with_field("sms_code")
             }
             E::DailyCap { retry_after } => AppError::rate_limited(
-                "sms_daily_cap",
+                ErrorCode::SmsDailyCap,
                 "该手机号今天接收的验证码已达上限，请明天再试",
                 seconds_up(retry_after),
             )
             .with_field("sms_code"),
             E::IpCap { retry_after } => {
-                AppError::rate_limited("sms_ip_cap", "发送次数过多，请稍后再试", seconds_up(retry_after))
+                AppError::rate_limited(ErrorCode::SmsIpCap, "发送次数过多，请稍后再试", seconds_up(retry_after))
                     .with_field("sms_code")
             }
             E::SiteCap { retry_after } => {
-                AppError::rate_limited("sms_site_cap", "短信发送繁忙，请稍后再试", seconds_up(retry_after))
+                AppError::rate_limited(ErrorCode::SmsSiteCap, "短信发送繁忙，请稍后再试", seconds_up(retry_after))
                     .with_field("sms_code")
             }
             E::RecoveryCap { retry_after } => too_many_recovery_requests(retry_after).with_field("sms_code"),
@@ -234,8 +235,12 @@ impl From<SendSmsCodeError> for AppError {
             E::Db(e) => dependency_down("send_sms_code", "database", &e),
             E::Queue(e) => {
                 tracing::error!(error = %e, "send_sms_code: the delivery queue is unavailable");
-                AppError::new(crate::error::ErrorKind::Unavailable, "sms_send_failed", "短信发送失败，请稍后重试")
-                    .with_field("sms_code")
+                AppError::new(
+                    crate::error::ErrorKind::Unavailable,
+                    ErrorCode::SmsSendFailed,
+                    "短信发送失败，请稍后重试",
+                )
+                .with_field("sms_code")
             }
         }
     }

@@ -10,7 +10,7 @@ use crate::{
         db::{DbError, NewAttempt, NewSession, SessionRow, UserRow},
         tokens::{Claims, TokenError},
     },
-    error::{AppError, ErrorKind},
+    error::{AppError, ErrorCode, ErrorKind},
     wire::{ApplicationView, SessionView, SignedIn},
 };
 use std::time::Duration;
@@ -191,16 +191,18 @@ pub async fn end_all_sessions(core: &Core, auth: &Authenticated) -> Result<u64, 
 impl From<SessionError> for AppError {
     fn from(e: SessionError) -> AppError {
         match e {
-            SessionError::SignedOut => AppError::new(ErrorKind::Unauthorized, "signed_out", "请先登录"),
+            SessionError::SignedOut => AppError::new(ErrorKind::Unauthorized, ErrorCode::SignedOut, "请先登录"),
             SessionError::NoSuchSession => {
-                AppError::new(ErrorKind::NotFound, "no_such_session", "该会话不存在或已结束")
+                AppError::new(ErrorKind::NotFound, ErrorCode::NoSuchSession, "该会话不存在或已结束")
             }
             SessionError::NoSuchApplication => {
-                AppError::new(ErrorKind::NotFound, "no_such_application", "该应用未获授权或已取消")
+                AppError::new(ErrorKind::NotFound, ErrorCode::NoSuchApplication, "该应用未获授权或已取消")
             }
-            SessionError::AccountChanged => {
-                AppError::new(ErrorKind::Unauthorized, "account_changed", "账号的密码或状态刚刚发生变化，请重新登录")
-            }
+            SessionError::AccountChanged => AppError::new(
+                ErrorKind::Unauthorized,
+                ErrorCode::AccountChanged,
+                "账号的密码或状态刚刚发生变化，请重新登录",
+            ),
             SessionError::Db(e) => dependency_down("session", "database", &e),
             SessionError::Token(e) => internal("session", "token", &e),
         }

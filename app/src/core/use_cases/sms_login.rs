@@ -8,7 +8,7 @@ use super::{
 };
 use crate::{
     core::{Client, Core, db::DbError, store::StoreError},
-    error::{AppError, ErrorKind},
+    error::{AppError, ErrorCode, ErrorKind},
     rules::{Account, Mobile, MobileError, Purpose, SmsCode, SmsCodeError},
     wire::{SignedIn, SmsLoginForm},
 };
@@ -56,11 +56,13 @@ impl From<SmsLoginError> for AppError {
     fn from(e: SmsLoginError) -> AppError {
         use SmsLoginError as E;
         match e {
-            E::Mobile(e) => AppError::field("mobile", "mobile_invalid", e.message()),
-            E::SmsCode(e) => AppError::field("sms_code", "sms_code_invalid", e.message()),
+            E::Mobile(e) => AppError::field("mobile", ErrorCode::MobileInvalid, e.message()),
+            E::SmsCode(e) => AppError::field("sms_code", ErrorCode::SmsCodeInvalid, e.message()),
             E::SmsCodeRefused(e) => e.into(),
-            E::NotRegistered => AppError::field("mobile", "mobile_not_registered", "该手机号尚未注册"),
-            E::Disabled => AppError::new(ErrorKind::Forbidden, "account_disabled", "该账号已被停用，请联系客服"),
+            E::NotRegistered => AppError::field("mobile", ErrorCode::MobileNotRegistered, "该手机号尚未注册"),
+            E::Disabled => {
+                AppError::new(ErrorKind::Forbidden, ErrorCode::AccountDisabled, "该账号已被停用，请联系客服")
+            }
             E::Store(e) => dependency_down("sms_login", "store", &e),
             E::Db(e) => dependency_down("sms_login", "database", &e),
             E::Session(e) => e.into(),

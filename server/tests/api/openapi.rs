@@ -1,0 +1,141 @@
+//! `GET /api/v1/openapi.json`: the document describes every route the
+//! server answers under `/api/v1` and the OpenID Connect endpoints, and
+//! nothing else; it validates as OpenAPI 3.1 by openapi-spec-validator (a
+//! validator no one here wrote: PyPI, pinned in bench/fuzz/, its python in
+//! `FUZZ_PYTHON`); it names the rules in force.
+
+use crate::helpers::{Spawn, body, spawn, spawn_app};
+use serde_json::{Value, json};
+
+const METHODS: [&str; 7] = ["get", "post", "put", "patch", "delete", "options", "head"];
+
+async fn document(app: &crate::helpers::TestApp) -> Value {
+    let response = app.get("/api/v1/openapi.json").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    body(response).await
+}
+
+/// A request with `method` to `path`, its parameters filled with something:
+/// the status and, for a JSON answer, its `code`.
+async fn probe(app: &crate::helpers::TestApp, method: &str, path: &str) -> (u16, Option<String>) {
+    let concrete = path.split('/').map(|s| if s.starts_with('{') { "x" } else { s }).collect::<Vec<_>>().join("/");
+    let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+    let response = app
+        .client
+        .request(method, app.url(&concrete))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let code = response.json::<Value>().await.ok().and_then(|v| v["code"].as_str().map(str::to_owned));
+    (status, code)
+}
+
+#[tokio::test]
+async fn the_document_describes_every_route_and_nothing_else() {
+    let app = spawn_app().await;
+    let document = document(&app).await;
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1."), "{}", document["openapi"]);
+    let paths = document["paths"].as_object().unwrap();
+
+    // Each documented operation reaches a handler: not a 405, not the
+    // fallback's 404.
+    let mut operations = 0;
+    for (path, item) in paths {
+        assert!(path.starts_with("/api/v1/") || path.starts_with("/oauth2/") || path.starts_with("/.well-known/"));
+        for method in METHODS {
+            let (status, code) = probe(&app, method, path).await;
+            if item.get(method).is_some() {
+                operations += 1;
+                assert_ne!(status, 405, "{method} {path} is documented and not routed");
+                assert!(!(status == 404 && code.as_deref() == Some("not_found")), "{method} {path}: the fallback");
+            } else if method != "head" || item.get("get").is_none() {
+                // HEAD is answered wherever GET is, by HTTP's rule.
+                assert_eq!(status, 405, "{method} {path} is routed and not documented");
+            }
+        }
+    }
+    // The list the handlers were written for (and the development outbox's,
+    // on in tests): a route dropped from the list drops out of both.
+    assert_eq!(operations, 52, "{:#?}", paths.keys().collect::<Vec<_>>());
+
+    // A route can only be added through `routes!`, which documents it: the
+    // routers have no plain `.route(` call.
+    for file in ["src/api_v1/mod.rs", "src/oidc.rs"] {
+        let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + file).unwrap();
+        assert!(!source.contains(".route("), "{file} adds a route the document does not describe");
+    }
+}
+
+#[tokio::test]
+async fn the_development_routes_are_documented_only_where_they_exist() {
+    let env = vec![
+        ("APP_ENV", "production".to_string()),
+        ("SMS_PROVIDER", "log".to_string()),
+        ("PUBLIC_URL", "https://auth.example.com".to_string()),
+    ];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    let document = document(&app).await;
+    assert!(document["paths"].get("/api/v1/dev/outbox").is_none());
+    assert_eq!(probe(&app, "get", "/api/v1/dev/outbox").await, (404, Some("not_found".into())));
+}
+
+#[tokio::test]
+async fn the_document_names_the_rules_in_force_and_every_error_code() {
+    let app = spawn(Spawn {
+        env: vec![("PASSWORD_MIN_LENGTH", "10".into()), ("PASSWORD_MAX_LENGTH", "30".into())],
+        ..Spawn::default()
+    })
+    .await
+    .unwrap();
+    let document = document(&app).await;
+    let schemas = &document["components"]["schemas"];
+    let register = &schemas["RegisterForm"]["properties"];
+    assert_eq!(register["mobile"]["pattern"], app::rules::MOBILE_PATTERN);
+    assert_eq!(register["sms_code"]["pattern"], "^[0-9]{6}$");
+    assert_eq!(
+        (register["password"]["minLength"].clone(), register["password"]["maxLength"].clone()),
+        (json!(10), json!(30))
+    );
+    assert_eq!(register["username"]["pattern"], app::rules::USERNAME_PATTERN);
+    assert_eq!(schemas["SendSmsCodeForm"]["properties"]["purpose"]["enum"].as_array().unwrap().len(), 5);
+    let codes: Vec<&str> =
+        schemas["ErrorCode"]["enum"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    let all: Vec<&str> = app::error::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(codes, all);
+    assert!(codes.contains(&"sms_cooldown") && codes.contains(&"wrong_credentials"));
+    // A limit's answer says when to come back.
+    let limited = &document["paths"]["/api/v1/sms_codes"]["post"]["responses"]["429"];
+    assert!(limited["headers"]["Retry-After"].is_object(), "{limited}");
+    // Both ways to send the token.
+    let schemes = &document["components"]["securitySchemes"];
+    assert_eq!(
+        (schemes["bearer"]["scheme"].as_str(), schemes["cookie"]["in"].as_str()),
+        (Some("bearer"), Some("cookie"))
+    );
+    assert_eq!(document["paths"]["/api/v1/me"]["get"]["security"], json!([{ "bearer": [] }, { "cookie": [] }]));
+}
+
+/// openapi-spec-validator, the reference validator of the OpenAPI
+/// Initiative's schemas, reads the document as served.
+#[tokio::test]
+async fn the_document_validates_as_openapi_3_1() {
+    let Ok(python) = std::env::var("FUZZ_PYTHON") else {
+        assert!(std::env::var("REQUIRE_SERVICES").is_err(), "FUZZ_PYTHON must be set when services are required");
+        eprintln!("skipped: FUZZ_PYTHON is not set");
+        return;
+    };
+    let app = spawn_app().await;
+    let file = std::env::temp_dir().join(format!("openapi-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&file, serde_json::to_vec(&document(&app).await).unwrap()).unwrap();
+    let mut command = std::process::Command::new(&python);
+    command.args(["-m", "openapi_spec_validator", "--schema", "3.1.0"]).arg(&file);
+    let out = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
+    let _ = std::fs::remove_file(&file);
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("OK"), "{said}");
+}
