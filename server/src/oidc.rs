@@ -393,12 +393,8 @@ async fn userinfo(core: &Core, headers: &HeaderMap) -> Response {
         (status = 200, description = "Our page says what happened", content_type = "text/html", body = String),
         (status = 400, description = "A request we refuse: said on a page", content_type = "text/html", body = String),
     ))]
-async fn logout_get(
-    State(core): State<Core>,
-    headers: HeaderMap,
-    axum::extract::Query(params): axum::extract::Query<use_cases::LogoutParams>,
-) -> Response {
-    logout(&core, &headers, &params).await
+async fn logout_get(State(core): State<Core>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    logout_request(&core, &headers, query.unwrap_or_default().as_bytes()).await
 }
 
 /// RP-initiated sign-out, as a form post.
@@ -409,12 +405,18 @@ async fn logout_get(
         (status = 200, description = "Our page says what happened", content_type = "text/html", body = String),
         (status = 400, description = "A request we refuse: said on a page", content_type = "text/html", body = String),
     ))]
-async fn logout_post(
-    State(core): State<Core>,
-    headers: HeaderMap,
-    axum::extract::Form(params): axum::extract::Form<use_cases::LogoutParams>,
-) -> Response {
-    logout(&core, &headers, &params).await
+async fn logout_post(State(core): State<Core>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    logout_request(&core, &headers, &body).await
+}
+
+/// A sign-out request's parameters, as a query or a form body, read as
+/// `authorize_post` reads its form: what is no form (or another content
+/// type) is refused on our page, with the other refusals.
+async fn logout_request(core: &Core, headers: &HeaderMap, form: &[u8]) -> Response {
+    match serde_urlencoded::from_bytes::<LogoutParams>(form) {
+        Ok(params) => logout(core, headers, &params).await,
+        Err(_) => error_page(&AuthorizeError::Malformed("the request must be a form".into())),
+    }
 }
 
 /// RP-initiated sign-out: the session ends only for an ID token we issued

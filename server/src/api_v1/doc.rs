@@ -100,6 +100,7 @@ error_answers! {
 pub fn finish(document: utoipa::openapi::OpenApi, core: &Core) -> Value {
     let mut document = serde_json::to_value(document).expect("the document is JSON");
     shared_answers(&mut document);
+    links(&mut document);
     security_schemes(&mut document, core);
     rules(&mut document, core);
     document
@@ -126,6 +127,29 @@ fn shared_answers(document: &mut Value) {
                 ));
             }
         }
+    }
+}
+
+/// What one answer lets a client (and a stateful fuzzer) do next:
+/// registered, sign in with the same mobile and password; a session listed,
+/// end it.
+fn links(document: &mut Value) {
+    let paths = &mut document["paths"];
+    let registered = &mut paths["/api/v1/users"]["post"]["responses"]["201"];
+    if registered.is_object() {
+        registered["links"] = json!({ "SignIn": {
+            "operationId": "login",
+            "requestBody": { "account": "$request.body#/mobile", "password": "$request.body#/password" },
+            "description": "Sign in with what was registered",
+        }});
+    }
+    let listed = &mut paths["/api/v1/me/sessions"]["get"]["responses"]["200"];
+    if listed.is_object() {
+        listed["links"] = json!({ "EndSession": {
+            "operationId": "end_session",
+            "parameters": { "id": "$response.body#/0/id" },
+            "description": "End the first session listed",
+        }});
     }
 }
 

@@ -163,6 +163,36 @@ where
     }
 }
 
+/// `Query<T>` whose rejection (a repeated or malformed parameter) is a JSON
+/// 400 like every other error here, not axum's plain text.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(_) => Err(ApiError(AppError::bad_request("查询参数不正确"))),
+        }
+    }
+}
+
+/// `Path<T>` whose rejection (a segment that is not UTF-8 once decoded) is a
+/// JSON 400.
+pub struct ApiPath<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(_) => Err(ApiError(AppError::bad_request("路径参数不正确"))),
+        }
+    }
+}
+
 /// The caller, as the core sees it.
 pub struct ApiClient(pub Client);
 
@@ -252,7 +282,7 @@ struct CaptchaRequired {
 async fn login_captcha(
     State(core): State<Core>,
     ApiClient(client): ApiClient,
-    Query(_query): Query<AccountQuery>,
+    ApiQuery(_query): ApiQuery<AccountQuery>,
 ) -> Result<Json<CaptchaRequired>, ApiError> {
     let required = use_cases::ask_login_captcha(&core, &client).await?;
     Ok(Json(CaptchaRequired { required }))
@@ -345,7 +375,7 @@ async fn sessions(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Result<Js
 async fn end_session(
     State(core): State<Core>,
     ApiAuth(auth): ApiAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     use_cases::end_session(&core, &auth, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -477,7 +507,7 @@ async fn applications(
 async fn revoke_application(
     State(core): State<Core>,
     ApiAuth(auth): ApiAuth,
-    Path(client_id): Path<String>,
+    ApiPath(client_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     use_cases::revoke_application(&core, &auth, &client_id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -551,7 +581,10 @@ struct EmailVerified {
 #[utoipa::path(get, path = "/email/verify/{token}", tag = "e-mail",
     params(("token" = String, Path, description = "The link's token")),
     responses((status = 200, description = "Verified", body = EmailVerified), Invalid, Conflict))]
-async fn verify_email(State(core): State<Core>, Path(token): Path<String>) -> Result<Json<EmailVerified>, ApiError> {
+async fn verify_email(
+    State(core): State<Core>,
+    ApiPath(token): ApiPath<String>,
+) -> Result<Json<EmailVerified>, ApiError> {
     let email = use_cases::verify_email(&core, &token).await?;
     Ok(Json(EmailVerified { email, verified: true }))
 }
@@ -578,7 +611,10 @@ struct LinkUsable {
 #[utoipa::path(get, path = "/password/reset/{token}", tag = "recovery",
     params(("token" = String, Path, description = "The link's token")),
     responses((status = 200, description = "Usable", body = LinkUsable), Invalid))]
-async fn reset_link_status(State(core): State<Core>, Path(token): Path<String>) -> Result<Json<LinkUsable>, ApiError> {
+async fn reset_link_status(
+    State(core): State<Core>,
+    ApiPath(token): ApiPath<String>,
+) -> Result<Json<LinkUsable>, ApiError> {
     use_cases::reset_link_status(&core, &token).await?;
     Ok(Json(LinkUsable { usable: true }))
 }
@@ -627,7 +663,7 @@ async fn not_found() -> ApiError {
 async fn image_code(
     State(core): State<Core>,
     ApiClient(client): ApiClient,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let png = use_cases::issue_captcha(&core, &client, &id).await?;
     Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png).into_response())
@@ -658,8 +694,8 @@ struct PowAnswer {
 async fn pow_challenge(
     State(core): State<Core>,
     ApiClient(client): ApiClient,
-    Path(id): Path<String>,
-    Query(query): Query<PurposeQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PurposeQuery>,
 ) -> Result<Json<PowAnswer>, ApiError> {
     let purpose = query.purpose.unwrap_or_else(|| "register".into());
     let challenge = use_cases::issue_pow_challenge(&core, &client, &id, &purpose).await?;
@@ -703,8 +739,8 @@ async fn send_sms_code(
     responses((status = 200, description = "The cooldown", body = SmsCooldown), BadBody, Invalid))]
 async fn sms_cooldown(
     State(core): State<Core>,
-    Path(mobile): Path<String>,
-    Query(query): Query<PurposeQuery>,
+    ApiPath(mobile): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PurposeQuery>,
 ) -> Result<Json<SmsCooldown>, ApiError> {
     let purpose = query.purpose.unwrap_or_else(|| "register".into());
     Ok(Json(use_cases::sms_cooldown(&core, &mobile, &purpose).await?))
@@ -724,7 +760,7 @@ struct MobileCount {
 async fn mobile_count(
     State(core): State<Core>,
     ApiClient(client): ApiClient,
-    Path(mobile): Path<String>,
+    ApiPath(mobile): ApiPath<String>,
 ) -> Result<Json<MobileCount>, ApiError> {
     let count = use_cases::count_mobile(&core, &client, &mobile).await?;
     Ok(Json(MobileCount { mobile, count }))
@@ -744,7 +780,7 @@ struct UsernameCount {
 async fn username_count(
     State(core): State<Core>,
     ApiClient(client): ApiClient,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
 ) -> Result<Json<UsernameCount>, ApiError> {
     let count = use_cases::count_username(&core, &client, &username).await?;
     Ok(Json(UsernameCount { username, count }))

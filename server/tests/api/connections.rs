@@ -109,6 +109,13 @@ async fn unknown_methods_are_refused_before_anything_records_them() {
     assert!(grown_kib < 16 * 1024, "RSS grew by {grown_kib} KiB");
     // A known method still works, and is counted.
     assert_eq!(server.app.client.get(format!("{address}/health/live")).send().await.unwrap().status(), 200);
+    // A method of a name's length that no route takes: 405 and what it takes.
+    for method in ["TRACE", "QUERY"] {
+        let request = format!("{method} /api/v1/legal HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let said = raw_request(address, request.as_bytes()).await;
+        assert!(said.starts_with("HTTP/1.1 405"), "{method}: {}", &said[..said.len().min(200)]);
+        assert!(said.to_ascii_lowercase().contains("allow: get,head"), "{said}");
+    }
 }
 
 /// `n` connections from `source` (another loopback address than the

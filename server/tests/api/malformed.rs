@@ -40,6 +40,15 @@ async fn an_unknown_purpose_is_a_400() {
     assert_error(cooldown, 400, "bad_request", Some("purpose")).await;
 }
 
+/// Found by Schemathesis: axum's own rejections were plain text.
+#[tokio::test]
+async fn a_repeated_query_parameter_or_a_path_that_is_not_utf8_is_a_json_400() {
+    let app = spawn_app().await;
+    let repeated = app.get("/api/v1/sms_codes/13800138000/cooldown?purpose=login&purpose=login").await;
+    assert_error(repeated, 400, "bad_request", None).await;
+    assert_error(app.get("/api/v1/mobiles/%FF/count").await, 400, "bad_request", None).await;
+}
+
 #[tokio::test]
 async fn a_body_over_64_kib_is_a_413() {
     let app = spawn_app().await;
