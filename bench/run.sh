@@ -37,6 +37,6 @@ BENCH_URL="http://127.0.0.1:$port" BENCH_ACCOUNT=benchuser BENCH_OTHER_ACCOUNT=b
 # The captcha: drawing cost, and what a captcha-solving OCR model reads of
 # it (ddddocr, pinned, in a virtualenv of its own under target/).
 cargo build --release -p bench --bin captchas --quiet
-ocr_python=$(bash bench/ocr/venv.sh)
+ocr_python=$(bash bench/venv.sh ocr)
 ./target/release/captchas "$dir/captchas"
 echo "OCR adversaries (ddddocr 1.6.1, tesseract) on 300 captchas: $("$ocr_python" bench/ocr/solve_rate.py "$dir/captchas")"

@@ -39,10 +39,10 @@ RUSTFLAGS="" cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warn
 step "unit and integration tests"
 start_services
 # The SMS providers' official SDKs, which the fake providers must accept.
-SMS_SDK_PYTHON=$(bash bench/sms-sdk/venv.sh)
+SMS_SDK_PYTHON=$(bash bench/venv.sh sms-sdk)
 export SMS_SDK_PYTHON
 # The API's outside checkers: openapi-spec-validator, Schemathesis.
-FUZZ_PYTHON=$(bash bench/fuzz/venv.sh)
+FUZZ_PYTHON=$(bash bench/venv.sh fuzz)
 export FUZZ_PYTHON
 # Tests run four at a time: most of their time is waiting (on the delivery
 # worker, on windows and leases), so more than the cores keeps them busy. A
@@ -93,7 +93,7 @@ fi
 step "captcha against an OCR adversary (ddddocr, pinned: bench/ocr/)"
 # 600 captchas through the public API, answers from the dev outbox; fails
 # when ddddocr reads 5 % or more of them whole.
-ocr_python=$(bash bench/ocr/venv.sh)
+ocr_python=$(bash bench/venv.sh ocr)
 "$ocr_python" bench/ocr/solve_rate.py "http://127.0.0.1:$port" --count 600 --max 0.05
 
 step "the API under Schemathesis (pinned: bench/fuzz/), against the release build"

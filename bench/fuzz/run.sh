@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 base=$1 server=$2 seconds=${3:-120}
-python=$(bash bench/fuzz/venv.sh)
+python=$(bash bench/venv.sh fuzz)
 mobile=13900139$(printf '%03d' $((RANDOM % 1000)))
 password="Fuzz-$RANDOM-pass"
 "$server" user create --mobile "$mobile" --password "$password" --username "fuzz$RANDOM" --accepted >/dev/null

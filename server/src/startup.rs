@@ -322,7 +322,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
             }
         }
     };
-    let (api, oidc, _) = api_routes(&core);
+    let (api, oidc) = api_routes(&core);
     let mut router = Router::<LeptosOptions>::new();
     if core.outbox.is_some() {
         router = router.merge(crate::dev::router(core.clone()));
@@ -364,7 +364,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
 
 /// `/api/v1`'s router, the OpenID Connect endpoints', and the OpenAPI
 /// document that describes both, which `/api/v1/openapi.json` serves.
-pub fn api_routes(core: &Core) -> (Router<LeptosOptions>, Router<LeptosOptions>, serde_json::Value) {
+fn api_routes(core: &Core) -> (Router<LeptosOptions>, Router<LeptosOptions>) {
     let (api, api_doc) = api_v1::routes(core.clone()).split_for_parts();
     let (oidc, oidc_doc) = crate::oidc::routes(core.clone());
     let mut document = api_v1::doc::root().nest("/api/v1", api_doc);
@@ -372,7 +372,7 @@ pub fn api_routes(core: &Core) -> (Router<LeptosOptions>, Router<LeptosOptions>,
     let document = api_v1::doc::finish(document, core);
     let bytes = serde_json::to_vec(&document).unwrap_or_default();
     let api = api.layer(axum::Extension(api_v1::Document(bytes.into())));
-    (api.with_state(()), oidc, document)
+    (api.with_state(()), oidc)
 }
 
 /// Server functions answer 500 for every error they raise before our code

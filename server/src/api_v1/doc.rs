@@ -207,19 +207,19 @@ fn rules(document: &mut Value, core: &Core) {
         merge(&mut document["components"]["schemas"][schema]["properties"][field], rule);
     }
     merge(&mut document["components"]["schemas"]["UpdateMe"]["properties"]["nickname"], &nickname);
-    let parameters: [(&str, &str, &Value); 4] = [
+    let uuid = json!({ "format": "uuid" });
+    let parameters: [(&str, &str, &Value); 7] = [
         ("/api/v1/mobiles/{mobile}/count", "mobile", &mobile),
         ("/api/v1/sms_codes/{mobile}/cooldown", "mobile", &mobile),
         ("/api/v1/usernames/{username}/count", "username", &username),
         ("/api/v1/sms_codes/{mobile}/cooldown", "purpose", &purpose),
+        ("/api/v1/image_codes/{id}/pow", "purpose", &purpose),
+        ("/api/v1/image_codes/{id}", "id", &uuid),
+        ("/api/v1/image_codes/{id}/pow", "id", &uuid),
     ];
     for (path, name, rule) in parameters {
         merge_parameter(document, path, name, rule);
     }
-    merge_parameter(document, "/api/v1/image_codes/{id}/pow", "purpose", &purpose);
-    let uuid = json!({ "format": "uuid" });
-    merge_parameter(document, "/api/v1/image_codes/{id}", "id", &uuid);
-    merge_parameter(document, "/api/v1/image_codes/{id}/pow", "id", &uuid);
 }
 
 /// `rule`'s keys into a schema (or a property's schema), beside its own.
