@@ -49,10 +49,20 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-# Playwright and binaryen's wasm-opt (the npm one: see the README).
+# Playwright, binaryen's wasm-opt (the npm one: see the README), the API
+# reference page's renderer and the client generator the tests use.
 if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@playwright/test ] \
    || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
-  log "npm ci (end2end: Playwright, binaryen)"
-  (cd end2end && npm ci --no-audit --no-fund)
+  log "npm ci (end2end: Playwright, binaryen, swagger-ui-dist, openapi-typescript)"
+  # swagger-ui-dist's dependency @scarf/scarf reports installs home unless told not to.
+  (cd end2end && SCARF_ANALYTICS=false npm ci --no-audit --no-fund)
+fi
+# The API reference page's renderer (swagger-ui-dist, pinned there too),
+# served from the site: the build copies public/ into it.
+renderer=end2end/node_modules/swagger-ui-dist
+if ! cmp -s "$renderer/swagger-ui-bundle.js" public/vendor/swagger-ui/swagger-ui-bundle.js; then
+  log "public/vendor/swagger-ui (from npm's swagger-ui-dist)"
+  mkdir -p public/vendor/swagger-ui
+  cp "$renderer"/{swagger-ui-bundle.js,swagger-ui.css,LICENSE,NOTICE} public/vendor/swagger-ui/
 fi
 log "ready"

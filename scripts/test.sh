@@ -78,6 +78,12 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null || { cat "$e2e_dir/server.log"; exit 1; }
+# The client an app team would make: TypeScript types generated from this
+# server's document (openapi-typescript, pinned in end2end/), and the suite
+# type-checked against them; tests/api-client.spec.ts registers and signs in
+# through that client (openapi-fetch).
+(cd end2end && openapi-typescript "http://127.0.0.1:$port/api/v1/openapi.json" -o generated/openapi.d.ts \
+  && tsc -p tsconfig.json --noEmit)
 # On failure the server's last lines come first and Playwright's summary of
 # what failed last, so the end of the output (all CI may keep) names the test.
 if ! (cd end2end && BASE_URL="http://127.0.0.1:$port" MAILDEV_URL="$TEST_MAILDEV_URL" npx playwright test 2>&1 | tee "$e2e_dir/playwright.log"; exit "${PIPESTATUS[0]}"); then

@@ -19,6 +19,17 @@ password="Fuzz-$RANDOM-pass"
 # bench/fuzz/hooks.py signs in with it, again whenever the fuzzer's own
 # requests ended the session.
 export FUZZ_BASE_URL=$base FUZZ_ACCOUNT=$mobile FUZZ_PASSWORD=$password
+# A confidential client (first party: no consent asked), whose credentials
+# take the fuzzer past client authentication at the token, introspection and
+# revocation endpoints, and whose access token reaches userinfo.
+redirect_uri=http://127.0.0.1:9/fuzz/callback
+client=$("$server" clients create --name fuzz --redirect-uri "$redirect_uri" | tail -n 1)
+FUZZ_CLIENT_ID=$("$python" -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$client")
+FUZZ_CLIENT_SECRET=$("$python" -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$client")
+# The session cookie's name, as the document says it (it depends on https).
+FUZZ_COOKIE=$(curl -fsS "$base/api/v1/openapi.json" \
+  | "$python" -c 'import json,sys; print(json.load(sys.stdin)["components"]["securitySchemes"]["cookie"]["name"])')
+export FUZZ_CLIENT_ID FUZZ_CLIENT_SECRET FUZZ_REDIRECT_URI=$redirect_uri FUZZ_COOKIE
 export PYTHONPATH=bench/fuzz SCHEMATHESIS_HOOKS=hooks
 # One worker: Hypothesis parses lambdas' sources with `ast`, which CPython
 # 3.11 can break when threads do it at once (a SystemError in the run).

@@ -58,19 +58,24 @@ export async function sendCode(page: Page, mobile: string): Promise<string> {
   return outboxCode("sms", mobile);
 }
 
-/** Registers `mobile` through the JSON API (a fixture for "taken" cases). */
-/** The proof of work for captcha `id`, found as docs/api.md's solver does. */
-export async function solvePow(request: APIRequestContext, id: string, purpose: string) {
-  const { challenge, bits } = await (await request.get(`/api/v1/image_codes/${id}/pow?purpose=${purpose}`)).json();
-  if (challenge === null) return { pow_challenge: "", pow_nonce: "" };
+/** The proof of work for a challenge from `GET /image_codes/{id}/pow`,
+ * found as docs/api.md's solver does (empty fields when none is asked). */
+export function powFor({ challenge, bits }: { challenge?: string | null; bits: number }) {
+  if (!challenge) return { pow_challenge: "", pow_nonce: "" };
   for (let nonce = 0; ; nonce++) {
     const digest = createHash("sha256").update(`${challenge}${nonce}`).digest();
     if (BigInt("0x" + digest.toString("hex")) >> BigInt(256 - bits) === 0n) {
-      return { pow_challenge: challenge as string, pow_nonce: String(nonce) };
+      return { pow_challenge: challenge, pow_nonce: String(nonce) };
     }
   }
 }
 
+/** The proof of work for captcha `id`. */
+export async function solvePow(request: APIRequestContext, id: string, purpose: string) {
+  return powFor(await (await request.get(`/api/v1/image_codes/${id}/pow?purpose=${purpose}`)).json());
+}
+
+/** Registers `mobile` through the JSON API (a fixture for "taken" cases). */
 export async function registerThroughApi(request: APIRequestContext, mobile: string) {
   const id = crypto.randomUUID();
   expect((await request.get(`/api/v1/image_codes/${id}`)).ok()).toBeTruthy();

@@ -1,6 +1,7 @@
 //! The server: configuration, composition of the app, the JSON API, health
 //! checks, metrics and logging. `main.rs` only starts it.
 
+pub mod api_docs;
 pub mod api_v1;
 pub mod cli;
 pub mod config;

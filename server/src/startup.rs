@@ -333,6 +333,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
             move || shell(options.clone())
         })
         .nest("/api/v1", api)
+        .merge(crate::api_docs::router())
         .nest("/health", crate::health::router(core.clone()))
         .merge(oidc)
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))

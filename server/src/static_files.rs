@@ -18,7 +18,8 @@ use leptos::config::LeptosOptions;
 /// A year: the longest `max-age` browsers honour.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
-/// Files from `public/` (the favicon) keep their names across releases.
+/// Files from `public/` (the favicon, the API reference page's renderer and
+/// its start) keep their names across releases: a day, then asked again.
 const PUBLIC_FILES: &str = "public, max-age=86400";
 
 /// Whether this build serves its bundle under hashed names: the hashes file
@@ -36,7 +37,10 @@ pub fn serves_hashed_names(options: &LeptosOptions) -> bool {
 pub async fn cache_headers(State(hashed): State<bool>, request: Request, next: Next) -> Response {
     let is_get = matches!(*request.method(), Method::GET | Method::HEAD);
     let bundle = request.uri().path().starts_with("/pkg/");
-    let public_file = request.uri().path() == "/favicon.svg";
+    let path = request.uri().path();
+    let public_file = path == "/favicon.svg"
+        || path == "/api-docs.js"
+        || path.strip_prefix(crate::api_docs::RENDERER_DIR).is_some_and(|rest| rest.starts_with('/'));
     let mut response = next.run(request).await;
     if !is_get || !response.status().is_success() || response.headers().contains_key(header::CACHE_CONTROL) {
         return response;

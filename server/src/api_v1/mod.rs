@@ -245,6 +245,13 @@ fn cleared_cookie(core: &Core, status: StatusCode) -> Response {
 /// After three failures from one address the captcha is asked for
 /// (`image_code_required`; see `GET /login/captcha`); ten failures lock the
 /// account for a while (429 with `Retry-After`; SMS sign-in still works).
+///
+/// Refusals: `wrong_credentials` (401, field `password`); `image_code_required`,
+/// `image_code_wrong`, `image_code_expired` (422, field `text`: send
+/// `image_code_id` and `text`); `account_locked` (429); `account_disabled`
+/// (403); `busy` (503: the password-hashing queue is full). `remember: true`
+/// makes the session and cookie last 14 days; without it the cookie ends with
+/// the browser and the token lasts a day.
 #[utoipa::path(post, path = "/login", tag = "sign-in", request_body = LoginForm,
     responses(
         (status = 200, description = "Signed in: the token, also set as the session cookie", body = SignedIn),
@@ -277,6 +284,10 @@ struct CaptchaRequired {
 }
 
 /// Whether the next password sign-in from this address needs the captcha.
+///
+/// By this address's own failures (or `LOGIN_CAPTCHA=always`), never by an
+/// account's, so the answer says nothing about any account. Limited like the
+/// lookups (`too_many_lookups`, 429).
 #[utoipa::path(get, path = "/login/captcha", tag = "sign-in", params(AccountQuery),
     responses((status = 200, description = "The answer", body = CaptchaRequired), BadBody))]
 async fn login_captcha(
@@ -289,6 +300,10 @@ async fn login_captcha(
 }
 
 /// Sign in with the mobile and a code sent for `login`.
+///
+/// Refusals: `mobile_invalid`, `mobile_not_registered`, `sms_code_wrong`
+/// (with the tries left), `sms_code_dead`, `sms_code_expired` (422);
+/// `account_disabled` (403).
 #[utoipa::path(post, path = "/sms_login", tag = "sign-in", request_body = SmsLoginForm,
     responses(
         (status = 200, description = "Signed in: the token, also set as the session cookie", body = SignedIn),
@@ -348,6 +363,9 @@ async fn update_me(
 }
 
 /// Change the password; every other session ends.
+///
+/// Refusals: `old_password_wrong`, `password_invalid`, `password_mismatch`
+/// (422); `password_checks_locked` (429).
 #[utoipa::path(put, path = "/me/password", tag = "account", request_body = ChangePasswordForm,
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 204, description = "Changed"), BadBody, Invalid, SignedOut, Limited))]
@@ -369,6 +387,8 @@ async fn sessions(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Result<Js
 }
 
 /// End one session of this account.
+///
+/// Its token is refused from then on. `no_such_session` (404).
 #[utoipa::path(delete, path = "/me/sessions/{id}", tag = "account", security(("bearer" = []), ("cookie" = [])),
     params(("id" = String, Path, description = "A session's id, from `GET /me/sessions`")),
     responses((status = 204, description = "Ended"), SignedOut, Missing))]
@@ -394,6 +414,11 @@ async fn end_all_sessions(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> R
 ///
 /// 202 with `delete_after` while the cooling-off period runs (every session
 /// ends, this one too); 200 with `erased: true` when there is none.
+///
+/// `ACCOUNT_DELETION_DAYS` (7) decides the period; a notice goes to the
+/// verified e-mail, else by SMS. Refusals: `password_wrong`, `proof_required`,
+/// `sms_code_invalid`, `sms_code_wrong`, `sms_code_expired` (422);
+/// `password_checks_locked` (429); `deletion_pending` (409).
 #[utoipa::path(post, path = "/me/deletion", tag = "account", request_body = DeletionForm,
     security(("bearer" = []), ("cookie" = [])),
     responses(
@@ -414,6 +439,8 @@ async fn request_deletion(
 }
 
 /// 撤销注销, signed in during the cooling-off period.
+///
+/// `no_deletion_pending` (409).
 #[utoipa::path(delete, path = "/me/deletion", tag = "account", security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Cancelled", body = DeletionStatus), SignedOut, Conflict))]
 async fn cancel_deletion(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Result<Json<DeletionStatus>, ApiError> {
@@ -421,6 +448,10 @@ async fn cancel_deletion(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Re
 }
 
 /// A copy of everything kept of this person, as a file to save.
+///
+/// The full profile (mobile and e-mail unmasked), consents with address and
+/// user agent, sessions, every sign-in attempt, applications, and the records
+/// of what was sent (never a code, never the password hash).
 #[utoipa::path(get, path = "/me/export", tag = "account", security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The account, its sessions, sign-in history, acceptances, applications \
@@ -452,6 +483,8 @@ struct AcceptForm {
 }
 
 /// Accept the version in force of a text.
+///
+/// `version_not_current` (409: read `GET /legal`), `unknown_kind` (422).
 #[utoipa::path(post, path = "/me/consents", tag = "account", request_body = AcceptForm,
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 204, description = "Recorded"), BadBody, Invalid, SignedOut, Conflict))]
@@ -500,6 +533,8 @@ async fn applications(
 }
 
 /// Take back an application's access: its tokens die at once.
+///
+/// Its consent is forgotten too. `no_such_application` (404).
 #[utoipa::path(delete, path = "/me/applications/{client_id}", tag = "account",
     security(("bearer" = []), ("cookie" = [])),
     params(("client_id" = String, Path, description = "The application's client id")),
@@ -529,6 +564,12 @@ async fn email_status(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Resul
 
 /// Bind (or change to) an address: a link goes to it, and it counts once
 /// opened.
+///
+/// `sms_code` is a code sent to the account's own mobile for `bind_email`:
+/// the phone is the account's root. Refusals: `password_wrong`,
+/// `email_invalid`, `email_already_bound`, `sms_code_invalid`,
+/// `sms_code_wrong`, `sms_code_expired` (422); `email_taken` (409: another
+/// account verified it); `email_cooldown`, `email_daily_cap` (429).
 #[utoipa::path(put, path = "/me/email", tag = "e-mail", request_body = BindEmailForm,
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 202, description = "The link is on its way", body = EmailStatus),
@@ -543,6 +584,9 @@ async fn bind_email(
 }
 
 /// Send the waiting address's link again.
+///
+/// A new link replaces the waiting one. `no_pending_email` (422),
+/// `email_cooldown` (429).
 #[utoipa::path(post, path = "/me/email/resend", tag = "e-mail", security(("bearer" = []), ("cookie" = [])),
     responses((status = 202, description = "The link is on its way", body = EmailStatus), Invalid, SignedOut, Limited))]
 async fn resend_email_link(
@@ -558,6 +602,8 @@ struct PasswordBody {
 }
 
 /// Remove the account's e-mail (the password proves who asks).
+///
+/// Verified or waiting. `password_wrong`, `no_email` (422).
 #[utoipa::path(delete, path = "/me/email", tag = "e-mail", request_body = PasswordBody,
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 204, description = "Removed"), BadBody, Invalid, SignedOut, Limited))]
@@ -578,6 +624,10 @@ struct EmailVerified {
 }
 
 /// Open a verification link: the address counts from now on.
+///
+/// Call it when the person confirms, not when a link is merely opened (mail
+/// scanners open links). `link_unknown`, `link_expired`, `link_used` (422);
+/// `email_taken` (409).
 #[utoipa::path(get, path = "/email/verify/{token}", tag = "e-mail",
     params(("token" = String, Path, description = "The link's token")),
     responses((status = 200, description = "Verified", body = EmailVerified), Invalid, Conflict))]
@@ -591,6 +641,13 @@ async fn verify_email(
 
 /// Ask for a reset: a link to a verified e-mail, or a code to the mobile
 /// (after the captcha). The answer is the same whether an account exists.
+///
+/// By e-mail: `email`, `image_code_id`, `text`. By SMS: `mobile`, the
+/// captcha and its proof of work for `reset_password`, as `POST /sms_codes`
+/// (with its refusals; an unregistered number: `mobile_not_registered`).
+/// Refusals: `address_required`, `email_invalid`, `image_code_*` (422);
+/// `too_many_recovery_requests` (429, every request counted),
+/// `recovery_cooldown`, `recovery_daily_cap` (429).
 #[utoipa::path(post, path = "/password/forgot", tag = "recovery", request_body = ForgotPasswordForm,
     responses((status = 202, description = "Sent, if there is an account to send to", body = RecoverySent),
         BadBody, Invalid, Limited))]
@@ -608,6 +665,8 @@ struct LinkUsable {
 }
 
 /// Whether a reset link can still be used (before the person types).
+///
+/// `link_unknown`, `link_expired`, `link_used` (422).
 #[utoipa::path(get, path = "/password/reset/{token}", tag = "recovery",
     params(("token" = String, Path, description = "The link's token")),
     responses((status = 200, description = "Usable", body = LinkUsable), Invalid))]
@@ -621,6 +680,13 @@ async fn reset_link_status(
 
 /// Set a new password with a link's token, or a mobile and its code for
 /// `reset_password`; every session ends.
+///
+/// A link or a code works once. Sign-in failures and the lock are cleared,
+/// a notice goes out, a waiting e-mail link dies. After a reset by SMS of an
+/// account with a verified e-mail, the answer names it (masked) with a ticket
+/// for `POST /password/remove-email`. Refusals: `password_invalid`,
+/// `password_mismatch` (422, the link or code stays usable), `link_unknown`,
+/// `link_expired`, `link_used`, the `sms_code_*` refusals (422).
 #[utoipa::path(post, path = "/password/reset", tag = "recovery", request_body = ResetPasswordForm,
     responses((status = 200, description = "Reset", body = PasswordResetDone), BadBody, Invalid, Limited))]
 async fn reset_password(
@@ -638,6 +704,9 @@ struct RemovalTicket {
 }
 
 /// After a reset by SMS: remove the e-mail the reset's answer named.
+///
+/// The ticket is signed, works for 10 minutes and only until the password
+/// changes again: `link_unknown`, `link_expired`, `link_used` (422).
 #[utoipa::path(post, path = "/password/remove-email", tag = "recovery", request_body = RemovalTicket,
     responses((status = 204, description = "Removed"), BadBody, Invalid))]
 async fn remove_email_after_reset(
@@ -654,6 +723,9 @@ async fn not_found() -> ApiError {
 
 /// A captcha image for the id the client made up (a UUID); the same id
 /// gets a new image each time, and only the newest answer works.
+///
+/// The answer (4 characters, case-insensitive) is kept 5 minutes and works
+/// once, right or wrong. Limited per address (`too_many_captchas`, 429).
 #[utoipa::path(get, path = "/image_codes/{id}", tag = "codes",
     params(("id" = String, Path, description = "A UUID the client made")),
     responses(
@@ -688,6 +760,11 @@ struct PowAnswer {
 
 /// The proof-of-work challenge for a captcha, for sending a code for
 /// `purpose`.
+///
+/// Ask after the image: a challenge is issued only for a live captcha
+/// (`image_code_expired`, 422); it is bound to that captcha and the purpose.
+/// `bits` grows for an address that sent many codes in the hour.
+/// `challenge` is null when no proof is needed (`POW_BITS=0`).
 #[utoipa::path(get, path = "/image_codes/{id}/pow", tag = "codes",
     params(("id" = String, Path, description = "The captcha's id"), PurposeQuery),
     responses((status = 200, description = "The challenge", body = PowAnswer), BadBody, Invalid, Limited))]
@@ -710,6 +787,13 @@ async fn pow_challenge(
 /// `bind_email` and `delete_account` codes go to the signed-in account's own
 /// number (send the token). One number gets a code a minute; one address
 /// and the whole site have caps too (429 with `Retry-After`).
+///
+/// Refusals: `mobile_invalid`, `image_code_invalid`, `image_code_expired`,
+/// `image_code_wrong`, `pow_required`, `pow_invalid`, `pow_expired` (422);
+/// `mobile_taken` (409, for `register`), `mobile_not_registered` (422, for
+/// `login` and `reset_password`); `sms_cooldown`, `sms_daily_cap`,
+/// `sms_ip_cap`, `sms_site_cap`, `too_many_lookups` (429); `sms_send_failed`
+/// (503: nothing was counted).
 #[utoipa::path(post, path = "/sms_codes", tag = "codes", request_body = SendSmsCodeForm,
     security((), ("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Queued for sending", body = SmsSent),
@@ -734,6 +818,10 @@ async fn send_sms_code(
 
 /// Seconds until the next code to this number, and why the provider
 /// refused the last one, if it did.
+///
+/// `refusal.code` is `sms_provider_too_frequent`, `sms_provider_daily_limit`,
+/// `sms_provider_blocked` or `sms_provider_invalid_number` when the provider
+/// refused the last code for good; the number may then ask again at once.
 #[utoipa::path(get, path = "/sms_codes/{mobile}/cooldown", tag = "codes",
     params(("mobile" = String, Path, description = "The mobile number"), PurposeQuery),
     responses((status = 200, description = "The cooldown", body = SmsCooldown), BadBody, Invalid))]
@@ -754,6 +842,9 @@ struct MobileCount {
 }
 
 /// Whether a mobile is taken (the seeds' lookup; limited per address).
+///
+/// `LOOKUPS_PER_MINUTE` per address (`too_many_lookups`, 429), a budget
+/// shared with every answer that says whether an account exists.
 #[utoipa::path(get, path = "/mobiles/{mobile}/count", tag = "codes",
     params(("mobile" = String, Path, description = "The mobile number")),
     responses((status = 200, description = "The count", body = MobileCount), Invalid, Limited))]
@@ -788,6 +879,13 @@ async fn username_count(
 
 /// Register with the mobile, a password and the code sent for `register`;
 /// signed in at once.
+///
+/// The terms and privacy policy in force are accepted with `allow: true`
+/// and recorded. Refusals: a field rule (422, `field` names it),
+/// `sms_code_wrong` (with the tries left), `sms_code_dead`,
+/// `sms_code_expired` (422); `mobile_taken`, `username_taken` (409; each
+/// `username_taken` costs a lookup: `too_many_lookups`, 429). Simultaneous
+/// submits for one number make one account.
 #[utoipa::path(post, path = "/users", tag = "sign-in", request_body = RegisterForm,
     responses(
         (status = 201, description = "Registered and signed in: the token, also set as the session cookie",

@@ -2,7 +2,9 @@
 //! server answers under `/api/v1` and the OpenID Connect endpoints, and
 //! nothing else; it validates as OpenAPI 3.1 by openapi-spec-validator (a
 //! validator no one here wrote: PyPI, pinned in bench/fuzz/, its python in
-//! `FUZZ_PYTHON`); it names the rules in force.
+//! `FUZZ_PYTHON`); it names the rules in force. `/api/docs`, the page that
+//! draws it for people, runs only this site's scripts (Playwright draws it
+//! in Chromium: end2end/tests/api-reference.spec.ts).
 
 use crate::helpers::{Spawn, body, spawn, spawn_app};
 use serde_json::{Value, json};
@@ -81,6 +83,37 @@ async fn the_development_routes_are_documented_only_where_they_exist() {
     let document = document(&app).await;
     assert!(document["paths"].get("/api/v1/dev/outbox").is_none());
     assert_eq!(probe(&app, "get", "/api/v1/dev/outbox").await, (404, Some("not_found".into())));
+    reference_page(&app).await;
+}
+
+/// `/api/docs` loads its renderer and its start from this site only, each
+/// script with the nonce the page's policy names (so nothing injected runs),
+/// and links the document for a reader without script.
+async fn reference_page(app: &crate::helpers::TestApp) {
+    let response = app.get("/api/docs").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+    let policy = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let html = response.text().await.unwrap();
+    let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).unwrap();
+    assert!(policy.contains("'strict-dynamic'") && !policy.contains("unsafe-inline"), "{policy}");
+    let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+    assert_eq!(scripts.len(), 2, "{html}");
+    for script in scripts {
+        assert!(script.starts_with(&format!(" nonce=\"{nonce}\" src=\"/")), "{script}");
+    }
+    for link in html.split(" href=\"").skip(1).chain(html.split(" src=\"").skip(1)) {
+        assert!(link.starts_with('/') && !link.starts_with("//"), "not from this site: {link}");
+    }
+    assert!(html.contains("href=\"/api/v1/openapi.json\""), "{html}");
+    // Another request, another nonce.
+    let again = app.get("/api/docs").await;
+    assert!(!again.headers()["content-security-policy"].to_str().unwrap().contains(nonce));
+}
+
+#[tokio::test]
+async fn the_reference_page_is_served_in_development_too() {
+    reference_page(&spawn_app().await).await;
 }
 
 #[tokio::test]
