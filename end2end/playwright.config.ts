@@ -13,6 +13,9 @@ export default defineConfig({
   outputDir: "test-results",
   use: {
     baseURL: process.env.BASE_URL ?? "http://127.0.0.1:3000",
+    // The pages follow Accept-Language: the suite reads them in Chinese
+    // (tests/language.spec.ts asks for English itself).
+    locale: "zh-CN",
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
     launchOptions: {

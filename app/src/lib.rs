@@ -5,14 +5,16 @@
 pub mod api;
 pub mod components;
 pub mod error;
+pub mod i18n;
 pub mod pages;
 pub mod rules;
+pub mod session;
 pub mod wire;
 
 #[cfg(feature = "ssr")]
 pub mod core;
 
-use error::AppError;
+use i18n::Texts;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
@@ -20,16 +22,21 @@ use leptos_router::{
     components::{Route, Router, Routes},
     lazy_route,
 };
-use wire::SessionInfo;
+use session::Session;
 
 /// The page around the app. Its Content-Security-Policy (with the nonce
 /// Leptos puts on its scripts) is set by the server for every HTML response.
+///
+/// The page is in the request's language (`i18n`): `<html lang>` says which,
+/// and `<meta name="texts">` carries that language's texts to the WASM.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let texts = Texts::here();
     view! {
         <!DOCTYPE html>
-        <html lang="zh-CN">
+        <html lang=texts.locale().tag()>
             <head>
                 <meta charset="utf-8" />
+                <meta name="texts" content=texts.for_browser() />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="theme-color" content="#1f6feb" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
@@ -46,19 +53,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Who is signed in, shared by every page; asked again on each navigation,
-/// so that the header follows a sign-up (which ends on a redirect).
-#[derive(Clone, Copy)]
-pub struct Session {
-    pub info: Resource<Result<SessionInfo, AppError>, crate::wire::ResourceCodec>,
-}
-
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // The server provided this request's; the browser reads the page's.
+    let texts = Texts::here();
+    provide_context(texts);
 
     view! {
-        <Title text="手机号注册登录" />
+        <Title text=texts.site_name() />
         <Router>
             <Site />
         </Router>
@@ -112,6 +115,7 @@ fn Site() -> impl IntoView {
     let location = leptos_router::hooks::use_location();
     let info = crate::wire::resource(move || location.pathname.get(), |_| api::get_session_info());
     provide_context(Session { info });
+    let texts = Texts::here();
 
     view! {
         <components::Header />
@@ -146,8 +150,9 @@ fn Site() -> impl IntoView {
             </Routes>
         </main>
         <footer class="site-footer">
-            <a href="/terms">"用户协议"</a>
-            <a href="/privacy">"隐私政策"</a>
+            <a href="/terms">{texts.site_terms()}</a>
+            <a href="/privacy">{texts.site_privacy()}</a>
+            <components::LanguageSwitch />
         </footer>
     }
 }

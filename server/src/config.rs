@@ -385,6 +385,13 @@ impl Config {
                 bits => bits,
             },
             session_ttl: vars.seconds("SESSION_TTL_SECONDS", 86_400)?,
+            default_locale: {
+                let tag = vars.string("DEFAULT_LOCALE", app::i18n::Locale::REFERENCE.tag());
+                app::i18n::Locale::from_tag(&tag).ok_or_else(|| {
+                    let have: Vec<&str> = app::i18n::Locale::all().map(|l| l.tag()).collect();
+                    bad("DEFAULT_LOCALE", format!("{tag:?}: expected one of {}", have.join(", ")))
+                })?
+            },
             oidc_token_ttl: vars.seconds("OIDC_ACCESS_TOKEN_SECONDS", 300)?,
             deletion_wait: match vars.number("ACCOUNT_DELETION_DAYS", 7)? {
                 days if days > 365 => {

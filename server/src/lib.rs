@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod dev;
 pub mod health;
+pub mod language;
 pub mod metrics;
 pub mod oidc;
 pub mod renders;

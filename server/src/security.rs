@@ -260,6 +260,10 @@ pub async fn security_headers(State(secure): State<bool>, mut request: Request, 
     {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
+    // A page is drawn in the request's language (`app::i18n`).
+    if is_page {
+        headers.append(header::VARY, HeaderValue::from_static("accept-language, cookie"));
+    }
     if secure {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }

@@ -315,10 +315,13 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
             provide_context(core.clone());
             // The nonce `security_headers` made for this request, which it
             // names in the page's CSP (replacing the one leptos_axum drew).
-            if let Some(parts) = use_context::<http::request::Parts>()
-                && let Some(crate::security::PageNonce(nonce)) = parts.extensions.get()
-            {
-                provide_context(leptos::nonce::Nonce::from_value(nonce.as_str()));
+            if let Some(parts) = use_context::<http::request::Parts>() {
+                if let Some(crate::security::PageNonce(nonce)) = parts.extensions.get() {
+                    provide_context(leptos::nonce::Nonce::from_value(nonce.as_str()));
+                }
+                // The page's language (`app::i18n`).
+                let locale = app::i18n::locale_of_request(&parts.headers, core.settings.default_locale);
+                provide_context(app::i18n::Texts::of(locale));
             }
         }
     };
@@ -334,6 +337,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
         })
         .nest("/api/v1", api)
         .merge(crate::api_docs::router())
+        .merge(crate::language::router(crate::language::Switch { secure, default: core.settings.default_locale }))
         .nest("/health", crate::health::router(core.clone()))
         .merge(oidc)
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))

@@ -1,18 +1,19 @@
 //! The site header: the brand, and who is signed in (known already in the
 //! server-rendered HTML, so a reload never flashes the signed-out header).
 
-use crate::{Session, api::Logout, wire::SessionInfo};
+use crate::{api::Logout, i18n::Texts, session::Session, wire::SessionInfo};
 use leptos::{prelude::*, server_fn::ServerFn};
 
 #[component]
 pub fn Header() -> impl IntoView {
     let session = expect_context::<Session>();
+    let texts = Texts::here();
     view! {
         <header class="site-header">
             <a href="/" class="brand">
-                "手机号注册登录"
+                {texts.site_name()}
             </a>
-            <nav aria-label="账户">
+            <nav aria-label=texts.site_account_nav()>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         match session.info.await {
@@ -34,7 +35,7 @@ pub fn Header() -> impl IntoView {
                                         }
                                     >
                                         <button type="submit" class="link">
-                                            "退出"
+                                            {texts.site_sign_out()}
                                         </button>
                                     </form>
                                 }
@@ -42,8 +43,8 @@ pub fn Header() -> impl IntoView {
                             }
                             _ => {
                                 view! {
-                                    <a href="/login">"登录"</a>
-                                    <a href="/register">"注册"</a>
+                                    <a href="/login">{texts.site_sign_in()}</a>
+                                    <a href="/register">{texts.site_register()}</a>
                                 }
                                     .into_any()
                             }

@@ -6,6 +6,7 @@ use super::{Note, TextField};
 use crate::{
     api::{new_captcha, send_sms_code, sms_cooldown},
     error::AppError,
+    i18n::Texts,
     rules::{CaptchaAnswer, Mobile, Proof, search_proof},
     wire::{CaptchaTicket, PowChallenge, SmsCooldown},
 };
@@ -127,14 +128,15 @@ pub fn CaptchaField(
         text.set(String::new());
         captcha.refresh();
     };
+    let texts = Texts::here();
     view! {
         <TextField
             id=id
             // An empty name keeps the answer out of the form post.
             name=name.unwrap_or("")
-            label="图片验证码"
+            label=texts.captcha_label()
             autocomplete="off"
-            placeholder="4个字符"
+            placeholder=texts.captcha_placeholder()
             maxlength="4"
             value=text
             note=note
@@ -148,13 +150,13 @@ pub fn CaptchaField(
                         <button
                             type="button"
                             class="captcha"
-                            title="看不清？换一张"
-                            aria-label="图片验证码，点击换一张"
+                            title=texts.captcha_refresh_title()
+                            aria-label=texts.captcha_refresh_label()
                             on:click=move |_| refresh()
                         >
                             <img
                                 src=format!("/api/v1/image_codes/{image_id}")
-                                alt="图片验证码"
+                                alt=texts.captcha_label()
                                 width="130"
                                 height="48"
                                 data-captcha-id=image_id.clone()
@@ -328,7 +330,7 @@ pub fn SmsCodeFields(
                     }
                     start_countdown(sent.resend_after);
                     let to = number.map_or_else(|| mobile.get_untracked(), |n| n.masked());
-                    sent_note.set(Some(format!("验证码已发送至{to}，请查收短信")));
+                    sent_note.set(Some(Texts::here().sms_code_sent(to)));
                 }
                 Err(e) => {
                     if e.code == crate::error::ErrorCode::SmsCooldown {
@@ -346,13 +348,14 @@ pub fn SmsCodeFields(
     };
 
     let can_send = move || mobile_ready.get() && countdown.get() == 0 && !sending.get();
+    let texts = Texts::here();
     let label = move || {
         if sending.get() {
-            "发送中…".to_string()
+            texts.sms_code_sending().to_string()
         } else if countdown.get() > 0 {
-            format!("{}秒后重新发送", countdown.get())
+            texts.sms_code_resend_in(countdown.get())
         } else {
-            "获取验证码".to_string()
+            texts.sms_code_send().to_string()
         }
     };
     let text_note = Signal::derive(move || text_error.get().map(Note::Error));
@@ -365,10 +368,10 @@ pub fn SmsCodeFields(
         <TextField
             id="sms-code"
             name="sms_code"
-            label="短信验证码"
+            label=texts.sms_code_label()
             inputmode="numeric"
             autocomplete="one-time-code"
-            placeholder="6位数字"
+            placeholder=texts.sms_code_placeholder()
             maxlength="6"
             value=sms_code
             note=code_note

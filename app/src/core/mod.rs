@@ -99,6 +99,8 @@ pub struct Settings {
     /// 注销's cooling-off period: a request waits this long before the
     /// account is erased (zero: at once).
     pub deletion_wait: Duration,
+    /// The language of a request that asks for none we have (`i18n`).
+    pub default_locale: crate::i18n::Locale,
 }
 
 impl Default for Settings {
@@ -134,6 +136,7 @@ impl Default for Settings {
             oidc_access_token_alg: oidc::jws::Alg::Rs256,
             legal: std::sync::Arc::new(legal::LegalTexts::default()),
             deletion_wait: Duration::from_secs(7 * 86_400),
+            default_locale: crate::i18n::Locale::REFERENCE,
         }
     }
 }

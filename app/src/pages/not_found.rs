@@ -1,5 +1,6 @@
 //! The page for unknown addresses (status 404).
 
+use crate::i18n::Texts;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -9,12 +10,13 @@ pub fn NotFound() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
+    let texts = Texts::here();
     view! {
-        <Title text="页面不存在" />
+        <Title text=texts.not_found_title() />
         <section class="card">
-            <h1>"页面不存在"</h1>
+            <h1>{texts.not_found_title()}</h1>
             <p>
-                <a href="/">"返回首页"</a>
+                <a href="/">{texts.not_found_back_home()}</a>
             </p>
         </section>
     }

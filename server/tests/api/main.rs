@@ -11,6 +11,7 @@ mod deletion;
 mod delivery;
 mod email;
 mod fake_ronglian;
+mod language;
 mod legal;
 mod login;
 mod logs;

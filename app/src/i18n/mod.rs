@@ -1,0 +1,261 @@
+//! Languages. Every text a person reads comes from the catalogue: one file
+//! per locale in `app/locales/`, checked and turned into the accessors of
+//! [`Texts`] at build time (`model`, `app/build.rs`), so a key missing from
+//! a locale fails the build and a key the code names that no file has is a
+//! compile error. A third language is one more file.
+//!
+//! The server picks each request's locale ([`negotiate`]: the `lang` cookie
+//! the language switch sets, else `Accept-Language`, else `DEFAULT_LOCALE`),
+//! renders the page in it, and puts that locale's browser texts in the page
+//! (`<meta name="texts">`), from which the WASM reads them before it
+//! hydrates: the page hydrates in the language it was drawn in, and the
+//! WASM carries no language at all.
+
+#[cfg(test)]
+mod model;
+
+mod generated {
+    use super::{LocaleInfo, Texts, fill};
+    include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
+}
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The cookie the language switch sets: a locale's tag.
+pub const COOKIE: &str = "lang";
+/// Where the language switch posts (`server/src/language.rs`).
+pub const SWITCH_PATH: &str = "/lang";
+
+/// A locale as its file says it.
+#[derive(Debug)]
+pub struct LocaleInfo {
+    /// Its BCP 47 tag, the file's name: `zh-CN`, `en`.
+    pub tag: &'static str,
+    /// Its name in itself, for the switch: `中文`, `English`.
+    pub name: &'static str,
+    /// Its CLDR plural categories, in order.
+    pub plural: &'static str,
+}
+
+/// One of the locales there is a file for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Locale(u8);
+
+impl Locale {
+    /// Simplified Chinese, the reference: what the product was written in.
+    pub const REFERENCE: Locale = Locale(0);
+
+    pub fn all() -> impl Iterator<Item = Locale> {
+        (0..generated::LOCALES.len()).map(|i| Locale(i as u8))
+    }
+
+    fn info(self) -> &'static LocaleInfo {
+        &generated::LOCALES[self.0 as usize]
+    }
+
+    pub fn tag(self) -> &'static str {
+        self.info().tag
+    }
+
+    /// The locale's name in its own language.
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// The locale whose tag this is (any case).
+    pub fn from_tag(tag: &str) -> Option<Locale> {
+        Locale::all().find(|l| l.tag().eq_ignore_ascii_case(tag.trim()))
+    }
+
+    /// The best locale for a language range from `Accept-Language`: the
+    /// same tag, else the same language (`en-GB` → `en`, `zh-TW` → `zh-CN`).
+    pub fn matching(range: &str) -> Option<Locale> {
+        let range = range.trim();
+        let language = |tag: &str| tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+        Locale::from_tag(range)
+            .or_else(|| Locale::all().find(|l| !range.is_empty() && language(l.tag()) == language(range)))
+    }
+
+    /// Which plural form of this locale `n` takes: the index of its category.
+    fn plural_form(self, n: u64) -> usize {
+        // One rule per set of categories; a language whose rule differs
+        // (French's "one" is 0 and 1) adds its arm here.
+        match self.info().plural {
+            "one other" => usize::from(n != 1),
+            _ => 0,
+        }
+    }
+}
+
+/// The locale for a request: the cookie the switch set, else the first
+/// language of `Accept-Language` (by weight) we have, else the default.
+pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>, default: Locale) -> Locale {
+    if let Some(locale) = cookie.and_then(Locale::from_tag) {
+        return locale;
+    }
+    let mut ranges: Vec<(f32, usize, &str)> = accept_language
+        .unwrap_or("")
+        .split(',')
+        .enumerate()
+        .filter_map(|(order, item)| {
+            let mut parts = item.split(';');
+            let range = parts.next()?.trim();
+            let weight =
+                parts.find_map(|p| p.trim().strip_prefix("q=")).map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())?;
+            (!range.is_empty() && range != "*" && weight > 0.0).then_some((weight, order, range))
+        })
+        .collect();
+    // Highest weight first; among equals, the order given.
+    ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    ranges.into_iter().find_map(|(_, _, range)| Locale::matching(range)).unwrap_or(default)
+}
+
+/// The locale of a request to the server: its `lang` cookie, else its
+/// `Accept-Language`, else `default` (`negotiate`).
+#[cfg(feature = "ssr")]
+pub fn locale_of_request(headers: &http::HeaderMap, default: Locale) -> Locale {
+    let cookie = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value);
+    let accept = headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    negotiate(cookie, accept, default)
+}
+
+/// The texts of one locale. On the server every locale's are compiled in;
+/// in the browser only the page's, read from it once.
+#[derive(Clone, Copy)]
+pub struct Texts {
+    locale: Locale,
+    slots: &'static [&'static str],
+}
+
+impl Texts {
+    /// The texts of this request's locale (from the context the server or
+    /// the hydrated page provided; the reference's otherwise).
+    pub fn here() -> Texts {
+        use_context::<Texts>().unwrap_or_else(Texts::fallback)
+    }
+
+    fn fallback() -> Texts {
+        #[cfg(feature = "ssr")]
+        return Texts::of(Locale::REFERENCE);
+        #[cfg(not(feature = "ssr"))]
+        return Texts::from_page().unwrap_or(Texts { locale: Locale::REFERENCE, slots: &[] });
+    }
+
+    pub fn locale(&self) -> Locale {
+        self.locale
+    }
+
+    #[cfg(feature = "ssr")]
+    pub fn of(locale: Locale) -> Texts {
+        Texts { locale, slots: generated::TABLES[locale.0 as usize] }
+    }
+
+    /// What the page carries to the browser: its locale's browser texts.
+    pub fn for_browser(&self) -> String {
+        self.slots[..generated::BROWSER_SLOTS].join("\u{1f}")
+    }
+
+    /// The texts the server put in the page (`for_browser`), read once and
+    /// kept for the page's life.
+    #[cfg(not(feature = "ssr"))]
+    pub fn from_page() -> Option<Texts> {
+        use std::sync::OnceLock;
+        static PAGE: OnceLock<Option<Texts>> = OnceLock::new();
+        *PAGE.get_or_init(|| {
+            let document = web_sys::window()?.document()?;
+            let root = document.document_element()?;
+            let locale = Locale::from_tag(&root.get_attribute("lang")?)?;
+            let meta = document.query_selector("meta[name=texts]").ok()??;
+            let joined: &'static str = Box::leak(meta.get_attribute("content")?.into_boxed_str());
+            let slots: Vec<&'static str> = joined.split('\u{1f}').collect();
+            (slots.len() == generated::BROWSER_SLOTS)
+                .then(|| Texts { locale, slots: Box::leak(slots.into_boxed_slice()) })
+        })
+    }
+
+    fn slot(&self, slot: usize) -> &'static str {
+        self.slots.get(slot).copied().unwrap_or("")
+    }
+
+    fn plural(&self, slot: usize, n: u64, args: &[(&str, &dyn std::fmt::Display)]) -> String {
+        let forms: Vec<&str> = self.slot(slot).split('\u{1e}').collect();
+        let form = forms.get(self.locale.plural_form(n)).or(forms.last()).copied().unwrap_or("");
+        let mut with_n: Vec<(&str, &dyn std::fmt::Display)> = vec![("n", &n)];
+        with_n.extend_from_slice(args);
+        fill(form, &with_n)
+    }
+}
+
+/// `text` with each `{name}` replaced by its value.
+fn fill(text: &str, args: &[(&str, &dyn std::fmt::Display)]) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else { break };
+        out.push_str(&rest[..start]);
+        let name = &rest[start + 1..start + len];
+        match args.iter().find(|(n, _)| *n == name) {
+            Some((_, value)) => out.push_str(&value.to_string()),
+            None => out.push_str(&rest[start..=start + len]),
+        }
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn en() -> Locale {
+        Locale::from_tag("en").unwrap()
+    }
+
+    #[test]
+    fn the_cookie_wins_then_accept_language_by_weight_then_the_default() {
+        let zh = Locale::REFERENCE;
+        assert_eq!(negotiate(Some("en"), Some("zh-CN"), zh), en());
+        assert_eq!(negotiate(Some("xx"), Some("en-GB,zh;q=0.8"), zh), en());
+        assert_eq!(negotiate(None, Some("fr;q=1, zh-TW;q=0.9, en;q=0.8"), en()), zh);
+        assert_eq!(negotiate(None, Some("en;q=0.5, zh-CN;q=0.9"), zh), zh);
+        assert_eq!(negotiate(None, Some("zh-CN;q=0, en;q=0.1"), zh), en());
+        assert_eq!(negotiate(None, Some("fr, de"), en()), en());
+        assert_eq!(negotiate(None, Some("*"), en()), en());
+        assert_eq!(negotiate(None, None, zh), zh);
+        assert_eq!(negotiate(None, Some(";;,q=,;q=abc"), zh), zh);
+        assert_eq!(negotiate(Some("EN"), None, zh), en());
+    }
+
+    #[test]
+    fn placeholders_are_filled_and_plurals_follow_the_locale() {
+        let args: [(&str, &dyn std::fmt::Display); 1] = [("name", &"夜莺")];
+        assert_eq!(fill("欢迎，{name}", &args), "欢迎，夜莺");
+        assert_eq!(fill("{unknown} {name}", &args), "{unknown} 夜莺");
+        assert_eq!(fill("a {b", &args), "a {b");
+        assert_eq!(en().plural_form(1), 0);
+        assert_eq!(en().plural_form(0), 1);
+        assert_eq!(en().plural_form(60), 1);
+        assert_eq!(Locale::REFERENCE.plural_form(1), 0);
+    }
+
+    #[test]
+    fn every_locale_has_the_texts_and_the_browser_gets_only_its_part() {
+        for locale in Locale::all() {
+            let texts = Texts::of(locale);
+            assert_eq!(texts.slots.len(), generated::TABLES[0].len());
+            assert!(texts.slots.iter().all(|s| !s.is_empty()), "{}", locale.tag());
+            assert_eq!(texts.for_browser().split('\u{1f}').count(), generated::BROWSER_SLOTS);
+        }
+        assert_eq!(Texts::of(en()).home_welcome_name("Ada"), "Welcome, Ada");
+        assert_eq!(Texts::of(Locale::REFERENCE).home_welcome_name("夜莺"), "欢迎，夜莺");
+    }
+}

@@ -1,0 +1,47 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test } from "@playwright/test";
+import { open, useOwnAddress } from "./helpers";
+
+// The language of the pages: the switch on every page, its cookie, and the
+// browser's own languages (Accept-Language) when nothing was chosen.
+
+test("the switch draws the page again in the other language, and the choice is kept", async ({ page, context }) => {
+  await useOwnAddress(context);
+  await open(page, "/");
+  await expect(page.locator("html")).toHaveAttribute("lang", "zh-CN");
+  await expect(page.getByRole("link", { name: "立即注册" })).toBeVisible();
+
+  await page.getByRole("button", { name: "English" }).click();
+  await expect(page.locator("html")).toHaveAttribute("lang", "en");
+  await expect(page.locator("body[data-hydrated=true]")).toBeAttached();
+  await expect(page.getByRole("link", { name: "Sign up now" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "English" })).toHaveAttribute("aria-pressed", "true");
+  expect((await context.cookies()).find((c) => c.name === "lang")?.value).toBe("en");
+  const axe = await new AxeBuilder({ page }).analyze();
+  expect(axe.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+
+  // Hydrated in English: a client-side navigation keeps the header's language.
+  await page.getByRole("link", { name: "Sign in", exact: true }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole("link", { name: "Sign up", exact: true })).toBeVisible();
+
+  // The choice outlives the page, and the switch comes back to where it was.
+  await open(page, "/login?next=/user");
+  await page.getByRole("button", { name: "中文" }).click();
+  await expect(page).toHaveURL(/\/login\?next=\/user$/);
+  await expect(page.locator("html")).toHaveAttribute("lang", "zh-CN");
+  expect((await context.cookies()).find((c) => c.name === "lang")?.value).toBe("zh-CN");
+});
+
+test.describe("a browser that asks for English", () => {
+  test.use({ locale: "en-US" });
+
+  test("gets English pages, hydrated in English, without a switch", async ({ page, context }) => {
+    await useOwnAddress(context);
+    await open(page, "/");
+    await expect(page.locator("html")).toHaveAttribute("lang", "en");
+    await expect(page.getByRole("heading", { name: "Welcome" })).toBeVisible();
+    await expect(page.getByRole("link", { name: "Sign up now" })).toBeVisible();
+    await expect(page).toHaveTitle(/Home/);
+  });
+});

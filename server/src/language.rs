@@ -1,0 +1,65 @@
+//! The language switch's door: `POST /lang` with `lang` (a locale's tag)
+//! and `next` (the page it was on) sets the `lang` cookie for a year and
+//! goes back to that page, now drawn in the chosen language. A form post,
+//! so it works before the WASM has loaded; like every post with cookies it
+//! must come from this site (`security::same_origin_for_cookies`).
+
+use app::{
+    i18n::{self, Locale},
+    rules::safe_next_path,
+};
+use axum::{
+    Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+    routing::post,
+};
+use serde::Deserialize;
+
+/// A year: the choice outlives the session.
+const KEEP_SECONDS: u64 = 365 * 86_400;
+
+/// What the switch needs of the settings.
+#[derive(Clone, Copy)]
+pub struct Switch {
+    /// Cookies get `Secure` (the site is served over https).
+    pub secure: bool,
+    /// The language of an answer to a request that names none we have.
+    pub default: Locale,
+}
+
+pub fn router<S: Clone + Send + Sync + 'static>(switch_settings: Switch) -> Router<S> {
+    Router::new().route(i18n::SWITCH_PATH, post(switch)).with_state(switch_settings)
+}
+
+#[derive(Deserialize)]
+struct SwitchForm {
+    lang: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn switch(State(Switch { secure, default }): State<Switch>, headers: HeaderMap, body: Bytes) -> Response {
+    let form: Option<SwitchForm> = serde_urlencoded::from_bytes(&body).ok();
+    let Some((form, locale)) = form.and_then(|f| Locale::from_tag(&f.lang).map(|l| (f, l))) else {
+        let texts = i18n::Texts::of(i18n::locale_of_request(&headers, default));
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            texts.language_unknown(),
+        )
+            .into_response();
+    };
+    let mut cookie = format!("{}={}; Path=/; Max-Age={KEEP_SECONDS}; SameSite=Lax", i18n::COOKIE, locale.tag());
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    let next = safe_next_path(&form.next).unwrap_or("/");
+    let mut response = Redirect::to(next).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}

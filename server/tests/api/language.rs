@@ -1,0 +1,107 @@
+//! The page's language: chosen per request (the `lang` cookie the switch
+//! sets, else `Accept-Language`, else `DEFAULT_LOCALE`), named by `<html
+//! lang>`, and carried to the browser as that locale's texts only.
+
+use crate::helpers::*;
+
+async fn page(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> String {
+    let mut request = reqwest::Client::new().get(app.url(path));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+fn texts_in(html: &str) -> &str {
+    let start = html.find(r#"<meta name="texts" content=""#).expect("the page carries its texts") + 28;
+    &html[start..start + html[start..].find('"').unwrap()]
+}
+
+#[tokio::test]
+async fn the_page_is_drawn_in_the_cookies_language_else_accept_languages_else_the_default() {
+    let app = spawn_app().await;
+    let chinese = page(&app, "/", &[]).await;
+    assert!(chinese.contains(r#"<html lang="zh-CN""#), "the default");
+    assert!(chinese.contains("立即注册") && chinese.contains(">登录<"));
+
+    let english = page(&app, "/", &[("accept-language", "en-GB,en;q=0.9,zh-CN;q=0.5")]).await;
+    assert!(english.contains(r#"<html lang="en""#));
+    assert!(english.contains("Sign up now") && english.contains(">Sign in<"));
+    assert!(!english.contains("立即注册"));
+
+    let chosen = page(&app, "/", &[("accept-language", "en"), ("cookie", "lang=zh-CN")]).await;
+    assert!(chosen.contains(r#"<html lang="zh-CN""#), "the switch's cookie wins");
+    let unknown = page(&app, "/", &[("accept-language", "fr"), ("cookie", "lang=xx")]).await;
+    assert!(unknown.contains(r#"<html lang="zh-CN""#), "nothing we have: the default");
+
+    let english_default =
+        spawn(Spawn { env: vec![("DEFAULT_LOCALE", "en".into())], ..Spawn::default() }).await.unwrap();
+    assert!(page(&english_default, "/", &[]).await.contains(r#"<html lang="en""#));
+    assert!(page(&english_default, "/", &[("accept-language", "zh")]).await.contains(r#"<html lang="zh-CN""#));
+}
+
+#[tokio::test]
+async fn a_default_locale_we_have_no_file_for_stops_the_start() {
+    let env = [("DEFAULT_LOCALE", "fr")];
+    let Err(error) =
+        server::config::Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+    else {
+        panic!("DEFAULT_LOCALE=fr was taken")
+    };
+    assert!(error.to_string().contains("DEFAULT_LOCALE"), "{error}");
+}
+
+#[tokio::test]
+async fn the_browser_gets_the_pages_locale_texts_only() {
+    let app = spawn_app().await;
+    let chinese = page(&app, "/", &[]).await;
+    let english = page(&app, "/", &[("accept-language", "en")]).await;
+    let (zh, en) = (texts_in(&chinese), texts_in(&english));
+    assert!(zh.contains("立即注册") && !zh.contains("Sign up now"));
+    assert!(en.contains("Sign up now") && !en.contains("立即注册"));
+    assert_eq!(zh.split('\u{1f}').count(), en.split('\u{1f}').count());
+}
+
+/// The switch's form, posted as the page posts it.
+async fn switch(app: &TestApp, form: &[(&str, &str)]) -> reqwest::Response {
+    browser_client(&app.address).post(app.url("/lang")).form(form).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_switch_sets_the_cookie_and_goes_back_to_the_page_it_was_on() {
+    let app = spawn_app().await;
+    let response = switch(&app, &[("lang", "en"), ("next", "/login?next=%2Fuser")]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/login?next=%2Fuser");
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("lang=en; Path=/; Max-Age=31536000; SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http here");
+
+    // Only back to this site.
+    for next in ["//evil.example", "https://evil.example/", "/\\evil.example", ""] {
+        let response = switch(&app, &[("lang", "zh-CN"), ("next", next)]).await;
+        assert_eq!(response.headers()["location"], "/", "{next:?}");
+    }
+
+    // A language we have no file for changes nothing, and says so.
+    let client = browser_client(&app.address);
+    let refused =
+        client.post(app.url("/lang")).header("accept-language", "en").form(&[("lang", "xx")]).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.headers().get("set-cookie").is_none());
+    assert_eq!(refused.text().await.unwrap(), "That language is not available.");
+
+    // Another site's page cannot switch a visitor's language.
+    let forged = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let forged = forged
+        .post(app.url("/lang"))
+        .header("origin", "https://evil.example")
+        .form(&[("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(forged.headers().get("set-cookie").is_none());
+}
