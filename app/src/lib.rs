@@ -48,6 +48,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </head>
             <body>
                 <App />
+                // Outside the app: drawn by the server alone (no WASM).
+                <components::LanguageSwitch />
             </body>
         </html>
     }
@@ -152,7 +154,6 @@ fn Site() -> impl IntoView {
         <footer class="site-footer">
             <a href="/terms">{texts.site_terms()}</a>
             <a href="/privacy">{texts.site_privacy()}</a>
-            <components::LanguageSwitch />
         </footer>
     }
 }

@@ -1,7 +1,8 @@
 //! The language switch's door: `POST /lang` with `lang` (a locale's tag)
-//! and `next` (the page it was on) sets the `lang` cookie for a year and
-//! goes back to that page, now drawn in the chosen language. A form post,
-//! so it works before the WASM has loaded; like every post with cookies it
+//! sets the `lang` cookie for a year and goes back to the page the switch
+//! was on (`next` if the form names it, else the post's `Referer`; only a
+//! path of this site), now drawn in the chosen language. A form post, so it
+//! works before the WASM has loaded; like every state-changing request it
 //! must come from this site (`security::same_origin_for_cookies`).
 
 use app::{
@@ -56,7 +57,14 @@ async fn switch(State(Switch { secure, default }): State<Switch>, headers: Heade
     if secure {
         cookie.push_str("; Secure");
     }
-    let next = safe_next_path(&form.next).unwrap_or("/");
+    let referer = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| url::Url::parse(v).ok())
+        .map(|url| url[url::Position::BeforePath..].to_owned())
+        .unwrap_or_default();
+    let next = if form.next.is_empty() { referer.as_str() } else { form.next.as_str() };
+    let next = safe_next_path(next).unwrap_or("/");
     let mut response = Redirect::to(next).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);

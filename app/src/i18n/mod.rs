@@ -70,6 +70,7 @@ impl Locale {
 
     /// The best locale for a language range from `Accept-Language`: the
     /// same tag, else the same language (`en-GB` → `en`, `zh-TW` → `zh-CN`).
+    #[cfg(feature = "ssr")]
     pub fn matching(range: &str) -> Option<Locale> {
         let range = range.trim();
         let language = |tag: &str| tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
@@ -90,6 +91,9 @@ impl Locale {
 
 /// The locale for a request: the cookie the switch set, else the first
 /// language of `Accept-Language` (by weight) we have, else the default.
+/// The server's alone (the browser gets the page's): it keeps float parsing
+/// and a sort out of the WASM.
+#[cfg(feature = "ssr")]
 pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>, default: Locale) -> Locale {
     if let Some(locale) = cookie.and_then(Locale::from_tag) {
         return locale;

@@ -79,6 +79,17 @@ async fn the_switch_sets_the_cookie_and_goes_back_to_the_page_it_was_on() {
     assert!(cookie.starts_with("lang=en; Path=/; Max-Age=31536000; SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain http here");
 
+    // The page the switch was on, from the post's Referer (the form names
+    // none: it is drawn once, and the page may have moved on since).
+    let from_page = browser_client(&app.address)
+        .post(app.url("/lang"))
+        .header("referer", app.url("/forgot?tab=sms"))
+        .form(&[("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_page.headers()["location"], "/forgot?tab=sms");
+
     // Only back to this site.
     for next in ["//evil.example", "https://evil.example/", "/\\evil.example", ""] {
         let response = switch(&app, &[("lang", "zh-CN"), ("next", next)]).await;
