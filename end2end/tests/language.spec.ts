@@ -20,10 +20,14 @@ test("the switch draws the page again in the other language, and the choice is k
   const axe = await new AxeBuilder({ page }).analyze();
   expect(axe.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
 
-  // Hydrated in English: a client-side navigation keeps the header's language.
-  await page.getByRole("link", { name: "Sign in", exact: true }).click();
+  // Hydrated in English: a client-side navigation keeps the language, in
+  // the header and in the page whose code loads then.
+  await page.getByRole("banner").getByRole("link", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
-  await expect(page.getByRole("link", { name: "Sign up", exact: true })).toBeVisible();
+  await expect(page.getByRole("banner").getByRole("link", { name: "Sign up", exact: true })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await expect(page.getByRole("tab", { name: "SMS code" })).toBeVisible();
+  await expect(page.getByLabel("Remember me for 14 days").first()).toBeAttached();
 
   // The choice outlives the page, and the switch comes back to where it was.
   await open(page, "/login?next=/user");
@@ -43,5 +47,13 @@ test.describe("a browser that asks for English", () => {
     await expect(page.getByRole("heading", { name: "Welcome" })).toBeVisible();
     await expect(page.getByRole("link", { name: "Sign up now" })).toBeVisible();
     await expect(page).toHaveTitle(/Home/);
+    // The first page, fields and notes, in English too.
+    await open(page, "/register");
+    await expect(page.getByRole("heading", { name: "Sign up" })).toBeVisible();
+    await expect(page.getByLabel("Mobile number")).toBeVisible();
+    await expect(page.getByLabel("Confirm password")).toBeVisible();
+    await expect(page.getByRole("button", { name: "Get code" })).toBeVisible();
+    const axe = await new AxeBuilder({ page }).analyze();
+    expect(axe.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
   });
 });

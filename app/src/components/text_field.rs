@@ -2,6 +2,7 @@
 //! the message is announced, and `aria-invalid` follows the message.
 
 use super::{FieldMessage, Note};
+use crate::i18n::Texts;
 use leptos::prelude::*;
 
 /// The mobile-number field (a phone keypad, autofill from the phone's own number).
@@ -13,15 +14,16 @@ pub fn MobileField(
     #[prop(into)] on_edit: Callback<()>,
     #[prop(optional, into)] on_leave: Option<Callback<()>>,
 ) -> impl IntoView {
+    let texts = Texts::here();
     view! {
         <TextField
             id=id
             name="mobile"
-            label="手机号"
+            label=texts.mobile_label()
             input_type="tel"
             inputmode="tel"
             autocomplete="tel"
-            placeholder="11位手机号"
+            placeholder=texts.mobile_placeholder()
             value=value
             note=note
             on_edit=on_edit

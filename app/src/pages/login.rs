@@ -5,6 +5,7 @@
 use crate::{
     api::{Login, RemoveEmailAfterReset, SmsLogin, email_removal_offer, login_needs_captcha},
     components::{Captcha, CaptchaField, FormErrors, MobileAndCode, TextField, tab_button},
+    i18n::Texts,
     rules::Account,
 };
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
@@ -26,19 +27,20 @@ pub fn LoginPage() -> impl IntoView {
     let (password_captcha, sms_captcha) = (Captcha::new(), Captcha::guarding_send("login"));
     let captcha_at_first = crate::wire::resource(|| (), |_| login_needs_captcha(String::new()));
     let after_reset = move || query.read().get("reset").is_some();
+    let texts = Texts::here();
     view! {
-        <Title text="登录" />
+        <Title text=texts.login_title() />
         <section class="card">
-            <h1>"登录"</h1>
+            <h1>{texts.login_title()}</h1>
             <Show when=after_reset>
                 <p class="field-message hint" role="status" data-testid="reset-done">
-                    "密码已重置，所有设备都已退出，请用新密码登录"
+                    {texts.login_reset_done()}
                 </p>
             </Show>
             <EmailRemovalOffer />
-            <div role="tablist" class="tabs" aria-label="登录方式">
-                {tab_button(tab, Tab::Password, "密码登录", "password-login")}
-                {tab_button(tab, Tab::Sms, "短信登录", "sms-login")}
+            <div role="tablist" class="tabs" aria-label=texts.login_methods()>
+                {tab_button(tab, Tab::Password, texts.login_tab_password(), "password-login")}
+                {tab_button(tab, Tab::Sms, texts.login_tab_sms(), "sms-login")}
             </div>
             <div id="password-login" role="tabpanel" hidden=move || tab.get() != Tab::Password>
                 <Transition fallback=|| ()>
@@ -52,11 +54,11 @@ pub fn LoginPage() -> impl IntoView {
                 <SmsLoginForm next captcha=sms_captcha />
             </div>
             <p class="muted switch">
-                "还没有账号？"
+                {texts.login_no_account()}
                 <a href=move || match next.get() {
                     next if next.is_empty() => "/register".to_owned(),
                     next => format!("/register?next={}", crate::rules::url_encode(&next)),
-                }>"注册"</a>
+                }>{texts.login_register()}</a>
             </p>
         </section>
     }
@@ -84,10 +86,11 @@ fn EmailRemovalOffer() -> impl IntoView {
     };
     let action = ServerAction::<RemoveEmailAfterReset>::new();
     let server = FormErrors::of(action);
+    let texts = Texts::here();
     view! {
         <Show when=removed>
             <p class="field-message hint" role="status" data-testid="email-removed">
-                "邮箱已解除绑定，它不能再用于登录或找回密码"
+                {texts.login_email_removed()}
             </p>
         </Show>
         <Transition fallback=|| ()>
@@ -101,15 +104,15 @@ fn EmailRemovalOffer() -> impl IntoView {
                     view! {
                         <div class="notice" data-testid="email-removal-offer">
                             <p>
-                                "此账号绑定了邮箱 " <strong>{address}</strong>
-                                "。如果这不是你绑定的邮箱，请解除绑定：它能用来登录和找回密码。"
+                                {texts.login_bound_email()} <strong>{address}</strong>
+                                {texts.login_bound_email_after()}
                             </p>
                             <ActionForm action=action attr:class="inline-form">
                                 <p class="form-error" role="alert">
                                     {move || server.general()}
                                 </p>
                                 <input type="hidden" name="ticket" value=ticket />
-                                <button type="submit" class="secondary">"解除此邮箱"</button>
+                                <button type="submit" class="secondary">{texts.login_remove_email()}</button>
                             </ActionForm>
                         </div>
                     }
@@ -123,11 +126,12 @@ fn EmailRemovalOffer() -> impl IntoView {
 /// The "remember me" box and the hidden `next`, shared by both tabs.
 #[component]
 fn RememberAndNext(id: &'static str, next: Signal<String>) -> impl IntoView {
+    let texts = Texts::here();
     view! {
         <input type="hidden" name="next" value=next />
         <div class="field checkbox">
             <input id=id name="remember" type="checkbox" value="on" />
-            <label for=id>"记住我（14天内免登录）"</label>
+            <label for=id>{texts.login_remember()}</label>
         </div>
     }
 }
@@ -142,6 +146,7 @@ fn PasswordLogin(next: Signal<String>, captcha: Captcha, captcha_at_first: bool)
     let captcha_text = RwSignal::new(String::new());
     let needs_captcha = RwSignal::new(captcha_at_first);
     let [account_error, password_error, text_error] = std::array::from_fn(|_| RwSignal::new(None::<String>));
+    let texts = Texts::here();
 
     // Ask the server whether it will want the captcha from this client; once
     // shown, the captcha stays.
@@ -169,9 +174,9 @@ fn PasswordLogin(next: Signal<String>, captcha: Captcha, captcha_at_first: bool)
 
     let on_submit = move |ev: SubmitEvent| {
         account_error.set(Account::parse(&account.get_untracked()).err().map(|e| e.message().into()));
-        password_error.set(password.get_untracked().is_empty().then(|| "请输入密码".into()));
+        password_error.set(password.get_untracked().is_empty().then(|| texts.login_password_required().into()));
         let missing_captcha = needs_captcha.get_untracked() && captcha_text.get_untracked().trim().is_empty();
-        text_error.set(missing_captcha.then(|| "请输入图片验证码".into()));
+        text_error.set(missing_captcha.then(|| texts.login_captcha_required().into()));
         if account_error.get_untracked().is_some() || password_error.get_untracked().is_some() || missing_captcha {
             ev.prevent_default();
         }
@@ -192,9 +197,9 @@ fn PasswordLogin(next: Signal<String>, captcha: Captcha, captcha_at_first: bool)
                 <TextField
                     id="account"
                     name="account"
-                    label="账号"
+                    label=texts.login_account()
                     autocomplete="username"
-                    placeholder="用户名 / 手机号 / 邮箱"
+                    placeholder=texts.login_account_placeholder()
                     value=account
                     note=note(account_error, "account")
                     on_edit=clear(account_error)
@@ -203,7 +208,7 @@ fn PasswordLogin(next: Signal<String>, captcha: Captcha, captcha_at_first: bool)
                 <TextField
                     id="password"
                     name="password"
-                    label="密码"
+                    label=texts.login_password()
                     input_type="password"
                     autocomplete="current-password"
                     value=password
@@ -222,10 +227,10 @@ fn PasswordLogin(next: Signal<String>, captcha: Captcha, captcha_at_first: bool)
                 </Show>
                 <RememberAndNext id="remember" next />
                 <p class="forgot-link">
-                    <a href="/forgot">"忘记密码？"</a>
+                    <a href="/forgot">{texts.login_forgot()}</a>
                 </p>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "登录中…" } else { "登录" }}
+                    {move || if action.pending().get() { texts.login_submitting() } else { texts.login_submit() }}
                 </button>
             </ActionForm>
         </div>
@@ -242,6 +247,7 @@ fn SmsLoginForm(next: Signal<String>, captcha: Captcha) -> impl IntoView {
         }
     };
     let server = FormErrors::of(action);
+    let texts = Texts::here();
     view! {
         // The checks run in the capture phase on a wrapper, before the form's own
         // handler sends it: an element's listener, not one forwarded through the
@@ -254,7 +260,7 @@ fn SmsLoginForm(next: Signal<String>, captcha: Captcha) -> impl IntoView {
                 {number.fields("sms-mobile", "login", captcha, server)}
                 <RememberAndNext id="sms-remember" next />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "登录中…" } else { "登录" }}
+                    {move || if action.pending().get() { texts.login_submitting() } else { texts.login_submit() }}
                 </button>
             </ActionForm>
         </div>

@@ -3,11 +3,12 @@
 //! form; the WASM adds the live checks (the same `rules` the server runs), the
 //! availability lookups and the resend countdown.
 
+use crate::session::Session;
 use crate::{
-    Session,
     api::{Register, mobile_count, username_count},
     components::{Captcha, FieldMessage, FormErrors, MobileField, Note, SmsCodeFields, TextField},
     error::AppError,
+    i18n::Texts,
     rules::{
         AGREEMENT_REQUIRED, Mobile, MobileError, Nickname, Password, PasswordPolicy, SmsCode, Username, passwords_match,
     },
@@ -29,17 +30,18 @@ pub fn RegisterPage() -> impl IntoView {
         next if next.is_empty() => "/login".to_owned(),
         next => crate::rules::sign_in_then(&next),
     };
+    let texts = Texts::here();
     view! {
-        <Title text="注册" />
+        <Title text=texts.register_title() />
         <section class="card">
-            <h1>"注册"</h1>
-            <Transition fallback=|| view! { <p>"加载中…"</p> }>
+            <h1>{texts.register_title()}</h1>
+            <Transition fallback=move || view! { <p>{texts.register_loading()}</p> }>
                 {move || Suspend::new(async move {
                     let policy = session.info.await.map(|i| i.password_policy).unwrap_or_default();
                     view! { <RegisterForm policy captcha next /> }
                 })}
             </Transition>
-            <p class="muted switch">"已有账号？" <a href=login>"登录"</a></p>
+            <p class="muted switch">{texts.register_have_account()} <a href=login>{texts.register_sign_in()}</a></p>
         </section>
     }
 }
@@ -101,6 +103,7 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha, next: Signal<String>) 
     // Created inside the route, where the router provides the error that a
     // form posted without WASM carries back in the URL.
     let action = ServerAction::<Register>::new();
+    let texts = Texts::here();
 
     let mobile = RwSignal::new(String::new());
     let mobile_touched = RwSignal::new(false);
@@ -180,9 +183,9 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha, next: Signal<String>) 
             Ok(_) => {}
         }
         match mobile_status.get() {
-            Availability::Taken => Some(Note::Error("该手机号已注册".into())),
-            Availability::Free => Some(Note::Hint("该手机号可以注册".into())),
-            Availability::Checking => Some(Note::Hint("正在检查…".into())),
+            Availability::Taken => Some(Note::Error(texts.register_mobile_taken().into())),
+            Availability::Free => Some(Note::Hint(texts.register_mobile_free().into())),
+            Availability::Checking => Some(Note::Hint(texts.register_checking().into())),
             Availability::Failed(e) => Some(Note::Error(e)),
             Availability::Unknown => server_error("mobile").map(Note::Error),
         }
@@ -192,15 +195,15 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha, next: Signal<String>) 
             return Some(Note::Error(e));
         }
         match username_status.get() {
-            Availability::Taken => Some(Note::Error("该用户名已被使用".into())),
-            Availability::Free => Some(Note::Hint("该用户名可以使用".into())),
+            Availability::Taken => Some(Note::Error(texts.register_username_taken().into())),
+            Availability::Free => Some(Note::Hint(texts.register_username_free().into())),
             Availability::Failed(e) => Some(Note::Error(e)),
-            _ => server_error("username").map(Note::Error).or_else(|| {
-                Some(Note::Hint("选填，5-20个字母、数字、下划线或减号，以字母开头；不填将自动生成".into()))
-            }),
+            _ => server_error("username")
+                .map(Note::Error)
+                .or_else(|| Some(Note::Hint(texts.register_username_hint().into()))),
         }
     });
-    let password_hint = format!("{}-{}个字符，不能是常见密码", policy.min_chars, policy.max_chars);
+    let password_hint = texts.register_password_hint(policy.min_chars, policy.max_chars);
     let password_note = Signal::derive(move || {
         password_error
             .get()
@@ -264,7 +267,7 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha, next: Signal<String>) 
                 <TextField
                     id="password"
                     name="password"
-                    label="密码"
+                    label=texts.register_password()
                     input_type="password"
                     autocomplete="new-password"
                     value=password
@@ -276,7 +279,7 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha, next: Signal<String>) 
                 <TextField
                     id="password2"
                     name="password2"
-                    label="确认密码"
+                    label=texts.register_password2()
                     input_type="password"
                     autocomplete="new-password"
                     value=password2
@@ -288,7 +291,7 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha, next: Signal<String>) 
                 <TextField
                     id="username"
                     name="username"
-                    label="用户名（选填）"
+                    label=texts.register_username()
                     autocomplete="username"
                     value=username
                     note=username_note
@@ -299,7 +302,7 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha, next: Signal<String>) 
                 <TextField
                     id="nickname"
                     name="nickname"
-                    label="昵称（选填）"
+                    label=texts.register_nickname()
                     autocomplete="nickname"
                     value=nickname
                     note=server.note(nickname_error, "nickname")
@@ -317,14 +320,14 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha, next: Signal<String>) 
                         on:change=move |_| allow_error.set(None)
                     />
                     <label for="allow">
-                        "我已阅读并同意" <a href="/terms" target="_blank">"《用户协议》"</a> "和"
-                        <a href="/privacy" target="_blank">"《隐私政策》"</a>
+                        {texts.register_agree()} <a href="/terms" target="_blank">{texts.register_terms()}</a>
+                        {texts.register_agree_and()} <a href="/privacy" target="_blank">{texts.register_privacy()}</a>
                     </label>
                     <FieldMessage id="allow-message" note=server.note(allow_error, "allow") />
                 </div>
 
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "注册中…" } else { "注册" }}
+                    {move || if action.pending().get() { texts.register_submitting() } else { texts.register_submit() }}
                 </button>
             </form>
         </div>
