@@ -60,6 +60,17 @@ pub async fn spawn_app() -> TestApp {
     spawn(Spawn::default()).await.expect("the default setup needs no services")
 }
 
+/// A server as production runs it (`APP_ENV=production`: no development
+/// outbox or tools), on the default setup and the settings production needs.
+pub async fn spawn_production() -> TestApp {
+    let env = vec![
+        ("APP_ENV", "production".to_string()),
+        ("SMS_PROVIDER", "log".to_string()),
+        ("PUBLIC_URL", "https://auth.example.com".to_string()),
+    ];
+    spawn(Spawn { env, ..Spawn::default() }).await.expect("the default setup needs no services")
+}
+
 /// `None` when a service this setup needs was not started (run by hand).
 pub async fn spawn(options: Spawn) -> Option<TestApp> {
     let (env, dir) = setup(options).await?;

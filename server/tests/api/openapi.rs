@@ -6,7 +6,7 @@
 //! draws it for people, runs only this site's scripts (Playwright draws it
 //! in Chromium: end2end/tests/api-reference.spec.ts).
 
-use crate::helpers::{Spawn, body, spawn, spawn_app};
+use crate::helpers::{Spawn, body, spawn, spawn_app, spawn_production};
 use serde_json::{Value, json};
 
 const METHODS: [&str; 7] = ["get", "post", "put", "patch", "delete", "options", "head"];
@@ -74,12 +74,7 @@ async fn the_document_describes_every_route_and_nothing_else() {
 
 #[tokio::test]
 async fn the_development_routes_are_documented_only_where_they_exist() {
-    let env = vec![
-        ("APP_ENV", "production".to_string()),
-        ("SMS_PROVIDER", "log".to_string()),
-        ("PUBLIC_URL", "https://auth.example.com".to_string()),
-    ];
-    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    let app = spawn_production().await;
     let document = document(&app).await;
     assert!(document["paths"].get("/api/v1/dev/outbox").is_none());
     assert_eq!(probe(&app, "get", "/api/v1/dev/outbox").await, (404, Some("not_found".into())));

@@ -33,12 +33,7 @@ async fn ready_says_ok_when_the_database_and_store_answer() {
 
 #[tokio::test]
 async fn the_dev_outbox_does_not_exist_in_production() {
-    let env = vec![
-        ("APP_ENV", "production".to_string()),
-        ("SMS_PROVIDER", "log".to_string()),
-        ("PUBLIC_URL", "https://auth.example.com".to_string()),
-    ];
-    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    let app = spawn_production().await;
     assert_eq!(app.get("/api/v1/dev/outbox").await.status(), 404);
     assert_eq!(app.get("/dev/outbox").await.status(), 404);
     assert_eq!(app.get("/dev/captchas").await.status(), 404);
