@@ -177,13 +177,12 @@ pub fn cleared_cookie(secure: bool) -> String {
 /// The token in a `Cookie` request header, if any: only under the name the
 /// site sets (over https an unprefixed cookie may have been planted).
 pub fn token_from_cookie_header(header: &str, secure: bool) -> Option<&str> {
-    let wanted = cookie_name(secure);
-    header
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == wanted)
-        .map(|(_, value)| value)
-        .filter(|v| !v.is_empty())
+    cookie_value(header, cookie_name(secure)).filter(|v| !v.is_empty())
+}
+
+/// The value of cookie `name` in a `Cookie` request header, if it is there.
+pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').filter_map(|pair| pair.trim().split_once('=')).find(|(n, _)| *n == name).map(|(_, value)| value)
 }
 
 /// Whether a `Cookie` header carries a token cookie under either name.

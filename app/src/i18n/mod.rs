@@ -123,10 +123,7 @@ pub fn locale_of_request(headers: &http::HeaderMap, default: Locale) -> Locale {
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value);
+        .find_map(|v| crate::core::tokens::cookie_value(v, COOKIE));
     let accept = headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
     negotiate(cookie, accept, default)
 }
