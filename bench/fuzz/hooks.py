@@ -63,7 +63,6 @@ def access_token(session_token):
         f"{BASE}/oauth2/authorize",
         params=query,
         headers={"Authorization": f"Bearer {session_token}"},
-        cookies={os.environ["FUZZ_COOKIE"]: session_token},
         allow_redirects=False,
         timeout=10,
     )

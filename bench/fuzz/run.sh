@@ -26,10 +26,7 @@ redirect_uri=http://127.0.0.1:9/fuzz/callback
 client=$("$server" clients create --name fuzz --redirect-uri "$redirect_uri" | tail -n 1)
 FUZZ_CLIENT_ID=$("$python" -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$client")
 FUZZ_CLIENT_SECRET=$("$python" -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$client")
-# The session cookie's name, as the document says it (it depends on https).
-FUZZ_COOKIE=$(curl -fsS "$base/api/v1/openapi.json" \
-  | "$python" -c 'import json,sys; print(json.load(sys.stdin)["components"]["securitySchemes"]["cookie"]["name"])')
-export FUZZ_CLIENT_ID FUZZ_CLIENT_SECRET FUZZ_REDIRECT_URI=$redirect_uri FUZZ_COOKIE
+export FUZZ_CLIENT_ID FUZZ_CLIENT_SECRET FUZZ_REDIRECT_URI=$redirect_uri
 export PYTHONPATH=bench/fuzz SCHEMATHESIS_HOOKS=hooks
 # One worker: Hypothesis parses lambdas' sources with `ast`, which CPython
 # 3.11 can break when threads do it at once (a SystemError in the run).
