@@ -15,6 +15,9 @@ export RUSTFLAGS="--cfg erase_components"
 # A failing test's message, not forty lines of runtime frames: CI keeps only
 # part of the output, and the message is what says what broke.
 export RUST_BACKTRACE=0
+# CI builds once, from nothing: incremental caches (gigabytes) would only
+# fill the disk, which a shared machine may not have to spare.
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
 
 step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 

@@ -287,7 +287,7 @@ pub struct AttemptView {
     pub created_at: i64,
     pub client_ip: String,
     pub user_agent: String,
-    /// `password` or `sms`.
+    /// `password`, `sms`, or `register` (the session registering began).
     pub method: String,
     /// `success`, `wrong_password`, `locked` or `disabled`.
     pub outcome: String,

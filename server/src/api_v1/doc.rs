@@ -103,7 +103,27 @@ pub fn finish(document: utoipa::openapi::OpenApi, core: &Core) -> Value {
     links(&mut document);
     security_schemes(&mut document, core);
     rules(&mut document, core);
+    examples(&mut document);
     document
+}
+
+/// The examples (`examples.rs`) on their schemas and answers. (Those of
+/// the development outbox find no place in production.)
+fn examples(document: &mut Value) {
+    for (name, example) in super::examples::schemas() {
+        if let Some(schema) = document["components"]["schemas"].get_mut(&name).and_then(Value::as_object_mut) {
+            schema.insert("examples".into(), json!([example]));
+        }
+    }
+    for (path, method, status, example) in super::examples::answers() {
+        // `get_mut`, not indexing: indexing would add what is missing.
+        let answer = ["paths", path, method, "responses", status, "content", "application/json"]
+            .into_iter()
+            .try_fold(&mut *document, |value, key| value.get_mut(key));
+        if let Some(media) = answer.and_then(Value::as_object_mut) {
+            media.insert("example".into(), example);
+        }
+    }
 }
 
 /// A dependency down (503) can happen anywhere; a state-changing request

@@ -6,6 +6,7 @@
 //! guide).
 
 pub mod doc;
+pub mod examples;
 
 use app::{
     core::{
@@ -123,10 +124,8 @@ impl IntoResponse for ApiError {
 pub struct ErrorBody {
     kind: ErrorKind,
     code: ErrorCode,
-    #[schema(example = "手机号格式不正确")]
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "mobile")]
     field: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
@@ -347,7 +346,6 @@ async fn me(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Result<Json<Me>
 
 #[derive(Deserialize, ToSchema)]
 struct UpdateMe {
-    #[schema(example = "小明")]
     nickname: String,
 }
 
@@ -476,7 +474,6 @@ async fn acceptances(State(core): State<Core>, ApiAuth(auth): ApiAuth) -> Result
 #[derive(Deserialize, ToSchema)]
 struct AcceptForm {
     /// `privacy` or `terms`.
-    #[schema(example = "privacy")]
     kind: String,
     /// The version in force (`GET /legal`).
     version: String,

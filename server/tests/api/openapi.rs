@@ -2,7 +2,8 @@
 //! server answers under `/api/v1` and the OpenID Connect endpoints, and
 //! nothing else; it validates as OpenAPI 3.1 by openapi-spec-validator (a
 //! validator no one here wrote: PyPI, pinned in bench/fuzz/, its python in
-//! `FUZZ_PYTHON`); it names the rules in force. `/api/docs`, the page that
+//! `FUZZ_PYTHON`), and its examples by openapi-schema-validator; it names
+//! the rules in force and shows an example of every body. `/api/docs`, the page that
 //! draws it for people, runs only this site's scripts (Playwright draws it
 //! in Chromium: end2end/tests/api-reference.spec.ts).
 
@@ -159,11 +160,99 @@ async fn the_document_validates_as_openapi_3_1() {
     let app = spawn_app().await;
     let file = std::env::temp_dir().join(format!("openapi-{}.json", uuid::Uuid::new_v4()));
     std::fs::write(&file, serde_json::to_vec(&document(&app).await).unwrap()).unwrap();
-    let mut command = std::process::Command::new(&python);
-    command.args(["-m", "openapi_spec_validator", "--schema", "3.1.0"]).arg(&file);
-    let out = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(&python);
+        command.args(args).arg(&file);
+        let out = command.output().unwrap();
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), said)
+    };
+    let document = run(&["-m", "openapi_spec_validator", "--schema", "3.1.0"]);
+    // Each example against its schema, by openapi-schema-validator (the
+    // checker is ours, the validation is not).
+    let examples = run(&[concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/fuzz/check_examples.py")]);
     let _ = std::fs::remove_file(&file);
-    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{said}");
-    assert!(said.contains("OK"), "{said}");
+    for (passed, said) in [document, examples] {
+        assert!(passed && said.contains("OK"), "{said}");
+    }
+}
+
+/// Every request body and every successful JSON answer shows an example:
+/// a reader (and a client's author) sees a whole body, and Schemathesis
+/// sends the examples first. A schema is shown when it, or its media type,
+/// carries one, or when each of its properties (each item, each branch) is
+/// shown; an enum and a boolean show their own values.
+#[tokio::test]
+async fn every_body_and_answer_has_an_example() {
+    let app = spawn_app().await;
+    let document = document(&app).await;
+    let mut missing = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let mut bodies: Vec<(String, &Value)> = Vec::new();
+            for (media, content) in operation["requestBody"]["content"].as_object().into_iter().flatten() {
+                bodies.push((format!("{method} {path} request {media}"), content));
+            }
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if !status.starts_with('2') {
+                    continue;
+                }
+                if let Some(content) = response["content"].get("application/json") {
+                    bodies.push((format!("{method} {path} {status}"), content));
+                }
+            }
+            for (place, content) in bodies {
+                if content.get("example").is_none() && content.get("examples").is_none() {
+                    unexemplified(&document, &content["schema"], &place, &mut missing, 0);
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "without an example:\n{}", missing.join("\n"));
+
+    // And every example finds its place (a renamed type would leave one
+    // behind): here the development outbox is on, so all of them.
+    for name in server::api_v1::examples::schemas().keys() {
+        assert!(document["components"]["schemas"][name]["examples"].is_array(), "no schema {name}");
+    }
+    for (path, method, status, _) in server::api_v1::examples::answers() {
+        let answer = &document["paths"][path][method]["responses"][status]["content"]["application/json"];
+        assert!(answer["example"].is_object(), "no answer {method} {path} {status}");
+    }
+}
+
+/// Where `schema` (at `place`) shows no example, into `missing`.
+fn unexemplified(document: &Value, schema: &Value, place: &str, missing: &mut Vec<String>, depth: usize) {
+    assert!(depth < 16, "{place}: schemas nested too deep (a cycle?)");
+    if schema.get("example").is_some() || schema.get("examples").is_some() || schema.get("enum").is_some() {
+        return;
+    }
+    if let Some(target) = schema["$ref"].as_str() {
+        let name = target.trim_start_matches("#/components/schemas/");
+        let place = format!("{place} ({name})");
+        return unexemplified(document, &document["components"]["schemas"][name], &place, missing, depth + 1);
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(branches) = schema[key].as_array() {
+            for branch in branches.iter().filter(|b| b["type"] != "null") {
+                unexemplified(document, branch, place, missing, depth + 1);
+            }
+            return;
+        }
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(one) => vec![one.as_str()],
+        Value::Array(many) => many.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect(),
+        _ => vec![],
+    };
+    match types.as_slice() {
+        ["boolean"] => {}
+        ["object"] if schema["properties"].is_object() => {
+            for (name, property) in schema["properties"].as_object().unwrap() {
+                unexemplified(document, property, &format!("{place}.{name}"), missing, depth + 1);
+            }
+        }
+        ["array"] => unexemplified(document, &schema["items"], &format!("{place}[]"), missing, depth + 1),
+        _ => missing.push(place.to_owned()),
+    }
 }
