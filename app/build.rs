@@ -98,6 +98,24 @@ fn generate(catalogue: &model::Catalogue) -> String {
             );
         }
     }
+    let _ = writeln!(code, "}}\n");
+    // The same keys as `Text`s: a text not yet in a language, for errors
+    // (rendered where the request's language is known: `Texts::say`).
+    let _ = writeln!(code, "impl Text {{");
+    for (slot, key) in catalogue.keys.iter().enumerate() {
+        let name = key.path.replace('.', "_");
+        if !key.browser {
+            let _ = writeln!(code, "    #[cfg(feature = \"ssr\")]");
+        }
+        let params: Vec<String> = key.params.iter().map(|p| format!("{p}: impl std::fmt::Display")).collect();
+        let args: Vec<String> = key.params.iter().map(|p| format!("({p:?}, {p}.to_string())")).collect();
+        let _ = writeln!(
+            code,
+            "    pub fn {name}({}) -> Text {{ Text::new({slot}, vec![{}]) }}",
+            params.join(", "),
+            args.join(", ")
+        );
+    }
     let _ = writeln!(code, "}}");
     code
 }

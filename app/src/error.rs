@@ -2,6 +2,7 @@
 //! pages, and the JSON API serialises it as `{"code", "message", "field"}`.
 //! Use-case errors (in `core`) convert into it in one place each.
 
+use crate::i18n::{Text, Texts};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
@@ -167,14 +168,66 @@ impl PartialEq<&str> for ErrorCode {
     }
 }
 
+/// What an error says to the person: a text of the catalogue until the
+/// request's language is known (where the error leaves the server: a
+/// server function's `fail`, the JSON API's body), then its words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    Text(Text),
+    /// Already in a language, or none a person chose (a parser's detail).
+    Said(String),
+}
+
+impl Message {
+    /// In `texts`' language.
+    pub fn say(&self, texts: &Texts) -> String {
+        match self {
+            Message::Text(text) => texts.say(text),
+            Message::Said(said) => said.clone(),
+        }
+    }
+}
+
+impl From<Text> for Message {
+    fn from(text: Text) -> Message {
+        Message::Text(text)
+    }
+}
+
+impl From<String> for Message {
+    fn from(said: String) -> Message {
+        Message::Said(said)
+    }
+}
+
+impl From<&str> for Message {
+    fn from(said: &str) -> Message {
+        Message::Said(said.to_owned())
+    }
+}
+
+/// In the reference locale on the server (logs); the browser's own texts
+/// are not at hand here.
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            #[cfg(feature = "ssr")]
+            Message::Text(text) => f.write_str(&crate::i18n::say(text.clone())),
+            #[cfg(not(feature = "ssr"))]
+            Message::Text(text) => write!(f, "{text:?}"),
+            Message::Said(said) => f.write_str(said),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct AppError {
     pub kind: ErrorKind,
     /// A stable machine-readable code, e.g. `sms_code_wrong`.
     pub code: ErrorCode,
-    /// A plain-Chinese message for the person.
-    pub message: String,
+    /// What to tell the person (`Message::say`).
+    pub message: Message,
     /// The form field the message belongs beside, if any.
     pub field: Option<String>,
     /// Seconds until trying again makes sense (rate limits, cooldowns).
@@ -182,12 +235,12 @@ pub struct AppError {
 }
 
 impl AppError {
-    pub fn new(kind: ErrorKind, code: ErrorCode, message: impl Into<String>) -> AppError {
+    pub fn new(kind: ErrorKind, code: ErrorCode, message: impl Into<Message>) -> AppError {
         AppError { kind, code, message: message.into(), field: None, retry_after: None }
     }
 
     /// A rule broken by one field.
-    pub fn field(field: &str, code: ErrorCode, message: impl Into<String>) -> AppError {
+    pub fn field(field: &str, code: ErrorCode, message: impl Into<Message>) -> AppError {
         AppError { field: Some(field.into()), ..AppError::new(ErrorKind::Invalid, code, message) }
     }
 
@@ -202,34 +255,47 @@ impl AppError {
         self
     }
 
-    pub fn rate_limited(code: ErrorCode, message: impl Into<String>, retry_after: u64) -> AppError {
+    pub fn rate_limited(code: ErrorCode, message: impl Into<Message>, retry_after: u64) -> AppError {
         AppError { retry_after: Some(retry_after.max(1)), ..AppError::new(ErrorKind::RateLimited, code, message) }
     }
 
     pub fn unavailable() -> AppError {
-        AppError::new(ErrorKind::Unavailable, ErrorCode::Unavailable, "服务暂时不可用，请稍后再试")
+        AppError::new(ErrorKind::Unavailable, ErrorCode::Unavailable, Text::failure_unavailable())
     }
 
     /// Overloaded (e.g. the password-hashing queue is full).
     pub fn busy() -> AppError {
-        AppError::new(ErrorKind::Unavailable, ErrorCode::Busy, "服务繁忙，请稍后再试")
+        AppError::new(ErrorKind::Unavailable, ErrorCode::Busy, Text::failure_busy())
     }
 
     pub fn unexpected() -> AppError {
-        AppError::new(ErrorKind::Unexpected, ErrorCode::Unexpected, "服务器出错了，请稍后再试")
+        AppError::new(ErrorKind::Unexpected, ErrorCode::Unexpected, Text::failure_unexpected())
     }
 
-    pub fn bad_request(message: impl Into<String>) -> AppError {
+    pub fn bad_request(message: impl Into<Message>) -> AppError {
         AppError::new(ErrorKind::BadRequest, ErrorCode::BadRequest, message)
     }
 
     pub fn not_found() -> AppError {
-        AppError::new(ErrorKind::NotFound, ErrorCode::NotFound, "页面不存在")
+        AppError::new(ErrorKind::NotFound, ErrorCode::NotFound, Text::failure_not_found())
     }
 
-    /// The message for `field`, if this error belongs beside it.
-    pub fn message_for(&self, field: &str) -> Option<String> {
-        (self.field.as_deref() == Some(field)).then(|| self.message.clone())
+    /// The message for `field` in `texts`' language, if this error belongs
+    /// beside it.
+    pub fn message_for(&self, field: &str, texts: &Texts) -> Option<String> {
+        (self.field.as_deref() == Some(field)).then(|| self.message.say(texts))
+    }
+
+    /// The message in `texts`' language.
+    pub fn say(&self, texts: &Texts) -> String {
+        self.message.say(texts)
+    }
+
+    /// The same error, its message put in `texts`' language: what leaves
+    /// the server.
+    pub fn said_in(mut self, texts: &Texts) -> AppError {
+        self.message = Message::Said(self.message.say(texts));
+        self
     }
 }
 
@@ -239,9 +305,11 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Request(_) => {
-                AppError::new(ErrorKind::Unavailable, ErrorCode::Network, "网络连接失败，请检查网络后重试")
+                AppError::new(ErrorKind::Unavailable, ErrorCode::Network, Text::failure_network())
             }
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => AppError::bad_request("请求格式不正确"),
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                AppError::bad_request(Text::failure_bad_request())
+            }
             _ => AppError::unexpected(),
         }
     }

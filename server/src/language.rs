@@ -4,6 +4,10 @@
 //! path of this site), now drawn in the chosen language. A form post, so it
 //! works before the WASM has loaded; like every state-changing request it
 //! must come from this site (`security::same_origin_for_cookies`).
+//!
+//! And each request's language for what is said outside a page (the JSON
+//! API's error messages): `request_locale` settles it once per request,
+//! `texts` reads it.
 
 use app::{
     i18n::{self, Locale},
@@ -18,6 +22,26 @@ use axum::{
     routing::post,
 };
 use serde::Deserialize;
+
+tokio::task_local! {
+    static REQUEST_LOCALE: Locale;
+}
+
+/// Middleware: the request's locale (its `lang` cookie, else its
+/// `Accept-Language`, else the default) for everything that answers it.
+pub async fn request_locale(
+    State(default): State<Locale>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let locale = i18n::locale_of_request(request.headers(), default);
+    REQUEST_LOCALE.scope(locale, next.run(request)).await
+}
+
+/// The texts of the request being answered (the reference's outside one).
+pub fn texts() -> i18n::Texts {
+    i18n::Texts::of(REQUEST_LOCALE.try_with(|locale| *locale).unwrap_or(Locale::REFERENCE))
+}
 
 /// A year: the choice outlives the session.
 const KEEP_SECONDS: u64 = 365 * 86_400;

@@ -307,6 +307,7 @@ fn routes() -> Vec<AxumRouteListing> {
 /// The whole site; `client_timeout` bounds each request (408 past it).
 pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::time::Duration) -> Router {
     let secure = core.settings.secure_cookies;
+    let default_locale = core.settings.default_locale;
     let hashed_names = leptos_options.hash_files;
     let routes = routes();
     let context = {
@@ -365,6 +366,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(crate::telemetry::request_log())
         .layer(axum::middleware::from_fn(crate::security::known_methods_only))
+        .layer(axum::middleware::from_fn_with_state(default_locale, crate::language::request_locale))
 }
 
 /// `/api/v1`'s router, the OpenID Connect endpoints', and the OpenAPI

@@ -16,7 +16,7 @@ pub async fn consent_request(request: String) -> Result<Option<ConsentView>, App
     if signed_in(&core).await?.is_none() {
         return Ok(None);
     }
-    Ok(Some(crate::core::use_cases::consent_request(&core, &request).await?))
+    Ok(Some(crate::core::use_cases::consent_request(&core, &request).await.map_err(said)?))
 }
 
 /// The answer: back to the application with a code (`allow`) or with
@@ -28,7 +28,7 @@ pub async fn decide_consent(request: String, allow: bool) -> Result<(), AppError
     let core = core()?;
     let auth = signed_in(&core).await?;
     let decision = if allow { ConsentDecision::Allow } else { ConsentDecision::Deny };
-    let next = use_cases::decide_consent(&core, auth.as_ref(), &request, decision).await?;
+    let next = use_cases::decide_consent(&core, auth.as_ref(), &request, decision).await.map_err(said)?;
     leptos_axum::redirect(&next.location());
     Ok(())
 }

@@ -80,11 +80,18 @@ pub(crate) mod context {
         set_cookie(tokens::cleared_cookie(core.settings.secure_cookies));
     }
 
-    /// Sets the response status from the error, and hands it back. A plain
+    /// The error with its message in the request's language: what a server
+    /// function sends (the browser has only its page's texts).
+    pub fn said(error: impl Into<AppError>) -> AppError {
+        error.into().said_in(&crate::i18n::Texts::here())
+    }
+
+    /// Sets the response status from the error, and hands it back, its
+    /// message in the request's language. A plain
     /// form post (no WASM yet) keeps the redirect back to its page instead,
     /// where the error travels in the URL and shows beside its field.
     pub fn fail(error: impl Into<AppError>) -> AppError {
-        let error = error.into();
+        let error = said(error);
         let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
             parts
                 .headers

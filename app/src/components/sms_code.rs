@@ -296,13 +296,13 @@ pub fn SmsCodeFields(
             Ok(m) => Some(m),
             Err(_) if own_number => None,
             Err(e) => {
-                mobile_error.set(Some(e.message().into()));
+                mobile_error.set(Some(Texts::here().say(&e.text())));
                 return;
             }
         };
         let answer = text.get_untracked();
         if let Err(e) = CaptchaAnswer::parse(&answer) {
-            text_error.set(Some(e.message().into()));
+            text_error.set(Some(Texts::here().say(&e.text())));
             return;
         }
         let Some(ticket) = captcha.current() else { return };
@@ -341,7 +341,7 @@ pub fn SmsCodeFields(
                         Some("text" | "image_code_id") => text_error,
                         _ => sms_error,
                     };
-                    slot.set(Some(e.message));
+                    slot.set(Some(e.say(&Texts::here())));
                 }
             }
         });
@@ -413,9 +413,10 @@ impl MobileAndCode {
 
     /// Checks both fields, showing what is wrong; true when they hold.
     pub fn check(self) -> bool {
-        self.mobile_error.set(Mobile::parse(&self.mobile.get_untracked()).err().map(|e| e.message().into()));
-        self.sms_error
-            .set(crate::rules::SmsCode::parse(&self.sms_code.get_untracked()).err().map(|e| e.message().into()));
+        self.mobile_error.set(Mobile::parse(&self.mobile.get_untracked()).err().map(|e| Texts::here().say(&e.text())));
+        self.sms_error.set(
+            crate::rules::SmsCode::parse(&self.sms_code.get_untracked()).err().map(|e| Texts::here().say(&e.text())),
+        );
         self.mobile_error.get_untracked().is_none() && self.sms_error.get_untracked().is_none()
     }
 

@@ -15,7 +15,7 @@
 mod model;
 
 mod generated {
-    use super::{LocaleInfo, Texts, fill};
+    use super::{LocaleInfo, Text, Texts, fill};
     include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
 }
 
@@ -187,12 +187,56 @@ impl Texts {
     }
 
     fn plural(&self, slot: usize, n: u64, args: &[(&str, &dyn std::fmt::Display)]) -> String {
-        let forms: Vec<&str> = self.slot(slot).split('\u{1e}').collect();
-        let form = forms.get(self.locale.plural_form(n)).or(forms.last()).copied().unwrap_or("");
         let mut with_n: Vec<(&str, &dyn std::fmt::Display)> = vec![("n", &n)];
         with_n.extend_from_slice(args);
-        fill(form, &with_n)
+        fill(self.form(self.slot(slot), n), &with_n)
     }
+
+    /// The form of a plural text (its forms joined by U+001E) that `n` takes.
+    fn form(&self, forms: &'static str, n: u64) -> &'static str {
+        let forms: Vec<&str> = forms.split('\u{1e}').collect();
+        forms.get(self.locale.plural_form(n)).or(forms.last()).copied().unwrap_or("")
+    }
+}
+
+/// A text of the catalogue not yet in a language: which one, and its
+/// arguments. An error carries one from where it happens (a rule, a use
+/// case) to where the request's language is known (`Texts::say`).
+/// Constructors are generated, one per key: `Text::rule_mobile_empty()`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Text {
+    slot: u16,
+    args: Vec<(String, String)>,
+}
+
+impl Text {
+    fn new(slot: usize, args: Vec<(&str, String)>) -> Text {
+        Text { slot: slot as u16, args: args.into_iter().map(|(name, value)| (name.to_owned(), value)).collect() }
+    }
+}
+
+impl Texts {
+    /// `text` in this locale. (A browser asked for a text only the server
+    /// has gets the general apology: the server says its own texts before
+    /// they leave.)
+    pub fn say(&self, text: &Text) -> String {
+        let Some(&found) = self.slots.get(usize::from(text.slot)) else {
+            return self.failure_unexpected().to_owned();
+        };
+        let args: Vec<(&str, &dyn std::fmt::Display)> =
+            text.args.iter().map(|(name, value)| (name.as_str(), value as &dyn std::fmt::Display)).collect();
+        let n = text.args.iter().find(|(name, _)| name == "n").and_then(|(_, v)| v.parse().ok());
+        match n {
+            Some(n) if found.contains('\u{1e}') => fill(self.form(found, n), &args),
+            _ => fill(found, &args),
+        }
+    }
+}
+
+/// `text` in the reference locale: for logs, and tests written in it.
+#[cfg(feature = "ssr")]
+pub fn say(text: Text) -> String {
+    Texts::of(Locale::REFERENCE).say(&text)
 }
 
 /// `text` with each `{name}` replaced by its value.
@@ -237,6 +281,17 @@ mod tests {
     }
 
     #[test]
+    fn a_text_is_said_in_the_language_of_whoever_reads_it() {
+        let text = Text::rule_password_length(6, 16);
+        assert_eq!(Texts::of(Locale::REFERENCE).say(&text), "密码长度应为6-16个字符");
+        assert_eq!(Texts::of(en()).say(&text), "A password has 6 to 16 characters.");
+        // A browser's texts lack the server's part: it says the apology.
+        let browser = Texts { locale: en(), slots: &generated::TABLES[1][..generated::BROWSER_SLOTS] };
+        assert_eq!(browser.say(&Text::error_sms_code_wrong(4)), Texts::of(en()).failure_unexpected());
+        assert_eq!(browser.say(&text), "A password has 6 to 16 characters.");
+    }
+
+    #[test]
     fn placeholders_are_filled_and_plurals_follow_the_locale() {
         let args: [(&str, &dyn std::fmt::Display); 1] = [("name", &"夜莺")];
         assert_eq!(fill("欢迎，{name}", &args), "欢迎，夜莺");
@@ -257,6 +312,9 @@ mod tests {
             assert_eq!(texts.for_browser().split('\u{1f}').count(), generated::BROWSER_SLOTS);
         }
         assert_eq!(Texts::of(en()).home_welcome_name("Ada"), "Welcome, Ada");
+        // Arguments in the order the reference text uses them (not by name:
+        // `max` sorts before `min`).
+        assert_eq!(Texts::of(Locale::REFERENCE).register_password_hint(6, 16), "6-16个字符，不能是常见密码");
         assert_eq!(Texts::of(Locale::REFERENCE).home_welcome_name("夜莺"), "欢迎，夜莺");
     }
 }

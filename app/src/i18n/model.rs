@@ -18,8 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The locale whose keys every other must have.
 pub const REFERENCE: &str = "zh-CN";
 /// Parts of the catalogue only the server uses (mail, SMS notices, the JSON
-/// API): kept out of what the browser gets.
-pub const SERVER_ONLY: &[&str] = &["mail", "sms", "api"];
+/// API, the use cases' refusals, which the server puts in the request's
+/// language before they leave): kept out of what the browser gets.
+pub const SERVER_ONLY: &[&str] = &["mail", "sms", "api", "error"];
 /// CLDR's plural categories, in their order.
 pub const CATEGORIES: &[&str] = &["zero", "one", "two", "few", "many", "other"];
 /// Characters the page uses to carry the catalogue to the browser
@@ -46,7 +47,8 @@ pub enum Text {
 pub struct Key {
     /// Dotted, as in the file: `home.welcome`.
     pub path: String,
-    /// The placeholders, sorted; `n` is the count of a plural text.
+    /// The placeholders in the order the reference text first uses them (the
+    /// accessor's arguments' order); `n`, the count of a plural text, first.
     pub params: Vec<String>,
     pub plural: bool,
     pub browser: bool,
@@ -101,7 +103,7 @@ pub fn read(files: &[(String, String)]) -> Result<Catalogue, Vec<String>> {
                             key.path,
                             if key.plural { "" } else { "not " }
                         ));
-                    } else if placeholders(text) != key.params {
+                    } else if !same_placeholders(&placeholders(text), &key.params) {
                         errors.push(format!(
                             "{}: `{}` has placeholders {:?}; {REFERENCE} has {:?}",
                             locale.tag,
@@ -207,25 +209,34 @@ fn snake_case(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// The placeholders a text uses, sorted, once each (`n` for a plural's count).
+/// The placeholders a text uses, once each, in the order it first uses them
+/// (`n`, a plural's count, first).
 pub fn placeholders(text: &Text) -> Vec<String> {
     let forms: Vec<&str> = match text {
         Text::Plain(s) => vec![s],
         Text::Plural(forms) => forms.iter().map(String::as_str).collect(),
     };
-    let mut found = BTreeSet::new();
+    let mut found: Vec<String> = Vec::new();
     if matches!(text, Text::Plural(_)) {
-        found.insert("n".to_owned());
+        found.push("n".to_owned());
     }
     for form in forms {
         let mut rest = form;
         while let Some(start) = rest.find('{') {
             let Some(len) = rest[start..].find('}') else { break };
-            found.insert(rest[start + 1..start + len].to_owned());
+            let name = &rest[start + 1..start + len];
+            if !found.iter().any(|f| f == name) {
+                found.push(name.to_owned());
+            }
             rest = &rest[start + len + 1..];
         }
     }
-    found.into_iter().collect()
+    found
+}
+
+/// The same placeholders, whatever their order.
+fn same_placeholders(a: &[String], b: &[String]) -> bool {
+    a.iter().collect::<BTreeSet<_>>() == b.iter().collect::<BTreeSet<_>>()
 }
 
 #[cfg(test)]

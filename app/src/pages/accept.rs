@@ -3,6 +3,7 @@
 //! or sign out. Reached after signing in, from the user centre, and from a
 //! site's sign-in through us.
 
+use crate::i18n::Texts;
 use crate::{
     api::{AcceptTexts, Logout, texts_to_accept},
     components::FormErrors,
@@ -32,7 +33,7 @@ pub fn AcceptPage() -> impl IntoView {
                                 let back = format!("/accept?next={}", url_encode(&next));
                                 view! { <Redirect path=sign_in_then(&back) /> }.into_any()
                             }
-                            Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
+                            Err(e) => view! { <p class="form-error" role="alert">{e.say(&Texts::here())}</p> }.into_any(),
                         }
                     })
                 }}

@@ -2,6 +2,7 @@
 //! the operator wrote them (Markdown rendered on the server; ours until
 //! then), with their version. The whole text is in the server's HTML.
 
+use crate::i18n::Texts;
 use crate::{api::legal_text, rules::LegalKind};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -34,7 +35,7 @@ fn LegalPage(kind: LegalKind) -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                        Err(e) => view! { <p class="error">{e.say(&Texts::here())}</p> }.into_any(),
                     }
                 })}
             </Suspense>

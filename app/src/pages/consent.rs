@@ -4,6 +4,7 @@
 //! (the client's registered name, the scopes we know); nothing of the URL
 //! is echoed. The answer goes back to the application either way.
 
+use crate::i18n::Texts;
 use crate::{
     api::{DecideConsent, consent_request},
     components::FormErrors,
@@ -39,7 +40,7 @@ pub fn ConsentPage() -> impl IntoView {
                                 view! {
                                     <h1>"无法完成授权"</h1>
                                     <p class="form-error" role="alert" data-testid="consent-error">
-                                        {e.message}
+                                        {e.say(&Texts::here())}
                                     </p>
                                     <p>
                                         <a href="/">"返回首页"</a>

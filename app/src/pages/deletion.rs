@@ -4,6 +4,7 @@
 //! sign-in during the cooling-off period lands first, then goes on to
 //! `next`). Linked from the user centre and from refusing changed texts.
 
+use crate::i18n::Texts;
 use crate::{
     api::{CancelDeletion, DeletionPageData, Logout, RequestDeletion, deletion_page},
     components::{Captcha, FieldMessage, FormErrors, Note, SmsCodeFields, TextField, format_time},
@@ -35,7 +36,7 @@ pub fn DeletionPage() -> impl IntoView {
                             }
                             Ok(Some(page)) => view! { <Ask page request captcha /> }.into_any(),
                             Ok(None) => view! { <Redirect path=sign_in_then(&deletion_path(&next)) /> }.into_any(),
-                            Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
+                            Err(e) => view! { <p class="form-error" role="alert">{e.say(&Texts::here())}</p> }.into_any(),
                         }
                     })
                 }}

@@ -2,6 +2,7 @@
 //! issued, and the delivery records (whichever provider is configured),
 //! newest first. Absent (404) outside development.
 
+use crate::i18n::Texts;
 use crate::{
     api::{dev_deliveries, dev_outbox},
     error::AppError,
@@ -96,7 +97,7 @@ where
                         }
                             .into_any()
                     }
-                    Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{e.say(&Texts::here())}</p> }.into_any(),
                 }
             })}
         </Transition>

@@ -3,6 +3,7 @@
 //! `/email/verify?token=`, the page the verification link opens, signed in
 //! or not.
 
+use crate::i18n::Texts;
 use crate::{
     api::{BindEmail, RemoveEmail, ResendEmailLink, VerifyEmail, email_link_status, email_status},
     components::{Captcha, FieldMessage, FormErrors, Note, SmsCodeFields, TextField},
@@ -53,7 +54,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
                     Suspend::new(async move {
                         match status.await {
                             Ok(link) => view! { <ConfirmEmail token link /> }.into_any(),
-                            Err(e) => view! { <LinkRefused message=e.message /> }.into_any(),
+                            Err(e) => view! { <LinkRefused message=e.say(&Texts::here()) /> }.into_any(),
                         }
                     })
                 }}
@@ -123,8 +124,8 @@ pub fn EmailSection(mobile: String, captcha: Captcha) -> impl IntoView {
     let mobile = RwSignal::new(mobile);
     let (sms_code, sms_error, mobile_error) = (RwSignal::new(String::new()), RwSignal::new(None), RwSignal::new(None));
     let on_submit = move |ev: SubmitEvent| {
-        email_error.set(Email::parse(&email.get_untracked()).err().map(|e| e.message().into()));
-        sms_error.set(SmsCode::parse(&sms_code.get_untracked()).err().map(|e| e.message().into()));
+        email_error.set(Email::parse(&email.get_untracked()).err().map(|e| Texts::here().say(&e.text())));
+        sms_error.set(SmsCode::parse(&sms_code.get_untracked()).err().map(|e| Texts::here().say(&e.text())));
         if email_error.get_untracked().is_some() || sms_error.get_untracked().is_some() {
             ev.prevent_default();
         }
@@ -133,7 +134,7 @@ pub fn EmailSection(mobile: String, captcha: Captcha) -> impl IntoView {
     let remove_errors = FormErrors::of(remove);
     let resend_note = move || match resend.value().get() {
         Some(Ok(_)) => Some(Note::Hint("验证邮件已重新发送".into())),
-        Some(Err(e)) => Some(Note::Error(e.message)),
+        Some(Err(e)) => Some(Note::Error(e.say(&Texts::here()))),
         None => None,
     };
     view! {

@@ -3,6 +3,7 @@
 //! (mobile, captcha, the code, the new password twice). `/reset?token=`:
 //! the mailed link's page, which checks the link as it opens.
 
+use crate::i18n::Texts;
 use crate::{
     Session,
     api::{ForgotByEmail, ResetPassword, reset_link_status},
@@ -63,7 +64,7 @@ fn ByEmail(captcha: Captcha) -> impl IntoView {
         }
     });
     let on_submit = move |ev: SubmitEvent| {
-        email_error.set(Email::parse(&email.get_untracked()).err().map(|e| e.message().into()));
+        email_error.set(Email::parse(&email.get_untracked()).err().map(|e| Texts::here().say(&e.text())));
         text_error.set(text.get_untracked().trim().is_empty().then(|| "请输入图片验证码".into()));
         if email_error.get_untracked().is_some() || text_error.get_untracked().is_some() {
             ev.prevent_default();
@@ -132,9 +133,9 @@ impl NewPassword {
     /// Checks both fields; true when they hold.
     fn check(self) -> bool {
         let first = Password::parse(&self.password.get_untracked(), self.policy, None, None);
-        self.password_error.set(first.err().map(|e| e.message()));
+        self.password_error.set(first.err().map(|e| Texts::here().say(&e.text())));
         let again = passwords_match(&self.password.get_untracked(), &self.password2.get_untracked());
-        self.password2_error.set(again.err().map(|e| e.message()));
+        self.password2_error.set(again.err().map(|e| Texts::here().say(&e.text())));
         self.password_error.get_untracked().is_none() && self.password2_error.get_untracked().is_none()
     }
 
@@ -217,7 +218,7 @@ pub fn ResetPage() -> impl IntoView {
                             Err(e) => {
                                 view! {
                                     <p class="form-error" role="alert" data-testid="link-refused">
-                                        {e.message}
+                                        {e.say(&Texts::here())}
                                     </p>
                                     <p>
                                         <a href="/forgot">"重新获取重置链接"</a>

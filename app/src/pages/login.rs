@@ -173,7 +173,7 @@ fn PasswordLogin(next: Signal<String>, captcha: Captcha, captcha_at_first: bool)
     });
 
     let on_submit = move |ev: SubmitEvent| {
-        account_error.set(Account::parse(&account.get_untracked()).err().map(|e| e.message().into()));
+        account_error.set(Account::parse(&account.get_untracked()).err().map(|e| Texts::here().say(&e.text())));
         password_error.set(password.get_untracked().is_empty().then(|| texts.login_password_required().into()));
         let missing_captcha = needs_captcha.get_untracked() && captcha_text.get_untracked().trim().is_empty();
         text_error.set(missing_captcha.then(|| texts.login_captcha_required().into()));

@@ -9,9 +9,7 @@ use crate::{
     components::{Captcha, FieldMessage, FormErrors, MobileField, Note, SmsCodeFields, TextField},
     error::AppError,
     i18n::Texts,
-    rules::{
-        AGREEMENT_REQUIRED, Mobile, MobileError, Nickname, Password, PasswordPolicy, SmsCode, Username, passwords_match,
-    },
+    rules::{Mobile, MobileError, Nickname, Password, PasswordPolicy, SmsCode, Username, passwords_match},
 };
 use leptos::{ev::SubmitEvent, prelude::*, server_fn::ServerFn, task::spawn_local};
 use leptos_meta::Title;
@@ -85,7 +83,7 @@ where
                     status.set(match answer {
                         Ok(0) => Availability::Free,
                         Ok(_) => Availability::Taken,
-                        Err(e) => Availability::Failed(e.message),
+                        Err(e) => Availability::Failed(e.say(&Texts::here())),
                     });
                 });
             },
@@ -135,26 +133,28 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha, next: Signal<String>) 
         let mobile = parsed_mobile.get_untracked().ok();
         let name = Username::parse(&username.get_untracked()).ok();
         let result = Password::parse(&password.get_untracked(), policy, mobile.as_ref(), name.as_ref());
-        password_error.set(error_of(result, |e| e.message()));
+        password_error.set(error_of(result, |e| Texts::here().say(&e.text())));
     };
     let check_password2 = move || {
         let result = passwords_match(&password.get_untracked(), &password2.get_untracked());
-        password2_error.set(error_of(result, |e| e.message()));
+        password2_error.set(error_of(result, |e| Texts::here().say(&e.text())));
     };
     let check_username = move || {
-        username_error.set(error_of(Username::parse_optional(&username.get_untracked()), |e| e.message().into()))
+        username_error
+            .set(error_of(Username::parse_optional(&username.get_untracked()), |e| Texts::here().say(&e.text())))
     };
 
     // Every rule again before the form leaves; any error keeps it here.
     let on_submit = move |ev: SubmitEvent| {
         mobile_touched.set(true);
-        mobile_error.set(error_of(parsed_mobile.get_untracked(), |e| e.message().into()));
-        sms_error.set(error_of(SmsCode::parse(&sms_code.get_untracked()), |e| e.message().into()));
+        mobile_error.set(error_of(parsed_mobile.get_untracked(), |e| Texts::here().say(&e.text())));
+        sms_error.set(error_of(SmsCode::parse(&sms_code.get_untracked()), |e| Texts::here().say(&e.text())));
         check_password();
         check_password2();
         check_username();
-        nickname_error.set(error_of(Nickname::parse_optional(&nickname.get_untracked()), |e| e.message().into()));
-        allow_error.set((!allow.get_untracked()).then(|| AGREEMENT_REQUIRED.into()));
+        nickname_error
+            .set(error_of(Nickname::parse_optional(&nickname.get_untracked()), |e| Texts::here().say(&e.text())));
+        allow_error.set((!allow.get_untracked()).then(|| Texts::here().rule_agreement_required().into()));
         let blocked =
             [mobile_error, sms_error, password_error, password2_error, username_error, nickname_error, allow_error]
                 .iter()
@@ -177,7 +177,7 @@ fn RegisterForm(policy: PasswordPolicy, captcha: Captcha, next: Signal<String>) 
         match parsed_mobile.get() {
             Err(MobileError::Empty) => return server_error("mobile").map(Note::Error),
             Err(e) if mobile_touched.get() || mobile.get().chars().filter(char::is_ascii_digit).count() >= 11 => {
-                return Some(Note::Error(e.message().into()));
+                return Some(Note::Error(Texts::here().say(&e.text())));
             }
             Err(_) => return None,
             Ok(_) => {}

@@ -2,6 +2,7 @@
 //! active sessions and the applications signed in to through us. A
 //! signed-out visitor is sent to sign in and comes back.
 
+use crate::i18n::Texts;
 use crate::{
     api::{ChangePassword, EndAllSessions, EndSession, RevokeApplication, UpdateNickname, UserCentreData, user_centre},
     components::{Captcha, FormErrors, Note, TextField, describe_browser, format_time},
@@ -43,7 +44,7 @@ pub fn UserCentrePage() -> impl IntoView {
                         view! { <Centre centre nickname password end_one end_all revoke bind_captcha /> }.into_any()
                     }
                     Ok(None) => view! { <Redirect path=sign_in_then("/user") /> }.into_any(),
-                    Err(e) => view! { <p class="card error">{e.message}</p> }.into_any(),
+                    Err(e) => view! { <p class="card error">{e.say(&Texts::here())}</p> }.into_any(),
                 }
             })}
         </Transition>

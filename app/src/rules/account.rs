@@ -2,6 +2,7 @@
 //! accepted spelling) or an e-mail address.
 
 use super::{Mobile, Username};
+use crate::i18n::Text;
 use std::fmt;
 
 /// An e-mail address, lower-cased: a bare address (`local@domain`), nothing
@@ -17,8 +18,8 @@ pub struct Email(String);
 pub struct EmailError;
 
 impl EmailError {
-    pub fn message(&self) -> &'static str {
-        "邮箱格式不正确"
+    pub fn text(&self) -> Text {
+        Text::rule_email_invalid()
     }
 }
 
@@ -75,10 +76,10 @@ pub enum AccountError {
 }
 
 impl AccountError {
-    pub fn message(&self) -> &'static str {
+    pub fn text(&self) -> Text {
         match self {
-            AccountError::Empty => "请输入用户名、手机号或邮箱",
-            AccountError::Unrecognised => "请输入正确的用户名、手机号或邮箱",
+            AccountError::Empty => Text::rule_account_empty(),
+            AccountError::Unrecognised => Text::rule_account_unrecognised(),
         }
     }
 }
@@ -114,6 +115,7 @@ impl Account {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::say;
 
     #[test]
     fn each_kind_of_account_is_recognised() {
@@ -130,7 +132,7 @@ mod tests {
         for raw in ["12345", "a@b", "al", "@example.com", "a b@example.com"] {
             assert_eq!(Account::parse(raw), Err(AccountError::Unrecognised), "{raw}");
         }
-        assert_eq!(AccountError::Empty.message(), "请输入用户名、手机号或邮箱");
+        assert_eq!(say(AccountError::Empty.text()), "请输入用户名、手机号或邮箱");
     }
 
     #[test]

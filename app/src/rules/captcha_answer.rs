@@ -1,5 +1,7 @@
 //! What a person types for the image captcha.
 
+use crate::i18n::Text;
+
 /// Characters drawn on captchas: upper case only, because answers are
 /// compared case-insensitively, and one of each look-alike pair: no 0/O,
 /// 1/I/L; 2, 5 and 8 but not Z, S and B (which a person typing what they see
@@ -23,10 +25,10 @@ pub enum CaptchaAnswerError {
 }
 
 impl CaptchaAnswerError {
-    pub fn message(&self) -> &'static str {
+    pub fn text(&self) -> Text {
         match self {
-            CaptchaAnswerError::Empty => "请输入图片验证码",
-            CaptchaAnswerError::Invalid => "图片验证码为4个字母或数字",
+            CaptchaAnswerError::Empty => Text::rule_captcha_empty(),
+            CaptchaAnswerError::Invalid => Text::rule_captcha_invalid(),
         }
     }
 }

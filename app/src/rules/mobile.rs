@@ -1,6 +1,7 @@
 //! Mainland China mobile numbers: `^1[3-9]\d{9}$`, accepting spaces, dashes and a
 //! leading `+86` / `0086`.
 
+use crate::i18n::Text;
 use std::fmt;
 
 /// The canonical form as a regular expression, for the API's document (what
@@ -20,10 +21,10 @@ pub enum MobileError {
 }
 
 impl MobileError {
-    pub fn message(&self) -> &'static str {
+    pub fn text(&self) -> Text {
         match self {
-            MobileError::Empty => "请输入手机号",
-            MobileError::Invalid => "手机号格式不正确",
+            MobileError::Empty => Text::rule_mobile_empty(),
+            MobileError::Invalid => Text::rule_mobile_invalid(),
         }
     }
 }
@@ -62,6 +63,7 @@ impl fmt::Display for Mobile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::say;
 
     #[test]
     fn the_pattern_says_what_parse_keeps() {
@@ -106,13 +108,13 @@ mod tests {
         ] {
             assert_eq!(Mobile::parse(raw), Err(MobileError::Invalid), "{raw}");
         }
-        assert_eq!(MobileError::Invalid.message(), "手机号格式不正确");
+        assert_eq!(say(MobileError::Invalid.text()), "手机号格式不正确");
     }
 
     #[test]
     fn an_empty_input_asks_for_a_number() {
         assert_eq!(Mobile::parse("  "), Err(MobileError::Empty));
-        assert_eq!(MobileError::Empty.message(), "请输入手机号");
+        assert_eq!(say(MobileError::Empty.text()), "请输入手机号");
     }
 
     #[test]

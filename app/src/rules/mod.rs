@@ -24,9 +24,6 @@ pub use purpose::{Purpose, PurposeError};
 pub use sms_code::{SMS_CODE_LEN, SmsCode, SmsCodeError};
 pub use username::{USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, USERNAME_PATTERN, Username, UsernameError};
 
-/// The message shown when the user agreement was not accepted.
-pub const AGREEMENT_REQUIRED: &str = "请阅读并同意用户协议和隐私政策";
-
 /// What an OpenID Connect scope lets an application learn, as the consent
 /// page and the user centre say it; `None` for a scope said by no words
 /// (`openid` is the sign-in itself).

@@ -1,5 +1,6 @@
 //! Nicknames: what the header shows; free text up to 20 characters.
 
+use crate::i18n::Text;
 use std::fmt;
 
 pub const NICKNAME_MAX_CHARS: usize = 20;
@@ -18,11 +19,11 @@ pub enum NicknameError {
 }
 
 impl NicknameError {
-    pub fn message(&self) -> &'static str {
+    pub fn text(&self) -> Text {
         match self {
-            NicknameError::TooLong => "昵称不能超过20个字符",
-            NicknameError::ControlCharacters => "昵称不能包含控制字符",
-            NicknameError::InvisibleCharacters => "昵称不能包含不可见或改变文字方向的字符",
+            NicknameError::TooLong => Text::rule_nickname_too_long(NICKNAME_MAX_CHARS),
+            NicknameError::ControlCharacters => Text::rule_nickname_control(),
+            NicknameError::InvisibleCharacters => Text::rule_nickname_invisible(),
         }
     }
 }

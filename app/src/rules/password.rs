@@ -2,6 +2,7 @@
 //! common passwords, not the mobile number or the username.
 
 use super::{Mobile, Username};
+use crate::i18n::Text;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -41,15 +42,13 @@ pub enum PasswordError {
 }
 
 impl PasswordError {
-    pub fn message(&self) -> String {
+    pub fn text(&self) -> Text {
         match self {
-            PasswordError::Empty => "请输入密码".into(),
-            PasswordError::Length { min_chars, max_chars } => {
-                format!("密码长度应为{min_chars}-{max_chars}个字符")
-            }
-            PasswordError::TooCommon => "密码太常见，请换一个更难猜的密码".into(),
-            PasswordError::SameAsAccount => "密码不能与手机号或用户名相同".into(),
-            PasswordError::Mismatch => "两次输入的密码不一致".into(),
+            PasswordError::Empty => Text::rule_password_empty(),
+            PasswordError::Length { min_chars, max_chars } => Text::rule_password_length(min_chars, max_chars),
+            PasswordError::TooCommon => Text::rule_password_too_common(),
+            PasswordError::SameAsAccount => Text::rule_password_same_as_account(),
+            PasswordError::Mismatch => Text::rule_password_mismatch(),
         }
     }
 }
@@ -104,6 +103,7 @@ impl fmt::Debug for Password {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::say;
 
     const POLICY: PasswordPolicy = PasswordPolicy { min_chars: 8, max_chars: 20 };
 
@@ -124,7 +124,7 @@ mod tests {
         assert!(parse(&format!("{}x", "Ab3$".repeat(5))).is_err());
         let short = PasswordPolicy { min_chars: 6, max_chars: 16 };
         assert!(Password::parse("Ab3$xy", short, None, None).is_ok());
-        assert_eq!(PasswordError::Length { min_chars: 6, max_chars: 16 }.message(), "密码长度应为6-16个字符");
+        assert_eq!(say(PasswordError::Length { min_chars: 6, max_chars: 16 }.text()), "密码长度应为6-16个字符");
     }
 
     #[test]

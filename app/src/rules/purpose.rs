@@ -1,5 +1,6 @@
 //! What an SMS code is for. A code sent for one purpose never works for another.
 
+use crate::i18n::Text;
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 
@@ -23,8 +24,8 @@ pub enum Purpose {
 pub struct PurposeError;
 
 impl PurposeError {
-    pub fn message(&self) -> &'static str {
-        "未知的验证码用途"
+    pub fn text(&self) -> Text {
+        Text::rule_purpose_unknown()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The 6-digit code sent by SMS.
 
+use crate::i18n::Text;
 use std::fmt;
 
 pub const SMS_CODE_LEN: usize = 6;
@@ -16,10 +17,10 @@ pub enum SmsCodeError {
 }
 
 impl SmsCodeError {
-    pub fn message(&self) -> &'static str {
+    pub fn text(&self) -> Text {
         match self {
-            SmsCodeError::Empty => "请输入短信验证码",
-            SmsCodeError::Invalid => "短信验证码为6位数字",
+            SmsCodeError::Empty => Text::rule_sms_code_empty(),
+            SmsCodeError::Invalid => Text::rule_sms_code_invalid(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Usernames: 5-20 letters, digits, `_` or `-`, starting with a letter.
 //! Unique case-insensitively (the database enforces that).
 
+use crate::i18n::Text;
 use std::fmt;
 
 pub const USERNAME_MIN_CHARS: usize = 5;
@@ -23,11 +24,11 @@ pub enum UsernameError {
 }
 
 impl UsernameError {
-    pub fn message(&self) -> &'static str {
+    pub fn text(&self) -> Text {
         match self {
-            UsernameError::Length => "用户名应为5-20个字符",
-            UsernameError::MustStartWithLetter => "用户名必须以字母开头",
-            UsernameError::BadCharacters => "用户名只能包含字母、数字、下划线和减号",
+            UsernameError::Length => Text::rule_username_length(USERNAME_MIN_CHARS, USERNAME_MAX_CHARS),
+            UsernameError::MustStartWithLetter => Text::rule_username_start(),
+            UsernameError::BadCharacters => Text::rule_username_characters(),
         }
     }
 }

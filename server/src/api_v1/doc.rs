@@ -22,7 +22,7 @@ use utoipa::{
         title = "mobile-auth",
         description = "Sign-up and sign-in with a mobile number, an SMS code and a password; the user centre; \
             recovery by e-mail or SMS; OpenID Connect for other sites. A guide with the flows and limits is \
-            docs/api.md. Errors are `ErrorBody`; messages are in Chinese, `code` is stable.",
+            docs/api.md. Errors are `ErrorBody`; `message` is in the request's language (`lang` cookie, else `Accept-Language`), `code` is stable.",
         license(name = "MIT OR Apache-2.0")
     ),
     components(schemas(super::ErrorBody)),

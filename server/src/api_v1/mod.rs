@@ -104,7 +104,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             kind: self.0.kind,
             code: self.0.code,
-            message: self.0.message,
+            message: self.0.message.say(&crate::language::texts()),
             field: self.0.field,
             retry_after,
         };
@@ -117,7 +117,8 @@ impl IntoResponse for ApiError {
 }
 
 /// Every error's body. `kind` decides the status; `code` is stable and
-/// machine-readable; `message` is for the person, in Chinese; `field` names
+/// machine-readable; `message` is for the person, in the request's language
+/// (its `lang` cookie, else `Accept-Language`, else `DEFAULT_LOCALE`); `field` names
 /// the form field it belongs beside; `retry_after` (seconds, also sent as
 /// the `Retry-After` header) comes with limits and cooldowns.
 #[derive(Serialize, ToSchema)]

@@ -3,6 +3,7 @@
 //! lang>`, and carried to the browser as that locale's texts only.
 
 use crate::helpers::*;
+use serde_json::{Value, json};
 
 async fn page(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> String {
     let mut request = reqwest::Client::new().get(app.url(path));
@@ -115,4 +116,60 @@ async fn the_switch_sets_the_cookie_and_goes_back_to_the_page_it_was_on() {
         .unwrap();
     assert_eq!(forged.status(), 403);
     assert!(forged.headers().get("set-cookie").is_none());
+}
+
+/// A refusal is said in the request's language, by both doors: the JSON
+/// API's `message` (from `Accept-Language`, the cookie first) and a server
+/// function's error; the `code` stays the same.
+#[tokio::test]
+async fn refusals_come_in_the_requests_language() {
+    // Eight wrong passwords from one address: not yet the captcha.
+    let app =
+        spawn(Spawn { env: vec![("LOGIN_CAPTCHA_AFTER_FAILURES", "20".into())], ..Spawn::default() }).await.unwrap();
+    let wrong = json!({ "account": "13800138000", "password": "Whatever-123" });
+    let bad_mobile = json!({ "mobile": "12345", "purpose": "register", "image_code_id": "x", "text": "abcd" });
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Headers, &str, &str); 4] = [
+        (&[], "账号或密码错误", "手机号格式不正确"),
+        (
+            &[("accept-language", "en-US,en;q=0.9")],
+            "Wrong account or password.",
+            "That isn't a valid mainland China mobile number.",
+        ),
+        (&[("accept-language", "en"), ("cookie", "lang=zh-CN")], "账号或密码错误", "手机号格式不正确"),
+        (
+            &[("accept-language", "fr"), ("cookie", "lang=en")],
+            "Wrong account or password.",
+            "That isn't a valid mainland China mobile number.",
+        ),
+    ];
+    for (headers, refused, rule) in cases {
+        let post = |path: &str, body: &Value| {
+            let mut request = app.client.post(app.url(path)).json(body);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.send()
+        };
+        let said =
+            assert_error(post("/api/v1/login", &wrong).await.unwrap(), 401, "wrong_credentials", Some("password"))
+                .await;
+        assert_eq!(said["message"], refused, "{headers:?}");
+        let said =
+            assert_error(post("/api/v1/sms_codes", &bad_mobile).await.unwrap(), 422, "mobile_invalid", Some("mobile"))
+                .await;
+        assert_eq!(said["message"], rule, "{headers:?}");
+
+        // The page's door: the server function says it before it leaves.
+        let mut request = app
+            .new_browser()
+            .post(app.url("/api/login"))
+            .form(&[("account", "13800138000"), ("password", "Whatever-123")]);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let error = server_fn_error(request.send().await.unwrap(), 401).await;
+        assert_eq!(error.code, app::error::ErrorCode::WrongCredentials);
+        assert_eq!(error.message, app::error::Message::Said(refused.to_owned()), "{headers:?}");
+    }
 }

@@ -68,5 +68,5 @@ async fn malformed_server_function_arguments_are_a_400() {
     let response = post_raw(&app, "/api/register", "application/x-www-form-urlencoded", "garbage=1".into()).await;
     let error = server_fn_error(response, 400).await;
     assert_eq!((error.code.as_str(), error.field), ("bad_request", None));
-    assert!(!error.message.is_empty());
+    assert!(!error.message.to_string().is_empty());
 }

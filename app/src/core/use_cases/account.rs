@@ -7,6 +7,7 @@ use super::{
     now_ms, seconds_up,
     sessions::{Authenticated, SessionError},
 };
+use crate::i18n::Text;
 use crate::{
     core::{
         Client, Core,
@@ -123,12 +124,12 @@ impl OwnPasswordRefusal {
     pub(super) fn into_app_error(self, field: &str) -> AppError {
         match self {
             OwnPasswordRefusal::Wrong if field == "old_password" => {
-                AppError::field(field, ErrorCode::OldPasswordWrong, "原密码错误")
+                AppError::field(field, ErrorCode::OldPasswordWrong, Text::error_old_password_wrong())
             }
-            OwnPasswordRefusal::Wrong => AppError::field(field, ErrorCode::PasswordWrong, "密码错误"),
+            OwnPasswordRefusal::Wrong => AppError::field(field, ErrorCode::PasswordWrong, Text::error_password_wrong()),
             OwnPasswordRefusal::Locked { retry_after } => AppError::rate_limited(
                 ErrorCode::PasswordChecksLocked,
-                "密码错误次数过多，请稍后再试",
+                Text::error_password_tries(),
                 seconds_up(retry_after),
             )
             .with_field(field),
@@ -225,10 +226,10 @@ impl From<AccountError> for AppError {
     fn from(e: AccountError) -> AppError {
         use AccountError as E;
         match e {
-            E::Nickname(e) => AppError::field("nickname", ErrorCode::NicknameInvalid, e.message()),
+            E::Nickname(e) => AppError::field("nickname", ErrorCode::NicknameInvalid, e.text()),
             E::OldPassword(e) => e.into_app_error("old_password"),
-            E::NewPassword(e) => AppError::field("new_password", ErrorCode::PasswordInvalid, e.message()),
-            E::NewPassword2(e) => AppError::field("new_password2", ErrorCode::PasswordMismatch, e.message()),
+            E::NewPassword(e) => AppError::field("new_password", ErrorCode::PasswordInvalid, e.text()),
+            E::NewPassword2(e) => AppError::field("new_password2", ErrorCode::PasswordMismatch, e.text()),
             E::Db(e) => dependency_down("account", "database", &e),
             E::Hash(HashError::Busy) => AppError::busy(),
             E::Hash(e) => internal("account", "hashing", &e),

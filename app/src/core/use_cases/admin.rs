@@ -18,17 +18,17 @@ use crate::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    #[error("mobile: {}", .0.message())]
+    #[error("mobile: {}", crate::i18n::say(.0.text()))]
     Mobile(#[from] MobileError),
-    #[error("username: {}", .0.message())]
+    #[error("username: {}", crate::i18n::say(.0.text()))]
     Username(#[from] UsernameError),
-    #[error("nickname: {}", .0.message())]
+    #[error("nickname: {}", crate::i18n::say(.0.text()))]
     Nickname(#[from] NicknameError),
-    #[error("password: {}", .0.message())]
+    #[error("password: {}", crate::i18n::say(.0.text()))]
     Password(#[from] PasswordError),
-    #[error("e-mail: {}", .0.message())]
+    #[error("e-mail: {}", crate::i18n::say(.0.text()))]
     Email(#[from] EmailError),
-    #[error("account: {}", .0.message())]
+    #[error("account: {}", crate::i18n::say(.0.text()))]
     Account(#[from] AccountError),
     #[error("no such account")]
     NoSuchAccount,

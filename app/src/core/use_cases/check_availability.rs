@@ -40,8 +40,8 @@ pub async fn count_username(core: &Core, client: &Client, username: &str) -> Res
 impl From<AvailabilityError> for AppError {
     fn from(e: AvailabilityError) -> AppError {
         match e {
-            AvailabilityError::Mobile(e) => AppError::field("mobile", ErrorCode::MobileInvalid, e.message()),
-            AvailabilityError::Username(e) => AppError::field("username", ErrorCode::UsernameInvalid, e.message()),
+            AvailabilityError::Mobile(e) => AppError::field("mobile", ErrorCode::MobileInvalid, e.text()),
+            AvailabilityError::Username(e) => AppError::field("username", ErrorCode::UsernameInvalid, e.text()),
             AvailabilityError::Lookup(e) => e.into(),
             AvailabilityError::Db(e) => dependency_down("lookup", "database", &e),
         }

@@ -3,6 +3,7 @@
 //! links. Each is one store step, and each refusal is worded once.
 
 use super::{dependency_down, issue_captcha::StoredCaptcha, keys, seconds_up};
+use crate::i18n::Text;
 use crate::{
     core::{
         Client, Core,
@@ -32,7 +33,7 @@ pub(crate) async fn count_lookup(core: &Core, client: &Client) -> Result<(), Loo
     }
 }
 
-/// An answer that says whether an account exists ("该手机号已注册", "该用户名
+/// An answer that says whether an account exists (Text::error_mobile_taken(), "该用户名
 /// 已被使用"...) costs one lookup from `client`, like the availability
 /// checks: past the budget, the refusal replaces the answer, so that no step
 /// of a form becomes a free oracle of who is registered.
@@ -58,11 +59,7 @@ pub(crate) async fn count_recovery_request(core: &Core, client: &Client) -> Resu
 
 /// The refusal once an address's recovery requests for the hour are spent.
 pub(crate) fn too_many_recovery_requests(retry_after: Duration) -> AppError {
-    AppError::rate_limited(
-        ErrorCode::TooManyRecoveryRequests,
-        "找回密码的请求太频繁，请稍后再试",
-        seconds_up(retry_after),
-    )
+    AppError::rate_limited(ErrorCode::TooManyRecoveryRequests, Text::error_recovery_too_many(), seconds_up(retry_after))
 }
 
 /// Why a mailed link may not go now: the SMS rules, applied to links.
@@ -94,9 +91,11 @@ pub(crate) async fn pace_mailed_link(
 impl From<LookupRefusal> for AppError {
     fn from(e: LookupRefusal) -> AppError {
         match e {
-            LookupRefusal::TooMany { retry_after } => {
-                AppError::rate_limited(ErrorCode::TooManyLookups, "查询太频繁，请稍后再试", seconds_up(retry_after))
-            }
+            LookupRefusal::TooMany { retry_after } => AppError::rate_limited(
+                ErrorCode::TooManyLookups,
+                Text::error_too_many_lookups(),
+                seconds_up(retry_after),
+            ),
             LookupRefusal::Store(e) => dependency_down("lookup", "store", &e),
         }
     }
@@ -131,9 +130,9 @@ impl From<CaptchaRefusal> for AppError {
     fn from(e: CaptchaRefusal) -> AppError {
         match e {
             CaptchaRefusal::Expired => {
-                AppError::field("text", ErrorCode::ImageCodeExpired, "图片验证码已失效，请点击图片换一张")
+                AppError::field("text", ErrorCode::ImageCodeExpired, Text::error_image_code_expired())
             }
-            CaptchaRefusal::Wrong => AppError::field("text", ErrorCode::ImageCodeWrong, "图片验证码错误，请重新输入"),
+            CaptchaRefusal::Wrong => AppError::field("text", ErrorCode::ImageCodeWrong, Text::error_image_code_wrong()),
             CaptchaRefusal::Store(e) => dependency_down("captcha", "store", &e),
         }
     }
@@ -172,16 +171,12 @@ impl From<SmsCodeRefusal> for AppError {
     fn from(e: SmsCodeRefusal) -> AppError {
         match e {
             SmsCodeRefusal::Missing => {
-                AppError::field("sms_code", ErrorCode::SmsCodeExpired, "短信验证码已失效，请重新获取")
+                AppError::field("sms_code", ErrorCode::SmsCodeExpired, Text::error_sms_code_expired())
             }
-            SmsCodeRefusal::Wrong { attempts_left } => AppError::field(
-                "sms_code",
-                ErrorCode::SmsCodeWrong,
-                format!("短信验证码错误，还可以再试{attempts_left}次"),
-            ),
-            SmsCodeRefusal::Dead => {
-                AppError::field("sms_code", ErrorCode::SmsCodeDead, "短信验证码错误次数过多，请重新获取")
+            SmsCodeRefusal::Wrong { attempts_left } => {
+                AppError::field("sms_code", ErrorCode::SmsCodeWrong, Text::error_sms_code_wrong(attempts_left))
             }
+            SmsCodeRefusal::Dead => AppError::field("sms_code", ErrorCode::SmsCodeDead, Text::error_sms_code_dead()),
             SmsCodeRefusal::Store(e) => dependency_down("sms_code", "store", &e),
         }
     }

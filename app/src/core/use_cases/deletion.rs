@@ -14,6 +14,7 @@ use super::{
     now_ms,
     sessions::Authenticated,
 };
+use crate::i18n::Text;
 use crate::{
     core::{
         Client, Core,
@@ -253,17 +254,19 @@ impl From<DeletionError> for AppError {
     fn from(e: DeletionError) -> AppError {
         use DeletionError as E;
         match e {
-            E::NoProof => AppError::field("password", ErrorCode::ProofRequired, "请输入密码或短信验证码"),
+            E::NoProof => AppError::field("password", ErrorCode::ProofRequired, Text::error_proof_required()),
             E::Password(e) => e.into_app_error("password"),
-            E::SmsCode(e) => AppError::field("sms_code", ErrorCode::SmsCodeInvalid, e.message()),
+            E::SmsCode(e) => AppError::field("sms_code", ErrorCode::SmsCodeInvalid, e.text()),
             E::SmsCodeRefused(e) => e.into(),
             E::AlreadyRequested => {
-                AppError::new(ErrorKind::Conflict, ErrorCode::DeletionPending, "注销申请已提交，在此之前登录可撤销")
+                AppError::new(ErrorKind::Conflict, ErrorCode::DeletionPending, Text::error_deletion_pending())
             }
             E::NothingToCancel => {
-                AppError::new(ErrorKind::Conflict, ErrorCode::NoDeletionPending, "没有待处理的注销申请")
+                AppError::new(ErrorKind::Conflict, ErrorCode::NoDeletionPending, Text::error_no_deletion_pending())
             }
-            E::NoSuchAccount => AppError::new(ErrorKind::NotFound, ErrorCode::NoSuchAccount, "账号不存在"),
+            E::NoSuchAccount => {
+                AppError::new(ErrorKind::NotFound, ErrorCode::NoSuchAccount, Text::error_no_such_account())
+            }
             E::Store(e) => dependency_down("deletion", "store", &e),
             E::Db(e) => dependency_down("deletion", "database", &e),
         }

@@ -12,6 +12,7 @@ use super::{
     dependency_down, keys, now_ms, seconds_up,
     sessions::Authenticated,
 };
+use crate::i18n::Text;
 use crate::{
     core::{
         Client, Core,
@@ -229,14 +230,13 @@ async fn send_link(core: &Core, user_id: i64, email: &Email) -> Result<(), Email
     Ok(())
 }
 
-/// A link's state in words, for the pages and the API alike.
-pub(super) fn link_refusal(state: LinkState, what: &str) -> AppError {
+/// A link's state in words, for the pages and the API alike, from its
+/// three texts: expired, used, unknown.
+pub(super) fn link_refusal(state: LinkState, [expired, used, unknown]: [fn() -> Text; 3]) -> AppError {
     let (code, message) = match state {
-        LinkState::Expired => (ErrorCode::LinkExpired, format!("该{what}链接已过期，请重新获取")),
-        LinkState::Used => (ErrorCode::LinkUsed, format!("该{what}链接已使用或已失效，请重新获取")),
-        LinkState::Unknown | LinkState::Usable => {
-            (ErrorCode::LinkUnknown, format!("该{what}链接无效，请检查链接是否完整，或重新获取"))
-        }
+        LinkState::Expired => (ErrorCode::LinkExpired, expired()),
+        LinkState::Used => (ErrorCode::LinkUsed, used()),
+        LinkState::Unknown | LinkState::Usable => (ErrorCode::LinkUnknown, unknown()),
     };
     AppError::new(ErrorKind::Invalid, code, message)
 }
@@ -253,7 +253,10 @@ impl From<LinkPace> for EmailBindingError {
 impl From<VerifyEmailError> for AppError {
     fn from(e: VerifyEmailError) -> AppError {
         match e {
-            VerifyEmailError::Link(state) => link_refusal(state, "验证"),
+            VerifyEmailError::Link(state) => link_refusal(
+                state,
+                [Text::error_verify_link_expired, Text::error_verify_link_used, Text::error_verify_link_unknown],
+            ),
             VerifyEmailError::Taken => taken(),
             VerifyEmailError::Db(e) => dependency_down("verify_email", "database", &e),
         }
@@ -261,32 +264,34 @@ impl From<VerifyEmailError> for AppError {
 }
 
 fn taken() -> AppError {
-    AppError::new(ErrorKind::Conflict, ErrorCode::EmailTaken, "该邮箱已被其他账号绑定").with_field("email")
+    AppError::new(ErrorKind::Conflict, ErrorCode::EmailTaken, Text::error_email_taken()).with_field("email")
 }
 
 impl From<EmailBindingError> for AppError {
     fn from(e: EmailBindingError) -> AppError {
         use EmailBindingError as E;
         match e {
-            E::Email(e) => AppError::field("email", ErrorCode::EmailInvalid, e.message()),
+            E::Email(e) => AppError::field("email", ErrorCode::EmailInvalid, e.text()),
             E::Password(e) => e.into_app_error("password"),
-            E::SmsCode(e) => AppError::field("sms_code", ErrorCode::SmsCodeInvalid, e.message()),
+            E::SmsCode(e) => AppError::field("sms_code", ErrorCode::SmsCodeInvalid, e.text()),
             E::SmsCodeRefused(e) => e.into(),
-            E::AlreadyBound => AppError::field("email", ErrorCode::EmailAlreadyBound, "该邮箱已绑定到你的账号"),
+            E::AlreadyBound => {
+                AppError::field("email", ErrorCode::EmailAlreadyBound, Text::error_email_already_bound())
+            }
             E::Taken => taken(),
             E::Lookup(e) => e.into(),
-            E::NothingPending => AppError::new(ErrorKind::Invalid, ErrorCode::NoPendingEmail, "没有等待验证的邮箱"),
-            E::NothingBound => AppError::new(ErrorKind::Invalid, ErrorCode::NoEmail, "账号尚未绑定邮箱"),
+            E::NothingPending => {
+                AppError::new(ErrorKind::Invalid, ErrorCode::NoPendingEmail, Text::error_no_pending_email())
+            }
+            E::NothingBound => AppError::new(ErrorKind::Invalid, ErrorCode::NoEmail, Text::error_no_email()),
             E::Cooldown { retry_after } => AppError::rate_limited(
                 ErrorCode::EmailCooldown,
-                format!("验证邮件已发送，请{}秒后再试", seconds_up(retry_after)),
+                Text::error_email_cooldown(seconds_up(retry_after)),
                 seconds_up(retry_after),
             ),
-            E::DailyCap { retry_after } => AppError::rate_limited(
-                ErrorCode::EmailDailyCap,
-                "今天发送的验证邮件已达上限，请明天再试",
-                seconds_up(retry_after),
-            ),
+            E::DailyCap { retry_after } => {
+                AppError::rate_limited(ErrorCode::EmailDailyCap, Text::error_email_daily_cap(), seconds_up(retry_after))
+            }
             E::Store(e) => dependency_down("email", "store", &e),
             E::Db(e) => dependency_down("email", "database", &e),
             E::Queue(e) => dependency_down("email", "queue", &e),

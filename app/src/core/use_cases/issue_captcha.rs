@@ -12,6 +12,7 @@
 //! an old id (a new instance) cannot take an old proof.
 
 use super::{dependency_down, internal, keys, seconds_up};
+use crate::i18n::Text;
 use crate::{
     core::{
         Client, Core, captcha,
@@ -131,10 +132,10 @@ pub async fn issue_captcha(core: &Core, client: &Client, id: &str) -> Result<Vec
 impl From<CaptchaError> for AppError {
     fn from(e: CaptchaError) -> AppError {
         match e {
-            CaptchaError::BadId => AppError::bad_request("图片验证码编号不正确"),
+            CaptchaError::BadId => AppError::bad_request(Text::error_captcha_bad_id()),
             CaptchaError::RateLimited { retry_after } => AppError::rate_limited(
                 ErrorCode::TooManyCaptchas,
-                "图片验证码请求太频繁，请稍后再试",
+                Text::error_captcha_too_many(),
                 seconds_up(retry_after),
             ),
             CaptchaError::Store(e) => dependency_down("captcha", "store", &e),

@@ -3,6 +3,7 @@
 //! new version. Registration records the first acceptance itself.
 
 use super::{Authenticated, dependency_down, now_ms};
+use crate::i18n::Text;
 use crate::{
     core::{Client, Core, db::DbError, legal::NewAcceptance},
     error::{AppError, ErrorCode, ErrorKind},
@@ -66,11 +67,13 @@ impl From<LegalError> for AppError {
     fn from(e: LegalError) -> AppError {
         match e {
             LegalError::UnknownKind => {
-                AppError::field("kind", ErrorCode::UnknownKind, "只能同意 privacy（隐私政策）或 terms（用户协议）")
+                AppError::field("kind", ErrorCode::UnknownKind, Text::error_legal_unknown_kind())
             }
-            LegalError::NotCurrent => {
-                AppError::new(ErrorKind::Conflict, ErrorCode::VersionNotCurrent, "该文本已更新，请阅读最新版本后再同意")
-            }
+            LegalError::NotCurrent => AppError::new(
+                ErrorKind::Conflict,
+                ErrorCode::VersionNotCurrent,
+                Text::error_legal_version_not_current(),
+            ),
             LegalError::Db(e) => dependency_down("legal", "database", &e),
         }
     }

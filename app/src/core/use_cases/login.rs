@@ -10,6 +10,7 @@ use super::{
     dependency_down, internal, keys, now_ms, seconds_up,
     sessions::{SessionError, record_attempt, start_session},
 };
+use crate::i18n::Text;
 use crate::{
     core::{
         Client, Core, LoginCaptcha, Settings,
@@ -199,23 +200,23 @@ impl From<LoginError> for AppError {
     fn from(e: LoginError) -> AppError {
         use LoginError as E;
         match e {
-            E::Account(e) => AppError::field("account", ErrorCode::AccountInvalid, e.message()),
-            E::PasswordEmpty => AppError::field("password", ErrorCode::PasswordInvalid, "请输入密码"),
-            E::CaptchaRequired => AppError::field("text", ErrorCode::ImageCodeRequired, "请输入图片验证码"),
-            E::CaptchaAnswer(e) => AppError::field("text", ErrorCode::ImageCodeInvalid, e.message()),
+            E::Account(e) => AppError::field("account", ErrorCode::AccountInvalid, e.text()),
+            E::PasswordEmpty => AppError::field("password", ErrorCode::PasswordInvalid, Text::rule_password_empty()),
+            E::CaptchaRequired => AppError::field("text", ErrorCode::ImageCodeRequired, Text::rule_captcha_empty()),
+            E::CaptchaAnswer(e) => AppError::field("text", ErrorCode::ImageCodeInvalid, e.text()),
             E::Captcha(e) => e.into(),
             E::WrongCredentials => {
-                AppError::new(ErrorKind::Unauthorized, ErrorCode::WrongCredentials, "账号或密码错误")
+                AppError::new(ErrorKind::Unauthorized, ErrorCode::WrongCredentials, Text::error_wrong_credentials())
                     .with_field("password")
             }
             E::Locked { until_ms, retry_after } => AppError::rate_limited(
                 ErrorCode::AccountLocked,
-                format!("密码错误次数过多，密码登录已锁定至{}（北京时间），可使用短信登录", clock_time_cst(until_ms)),
+                Text::error_login_locked(clock_time_cst(until_ms)),
                 seconds_up(retry_after),
             ),
             E::Lookup(e) => e.into(),
             E::Disabled => {
-                AppError::new(ErrorKind::Forbidden, ErrorCode::AccountDisabled, "该账号已被停用，请联系客服")
+                AppError::new(ErrorKind::Forbidden, ErrorCode::AccountDisabled, Text::error_account_disabled())
             }
             E::Store(e) => dependency_down("login", "store", &e),
             E::Db(e) => dependency_down("login", "database", &e),

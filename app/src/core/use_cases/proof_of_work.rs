@@ -16,6 +16,7 @@ use super::{
     issue_captcha::{CaptchaError, StoredCaptcha, prepare_captcha},
     keys, now_ms,
 };
+use crate::i18n::Text;
 use crate::{
     core::{Client, Core, store::StoreError},
     error::{AppError, ErrorCode},
@@ -170,8 +171,8 @@ pub(crate) fn check_proof(
 impl From<PowError> for AppError {
     fn from(e: PowError) -> AppError {
         match e {
-            PowError::BadId => AppError::bad_request("图片验证码编号不正确"),
-            PowError::Purpose(e) => AppError::bad_request(e.message()).with_field("purpose"),
+            PowError::BadId => AppError::bad_request(Text::error_captcha_bad_id()),
+            PowError::Purpose(e) => AppError::bad_request(e.text()).with_field("purpose"),
             PowError::NoCaptcha => CaptchaRefusal::Expired.into(),
             PowError::Captcha(e) => e.into(),
             PowError::Store(e) => dependency_down("proof of work", "store", &e),
@@ -182,13 +183,9 @@ impl From<PowError> for AppError {
 impl From<PowRefusal> for AppError {
     fn from(e: PowRefusal) -> AppError {
         match e {
-            PowRefusal::Missing => {
-                AppError::field("text", ErrorCode::PowRequired, "请等待安全验证完成后再发送（需要工作量证明）")
-            }
-            PowRefusal::Invalid => {
-                AppError::field("text", ErrorCode::PowInvalid, "安全验证未通过，请点击图片换一张后重试")
-            }
-            PowRefusal::Expired => AppError::field("text", ErrorCode::PowExpired, "安全验证已过期，请点击图片换一张"),
+            PowRefusal::Missing => AppError::field("text", ErrorCode::PowRequired, Text::error_pow_required()),
+            PowRefusal::Invalid => AppError::field("text", ErrorCode::PowInvalid, Text::error_pow_invalid()),
+            PowRefusal::Expired => AppError::field("text", ErrorCode::PowExpired, Text::error_pow_expired()),
         }
     }
 }

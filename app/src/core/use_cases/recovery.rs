@@ -22,6 +22,7 @@ use super::{
     send_sms_code::{SendSmsCodeError, send_sms_code},
     sessions::record_attempt,
 };
+use crate::i18n::Text;
 use crate::{
     core::{
         Client, Core,
@@ -365,33 +366,41 @@ impl From<RecoveryError> for AppError {
     fn from(e: RecoveryError) -> AppError {
         use RecoveryError as E;
         match e {
-            E::NoAddress => AppError::field("email", ErrorCode::AddressRequired, "请输入邮箱或手机号"),
-            E::Email(e) => AppError::field("email", ErrorCode::EmailInvalid, e.message()),
-            E::Mobile(e) => AppError::field("mobile", ErrorCode::MobileInvalid, e.message()),
-            E::CaptchaAnswer(e) => AppError::field("text", ErrorCode::ImageCodeInvalid, e.message()),
+            E::NoAddress => AppError::field("email", ErrorCode::AddressRequired, Text::error_address_required()),
+            E::Email(e) => AppError::field("email", ErrorCode::EmailInvalid, e.text()),
+            E::Mobile(e) => AppError::field("mobile", ErrorCode::MobileInvalid, e.text()),
+            E::CaptchaAnswer(e) => AppError::field("text", ErrorCode::ImageCodeInvalid, e.text()),
             E::Captcha(e) => e.into(),
             E::Sms(e) => e.into(),
             E::TooMany { retry_after } => too_many_recovery_requests(retry_after),
             E::Cooldown { retry_after } => AppError::rate_limited(
                 ErrorCode::RecoveryCooldown,
-                format!("重置链接已发送，请{}秒后再试", seconds_up(retry_after)),
+                Text::error_recovery_cooldown(seconds_up(retry_after)),
                 seconds_up(retry_after),
             ),
             E::DailyCap { retry_after } => AppError::rate_limited(
                 ErrorCode::RecoveryDailyCap,
-                "该邮箱今天的找回次数已达上限，请明天再试或用手机号找回",
+                Text::error_recovery_daily_cap(),
                 seconds_up(retry_after),
             ),
-            E::Link(state) => link_refusal(state, "重置"),
-            E::Ticket(state) => link_refusal(state, "解除邮箱"),
-            E::SmsCode(e) => AppError::field("sms_code", ErrorCode::SmsCodeInvalid, e.message()),
+            E::Link(state) => link_refusal(
+                state,
+                [Text::error_reset_link_expired, Text::error_reset_link_used, Text::error_reset_link_unknown],
+            ),
+            E::Ticket(state) => link_refusal(
+                state,
+                [Text::error_removal_link_expired, Text::error_removal_link_used, Text::error_removal_link_unknown],
+            ),
+            E::SmsCode(e) => AppError::field("sms_code", ErrorCode::SmsCodeInvalid, e.text()),
             E::SmsCodeRefused(e) => e.into(),
-            E::NotRegistered => AppError::field("mobile", ErrorCode::MobileNotRegistered, "该手机号尚未注册"),
-            E::Disabled => {
-                AppError::new(ErrorKind::Forbidden, ErrorCode::AccountDisabled, "该账号已被停用，请联系客服")
+            E::NotRegistered => {
+                AppError::field("mobile", ErrorCode::MobileNotRegistered, Text::error_mobile_not_registered())
             }
-            E::Password(e) => AppError::field("password", ErrorCode::PasswordInvalid, e.message()),
-            E::Password2(e) => AppError::field("password2", ErrorCode::PasswordMismatch, e.message()),
+            E::Disabled => {
+                AppError::new(ErrorKind::Forbidden, ErrorCode::AccountDisabled, Text::error_account_disabled())
+            }
+            E::Password(e) => AppError::field("password", ErrorCode::PasswordInvalid, e.text()),
+            E::Password2(e) => AppError::field("password2", ErrorCode::PasswordMismatch, e.text()),
             E::Hash(HashError::Busy) => AppError::busy(),
             E::Hash(e) => internal("reset_password", "hashing", &e),
             E::Store(e) => dependency_down("reset_password", "store", &e),

@@ -10,6 +10,7 @@ use super::{
     dependency_down, internal, now_ms,
     sessions::{SessionError, start_session},
 };
+use crate::i18n::Text;
 use crate::{
     core::{
         Client, Core,
@@ -20,8 +21,8 @@ use crate::{
     },
     error::{AppError, ErrorCode},
     rules::{
-        AGREEMENT_REQUIRED, LegalKind, Mobile, MobileError, Nickname, NicknameError, Password, PasswordError, Purpose,
-        SmsCode, SmsCodeError, Username, UsernameError, passwords_match,
+        LegalKind, Mobile, MobileError, Nickname, NicknameError, Password, PasswordError, Purpose, SmsCode,
+        SmsCodeError, Username, UsernameError, passwords_match,
     },
     wire::{RegisterForm, SignedIn},
 };
@@ -160,17 +161,21 @@ impl From<RegisterError> for AppError {
     fn from(e: RegisterError) -> AppError {
         use RegisterError as E;
         match e {
-            E::Mobile(e) => AppError::field("mobile", ErrorCode::MobileInvalid, e.message()),
-            E::SmsCode(e) => AppError::field("sms_code", ErrorCode::SmsCodeInvalid, e.message()),
-            E::Password(e) => AppError::field("password", ErrorCode::PasswordInvalid, e.message()),
-            E::Password2(e) => AppError::field("password2", ErrorCode::PasswordMismatch, e.message()),
-            E::Username(e) => AppError::field("username", ErrorCode::UsernameInvalid, e.message()),
-            E::Nickname(e) => AppError::field("nickname", ErrorCode::NicknameInvalid, e.message()),
-            E::AgreementRequired => AppError::field("allow", ErrorCode::AgreementRequired, AGREEMENT_REQUIRED),
+            E::Mobile(e) => AppError::field("mobile", ErrorCode::MobileInvalid, e.text()),
+            E::SmsCode(e) => AppError::field("sms_code", ErrorCode::SmsCodeInvalid, e.text()),
+            E::Password(e) => AppError::field("password", ErrorCode::PasswordInvalid, e.text()),
+            E::Password2(e) => AppError::field("password2", ErrorCode::PasswordMismatch, e.text()),
+            E::Username(e) => AppError::field("username", ErrorCode::UsernameInvalid, e.text()),
+            E::Nickname(e) => AppError::field("nickname", ErrorCode::NicknameInvalid, e.text()),
+            E::AgreementRequired => {
+                AppError::field("allow", ErrorCode::AgreementRequired, Text::rule_agreement_required())
+            }
             E::SmsCodeRefused(e) => e.into(),
-            E::MobileTaken => AppError::field("mobile", ErrorCode::MobileTaken, "该手机号已注册").with_conflict(),
+            E::MobileTaken => {
+                AppError::field("mobile", ErrorCode::MobileTaken, Text::error_mobile_taken()).with_conflict()
+            }
             E::UsernameTaken => {
-                AppError::field("username", ErrorCode::UsernameTaken, "该用户名已被使用").with_conflict()
+                AppError::field("username", ErrorCode::UsernameTaken, Text::error_username_taken()).with_conflict()
             }
             E::Lookup(e) => e.into(),
             E::Store(e) => dependency_down("register", "store", &e),

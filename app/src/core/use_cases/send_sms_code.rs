@@ -15,6 +15,7 @@ use super::{
     seconds_up,
     sessions::Authenticated,
 };
+use crate::i18n::Text;
 use crate::{
     core::{
         Client, Core,
@@ -202,32 +203,35 @@ impl From<SendSmsCodeError> for AppError {
     fn from(e: SendSmsCodeError) -> AppError {
         use SendSmsCodeError as E;
         match e {
-            E::Mobile(e) => AppError::field("mobile", ErrorCode::MobileInvalid, e.message()),
-            E::Purpose(e) => AppError::bad_request(e.message()).with_field("purpose"),
-            E::CaptchaAnswer(e) => AppError::field("text", ErrorCode::ImageCodeInvalid, e.message()),
+            E::Mobile(e) => AppError::field("mobile", ErrorCode::MobileInvalid, e.text()),
+            E::Purpose(e) => AppError::bad_request(e.text()).with_field("purpose"),
+            E::CaptchaAnswer(e) => AppError::field("text", ErrorCode::ImageCodeInvalid, e.text()),
             E::Pow(e) => e.into(),
             E::Captcha(e) => e.into(),
             E::Lookup(e) => e.into(),
-            E::SignInRequired => AppError::new(crate::error::ErrorKind::Unauthorized, ErrorCode::SignedOut, "请先登录"),
-            E::MobileTaken => AppError::field("mobile", ErrorCode::MobileTaken, "该手机号已注册").with_conflict(),
-            E::NotRegistered => AppError::field("mobile", ErrorCode::MobileNotRegistered, "该手机号尚未注册"),
+            E::SignInRequired => {
+                AppError::new(crate::error::ErrorKind::Unauthorized, ErrorCode::SignedOut, Text::error_signed_out())
+            }
+            E::MobileTaken => {
+                AppError::field("mobile", ErrorCode::MobileTaken, Text::error_mobile_taken()).with_conflict()
+            }
+            E::NotRegistered => {
+                AppError::field("mobile", ErrorCode::MobileNotRegistered, Text::error_mobile_not_registered())
+            }
             E::Cooldown { retry_after } => {
                 let s = seconds_up(retry_after);
-                AppError::rate_limited(ErrorCode::SmsCooldown, format!("发送太频繁，请{s}秒后再试"), s)
+                AppError::rate_limited(ErrorCode::SmsCooldown, Text::error_sms_cooldown(s), s).with_field("sms_code")
+            }
+            E::DailyCap { retry_after } => {
+                AppError::rate_limited(ErrorCode::SmsDailyCap, Text::error_sms_daily_cap(), seconds_up(retry_after))
                     .with_field("sms_code")
             }
-            E::DailyCap { retry_after } => AppError::rate_limited(
-                ErrorCode::SmsDailyCap,
-                "该手机号今天接收的验证码已达上限，请明天再试",
-                seconds_up(retry_after),
-            )
-            .with_field("sms_code"),
             E::IpCap { retry_after } => {
-                AppError::rate_limited(ErrorCode::SmsIpCap, "发送次数过多，请稍后再试", seconds_up(retry_after))
+                AppError::rate_limited(ErrorCode::SmsIpCap, Text::error_sms_ip_cap(), seconds_up(retry_after))
                     .with_field("sms_code")
             }
             E::SiteCap { retry_after } => {
-                AppError::rate_limited(ErrorCode::SmsSiteCap, "短信发送繁忙，请稍后再试", seconds_up(retry_after))
+                AppError::rate_limited(ErrorCode::SmsSiteCap, Text::error_sms_site_cap(), seconds_up(retry_after))
                     .with_field("sms_code")
             }
             E::RecoveryCap { retry_after } => too_many_recovery_requests(retry_after).with_field("sms_code"),
@@ -238,7 +242,7 @@ impl From<SendSmsCodeError> for AppError {
                 AppError::new(
                     crate::error::ErrorKind::Unavailable,
                     ErrorCode::SmsSendFailed,
-                    "短信发送失败，请稍后重试",
+                    Text::error_sms_send_failed(),
                 )
                 .with_field("sms_code")
             }

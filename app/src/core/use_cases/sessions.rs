@@ -4,6 +4,7 @@
 //! their sessions, and taking one back.
 
 use super::{dependency_down, internal, now_ms};
+use crate::i18n::Text;
 use crate::{
     core::{
         Client, Core,
@@ -191,18 +192,18 @@ pub async fn end_all_sessions(core: &Core, auth: &Authenticated) -> Result<u64, 
 impl From<SessionError> for AppError {
     fn from(e: SessionError) -> AppError {
         match e {
-            SessionError::SignedOut => AppError::new(ErrorKind::Unauthorized, ErrorCode::SignedOut, "请先登录"),
+            SessionError::SignedOut => {
+                AppError::new(ErrorKind::Unauthorized, ErrorCode::SignedOut, Text::error_signed_out())
+            }
             SessionError::NoSuchSession => {
-                AppError::new(ErrorKind::NotFound, ErrorCode::NoSuchSession, "该会话不存在或已结束")
+                AppError::new(ErrorKind::NotFound, ErrorCode::NoSuchSession, Text::error_no_such_session())
             }
             SessionError::NoSuchApplication => {
-                AppError::new(ErrorKind::NotFound, ErrorCode::NoSuchApplication, "该应用未获授权或已取消")
+                AppError::new(ErrorKind::NotFound, ErrorCode::NoSuchApplication, Text::error_no_such_application())
             }
-            SessionError::AccountChanged => AppError::new(
-                ErrorKind::Unauthorized,
-                ErrorCode::AccountChanged,
-                "账号的密码或状态刚刚发生变化，请重新登录",
-            ),
+            SessionError::AccountChanged => {
+                AppError::new(ErrorKind::Unauthorized, ErrorCode::AccountChanged, Text::error_account_changed())
+            }
             SessionError::Db(e) => dependency_down("session", "database", &e),
             SessionError::Token(e) => internal("session", "token", &e),
         }

@@ -6,6 +6,7 @@ use super::{
     dependency_down,
     sessions::{SessionError, record_attempt, start_session},
 };
+use crate::i18n::Text;
 use crate::{
     core::{Client, Core, db::DbError, store::StoreError},
     error::{AppError, ErrorCode, ErrorKind},
@@ -56,12 +57,14 @@ impl From<SmsLoginError> for AppError {
     fn from(e: SmsLoginError) -> AppError {
         use SmsLoginError as E;
         match e {
-            E::Mobile(e) => AppError::field("mobile", ErrorCode::MobileInvalid, e.message()),
-            E::SmsCode(e) => AppError::field("sms_code", ErrorCode::SmsCodeInvalid, e.message()),
+            E::Mobile(e) => AppError::field("mobile", ErrorCode::MobileInvalid, e.text()),
+            E::SmsCode(e) => AppError::field("sms_code", ErrorCode::SmsCodeInvalid, e.text()),
             E::SmsCodeRefused(e) => e.into(),
-            E::NotRegistered => AppError::field("mobile", ErrorCode::MobileNotRegistered, "该手机号尚未注册"),
+            E::NotRegistered => {
+                AppError::field("mobile", ErrorCode::MobileNotRegistered, Text::error_mobile_not_registered())
+            }
             E::Disabled => {
-                AppError::new(ErrorKind::Forbidden, ErrorCode::AccountDisabled, "该账号已被停用，请联系客服")
+                AppError::new(ErrorKind::Forbidden, ErrorCode::AccountDisabled, Text::error_account_disabled())
             }
             E::Store(e) => dependency_down("sms_login", "store", &e),
             E::Db(e) => dependency_down("sms_login", "database", &e),
