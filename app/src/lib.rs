@@ -31,12 +31,21 @@ use session::Session;
 /// and `<meta name="texts">` carries that language's texts to the WASM.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let texts = Texts::here();
+    // What every page has of the catalogue, and the page's own part. (The
+    // shell is drawn by the server alone.)
+    #[cfg(feature = "ssr")]
+    let carried = {
+        let path = use_context::<http::request::Parts>().map(|parts| parts.uri.path().to_owned());
+        texts.for_browser(texts_of_page(&path.unwrap_or_default()))
+    };
+    #[cfg(not(feature = "ssr"))]
+    let carried = String::new();
     view! {
         <!DOCTYPE html>
         <html lang=texts.locale().tag()>
             <head>
                 <meta charset="utf-8" />
-                <meta name="texts" content=texts.for_browser() />
+                <meta name="texts" content=carried />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="theme-color" content="#1f6feb" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
@@ -158,8 +167,36 @@ fn Site() -> impl IntoView {
     }
 }
 
+/// The parts of the catalogue each later-loaded page needs beyond those
+/// every page has (`i18n::model::EVERY_PAGE`), by its path: the page
+/// carries them when it is the one the server draws, and fetches them when
+/// the browser goes there (`with_texts`).
+const PAGE_TEXTS: &[(&str, &[&str])] = &[("/forgot", &["forgot"]), ("/reset", &["forgot"])];
+
+fn texts_of_page(path: &str) -> &'static [&'static str] {
+    PAGE_TEXTS.iter().find(|(page, _)| *page == path).map_or(&[], |(_, parts)| parts)
+}
+
+/// `page`, once the browser has its texts: at once when the page carried
+/// them (so it hydrates as drawn), else after fetching them (the browser
+/// came from another page).
+fn with_texts(page: fn() -> AnyView) -> AnyView {
+    let path = leptos_router::hooks::use_location().pathname.get_untracked();
+    let parts = texts_of_page(&path);
+    let texts = Texts::here();
+    if parts.iter().all(|part| texts.has(part)) {
+        return page();
+    }
+    Suspend::new(async move {
+        api::load_texts(parts).await;
+        page()
+    })
+    .into_any()
+}
+
 /// A page whose code is split from the main bundle (`cargo leptos build
-/// --split`): the browser fetches it when the page is first shown.
+/// --split`): the browser fetches it when the page is first shown, and its
+/// texts with it (`with_texts`).
 macro_rules! lazy_page {
     ($($route:ident => $page:path),* $(,)?) => {$(
         struct $route;
@@ -171,7 +208,7 @@ macro_rules! lazy_page {
             }
 
             fn view(_this: Self) -> AnyView {
-                view! { <$page /> }.into_any()
+                with_texts(|| view! { <$page /> }.into_any())
             }
         }
     )*};

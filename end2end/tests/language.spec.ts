@@ -56,4 +56,37 @@ test.describe("a browser that asks for English", () => {
     const axe = await new AxeBuilder({ page }).analyze();
     expect(axe.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
   });
+
+  test("a later-loaded page carries its texts when drawn, and fetches them when the browser goes there", async ({
+    page,
+    context,
+  }) => {
+    await useOwnAddress(context);
+    const fetched: string[] = [];
+    page.on("request", (request) => {
+      if (request.url().includes("/api/texts")) fetched.push(request.url());
+    });
+    // Drawn by the server: its part came in the page, and it hydrates as drawn.
+    await open(page, "/forgot");
+    await expect(page.getByRole("heading", { name: "Forgot your password" })).toBeVisible();
+    await page.getByRole("tab", { name: "By mobile" }).click();
+    await expect(page.locator("#forgot-sms")).toBeVisible();
+    await expect(page.getByLabel("Confirm the new password")).toBeVisible();
+    expect(fetched).toEqual([]);
+    const axe = await new AxeBuilder({ page }).analyze();
+    expect(axe.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+
+    // Reached from another page: its part is fetched once, in English.
+    await open(page, "/login");
+    await page.getByRole("link", { name: "Forgot your password?" }).click();
+    await expect(page).toHaveURL(/\/forgot$/);
+    await expect(page.getByRole("heading", { name: "Forgot your password" })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Send the reset link" })).toBeVisible();
+    expect(fetched.length).toBe(1);
+    // A refusal from the server, in English too.
+    await page.getByLabel("E-mail").fill("someone@example.com");
+    await page.locator("#forgot-email-captcha").fill("zzzz");
+    await page.getByRole("button", { name: "Send the reset link" }).click();
+    await expect(page.getByText("Those aren't the characters in the picture. Please try again.")).toBeVisible();
+  });
 });

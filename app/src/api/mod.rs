@@ -9,6 +9,7 @@ mod legal;
 mod recovery;
 mod sign_in;
 mod sms;
+mod texts;
 mod user_centre;
 
 pub use account::*;
@@ -18,6 +19,7 @@ pub use legal::*;
 pub use recovery::*;
 pub use sign_in::*;
 pub use sms::*;
+pub use texts::*;
 pub use user_centre::*;
 
 #[cfg(feature = "ssr")]

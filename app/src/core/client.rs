@@ -18,6 +18,9 @@ pub struct Client {
     pub ip: IpAddr,
     /// The browser's `User-Agent`, cut to a sane length.
     pub user_agent: String,
+    /// The language it reads (its `lang` cookie, else `Accept-Language`,
+    /// else the default): what a use case says to it is said in it.
+    pub locale: crate::i18n::Locale,
 }
 
 impl Client {
@@ -178,7 +181,7 @@ mod tests {
 
     #[test]
     fn ipv6_clients_are_limited_per_64() {
-        let client = |s: &str| Client { ip: ip(s), user_agent: String::new() };
+        let client = |s: &str| Client { ip: ip(s), user_agent: String::new(), locale: crate::i18n::Locale::REFERENCE };
         assert_eq!(client("2001:db8:1:2:aaaa::1").network(), client("2001:db8:1:2:ffff::9").network());
         assert_ne!(client("2001:db8:1:2::1").network(), client("2001:db8:1:3::1").network());
         assert_eq!(client("2001:db8:1:2::1").network().to_string(), "2001:db8:1:2::/64");

@@ -206,7 +206,8 @@ impl Core {
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(256).collect())
             .unwrap_or_default();
-        Client { ip: self.settings.trusted_proxies.client_ip(peer, forwarded), user_agent }
+        let locale = crate::i18n::locale_of_request(&parts.headers, self.settings.default_locale);
+        Client { ip: self.settings.trusted_proxies.client_ip(peer, forwarded), user_agent, locale }
     }
 }
 

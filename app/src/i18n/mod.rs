@@ -129,11 +129,24 @@ pub fn locale_of_request(headers: &http::HeaderMap, default: Locale) -> Locale {
 }
 
 /// The texts of one locale. On the server every locale's are compiled in;
-/// in the browser only the page's, read from it once.
+/// in the browser only the page's locale's, and of those the parts the page
+/// carried (`EVERY_PAGE`, and its own) and those fetched since
+/// (`Texts::install`).
 #[derive(Clone, Copy)]
 pub struct Texts {
     locale: Locale,
-    slots: &'static [&'static str],
+    slots: Slots,
+}
+
+#[cfg(feature = "ssr")]
+type Slots = &'static [&'static str];
+/// Filled a part at a time, for the page's life.
+#[cfg(not(feature = "ssr"))]
+type Slots = &'static [std::sync::OnceLock<&'static str>];
+
+/// The slots of the browser's part `name`.
+fn part(name: &str) -> Option<std::ops::Range<usize>> {
+    generated::PARTS.iter().find(|(part, ..)| *part == name).map(|&(_, start, end, _)| start..end)
 }
 
 impl Texts {
@@ -159,9 +172,23 @@ impl Texts {
         Texts { locale, slots: generated::TABLES[locale.0 as usize] }
     }
 
-    /// What the page carries to the browser: its locale's browser texts.
-    pub fn for_browser(&self) -> String {
-        self.slots[..generated::BROWSER_SLOTS].join("\u{1f}")
+    /// What the page carries to the browser: the parts every page has, and
+    /// `own` (the page's), each as its name, U+001D, its texts joined by
+    /// U+001F; parts joined by U+001C.
+    #[cfg(feature = "ssr")]
+    pub fn for_browser(&self, own: &[&str]) -> String {
+        generated::PARTS
+            .iter()
+            .filter(|(name, .., every)| *every || own.contains(name))
+            .map(|&(name, start, end, _)| format!("{name}\u{1d}{}", self.slots[start..end].join("\u{1f}")))
+            .collect::<Vec<_>>()
+            .join("\u{1c}")
+    }
+
+    /// The texts of the browser's part `name` (what `install` takes).
+    #[cfg(feature = "ssr")]
+    pub fn part(&self, name: &str) -> Option<Vec<String>> {
+        part(name).map(|slots| self.slots[slots].iter().map(|s| (*s).to_owned()).collect())
     }
 
     /// The texts the server put in the page (`for_browser`), read once and
@@ -176,14 +203,47 @@ impl Texts {
             let locale = Locale::from_tag(&root.get_attribute("lang")?)?;
             let meta = document.query_selector("meta[name=texts]").ok()??;
             let joined: &'static str = Box::leak(meta.get_attribute("content")?.into_boxed_str());
-            let slots: Vec<&'static str> = joined.split('\u{1f}').collect();
-            (slots.len() == generated::BROWSER_SLOTS)
-                .then(|| Texts { locale, slots: Box::leak(slots.into_boxed_slice()) })
+            let slots: Slots = Box::leak((0..generated::BROWSER_SLOTS).map(|_| OnceLock::new()).collect());
+            let texts = Texts { locale, slots };
+            for carried in joined.split('\u{1c}') {
+                let (name, joined) = carried.split_once('\u{1d}')?;
+                texts.fill(name, joined.split('\u{1f}'));
+            }
+            Some(texts)
         })
     }
 
+    /// Whether the browser has the part `name` (the server has them all).
+    pub fn has(&self, name: &str) -> bool {
+        #[cfg(feature = "ssr")]
+        return part(name).is_some();
+        #[cfg(not(feature = "ssr"))]
+        return part(name).is_some_and(|slots| self.slots[slots.start].get().is_some());
+    }
+
+    /// Keeps the part `name` the server sent (`Texts::part`) for the page's
+    /// life: the browser went to a page whose texts it did not have.
+    #[cfg(not(feature = "ssr"))]
+    pub fn install(&self, name: &str, texts: Vec<String>) {
+        self.fill(name, texts.into_iter().map(|t| &*Box::leak(t.into_boxed_str())));
+    }
+
+    #[cfg(not(feature = "ssr"))]
+    fn fill(&self, name: &str, texts: impl Iterator<Item = &'static str>) {
+        let Some(slots) = part(name) else { return };
+        let texts: Vec<&'static str> = texts.collect();
+        if texts.len() == slots.len() {
+            for (cell, text) in self.slots[slots].iter().zip(texts) {
+                let _ = cell.set(text);
+            }
+        }
+    }
+
     fn slot(&self, slot: usize) -> &'static str {
-        self.slots.get(slot).copied().unwrap_or("")
+        #[cfg(feature = "ssr")]
+        return self.slots.get(slot).copied().unwrap_or("");
+        #[cfg(not(feature = "ssr"))]
+        return self.slots.get(slot).and_then(|cell| cell.get().copied()).unwrap_or("");
     }
 
     fn plural(&self, slot: usize, n: u64, args: &[(&str, &dyn std::fmt::Display)]) -> String {
@@ -220,9 +280,10 @@ impl Texts {
     /// has gets the general apology: the server says its own texts before
     /// they leave.)
     pub fn say(&self, text: &Text) -> String {
-        let Some(&found) = self.slots.get(usize::from(text.slot)) else {
+        let found = self.slot(usize::from(text.slot));
+        if found.is_empty() {
             return self.failure_unexpected().to_owned();
-        };
+        }
         let args: Vec<(&str, &dyn std::fmt::Display)> =
             text.args.iter().map(|(name, value)| (name.as_str(), value as &dyn std::fmt::Display)).collect();
         let n = text.args.iter().find(|(name, _)| name == "n").and_then(|(_, v)| v.parse().ok());
@@ -309,7 +370,18 @@ mod tests {
             let texts = Texts::of(locale);
             assert_eq!(texts.slots.len(), generated::TABLES[0].len());
             assert!(texts.slots.iter().all(|s| !s.is_empty()), "{}", locale.tag());
-            assert_eq!(texts.for_browser().split('\u{1f}').count(), generated::BROWSER_SLOTS);
+            // Every page's parts, and a page's own only when asked for.
+            let carried = texts.for_browser(&[]);
+            let parts: Vec<&str> = carried.split('\u{1c}').map(|p| p.split('\u{1d}').next().unwrap()).collect();
+            assert!(parts.contains(&"register") && parts.contains(&"rule") && !parts.contains(&"forgot"));
+            assert!(texts.for_browser(&["forgot"]).contains("forgot\u{1d}"));
+            let every: usize = generated::PARTS.iter().filter(|p| p.3).map(|p| p.2 - p.1).sum();
+            // Each part every page has is a part of the catalogue (a renamed
+            // one would silently leave the pages without it).
+            for part in model::EVERY_PAGE {
+                assert!(generated::PARTS.iter().any(|p| p.0 == *part && p.3), "no part {part}");
+            }
+            assert_eq!(carried.split(['\u{1c}', '\u{1f}']).count(), every);
         }
         assert_eq!(Texts::of(en()).home_welcome_name("Ada"), "Welcome, Ada");
         // Arguments in the order the reference text uses them (not by name:

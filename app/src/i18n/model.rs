@@ -18,14 +18,22 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The locale whose keys every other must have.
 pub const REFERENCE: &str = "zh-CN";
 /// Parts of the catalogue only the server uses (mail, SMS notices, the JSON
-/// API, the use cases' refusals, which the server puts in the request's
-/// language before they leave): kept out of what the browser gets.
-pub const SERVER_ONLY: &[&str] = &["mail", "sms", "api", "error"];
+/// API, the use cases' refusals and answers, which the server puts in the
+/// request's language before they leave): kept out of what the browser gets.
+pub const SERVER_ONLY: &[&str] = &["mail", "sms", "api", "error", "answer"];
 /// CLDR's plural categories, in their order.
 pub const CATEGORIES: &[&str] = &["zero", "one", "two", "few", "many", "other"];
+/// Parts every page carries to the browser: the frame, the first pages a
+/// visitor sees, and what the rules and failures say. Every other part
+/// belongs to a page that is loaded later (`lazy_page!` in `lib.rs`): the
+/// page carries it when it is the one drawn, and fetches it when the
+/// browser goes there, so that no page pays for another's texts.
+pub const EVERY_PAGE: &[&str] =
+    &["site", "language", "home", "not_found", "captcha", "sms_code", "mobile", "register", "login", "rule", "failure"];
 /// Characters the page uses to carry the catalogue to the browser
-/// (`i18n::Texts::encode`); no text may hold them.
-pub const SEPARATORS: [char; 2] = ['\u{1e}', '\u{1f}'];
+/// (`i18n::Texts::for_browser`): between parts, after a part's name,
+/// between a plural's forms, between texts. No text may hold them.
+pub const SEPARATORS: [char; 4] = ['\u{1c}', '\u{1d}', '\u{1e}', '\u{1f}'];
 
 #[derive(Debug)]
 pub struct Locale {

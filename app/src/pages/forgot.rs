@@ -23,35 +23,39 @@ enum Way {
 #[component]
 pub fn ForgotPage() -> impl IntoView {
     let session = expect_context::<Session>();
+    let texts = Texts::here();
     let way = RwSignal::new(Way::Email);
     // Created here, outside any Suspend, so that hydration finds them.
     let (email_captcha, sms_captcha) = (Captcha::new(), Captcha::guarding_send("reset_password"));
     view! {
-        <Title text="找回密码" />
+        <Title text=texts.forgot_title() />
         <section class="card">
-            <h1>"找回密码"</h1>
-            <div role="tablist" class="tabs" aria-label="找回方式">
-                {tab_button(way, Way::Email, "通过邮箱", "forgot-email")}
-                {tab_button(way, Way::Sms, "通过手机号", "forgot-sms")}
+            <h1>{texts.forgot_title()}</h1>
+            <div role="tablist" class="tabs" aria-label=texts.forgot_ways()>
+                {tab_button(way, Way::Email, texts.forgot_by_email(), "forgot-email")}
+                {tab_button(way, Way::Sms, texts.forgot_by_sms(), "forgot-sms")}
             </div>
             <div id="forgot-email" role="tabpanel" hidden=move || way.get() != Way::Email>
                 <ByEmail captcha=email_captcha />
             </div>
             <div id="forgot-sms" role="tabpanel" hidden=move || way.get() != Way::Sms>
-                <Transition fallback=|| view! { <p>"加载中…"</p> }>
+                <Transition fallback=move || view! { <p>{texts.forgot_loading()}</p> }>
                     {move || Suspend::new(async move {
                         let policy = session.info.await.map(|i| i.password_policy).unwrap_or_default();
                         view! { <BySms policy captcha=sms_captcha /> }
                     })}
                 </Transition>
             </div>
-            <p class="muted switch">"想起来了？" <a href="/login">"返回登录"</a></p>
+            <p class="muted switch">
+                {texts.forgot_remembered()} <a href="/login">{texts.forgot_back_to_sign_in()}</a>
+            </p>
         </section>
     }
 }
 
 #[component]
 fn ByEmail(captcha: Captcha) -> impl IntoView {
+    let texts = Texts::here();
     let action = ServerAction::<ForgotByEmail>::new();
     let email = RwSignal::new(String::new());
     let text = RwSignal::new(String::new());
@@ -64,8 +68,8 @@ fn ByEmail(captcha: Captcha) -> impl IntoView {
         }
     });
     let on_submit = move |ev: SubmitEvent| {
-        email_error.set(Email::parse(&email.get_untracked()).err().map(|e| Texts::here().say(&e.text())));
-        text_error.set(text.get_untracked().trim().is_empty().then(|| "请输入图片验证码".into()));
+        email_error.set(Email::parse(&email.get_untracked()).err().map(|e| texts.say(&e.text())));
+        text_error.set(text.get_untracked().trim().is_empty().then(|| texts.rule_captcha_empty().into()));
         if email_error.get_untracked().is_some() || text_error.get_untracked().is_some() {
             ev.prevent_default();
         }
@@ -81,10 +85,10 @@ fn ByEmail(captcha: Captcha) -> impl IntoView {
                 <TextField
                     id="forgot-email-address"
                     name="email"
-                    label="邮箱"
+                    label=texts.forgot_email_label()
                     input_type="email"
                     autocomplete="email"
-                    placeholder="账号已验证的邮箱"
+                    placeholder=texts.forgot_email_placeholder()
                     value=email
                     note=server.note(email_error, "email")
                     on_edit=Callback::new(move |()| email_error.set(None))
@@ -101,7 +105,7 @@ fn ByEmail(captcha: Captcha) -> impl IntoView {
                     {sent}
                 </p>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "发送中…" } else { "发送重置链接" }}
+                    {move || if action.pending().get() { texts.forgot_sending() } else { texts.forgot_send_link() }}
                 </button>
             </ActionForm>
         </div>
@@ -133,18 +137,20 @@ impl NewPassword {
     /// Checks both fields; true when they hold.
     fn check(self) -> bool {
         let first = Password::parse(&self.password.get_untracked(), self.policy, None, None);
-        self.password_error.set(first.err().map(|e| Texts::here().say(&e.text())));
+        let texts = Texts::here();
+        self.password_error.set(first.err().map(|e| texts.say(&e.text())));
         let again = passwords_match(&self.password.get_untracked(), &self.password2.get_untracked());
-        self.password2_error.set(again.err().map(|e| Texts::here().say(&e.text())));
+        self.password2_error.set(again.err().map(|e| texts.say(&e.text())));
         self.password_error.get_untracked().is_none() && self.password2_error.get_untracked().is_none()
     }
 
     fn fields(self, server: FormErrors) -> impl IntoView {
+        let texts = Texts::here();
         view! {
             <TextField
                 id="reset-password"
                 name="password"
-                label="新密码"
+                label=texts.forgot_new_password()
                 input_type="password"
                 autocomplete="new-password"
                 value=self.password
@@ -154,7 +160,7 @@ impl NewPassword {
             <TextField
                 id="reset-password2"
                 name="password2"
-                label="确认新密码"
+                label=texts.forgot_new_password2()
                 input_type="password"
                 autocomplete="new-password"
                 value=self.password2
@@ -167,6 +173,7 @@ impl NewPassword {
 
 #[component]
 fn BySms(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
+    let texts = Texts::here();
     let action = ServerAction::<ResetPassword>::new();
     let number = MobileAndCode::new();
     let new_password = NewPassword::new(policy);
@@ -187,7 +194,7 @@ fn BySms(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
                 {number.fields("forgot-mobile", "reset_password", captcha, server)}
                 {new_password.fields(server)}
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "提交中…" } else { "重置密码" }}
+                    {move || if action.pending().get() { texts.forgot_submitting() } else { texts.forgot_reset() }}
                 </button>
             </ActionForm>
         </div>
@@ -198,6 +205,7 @@ fn BySms(policy: PasswordPolicy, captcha: Captcha) -> impl IntoView {
 #[component]
 pub fn ResetPage() -> impl IntoView {
     let session = expect_context::<Session>();
+    let texts = Texts::here();
     let query = use_query_map();
     let token = query.read_untracked().get("token").unwrap_or_default();
     let status = {
@@ -205,10 +213,10 @@ pub fn ResetPage() -> impl IntoView {
         crate::wire::resource(|| (), move |_| reset_link_status(token.clone()))
     };
     view! {
-        <Title text="重置密码" />
+        <Title text=texts.forgot_reset() />
         <section class="card">
-            <h1>"重置密码"</h1>
-            <Transition fallback=|| view! { <p>"加载中…"</p> }>
+            <h1>{texts.forgot_reset()}</h1>
+            <Transition fallback=move || view! { <p>{texts.forgot_loading()}</p> }>
                 {move || {
                     let token = token.clone();
                     Suspend::new(async move {
@@ -218,10 +226,10 @@ pub fn ResetPage() -> impl IntoView {
                             Err(e) => {
                                 view! {
                                     <p class="form-error" role="alert" data-testid="link-refused">
-                                        {e.say(&Texts::here())}
+                                        {e.say(&texts)}
                                     </p>
                                     <p>
-                                        <a href="/forgot">"重新获取重置链接"</a>
+                                        <a href="/forgot">{texts.forgot_ask_again()}</a>
                                     </p>
                                 }
                                     .into_any()
@@ -236,6 +244,7 @@ pub fn ResetPage() -> impl IntoView {
 
 #[component]
 fn ResetForm(token: String, policy: PasswordPolicy) -> impl IntoView {
+    let texts = Texts::here();
     let action = ServerAction::<ResetPassword>::new();
     let new_password = NewPassword::new(policy);
     let on_submit = move |ev: SubmitEvent| {
@@ -245,16 +254,18 @@ fn ResetForm(token: String, policy: PasswordPolicy) -> impl IntoView {
     };
     let server = FormErrors::of(action);
     view! {
-        <p class="muted">"请设置新密码。设置后，所有已登录的设备都将退出。"</p>
+        <p class="muted">{texts.forgot_set_new()}</p>
         <div class="form-checks" on:submit:capture=on_submit>
             <ActionForm action=action attr:novalidate=true attr:class="form">
                 <p class="form-error" role="alert">
-                    {move || server.general().map(|m| view! { {m} " " <a href="/forgot">"重新获取"</a> })}
+                    {move || {
+                        server.general().map(|m| view! { {m} " " <a href="/forgot">{texts.forgot_again()}</a> })
+                    }}
                 </p>
                 <input type="hidden" name="token" value=token />
                 {new_password.fields(server)}
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "提交中…" } else { "重置密码" }}
+                    {move || if action.pending().get() { texts.forgot_submitting() } else { texts.forgot_reset() }}
                 </button>
             </ActionForm>
         </div>

@@ -22,7 +22,7 @@ use super::{
     send_sms_code::{SendSmsCodeError, send_sms_code},
     sessions::record_attempt,
 };
-use crate::i18n::Text;
+use crate::i18n::{Text, Texts};
 use crate::{
     core::{
         Client, Core,
@@ -44,7 +44,6 @@ use std::time::Duration;
 
 /// What the person reads after asking by e-mail, whether or not an account
 /// has the address.
-const LINK_SENT: &str = "如果该邮箱已绑定账号，我们已发送重置链接，请查收邮件";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecoveryError {
@@ -107,14 +106,14 @@ pub async fn forgot_password(
         if let Some(retry_after) = count_recovery_request(core, client).await? {
             return Err(RecoveryError::TooMany { retry_after });
         }
-        link_by_email(core, form).await
+        link_by_email(core, client, form).await
     } else {
         // `send_sms_code` counts it, for this door and `POST /sms_codes` alike.
         code_by_sms(core, client, form).await
     }
 }
 
-async fn link_by_email(core: &Core, form: &ForgotPasswordForm) -> Result<RecoverySent, RecoveryError> {
+async fn link_by_email(core: &Core, client: &Client, form: &ForgotPasswordForm) -> Result<RecoverySent, RecoveryError> {
     let email = Email::parse(&form.email)?;
     let answer = CaptchaAnswer::parse(&form.text)?;
     check_captcha(core, &form.image_code_id, &answer).await?;
@@ -134,7 +133,8 @@ async fn link_by_email(core: &Core, form: &ForgotPasswordForm) -> Result<Recover
     };
     // The account (if any) is the worker's to find: asking must not tell.
     delivery::enqueue(core, message, None).await?;
-    Ok(RecoverySent { message: LINK_SENT.into(), resend_after: settings.sms_resend_interval.as_secs() })
+    let message = Texts::of(client.locale).answer_link_sent().to_owned();
+    Ok(RecoverySent { message, resend_after: settings.sms_resend_interval.as_secs() })
 }
 
 async fn code_by_sms(core: &Core, client: &Client, form: &ForgotPasswordForm) -> Result<RecoverySent, RecoveryError> {
@@ -147,7 +147,8 @@ async fn code_by_sms(core: &Core, client: &Client, form: &ForgotPasswordForm) ->
         pow_nonce: form.pow_nonce.clone(),
     };
     let sent = send_sms_code(core, client, None, &send).await?;
-    Ok(RecoverySent { message: "验证码已发送".into(), resend_after: sent.resend_after })
+    let message = Texts::of(client.locale).answer_code_sent().to_owned();
+    Ok(RecoverySent { message, resend_after: sent.resend_after })
 }
 
 /// Whether a reset link works, as its page opens.
