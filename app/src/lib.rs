@@ -171,7 +171,19 @@ fn Site() -> impl IntoView {
 /// every page has (`i18n::model::EVERY_PAGE`), by its path: the page
 /// carries them when it is the one the server draws, and fetches them when
 /// the browser goes there (`with_texts`).
-const PAGE_TEXTS: &[(&str, &[&str])] = &[("/forgot", &["forgot"]), ("/reset", &["forgot"])];
+const PAGE_TEXTS: &[(&str, &[&str])] = &[
+    ("/forgot", &["forgot"]),
+    ("/reset", &["forgot"]),
+    ("/user", &["user", "scope", "email"]),
+    ("/email/verify", &["email"]),
+    ("/delete", &["deletion"]),
+    ("/accept", &["accept"]),
+    ("/terms", &["legal"]),
+    ("/privacy", &["legal"]),
+    ("/agreement", &["legal"]),
+    ("/dev/outbox", &["outbox"]),
+    ("/consent", &["consent", "scope"]),
+];
 
 fn texts_of_page(path: &str) -> &'static [&'static str] {
     PAGE_TEXTS.iter().find(|(page, _)| *page == path).map_or(&[], |(_, parts)| parts)

@@ -23,11 +23,12 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// `Chrome · Android` from a User-Agent, or `未知浏览器`.
-pub fn describe_browser(user_agent: &str) -> String {
+/// `Chrome · Android` from a User-Agent, or "unknown browser" in `texts`'
+/// language.
+pub fn describe_browser(texts: &crate::i18n::Texts, user_agent: &str) -> String {
     let browser = [
         ("Edg/", "Edge"),
-        ("MicroMessenger", "微信"),
+        ("MicroMessenger", texts.user_wechat()),
         ("Firefox/", "Firefox"),
         ("Chrome/", "Chrome"),
         ("Safari/", "Safari"),
@@ -49,7 +50,7 @@ pub fn describe_browser(user_agent: &str) -> String {
     match (browser, system) {
         (Some(b), Some(s)) => format!("{b} · {s}"),
         (Some(one), None) | (None, Some(one)) => one.to_owned(),
-        (None, None) if user_agent.is_empty() => "未知浏览器".to_owned(),
+        (None, None) if user_agent.is_empty() => texts.user_unknown_browser().to_owned(),
         (None, None) => user_agent.chars().take(40).collect(),
     }
 }
@@ -69,8 +70,9 @@ mod tests {
     fn browsers_are_named_with_their_system() {
         let chrome_android =
             "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 Chrome/156.0 Mobile Safari/537.36";
-        assert_eq!(describe_browser(chrome_android), "Chrome · Android");
-        assert_eq!(describe_browser("curl/8.0"), "curl/8.0");
-        assert_eq!(describe_browser(""), "未知浏览器");
+        let texts = crate::i18n::Texts::of(crate::i18n::Locale::REFERENCE);
+        assert_eq!(describe_browser(&texts, chrome_android), "Chrome · Android");
+        assert_eq!(describe_browser(&texts, "curl/8.0"), "curl/8.0");
+        assert_eq!(describe_browser(&texts, ""), texts.user_unknown_browser());
     }
 }

@@ -18,22 +18,23 @@ use leptos_router::{components::Redirect, hooks::use_query_map};
 pub fn AcceptPage() -> impl IntoView {
     let next = use_query_map().read_untracked().get("next");
     let next = next.as_deref().and_then(safe_next_path).unwrap_or("/").to_owned();
-    let texts = crate::wire::resource(|| (), |()| texts_to_accept());
+    let to_accept = crate::wire::resource(|| (), |()| texts_to_accept());
+    let said = Texts::here();
     view! {
-        <Title text="请阅读更新后的条款" />
+        <Title text=said.accept_title() />
         <section class="card">
-            <Transition fallback=|| view! { <p>"加载中…"</p> }>
+            <Transition fallback=move || view! { <p>{said.accept_loading()}</p> }>
                 {move || {
                     let next = next.clone();
                     Suspend::new(async move {
-                        match texts.await {
+                        match to_accept.await {
                             Ok(Some(texts)) if texts.is_empty() => view! { <Redirect path=next /> }.into_any(),
                             Ok(Some(texts)) => view! { <Ask texts next /> }.into_any(),
                             Ok(None) => {
                                 let back = format!("/accept?next={}", url_encode(&next));
                                 view! { <Redirect path=sign_in_then(&back) /> }.into_any()
                             }
-                            Err(e) => view! { <p class="form-error" role="alert">{e.say(&Texts::here())}</p> }.into_any(),
+                            Err(e) => view! { <p class="form-error" role="alert">{e.say(&said)}</p> }.into_any(),
                         }
                     })
                 }}
@@ -47,21 +48,23 @@ fn Ask(texts: Vec<LegalDocument>, next: String) -> impl IntoView {
     let accept = ServerAction::<AcceptTexts>::new();
     let logout = ServerAction::<Logout>::new();
     let errors = FormErrors::of(accept);
-    let names = texts.iter().map(|t| format!("《{}》", t.kind.title())).collect::<Vec<_>>().join("和");
+    let said = Texts::here();
+    let names =
+        texts.iter().map(|t| said.accept_quoted(t.kind.title(&said))).collect::<Vec<_>>().join(said.accept_and());
     let version_of = |kind: LegalKind| texts.iter().find(|t| t.kind == kind).map(|t| t.version.clone());
     let (privacy, terms) = (version_of(LegalKind::Privacy), version_of(LegalKind::Terms));
     let shown = texts
         .into_iter()
         .map(|text| {
             view! {
-                <h2>{format!("《{}》（版本：{}）", text.kind.title(), text.version)}</h2>
+                <h2>{said.accept_versioned(text.kind.title(&said), &text.version)}</h2>
                 <div class="prose legal-text" tabindex="0" inner_html=text.html />
             }
         })
         .collect_view();
     view! {
-        <h1>"请阅读更新后的条款"</h1>
-        <p data-testid="accept-ask">{format!("{names}有更新（或你尚未同意过）。请阅读并同意后继续使用。")}</p>
+        <h1>{said.accept_title()}</h1>
+        <p data-testid="accept-ask">{said.accept_ask(names)}</p>
         {shown}
         <p class="form-error" role="alert">
             {move || errors.general()}
@@ -72,17 +75,20 @@ fn Ask(texts: Vec<LegalDocument>, next: String) -> impl IntoView {
                 {terms.map(|v| view! { <input type="hidden" name="terms" value=v /> })}
                 <input type="hidden" name="next" value=next />
                 <button type="submit" class="primary" disabled=move || accept.pending().get()>
-                    "同意并继续"
+                    {said.accept_accept()}
                 </button>
             </ActionForm>
             <ActionForm action=logout attr:class="inline-form">
                 <button type="submit" class="secondary">
-                    "不同意，退出登录"
+                    {said.accept_decline()}
                 </button>
             </ActionForm>
         </div>
         <p class="muted">
-            "不同意且不再使用？可以 " <a href="/delete" data-testid="accept-refuse-delete">"注销账号"</a>
+            {said.accept_refuse()}
+            <a href="/delete" data-testid="accept-refuse-delete">
+                {said.accept_delete()}
+            </a>
         </p>
     }
 }

@@ -20,27 +20,28 @@ pub fn TermsPage() -> impl IntoView {
 #[component]
 fn LegalPage(kind: LegalKind) -> impl IntoView {
     let text = crate::wire::resource(|| (), move |()| legal_text(kind));
+    let texts = Texts::here();
     view! {
-        <Title text=kind.title() />
+        <Title text=kind.title(&texts) />
         <article class="card prose">
-            <Suspense fallback=|| view! { <p>"加载中…"</p> }>
+            <Suspense fallback=move || view! { <p>{texts.legal_loading()}</p> }>
                 {move || Suspend::new(async move {
                     match text.await {
                         Ok(document) => {
                             view! {
                                 <div inner_html=document.html />
                                 <p class="muted" data-testid="legal-version">
-                                    {format!("版本：{}", document.version)}
+                                    {texts.legal_version(&document.version)}
                                 </p>
                             }
                                 .into_any()
                         }
-                        Err(e) => view! { <p class="error">{e.say(&Texts::here())}</p> }.into_any(),
+                        Err(e) => view! { <p class="error">{e.say(&texts)}</p> }.into_any(),
                     }
                 })}
             </Suspense>
             <p>
-                <a href="/register">"返回注册"</a>
+                <a href="/register">{texts.legal_back_to_register()}</a>
             </p>
         </article>
     }

@@ -23,10 +23,11 @@ pub fn ConsentPage() -> impl IntoView {
         crate::wire::resource(|| (), move |()| consent_request(request.clone()))
     };
     let decide = ServerAction::<DecideConsent>::new();
+    let texts = Texts::here();
     view! {
-        <Title text="授权登录" />
+        <Title text=texts.consent_title() />
         <section class="card">
-            <Transition fallback=|| view! { <p>"加载中…"</p> }>
+            <Transition fallback=move || view! { <p>{texts.consent_loading()}</p> }>
                 {move || {
                     let request = request.clone();
                     Suspend::new(async move {
@@ -38,12 +39,12 @@ pub fn ConsentPage() -> impl IntoView {
                             }
                             Err(e) => {
                                 view! {
-                                    <h1>"无法完成授权"</h1>
+                                    <h1>{texts.consent_failed()}</h1>
                                     <p class="form-error" role="alert" data-testid="consent-error">
-                                        {e.say(&Texts::here())}
+                                        {e.say(&texts)}
                                     </p>
                                     <p>
-                                        <a href="/">"返回首页"</a>
+                                        <a href="/">{texts.consent_home()}</a>
                                     </p>
                                 }
                                     .into_any()
@@ -60,9 +61,13 @@ pub fn ConsentPage() -> impl IntoView {
 fn Ask(view: ConsentView, request: String, decide: ServerAction<DecideConsent>) -> impl IntoView {
     let ConsentView { client_name, scopes, redirect_host } = view;
     let server = FormErrors::of(decide);
-    let asked = format!("{client_name} 请求获取：{}", scopes_meaning(scopes.iter().map(String::as_str)));
-    let each =
-        scopes.iter().filter_map(|s| scope_meaning(s)).map(|meaning| view! { <li>{meaning}</li> }).collect_view();
+    let texts = Texts::here();
+    let asked = texts.consent_asks(&client_name, scopes_meaning(&texts, scopes.iter().map(String::as_str)));
+    let each = scopes
+        .iter()
+        .filter_map(|s| scope_meaning(&texts, s))
+        .map(|meaning| view! { <li>{meaning}</li> })
+        .collect_view();
     // Two forms, one answer each: a plain form post works before the page's
     // code has loaded, and the answer is never a guess from the button.
     let answer = move |allow: bool, label: &'static str, class: &'static str| {
@@ -78,18 +83,18 @@ fn Ask(view: ConsentView, request: String, decide: ServerAction<DecideConsent>) 
         }
     };
     view! {
-        <h1>{format!("授权 {client_name} 登录")}</h1>
+        <h1>{texts.consent_heading(&client_name)}</h1>
         <p data-testid="consent-ask">{asked}</p>
         <ul class="scopes">{each}</ul>
         <p class="muted">
-            "同意后将返回 " <strong data-testid="consent-host">{redirect_host}</strong>
-            "。你可以随时在用户中心取消授权。"
+            {texts.consent_returns_to()} <strong data-testid="consent-host">{redirect_host}</strong>
+            {texts.consent_revocable()}
         </p>
         <p class="form-error" role="alert">
             {move || server.general()}
         </p>
         <div class="actions">
-            {answer(true, "同意", "primary")} {answer(false, "拒绝", "secondary")}
+            {answer(true, texts.consent_allow(), "primary")} {answer(false, texts.consent_deny(), "secondary")}
         </div>
     }
 }

@@ -23,10 +23,11 @@ pub fn DeletionPage() -> impl IntoView {
     // Made here, outside any Suspend, so that hydration finds the server's.
     let captcha = Captcha::guarding_send("delete_account");
     let data = crate::wire::resource(|| (), |()| deletion_page());
+    let texts = Texts::here();
     view! {
-        <Title text="注销账号" />
+        <Title text=texts.deletion_title() />
         <section class="card">
-            <Transition fallback=|| view! { <p>"加载中…"</p> }>
+            <Transition fallback=move || view! { <p>{texts.deletion_loading()}</p> }>
                 {move || {
                     let next = next.clone();
                     Suspend::new(async move {
@@ -36,7 +37,7 @@ pub fn DeletionPage() -> impl IntoView {
                             }
                             Ok(Some(page)) => view! { <Ask page request captcha /> }.into_any(),
                             Ok(None) => view! { <Redirect path=sign_in_then(&deletion_path(&next)) /> }.into_any(),
-                            Err(e) => view! { <p class="form-error" role="alert">{e.say(&Texts::here())}</p> }.into_any(),
+                            Err(e) => view! { <p class="form-error" role="alert">{e.say(&texts)}</p> }.into_any(),
                         }
                     })
                 }}
@@ -52,26 +53,27 @@ fn Ask(page: DeletionPageData, request: ServerAction<RequestDeletion>, captcha: 
     let password = RwSignal::new(String::new());
     let mobile = RwSignal::new(page.mobile.clone());
     let (sms_code, sms_error, mobile_error) = (RwSignal::new(String::new()), RwSignal::new(None), RwSignal::new(None));
+    let texts = Texts::here();
     let when = match page.wait_days {
-        0 => "提交后账号立即注销，无法恢复。".to_owned(),
-        days => format!("提交后所有设备立即退出登录；{days}天内再次登录可撤销注销，到期后账号将被永久删除，无法恢复。"),
+        0 => texts.deletion_at_once().to_owned(),
+        days => texts.deletion_after_days(days),
     };
     // Once done the form is hidden, not dropped: the ActionForm that
     // dispatched must outlive its own answer.
     let done = move || request.value().get().and_then(Result::ok);
     view! {
-        <h1>"注销账号"</h1>
+        <h1>{texts.deletion_title()}</h1>
         {move || done().map(|done| view! { <Requested done /> })}
         <div hidden=move || done().is_some()>
         <p data-testid="deletion-when">{when}</p>
-        <p>"注销后将删除："</p>
+        <p>{texts.deletion_erases()}</p>
         <ul class="erased">
-            <li>"手机号、邮箱、用户名、昵称和密码"</li>
-            <li>"登录记录、登录设备和已同意的协议记录"</li>
-            <li>"授权过的第三方应用及其登录状态"</li>
-            <li>"发给你的短信和邮件的发送记录"</li>
+            <li>{texts.deletion_erases_identity()}</li>
+            <li>{texts.deletion_erases_history()}</li>
+            <li>{texts.deletion_erases_applications()}</li>
+            <li>{texts.deletion_erases_deliveries()}</li>
         </ul>
-        <p class="muted">"注销后，此手机号和邮箱可以重新注册，但将是一个全新的账号。"</p>
+        <p class="muted">{texts.deletion_fresh_start()}</p>
         <ActionForm action=request attr:class="form" attr:novalidate=true>
             <p class="form-error" role="alert">
                 {move || errors.general()}
@@ -79,15 +81,15 @@ fn Ask(page: DeletionPageData, request: ServerAction<RequestDeletion>, captcha: 
             <TextField
                 id="deletion-password"
                 name="password"
-                label="当前密码"
+                label=texts.deletion_password()
                 input_type="password"
                 autocomplete="current-password"
                 value=password
                 note=Signal::derive(move || errors.field("password").map(Note::Error))
             />
             <details class="deletion-sms">
-                <summary>"没有设置密码？用短信验证码确认"</summary>
-                <p class="muted">"验证码将发送到账号绑定的手机号"</p>
+                <summary>{texts.deletion_by_sms()}</summary>
+                <p class="muted">{texts.deletion_code_to_own_mobile()}</p>
                 <SmsCodeFields
                     purpose="delete_account"
                     captcha
@@ -106,10 +108,10 @@ fn Ask(page: DeletionPageData, request: ServerAction<RequestDeletion>, captcha: 
             </details>
             <div class="actions">
                 <button type="submit" class="danger" disabled=move || request.pending().get()>
-                    "注销账号"
+                    {texts.deletion_title()}
                 </button>
                 <a class="button secondary" href="/user">
-                    "取消"
+                    {texts.deletion_cancel()}
                 </a>
             </div>
         </ActionForm>
@@ -123,10 +125,11 @@ fn Waiting(at: i64, next: String) -> impl IntoView {
     let cancel = ServerAction::<CancelDeletion>::new();
     let logout = ServerAction::<Logout>::new();
     let errors = FormErrors::of(cancel);
+    let texts = Texts::here();
     view! {
-        <h1>"账号注销中"</h1>
-        <p data-testid="deletion-pending">{format!("你的账号将于{}（北京时间）注销。", format_time(at))}</p>
-        <p class="muted">"撤销后账号恢复正常，可以继续使用；不撤销则到期后账号及其数据将被永久删除。"</p>
+        <h1>{texts.deletion_waiting()}</h1>
+        <p data-testid="deletion-pending">{texts.deletion_on(format_time(at))}</p>
+        <p class="muted">{texts.deletion_undo_note()}</p>
         <p class="form-error" role="alert">
             {move || errors.general()}
         </p>
@@ -134,12 +137,12 @@ fn Waiting(at: i64, next: String) -> impl IntoView {
             <ActionForm action=cancel attr:class="inline-form">
                 <input type="hidden" name="next" value=next />
                 <button type="submit" class="primary" disabled=move || cancel.pending().get()>
-                    "撤销注销"
+                    {texts.deletion_undo()}
                 </button>
             </ActionForm>
             <ActionForm action=logout attr:class="inline-form">
                 <button type="submit" class="secondary">
-                    "退出登录"
+                    {texts.deletion_sign_out()}
                 </button>
             </ActionForm>
         </div>
@@ -149,17 +152,15 @@ fn Waiting(at: i64, next: String) -> impl IntoView {
 /// What a request just did: the date, or that the account is gone.
 #[component]
 fn Requested(done: DeletionStatus) -> impl IntoView {
+    let texts = Texts::here();
     let said = match done.delete_after {
-        Some(at) => format!(
-            "注销申请已提交，你的账号将于{}（北京时间）注销，所有设备都已退出登录。在此之前登录即可撤销。",
-            format_time(at)
-        ),
-        None => "你的账号已注销，相关数据已删除。感谢你的使用。".to_owned(),
+        Some(at) => texts.deletion_requested(format_time(at)),
+        None => texts.deletion_erased().to_owned(),
     };
     view! {
         <p data-testid="deletion-done" role="status">{said}</p>
         <p>
-            <a href="/">"返回首页"</a>
+            <a href="/">{texts.deletion_home()}</a>
         </p>
     }
 }

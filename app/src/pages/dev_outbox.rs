@@ -15,19 +15,20 @@ pub fn DevOutboxPage() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
     let entries = crate::wire::resource(move || refresh.get(), |_| dev_outbox());
     let deliveries = crate::wire::resource(move || refresh.get(), |_| dev_deliveries());
+    let texts = Texts::here();
     view! {
-        <Title text="开发发件箱" />
+        <Title text=texts.outbox_title() />
         <section class="card wide">
-            <h1>"开发发件箱"</h1>
-            <p class="muted">"开发环境中发出的短信、邮件和图片验证码答案（最新的在前）。"</p>
+            <h1>{texts.outbox_title()}</h1>
+            <p class="muted">{texts.outbox_note()}</p>
             <button type="button" on:click=move |_| refresh.update(|n| *n += 1)>
-                "刷新"
+                {texts.outbox_refresh()}
             </button>
             {table(
                 entries,
                 "outbox",
-                "还没有消息。",
-                &["类型", "接收方", "验证码", "内容", "时间"],
+                texts.outbox_empty(),
+                vec![texts.outbox_kind(), texts.outbox_to(), texts.outbox_code(), texts.outbox_text(), texts.outbox_time()],
                 |e| {
                     view! {
                         <tr>
@@ -41,13 +42,21 @@ pub fn DevOutboxPage() -> impl IntoView {
                         .into_any()
                 },
             )}
-            <h2>"投递记录"</h2>
-            <p class="muted">"每条短信和邮件交给发送队列后的去向：排队、发送中、重试、已发送、失败或过期。"</p>
+            <h2>{texts.outbox_deliveries()}</h2>
+            <p class="muted">{texts.outbox_deliveries_note()}</p>
             {table(
                 deliveries,
                 "outbox deliveries",
-                "还没有投递记录。",
-                &["类型", "接收方", "通道", "状态", "尝试", "最后错误", "时间"],
+                texts.outbox_no_deliveries(),
+                vec![
+                    texts.outbox_kind(),
+                    texts.outbox_to(),
+                    texts.outbox_provider(),
+                    texts.outbox_state(),
+                    texts.outbox_attempts(),
+                    texts.outbox_last_error(),
+                    texts.outbox_time(),
+                ],
                 |d| {
                     let state = d.state.clone();
                     view! {
@@ -73,15 +82,18 @@ fn table<T>(
     rows: Resource<Result<Vec<T>, AppError>, crate::wire::ResourceCodec>,
     class: &'static str,
     empty: &'static str,
-    headings: &'static [&'static str],
+    headings: Vec<&'static str>,
     row: fn(T) -> AnyView,
 ) -> impl IntoView
 where
     T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
 {
+    let texts = Texts::here();
     view! {
-        <Transition fallback=|| view! { <p>"加载中…"</p> }>
-            {move || Suspend::new(async move {
+        <Transition fallback=move || view! { <p>{texts.outbox_loading()}</p> }>
+            {move || {
+                let headings = headings.clone();
+                Suspend::new(async move {
                 match rows.await {
                     Ok(list) if list.is_empty() => view! { <p>{empty}</p> }.into_any(),
                     Ok(list) => {
@@ -89,7 +101,10 @@ where
                             <table class=class>
                                 <thead>
                                     <tr>
-                                        {headings.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}
+                                        {headings
+                                            .iter()
+                                            .map(|h| view! { <th scope="col">{*h}</th> })
+                                            .collect_view()}
                                     </tr>
                                 </thead>
                                 <tbody>{list.into_iter().map(row).collect_view()}</tbody>
@@ -97,9 +112,10 @@ where
                         }
                             .into_any()
                     }
-                    Err(e) => view! { <p class="error">{e.say(&Texts::here())}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{e.say(&texts)}</p> }.into_any(),
                 }
-            })}
+            })
+            }}
         </Transition>
     }
 }

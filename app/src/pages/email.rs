@@ -34,27 +34,28 @@ pub fn VerifyEmailPage() -> impl IntoView {
             },
         )
     };
+    let texts = Texts::here();
     let body = move || {
         if verified.get() {
             return view! {
                 <p class="field-message hint" role="status" data-testid="email-verified">
-                    "邮箱已验证，可用于登录和找回密码。"
+                    {texts.email_verified()}
                 </p>
                 <p>
-                    <a href="/user">"前往用户中心"</a>
+                    <a href="/user">{texts.email_to_user_centre()}</a>
                 </p>
             }
             .into_any();
         }
         let token = token.clone();
         view! {
-            <Transition fallback=|| view! { <p>"加载中…"</p> }>
+            <Transition fallback=move || view! { <p>{texts.email_loading()}</p> }>
                 {move || {
                     let token = token.clone();
                     Suspend::new(async move {
                         match status.await {
                             Ok(link) => view! { <ConfirmEmail token link /> }.into_any(),
-                            Err(e) => view! { <LinkRefused message=e.say(&Texts::here()) /> }.into_any(),
+                            Err(e) => view! { <LinkRefused message=e.say(&texts) /> }.into_any(),
                         }
                     })
                 }}
@@ -63,9 +64,9 @@ pub fn VerifyEmailPage() -> impl IntoView {
         .into_any()
     };
     view! {
-        <Title text="验证邮箱" />
+        <Title text=texts.email_verify_title() />
         <section class="card">
-            <h1>"验证邮箱"</h1>
+            <h1>{texts.email_verify_title()}</h1>
             {body}
         </section>
     }
@@ -76,19 +77,20 @@ fn ConfirmEmail(token: String, link: EmailLink) -> impl IntoView {
     let EmailLink { email, account } = link;
     let action = ServerAction::<VerifyEmail>::new();
     let server = FormErrors::of(action);
+    let texts = Texts::here();
     view! {
         <p>
-            "确认将邮箱 " <strong>{email}</strong> " 绑定到手机号为 " <strong data-testid="link-account">{account}</strong>
-            " 的账号？确认后可用它登录和找回密码。"
+            {texts.email_confirm_bind()} <strong>{email}</strong> {texts.email_confirm_to()}
+            <strong data-testid="link-account">{account}</strong> {texts.email_confirm_then()}
         </p>
-        <p class="muted">"如果不是您本人操作，请忽略此页面，什么也不会改变。"</p>
+        <p class="muted">{texts.email_not_you()}</p>
         <ActionForm action=action attr:class="form">
             <p class="form-error" role="alert">
                 {move || server.general()}
             </p>
             <input type="hidden" name="token" value=token />
             <button type="submit" class="primary" disabled=move || action.pending().get()>
-                {move || if action.pending().get() { "验证中…" } else { "确认验证" }}
+                {move || if action.pending().get() { texts.email_verifying() } else { texts.email_verify() }}
             </button>
         </ActionForm>
     }
@@ -96,12 +98,13 @@ fn ConfirmEmail(token: String, link: EmailLink) -> impl IntoView {
 
 #[component]
 fn LinkRefused(message: String) -> impl IntoView {
+    let texts = Texts::here();
     view! {
         <p class="form-error" role="alert" data-testid="link-refused">
             {message}
         </p>
         <p>
-            <a href="/user">"在用户中心重新发送验证邮件"</a>
+            <a href="/user">{texts.email_resend_from_user_centre()}</a>
         </p>
     }
 }
@@ -123,9 +126,10 @@ pub fn EmailSection(mobile: String, captcha: Captcha) -> impl IntoView {
     let email_error = RwSignal::new(None::<String>);
     let mobile = RwSignal::new(mobile);
     let (sms_code, sms_error, mobile_error) = (RwSignal::new(String::new()), RwSignal::new(None), RwSignal::new(None));
+    let texts = Texts::here();
     let on_submit = move |ev: SubmitEvent| {
-        email_error.set(Email::parse(&email.get_untracked()).err().map(|e| Texts::here().say(&e.text())));
-        sms_error.set(SmsCode::parse(&sms_code.get_untracked()).err().map(|e| Texts::here().say(&e.text())));
+        email_error.set(Email::parse(&email.get_untracked()).err().map(|e| texts.say(&e.text())));
+        sms_error.set(SmsCode::parse(&sms_code.get_untracked()).err().map(|e| texts.say(&e.text())));
         if email_error.get_untracked().is_some() || sms_error.get_untracked().is_some() {
             ev.prevent_default();
         }
@@ -133,22 +137,22 @@ pub fn EmailSection(mobile: String, captcha: Captcha) -> impl IntoView {
     let bind_errors = FormErrors::of(bind);
     let remove_errors = FormErrors::of(remove);
     let resend_note = move || match resend.value().get() {
-        Some(Ok(_)) => Some(Note::Hint("验证邮件已重新发送".into())),
-        Some(Err(e)) => Some(Note::Error(e.say(&Texts::here()))),
+        Some(Ok(_)) => Some(Note::Hint(texts.email_resent().into())),
+        Some(Err(e)) => Some(Note::Error(e.say(&texts))),
         None => None,
     };
     view! {
         <section class="card">
-            <h2>"邮箱"</h2>
-            <Transition fallback=|| view! { <p>"加载中…"</p> }>
+            <h2>{texts.email_heading()}</h2>
+            <Transition fallback=move || view! { <p>{texts.email_loading()}</p> }>
                 {move || Suspend::new(async move {
                     let Ok(Some(now)) = status.await else { return ().into_any() };
                     let verified = now.verified.clone();
                     view! {
                         <p data-testid="email-verified">
                             {match verified {
-                                Some(address) => format!("已验证：{address}"),
-                                None => "尚未绑定已验证的邮箱".into(),
+                                Some(address) => texts.email_verified_address(address),
+                                None => texts.email_none_verified().into(),
                             }}
                         </p>
                         {now
@@ -159,13 +163,13 @@ pub fn EmailSection(mobile: String, captcha: Captcha) -> impl IntoView {
                                 view! {
                                     <p data-testid="email-pending">
                                         {if expired {
-                                            format!("等待验证：{address}（链接已过期，请重新发送）")
+                                            texts.email_pending_expired(&address)
                                         } else {
-                                            format!("等待验证：{address}（请查收邮件并打开其中的链接）")
+                                            texts.email_pending(&address)
                                         }}
                                     </p>
                                     <ActionForm action=resend attr:class="inline-form">
-                                        <button type="submit" class="secondary">"重新发送验证邮件"</button>
+                                        <button type="submit" class="secondary">{texts.email_resend()}</button>
                                     </ActionForm>
                                 }
                             })}
@@ -182,7 +186,7 @@ pub fn EmailSection(mobile: String, captcha: Captcha) -> impl IntoView {
                     <TextField
                         id="bind-email"
                         name="email"
-                        label="新邮箱"
+                        label=texts.email_new()
                         input_type="email"
                         autocomplete="email"
                         value=email
@@ -192,13 +196,13 @@ pub fn EmailSection(mobile: String, captcha: Captcha) -> impl IntoView {
                     <TextField
                         id="bind-email-password"
                         name="password"
-                        label="当前密码"
+                        label=texts.email_password()
                         input_type="password"
                         autocomplete="current-password"
                         value=password
                         note=Signal::derive(move || bind_errors.field("password").map(Note::Error))
                     />
-                    <p class="muted">"为确认是账号本人操作，验证码将发送到账号绑定的手机号"</p>
+                    <p class="muted">{texts.email_code_to_own_mobile()}</p>
                     <SmsCodeFields
                         purpose="bind_email"
                         captcha
@@ -214,14 +218,14 @@ pub fn EmailSection(mobile: String, captcha: Captcha) -> impl IntoView {
                     <p class="field-message hint" role="status">
                         {move || {
                             matches!(bind.value().get(), Some(Ok(_)))
-                                .then_some("验证邮件已发送，打开邮件中的链接后生效")
+                                .then_some(texts.email_sent())
                         }}
                     </p>
-                    <button type="submit" class="primary">"发送验证邮件"</button>
+                    <button type="submit" class="primary">{texts.email_send()}</button>
                 </ActionForm>
             </div>
             <details class="remove-email">
-                <summary>"解除邮箱绑定"</summary>
+                <summary>{texts.email_remove_heading()}</summary>
                 <ActionForm action=remove attr:class="form">
                     <p class="form-error" role="alert">
                         {move || remove_errors.general()}
@@ -229,13 +233,13 @@ pub fn EmailSection(mobile: String, captcha: Captcha) -> impl IntoView {
                     <TextField
                         id="remove-email-password"
                         name="password"
-                        label="当前密码"
+                        label=texts.email_password()
                         input_type="password"
                         autocomplete="current-password"
                         value=remove_password
                         note=Signal::derive(move || remove_errors.field("password").map(Note::Error))
                     />
-                    <button type="submit" class="secondary">"解除绑定"</button>
+                    <button type="submit" class="secondary">{texts.email_remove()}</button>
                 </ActionForm>
             </details>
         </section>

@@ -29,9 +29,10 @@ pub fn UserCentrePage() -> impl IntoView {
         move || (nickname.version().get(), password.version().get(), end_one.version().get(), revoke.version().get()),
         |_| user_centre(),
     );
+    let texts = Texts::here();
     view! {
-        <Title text="用户中心" />
-        <Transition fallback=|| view! { <p class="card">"加载中…"</p> }>
+        <Title text=texts.user_title() />
+        <Transition fallback=move || view! { <p class="card">{texts.user_loading()}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(Some(centre)) if centre.profile.delete_after.is_some() => {
@@ -44,7 +45,7 @@ pub fn UserCentrePage() -> impl IntoView {
                         view! { <Centre centre nickname password end_one end_all revoke bind_captcha /> }.into_any()
                     }
                     Ok(None) => view! { <Redirect path=sign_in_then("/user") /> }.into_any(),
-                    Err(e) => view! { <p class="card error">{e.say(&Texts::here())}</p> }.into_any(),
+                    Err(e) => view! { <p class="card error">{e.say(&texts)}</p> }.into_any(),
                 }
             })}
         </Transition>
@@ -61,12 +62,13 @@ fn Centre(
     revoke: ServerAction<RevokeApplication>,
     bind_captcha: Captcha,
 ) -> impl IntoView {
+    let texts = Texts::here();
     let UserCentreData { profile, sessions, history, applications, .. } = centre;
     let nickname_value = RwSignal::new(profile.nickname.clone());
     let [old, new, again] = std::array::from_fn(|_| RwSignal::new(String::new()));
     let password_done = move || matches!(password.value().get(), Some(Ok(())));
     let nickname_note = Signal::derive(move || match nickname.value().get() {
-        Some(Ok(())) => Some(Note::Hint("昵称已保存".into())),
+        Some(Ok(())) => Some(Note::Hint(texts.user_nickname_saved().into())),
         _ => FormErrors::of(nickname).field("nickname").map(Note::Error),
     });
     let password_errors = FormErrors::of(password);
@@ -74,23 +76,23 @@ fn Centre(
         move |field: &'static str| Signal::derive(move || password_errors.field(field).map(Note::Error));
     view! {
         <section class="card">
-            <h1>"用户中心"</h1>
+            <h1>{texts.user_title()}</h1>
             <dl class="profile">
-                <dt>"用户名"</dt>
+                <dt>{texts.user_username()}</dt>
                 <dd data-testid="profile-username">{profile.username.clone()}</dd>
-                <dt>"手机号"</dt>
+                <dt>{texts.user_mobile()}</dt>
                 <dd data-testid="profile-mobile">{profile.mobile.clone()}</dd>
-                <dt>"邮箱"</dt>
-                <dd>{profile.email.clone().unwrap_or_else(|| "未绑定".into())}</dd>
-                <dt>"注册时间"</dt>
+                <dt>{texts.user_email()}</dt>
+                <dd>{profile.email.clone().unwrap_or_else(|| texts.user_email_none().into())}</dd>
+                <dt>{texts.user_registered_at()}</dt>
                 <dd>{format_time(profile.created_at)}</dd>
-                <dt>"上次登录"</dt>
+                <dt>{texts.user_last_sign_in()}</dt>
                 <dd>{profile.last_login_at.map(format_time).unwrap_or_else(|| "—".into())}</dd>
             </dl>
             // A plain download: the JSON API answers it as a file.
             <p>
                 <a href="/api/v1/me/export" download="my-data.json" rel="external" data-testid="export-link">
-                    "下载我的数据"
+                    {texts.user_export()}
                 </a>
             </p>
         </section>
@@ -98,21 +100,27 @@ fn Centre(
         <EmailSection mobile=profile.mobile.clone() captcha=bind_captcha />
 
         <section class="card">
-            <h2>"修改昵称"</h2>
+            <h2>{texts.user_nickname_heading()}</h2>
             <ActionForm action=nickname attr:class="form">
-                <TextField id="nickname" name="nickname" label="昵称" value=nickname_value note=nickname_note />
-                <button type="submit" class="primary">"保存"</button>
+                <TextField
+                    id="nickname"
+                    name="nickname"
+                    label=texts.user_nickname()
+                    value=nickname_value
+                    note=nickname_note
+                />
+                <button type="submit" class="primary">{texts.user_save()}</button>
             </ActionForm>
         </section>
 
         <section class="card">
-            <h2>"修改密码"</h2>
-            <p class="muted">"修改后，其他设备上的登录将全部退出。"</p>
+            <h2>{texts.user_password_heading()}</h2>
+            <p class="muted">{texts.user_password_note()}</p>
             <ActionForm action=password attr:class="form">
                 <TextField
                     id="old-password"
                     name="old_password"
-                    label="原密码"
+                    label=texts.user_old_password()
                     input_type="password"
                     autocomplete="current-password"
                     value=old
@@ -121,7 +129,7 @@ fn Centre(
                 <TextField
                     id="new-password"
                     name="new_password"
-                    label="新密码"
+                    label=texts.user_new_password()
                     input_type="password"
                     autocomplete="new-password"
                     value=new
@@ -130,29 +138,29 @@ fn Centre(
                 <TextField
                     id="new-password2"
                     name="new_password2"
-                    label="确认新密码"
+                    label=texts.user_new_password2()
                     input_type="password"
                     autocomplete="new-password"
                     value=again
                     note=password_note("new_password2")
                 />
                 <p class="field-message hint" role="status">
-                    {move || password_done().then_some("密码已修改")}
+                    {move || password_done().then_some(texts.user_password_changed())}
                 </p>
-                <button type="submit" class="primary">"修改密码"</button>
+                <button type="submit" class="primary">{texts.user_change_password()}</button>
             </ActionForm>
         </section>
 
         <section class="card wide">
-            <h2>"登录设备"</h2>
+            <h2>{texts.user_sessions_heading()}</h2>
             <table class="list">
                 <thead>
                     <tr>
-                        <th scope="col">"设备"</th>
-                        <th scope="col">"IP"</th>
-                        <th scope="col">"登录时间"</th>
-                        <th scope="col">"最近活动"</th>
-                        <th scope="col">"操作"</th>
+                        <th scope="col">{texts.user_device()}</th>
+                        <th scope="col">{texts.user_ip()}</th>
+                        <th scope="col">{texts.user_signed_in_at()}</th>
+                        <th scope="col">{texts.user_last_seen()}</th>
+                        <th scope="col">{texts.user_action()}</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -162,12 +170,16 @@ fn Centre(
                             view! {
                                 <tr data-testid="session-row">
                                     <td>
-                                        {describe_browser(&s.user_agent)} {s.current.then_some(" （当前）")}
+                                        {describe_browser(&texts, &s.user_agent)}
+                                        {s.current.then_some(texts.user_current())}
                                         {(!s.clients.is_empty())
                                             .then(|| {
                                                 view! {
                                                     <span class="muted" data-testid="session-clients">
-                                                        {format!(" 已登录：{}", s.clients.join("、"))}
+                                                        {texts
+                                                            .user_signed_in_to(
+                                                                s.clients.join(texts.user_list_separator()),
+                                                            )}
                                                     </span>
                                                 }
                                             })}
@@ -181,7 +193,9 @@ fn Centre(
                                                 view! {
                                                     <ActionForm action=end_one attr:class="inline-form">
                                                         <input type="hidden" name="id" value=s.id.clone() />
-                                                        <button type="submit" class="link">"退出"</button>
+                                                        <button type="submit" class="link">
+                                                            {texts.user_sign_out()}
+                                                        </button>
                                                     </ActionForm>
                                                 }
                                             })}
@@ -193,22 +207,22 @@ fn Centre(
                 </tbody>
             </table>
             <ActionForm action=end_all attr:class="form">
-                <button type="submit" class="secondary">"退出所有设备"</button>
+                <button type="submit" class="secondary">{texts.user_sign_out_all()}</button>
             </ActionForm>
         </section>
 
         <Applications applications revoke />
 
         <section class="card wide">
-            <h2>"最近登录记录"</h2>
+            <h2>{texts.user_history_heading()}</h2>
             <table class="list">
                 <thead>
                     <tr>
-                        <th scope="col">"时间"</th>
-                        <th scope="col">"IP"</th>
-                        <th scope="col">"浏览器"</th>
-                        <th scope="col">"方式"</th>
-                        <th scope="col">"结果"</th>
+                        <th scope="col">{texts.user_time()}</th>
+                        <th scope="col">{texts.user_ip()}</th>
+                        <th scope="col">{texts.user_browser()}</th>
+                        <th scope="col">{texts.user_method()}</th>
+                        <th scope="col">{texts.user_outcome()}</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -219,9 +233,9 @@ fn Centre(
                                 <tr data-testid="history-row">
                                     <td>{format_time(a.created_at)}</td>
                                     <td>{a.client_ip}</td>
-                                    <td>{describe_browser(&a.user_agent)}</td>
-                                    <td>{method_name(&a.method)}</td>
-                                    <td>{outcome_name(&a.outcome)}</td>
+                                    <td>{describe_browser(&texts, &a.user_agent)}</td>
+                                    <td>{method_name(&texts, &a.method)}</td>
+                                    <td>{outcome_name(&texts, &a.outcome)}</td>
                                 </tr>
                             }
                         })
@@ -231,10 +245,10 @@ fn Centre(
         </section>
 
         <section class="card">
-            <h2>"注销账号"</h2>
-            <p class="muted">"删除账号及手机号、邮箱、登录记录等全部数据。"</p>
+            <h2>{texts.user_deletion_heading()}</h2>
+            <p class="muted">{texts.user_deletion_note()}</p>
             <p>
-                <a href="/delete" data-testid="deletion-link">"注销账号"</a>
+                <a href="/delete" data-testid="deletion-link">{texts.user_deletion_link()}</a>
             </p>
         </section>
     }
@@ -243,12 +257,13 @@ fn Centre(
 /// The applications signed in to through us, each with "取消授权".
 #[component]
 fn Applications(applications: Vec<ApplicationView>, revoke: ServerAction<RevokeApplication>) -> impl IntoView {
+    let texts = Texts::here();
     let errors = FormErrors::of(revoke);
     if applications.is_empty() {
         return view! {
             <section class="card wide">
-                <h2>"已授权的应用"</h2>
-                <p class="muted" data-testid="no-applications">"还没有用本账号登录过其他应用。"</p>
+                <h2>{texts.user_applications_heading()}</h2>
+                <p class="muted" data-testid="no-applications">{texts.user_no_applications()}</p>
             </section>
         }
         .into_any();
@@ -259,12 +274,12 @@ fn Applications(applications: Vec<ApplicationView>, revoke: ServerAction<RevokeA
             view! {
                 <tr data-testid="application-row">
                     <td>{app.name.clone()}</td>
-                    <td>{scopes_meaning(app.scopes.iter().map(String::as_str))}</td>
+                    <td>{scopes_meaning(&texts, app.scopes.iter().map(String::as_str))}</td>
                     <td>{format_time(app.last_authorized_at)}</td>
                     <td>
                         <ActionForm action=revoke attr:class="inline-form">
                             <input type="hidden" name="client_id" value=app.client_id.clone() />
-                            <button type="submit" class="link">"取消授权"</button>
+                            <button type="submit" class="link">{texts.user_revoke()}</button>
                         </ActionForm>
                     </td>
                 </tr>
@@ -273,17 +288,17 @@ fn Applications(applications: Vec<ApplicationView>, revoke: ServerAction<RevokeA
         .collect_view();
     view! {
         <section class="card wide">
-            <h2>"已授权的应用"</h2>
+            <h2>{texts.user_applications_heading()}</h2>
             <p class="form-error" role="alert">
                 {move || errors.general()}
             </p>
             <table class="list">
                 <thead>
                     <tr>
-                        <th scope="col">"应用"</th>
-                        <th scope="col">"可获取"</th>
-                        <th scope="col">"授权时间"</th>
-                        <th scope="col">"操作"</th>
+                        <th scope="col">{texts.user_application()}</th>
+                        <th scope="col">{texts.user_can_read()}</th>
+                        <th scope="col">{texts.user_authorized_at()}</th>
+                        <th scope="col">{texts.user_action()}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
@@ -293,23 +308,23 @@ fn Applications(applications: Vec<ApplicationView>, revoke: ServerAction<RevokeA
     .into_any()
 }
 
-fn method_name(method: &str) -> &'static str {
+fn method_name(texts: &Texts, method: &str) -> &'static str {
     match method {
-        "password" => "密码",
-        "sms" => "短信",
-        "register" => "注册",
-        "reset_email" => "邮件重置密码",
-        "reset_sms" => "短信重置密码",
-        _ => "其他",
+        "password" => texts.user_method_password(),
+        "sms" => texts.user_method_sms(),
+        "register" => texts.user_method_register(),
+        "reset_email" => texts.user_method_reset_email(),
+        "reset_sms" => texts.user_method_reset_sms(),
+        _ => texts.user_method_other(),
     }
 }
 
-fn outcome_name(outcome: &str) -> &'static str {
+fn outcome_name(texts: &Texts, outcome: &str) -> &'static str {
     match outcome {
-        "success" => "成功",
-        "wrong_password" => "密码错误",
-        "locked" => "已锁定",
-        "disabled" => "账号停用",
-        _ => "失败",
+        "success" => texts.user_outcome_success(),
+        "wrong_password" => texts.user_outcome_wrong_password(),
+        "locked" => texts.user_outcome_locked(),
+        "disabled" => texts.user_outcome_disabled(),
+        _ => texts.user_outcome_failed(),
     }
 }

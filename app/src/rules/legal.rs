@@ -29,10 +29,10 @@ impl LegalKind {
     }
 
     /// Its title, as pages say it.
-    pub fn title(self) -> &'static str {
+    pub fn title(self, texts: &crate::i18n::Texts) -> &'static str {
         match self {
-            LegalKind::Privacy => "隐私政策",
-            LegalKind::Terms => "用户协议",
+            LegalKind::Privacy => texts.site_privacy(),
+            LegalKind::Terms => texts.site_terms(),
         }
     }
 

@@ -13,6 +13,7 @@ mod purpose;
 mod sms_code;
 mod username;
 
+use crate::i18n::Texts;
 pub use account::{Account, AccountError, Email, EmailError};
 pub use captcha_answer::{CAPTCHA_ALPHABET, CAPTCHA_LEN, CaptchaAnswer, CaptchaAnswerError};
 pub use legal::{LegalKind, accept_texts_path};
@@ -27,21 +28,22 @@ pub use username::{USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, USERNAME_PATTERN, Use
 /// What an OpenID Connect scope lets an application learn, as the consent
 /// page and the user centre say it; `None` for a scope said by no words
 /// (`openid` is the sign-in itself).
-pub fn scope_meaning(scope: &str) -> Option<&'static str> {
+pub fn scope_meaning(texts: &Texts, scope: &str) -> Option<&'static str> {
     match scope {
-        "profile" => Some("你的用户名和昵称"),
-        "phone" => Some("你的手机号"),
-        "email" => Some("你已验证的邮箱"),
-        "offline_access" => Some("在你离开后继续访问"),
+        "profile" => Some(texts.scope_profile()),
+        "phone" => Some(texts.scope_phone()),
+        "email" => Some(texts.scope_email()),
+        "offline_access" => Some(texts.scope_offline_access()),
         _ => None,
     }
 }
 
-/// What a set of scopes lets an application learn, in one phrase:
-/// "你的手机号、你的用户名和昵称", or that it learns only who you are.
-pub fn scopes_meaning<'a>(scopes: impl IntoIterator<Item = &'a str>) -> String {
-    let said: Vec<&str> = scopes.into_iter().filter_map(scope_meaning).collect();
-    if said.is_empty() { "你的账号标识（不含手机号）".to_owned() } else { said.join("、") }
+/// What a set of scopes lets an application learn, in one phrase ("your
+/// mobile number, your username and nickname"), or that it learns only
+/// who you are.
+pub fn scopes_meaning<'a>(texts: &Texts, scopes: impl IntoIterator<Item = &'a str>) -> String {
+    let said: Vec<&str> = scopes.into_iter().filter_map(|scope| scope_meaning(texts, scope)).collect();
+    if said.is_empty() { texts.scope_only_who().to_owned() } else { said.join(texts.scope_separator()) }
 }
 
 /// The longest `next` followed: an OpenID Connect authorization request

@@ -459,3 +459,9 @@ macro_rules! on_each_store {
     )*};
 }
 pub(crate) use on_each_store;
+
+/// What a page shows: its body. (Its head carries the page's texts to the
+/// browser, so a text found in the whole page may be shown nowhere.)
+pub fn shown(html: &str) -> &str {
+    html.find("<body").map_or(html, |at| &html[at..])
+}
