@@ -47,12 +47,14 @@ pub fn texts() -> i18n::Texts {
 const KEEP_SECONDS: u64 = 365 * 86_400;
 
 /// What the switch needs of the settings.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Switch {
     /// Cookies get `Secure` (the site is served over https).
     pub secure: bool,
     /// The language of an answer to a request that names none we have.
     pub default: Locale,
+    /// Whose account keeps the choice, when the switch is pressed signed in.
+    pub core: app::core::Core,
 }
 
 pub fn router<S: Clone + Send + Sync + 'static>(switch_settings: Switch) -> Router<S> {
@@ -66,7 +68,7 @@ struct SwitchForm {
     next: String,
 }
 
-async fn switch(State(Switch { secure, default }): State<Switch>, headers: HeaderMap, body: Bytes) -> Response {
+async fn switch(State(Switch { secure, default, core }): State<Switch>, headers: HeaderMap, body: Bytes) -> Response {
     let form: Option<SwitchForm> = serde_urlencoded::from_bytes(&body).ok();
     let Some((form, locale)) = form.and_then(|f| Locale::from_tag(&f.lang).map(|l| (f, l))) else {
         let texts = i18n::Texts::of(i18n::locale_of_request(&headers, default));
@@ -77,6 +79,11 @@ async fn switch(State(Switch { secure, default }): State<Switch>, headers: Heade
         )
             .into_response();
     };
+    // Signed in: the account keeps it too (a failure costs only that).
+    let token = app::core::tokens::token_from_request(&headers, secure);
+    if let Err(e) = app::core::use_cases::remember_locale(&core, token, locale).await {
+        tracing::warn!(error = %e, "the account's language could not be kept; the cookie still has it");
+    }
     let mut cookie = format!("{}={}; Path=/; Max-Age={KEEP_SECONDS}; SameSite=Lax", i18n::COOKIE, locale.tag());
     if secure {
         cookie.push_str("; Secure");

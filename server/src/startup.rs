@@ -338,7 +338,11 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
         })
         .nest("/api/v1", api)
         .merge(crate::api_docs::router())
-        .merge(crate::language::router(crate::language::Switch { secure, default: core.settings.default_locale }))
+        .merge(crate::language::router(crate::language::Switch {
+            secure,
+            default: core.settings.default_locale,
+            core: core.clone(),
+        }))
         .nest("/health", crate::health::router(core.clone()))
         .merge(oidc)
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))

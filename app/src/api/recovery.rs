@@ -129,7 +129,8 @@ pub async fn email_link_status(token: String) -> Result<crate::wire::EmailLink, 
 pub async fn verify_email(token: String) -> Result<String, AppError> {
     use super::context::*;
     let core = core()?;
-    let email = crate::core::use_cases::verify_email(&core, &token).await.map_err(fail)?;
+    let locale = client(&core).await?.locale;
+    let email = crate::core::use_cases::verify_email(&core, &token, locale).await.map_err(fail)?;
     leptos_axum::redirect("/email/verify?verified=1");
     Ok(email)
 }

@@ -63,7 +63,14 @@ pub async fn oidc_person(db: &crate::core::db::Database, now_ms: i64) -> (i64, S
     db.migrate().await.unwrap();
     let (username, mobile) = (Username::parse("Grantee1").unwrap(), Mobile::parse("13900139000").unwrap());
     let hash = PasswordHash::from_stored("$argon2id$x".into());
-    let new_user = NewUser { username: &username, mobile: &mobile, nickname: None, password_hash: &hash, now_ms };
+    let new_user = NewUser {
+        username: &username,
+        mobile: &mobile,
+        nickname: None,
+        password_hash: &hash,
+        now_ms,
+        locale: crate::i18n::Locale::REFERENCE,
+    };
     let user = db.insert_user(&new_user).await.unwrap();
     let session = NewSession {
         id: "s1",

@@ -40,6 +40,7 @@ fn message(n: u64) -> JobMessage {
         code: "123456".into(),
         minutes: 5,
         expires_at_ms: now.as_millis() as i64 + 300_000,
+        lang: String::new(),
     }
 }
 

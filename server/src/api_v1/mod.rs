@@ -631,9 +631,10 @@ struct EmailVerified {
     responses((status = 200, description = "Verified", body = EmailVerified), Invalid, Conflict))]
 async fn verify_email(
     State(core): State<Core>,
+    ApiClient(client): ApiClient,
     ApiPath(token): ApiPath<String>,
 ) -> Result<Json<EmailVerified>, ApiError> {
-    let email = use_cases::verify_email(&core, &token).await?;
+    let email = use_cases::verify_email(&core, &token, client.locale).await?;
     Ok(Json(EmailVerified { email, verified: true }))
 }
 

@@ -105,6 +105,7 @@ async fn queue_code(app: &TestApp, mobile: &str, code: &str) -> String {
         code: code.into(),
         minutes: 5,
         expires_at_ms: now_ms() + 300_000,
+        lang: String::new(),
     };
     app::core::delivery::enqueue(&app.core, message, None).await.unwrap()
 }
@@ -447,6 +448,7 @@ async fn the_worker_comes_back_after_its_queue_was_away() {
             code: "222222".into(),
             minutes: 5,
             expires_at_ms: now_ms() + 300_000,
+            lang: String::new(),
         };
         if let Ok(id) = app::core::delivery::enqueue(&app.core, message, None).await {
             queued = Some(id);

@@ -173,3 +173,65 @@ async fn refusals_come_in_the_requests_language() {
         assert_eq!(error.message, app::error::Message::Said(refused.to_owned()), "{headers:?}");
     }
 }
+
+/// A browser that reads English (its `Accept-Language`), with the cookies
+/// and origin of `browser_client`.
+fn english_browser(app: &TestApp) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("origin", app.address.parse().unwrap());
+    headers.insert("accept-language", "en-GB,en;q=0.9".parse().unwrap());
+    reqwest::Client::builder().default_headers(headers).cookie_store(true).build().unwrap()
+}
+
+/// What is sent is in the person's language: a code in the language of
+/// whoever asked for it; the account keeps the language it registered in
+/// (and the one it switches to), and its notices are worded in it.
+#[tokio::test]
+async fn codes_mail_and_notices_go_out_in_the_persons_language() {
+    let app = spawn_app().await;
+    let browser = english_browser(&app);
+    let code = app.sms_code_from(&browser, "13700137001", "register").await;
+    assert!(app.outbox_has("13700137001", &format!("Your code is {code}.")).await);
+
+    // Registered in English: the account reads English.
+    let registered = browser
+        .post(app.url("/api/v1/users"))
+        .json(&registration("13700137001", &code, Some("Wren01")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let id = body(registered).await["id"].as_i64().unwrap();
+    assert_eq!(app.core.db.find_user(id).await.unwrap().unwrap().locale, "en");
+
+    // A reset link in the asker's language; the notice in the account's.
+    let email = app::rules::Email::parse("wren01@example.com").unwrap();
+    app.core.db.set_verified_email(id, &email).await.unwrap();
+    let (captcha, answer) = app.captcha().await;
+    let form = json!({ "email": "wren01@example.com", "image_code_id": captcha, "text": answer });
+    let asked = browser.post(app.url("/api/v1/password/forgot")).json(&form).send().await.unwrap();
+    assert_eq!(asked.status(), 202);
+    assert!(body(asked).await["message"].as_str().unwrap().starts_with("If an account uses this e-mail address"));
+    assert!(app.outbox_has("wren01@example.com", "reset your password").await);
+    let token = app.mailed_token("wren01@example.com").await;
+    let reset = json!({ "token": token, "password": "Lantern-Moth-77", "password2": "Lantern-Moth-77" });
+    assert_eq!(
+        app.new_browser().post(app.url("/api/v1/password/reset")).json(&reset).send().await.unwrap().status(),
+        200
+    );
+    assert!(app.outbox_has("wren01@example.com", "was reset at").await, "the notice, in English");
+    assert!(app.outbox_has("wren01@example.com", "(Beijing time)").await);
+
+    // Switched to Chinese while signed in: the account follows.
+    let (other, chinese) = app.signed_in_user("13700137002", "Wren02").await;
+    app.core.db.set_locale(other, app::i18n::Locale::from_tag("en").unwrap()).await.unwrap();
+    let switched = chinese
+        .post(app.url("/lang"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("lang=zh-CN&next=/user")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status(), 303);
+    assert_eq!(app.core.db.find_user(other).await.unwrap().unwrap().locale, "zh-CN");
+}

@@ -49,8 +49,14 @@ async fn received(api: &str, to: &str, secs: u64) -> Vec<Value> {
     vec![]
 }
 
+/// A test message to `to`, worded in `lang` (empty: the default).
+fn email_job_in(to: &str, lang: &str) -> JobMessage {
+    let mail = Mail::Test { site: "示例站".into() };
+    JobMessage::Email { to: to.into(), mail, expires_at_ms: None, lang: lang.into() }
+}
+
 fn email_job(to: &str) -> JobMessage {
-    JobMessage::Email { to: to.into(), mail: Mail::Test { site: "示例站".into() }, expires_at_ms: None }
+    email_job_in(to, "")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,6 +101,20 @@ async fn a_queued_email_is_delivered_and_recorded() {
     let record = until_state(&app, &id, "sent", 10).await;
     assert_eq!((record.kind.as_str(), record.provider.as_str(), record.purpose.as_str()), ("email", "smtp", "test"));
     assert!(record.recipient.ends_with("***@example.com"), "masked: {}", record.recipient);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_email_is_worded_in_its_language() {
+    let (Some(port), Some(api)) = (service("TEST_SMTP_PORT"), service("TEST_MAILDEV_URL")) else { return };
+    let app = spawn(Spawn { env: smtp_env(&port), ..Spawn::default() }).await.unwrap();
+    let (english, unknown) = (address(), address());
+    app::core::delivery::enqueue(&app.core, email_job_in(&english, "en"), None).await.unwrap();
+    app::core::delivery::enqueue(&app.core, email_job_in(&unknown, "xx"), None).await.unwrap();
+    let mail = received(&api, &english, 10).await;
+    assert_eq!(mail[0]["subject"], "示例站: test e-mail");
+    assert!(mail[0]["html"].as_str().unwrap().contains("lang=\"en\""), "{}", mail[0]);
+    // A language we have no file for: the default's words.
+    assert_eq!(received(&api, &unknown, 10).await[0]["subject"], "示例站：测试邮件");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

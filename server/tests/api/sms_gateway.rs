@@ -112,7 +112,9 @@ async fn a_password_changed_notice_reaches_the_gateway_without_a_code() {
     let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
     let notice =
         SmsNotice::PasswordChanged { at: "2026-11-30 13:05（北京时间）".into(), client_ip: "203.0.113.9".into() };
-    enqueue(&app.core, JobMessage::SmsNotice { mobile: "13500135033".into(), notice }, None).await.unwrap();
+    enqueue(&app.core, JobMessage::SmsNotice { mobile: "13500135033".into(), notice, lang: String::new() }, None)
+        .await
+        .unwrap();
     let record = newest_final(&app).await;
     assert_eq!(
         (record.state.as_str(), record.kind.as_str(), record.purpose.as_str()),

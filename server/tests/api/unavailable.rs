@@ -77,7 +77,7 @@ async fn a_job_that_could_not_be_queued_leaves_no_record() {
     let env = vec![("REDIS_URL", "redis://127.0.0.1:1/".to_string())];
     let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
     let mail = Mail::EmailChanged { site: "测试".into(), new_address: "n***@example.com".into() };
-    let message = JobMessage::Email { to: "old@example.com".into(), mail, expires_at_ms: None };
+    let message = JobMessage::Email { to: "old@example.com".into(), mail, expires_at_ms: None, lang: String::new() };
     assert!(enqueue(&app.core, message, None).await.is_err(), "the queue is away");
     assert!(app.core.db.list_deliveries(None, 10).await.unwrap().is_empty(), "no record left queued");
 }

@@ -66,9 +66,16 @@ pub struct UserRow {
     /// 注销 requested: the account is erased at this time (Unix ms) unless
     /// its owner cancels before.
     pub delete_after: Option<i64>,
+    /// The tag of the language they read (empty: the default).
+    pub locale: String,
 }
 
 impl UserRow {
+    /// The language notices to this person are worded in.
+    pub fn locale(&self, default: crate::i18n::Locale) -> crate::i18n::Locale {
+        crate::i18n::Locale::from_tag(&self.locale).unwrap_or(default)
+    }
+
     pub fn password_hash(&self) -> PasswordHash {
         PasswordHash::from_stored(self.password_hash.clone())
     }
@@ -80,6 +87,8 @@ pub struct NewUser<'a> {
     pub nickname: Option<&'a Nickname>,
     pub password_hash: &'a PasswordHash,
     pub now_ms: i64,
+    /// The language they registered in.
+    pub locale: crate::i18n::Locale,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +110,7 @@ pub enum SetEmailError {
 }
 
 pub(crate) const USER_COLUMNS: &str = "id, username, mobile, email, nickname, password_hash, is_active, created_at, \
-                            last_login_at, email_verified, avatar, password_version, delete_after";
+                            last_login_at, email_verified, avatar, password_version, delete_after, locale";
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SessionRow {
@@ -303,6 +312,11 @@ impl Database {
         self.update_user("nickname = $2", user_id, nickname.to_owned()).await
     }
 
+    /// The language the person switched to.
+    pub async fn set_locale(&self, user_id: i64, locale: crate::i18n::Locale) -> Result<bool, DbError> {
+        self.update_user("locale = $2", user_id, locale.tag().to_owned()).await
+    }
+
     /// Every change of the password passes here (or through a reset link):
     /// it kills the reset links made before it, ends the user's sessions but
     /// `keep`, and writes the `notices` that report it, in one transaction,
@@ -470,8 +484,8 @@ impl Database {
         accepted: &[crate::core::legal::NewAcceptance<'_>],
     ) -> Result<UserRow, InsertUserError> {
         let q = format!(
-            "INSERT INTO users (username, mobile, nickname, password_hash, is_active, created_at, last_login_at) \
-             VALUES ($1, $2, $3, $4, TRUE, $5, $5) RETURNING {USER_COLUMNS}"
+            "INSERT INTO users (username, mobile, nickname, password_hash, is_active, created_at, last_login_at, locale) \
+             VALUES ($1, $2, $3, $4, TRUE, $5, $5, $6) RETURNING {USER_COLUMNS}"
         );
         let nickname = new.nickname.map(Nickname::as_str).unwrap_or("");
         let result = on_pool!(self, |pool| async {
@@ -482,6 +496,7 @@ impl Database {
                 .bind(nickname)
                 .bind(new.password_hash.as_str())
                 .bind(new.now_ms)
+                .bind(new.locale.tag())
                 .fetch_one(&mut *tx)
                 .await?;
             crate::core::legal::insert_acceptances!(tx, user.id, accepted).await?;
@@ -541,7 +556,14 @@ mod tests {
     use crate::core::test_support;
 
     fn new_user<'a>(username: &'a Username, mobile: &'a Mobile, hash: &'a PasswordHash) -> NewUser<'a> {
-        NewUser { username, mobile, nickname: None, password_hash: hash, now_ms: 1_700_000_000_000 }
+        NewUser {
+            username,
+            mobile,
+            nickname: None,
+            password_hash: hash,
+            now_ms: 1_700_000_000_000,
+            locale: crate::i18n::Locale::REFERENCE,
+        }
     }
 
     /// The repository behaviour both backends must show.

@@ -25,6 +25,7 @@ use crate::core::{
     metrics::{self, DeliveryEvent},
     store::{SharedConnection, Store},
 };
+use crate::i18n::Locale;
 use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
 use apalis_postgres::PostgresStorage;
 use apalis_redis::RedisStorage;
@@ -100,19 +101,49 @@ pub struct DeliveryJob {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+///
+/// Each carries `lang`, the tag of the language it is worded in (the
+/// person's, when it was queued); empty (a job queued before languages)
+/// is the default's.
 pub enum JobMessage {
     /// A verification code; worthless after `expires_at_ms`.
-    SmsCode { mobile: String, purpose: String, code: String, minutes: u64, expires_at_ms: i64 },
+    SmsCode {
+        mobile: String,
+        purpose: String,
+        code: String,
+        minutes: u64,
+        expires_at_ms: i64,
+        #[serde(default)]
+        lang: String,
+    },
     /// An e-mail, rendered by the worker; worthless after `expires_at_ms`
     /// when it carries a code or link.
-    Email { to: String, mail: Mail, expires_at_ms: Option<i64> },
+    Email {
+        to: String,
+        mail: Mail,
+        expires_at_ms: Option<i64>,
+        #[serde(default)]
+        lang: String,
+    },
     /// A password reset link for the account that verified `email`, if one
     /// did: the worker looks it up, so that the request that queued this did
     /// the same work whether or not the address has an account. `token` is
     /// the link's (the database keeps its hash from the first attempt on).
-    PasswordResetLink { email: String, token: String, requested_at_ms: i64, expires_at_ms: i64 },
+    PasswordResetLink {
+        email: String,
+        token: String,
+        requested_at_ms: i64,
+        expires_at_ms: i64,
+        #[serde(default)]
+        lang: String,
+    },
     /// A notice by SMS (no code): the password was reset.
-    SmsNotice { mobile: String, notice: SmsNotice },
+    SmsNotice {
+        mobile: String,
+        notice: SmsNotice,
+        #[serde(default)]
+        lang: String,
+    },
 }
 
 /// What an SMS notice says, as the queue carries it.
@@ -131,6 +162,15 @@ pub enum SmsNotice {
 }
 
 impl JobMessage {
+    /// The language it is worded in (`default` when it names none we have).
+    pub fn locale(&self, default: Locale) -> Locale {
+        let (JobMessage::SmsCode { lang, .. }
+        | JobMessage::Email { lang, .. }
+        | JobMessage::PasswordResetLink { lang, .. }
+        | JobMessage::SmsNotice { lang, .. }) = self;
+        Locale::from_tag(lang).unwrap_or(default)
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             JobMessage::SmsCode { .. } => "sms_code",

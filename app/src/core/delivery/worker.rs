@@ -14,6 +14,7 @@ use crate::{
         store::{StoreError, keys},
         tokens::LinkToken,
     },
+    i18n::{Locale, Texts},
     rules::{Mobile, Purpose},
 };
 use apalis::prelude::{BackendExt, BoxDynError, Data, WorkerBuilder, WorkerBuilderExt};
@@ -172,21 +173,23 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
     }
     let attempts = job.attempt + 1;
     let last_try = attempts >= settings.max_attempts;
+    let locale = job.message.locale(core.settings.default_locale);
+    let texts = Texts::of(locale);
     let (provider, attempt) = match &job.message {
         JobMessage::SmsCode { mobile, code, minutes, .. } => {
-            send_sms(core, job, mobile, SmsBody::Code { code, minutes: *minutes }, last_try).await?
+            send_sms(core, job, mobile, SmsBody::Code { code, minutes: *minutes }, locale, last_try).await?
         }
-        JobMessage::SmsNotice { mobile, notice: SmsNotice::PasswordChanged { at, client_ip } } => {
-            send_sms(core, job, mobile, SmsBody::PasswordChanged { at, client_ip }, last_try).await?
+        JobMessage::SmsNotice { mobile, notice: SmsNotice::PasswordChanged { at, client_ip }, .. } => {
+            send_sms(core, job, mobile, SmsBody::PasswordChanged { at, client_ip }, locale, last_try).await?
         }
-        JobMessage::SmsNotice { mobile, notice: SmsNotice::Deletion { date, done } } => {
-            send_sms(core, job, mobile, SmsBody::Deletion { date, done: *done }, last_try).await?
+        JobMessage::SmsNotice { mobile, notice: SmsNotice::Deletion { date, done }, .. } => {
+            send_sms(core, job, mobile, SmsBody::Deletion { date, done: *done }, locale, last_try).await?
         }
         JobMessage::Email { to, mail, .. } => {
-            let content = mail.render();
+            let content = mail.render(&texts);
             (core.mail.name(), Attempt::from(core.mail.send(&Email { to, content: &content }).await))
         }
-        JobMessage::PasswordResetLink { email, token, requested_at_ms, expires_at_ms } => {
+        JobMessage::PasswordResetLink { email, token, requested_at_ms, expires_at_ms, .. } => {
             let link = reset_link_mail(core, &job.delivery_id, email, token, *requested_at_ms, *expires_at_ms);
             let Some(mail) = link.await? else {
                 let skipped = end(state::SKIPPED, Some("no account has verified this address"), now_ms());
@@ -194,7 +197,7 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
                 tracing::info!(to = %job.message.recipient_masked(), "no account for a reset link; nothing sent");
                 return Ok(());
             };
-            let content = mail.render();
+            let content = mail.render(&texts);
             (core.mail.name(), Attempt::from(core.mail.send(&Email { to: email, content: &content }).await))
         }
     };
@@ -260,10 +263,11 @@ async fn send_sms(
     job: &DeliveryJob,
     mobile: &str,
     body: SmsBody<'_>,
+    locale: Locale,
     last_try: bool,
 ) -> Result<(&'static str, Attempt), DeliverError> {
     let to = job_mobile(mobile)?;
-    let message = SmsMessage { id: &job.delivery_id, to: &to, body };
+    let message = SmsMessage { id: &job.delivery_id, to: &to, body, locale };
     let result = core.sms.send(&message).await;
     let primary_gave_up = match &result {
         Err(failure) if failure.is_account_problem() => true,

@@ -18,7 +18,10 @@ pub use http::{HttpGatewayConfig, HttpGatewaySender};
 pub use ronglian::{PRODUCTION_BASE_URL as RONGLIAN_PRODUCTION_BASE_URL, RonglianConfig, RonglianSender};
 pub use tencent::{TencentConfig, TencentSender};
 
-use crate::rules::Mobile;
+use crate::{
+    i18n::{Locale, Texts},
+    rules::Mobile,
+};
 use std::time::Duration;
 
 /// What an SMS says.
@@ -32,9 +35,12 @@ pub enum SmsBody<'a> {
     Deletion { date: &'a str, done: bool },
 }
 
-/// How a deletion notice says its date: "将于…" (requested) or "已于…" (done).
+/// How a deletion notice says its date to a provider's registered template
+/// ("将于…" requested, "已于…" done): those templates are Chinese (a
+/// mainland signature), so the words are the reference locale's.
 pub fn deletion_when(date: &str, done: bool) -> String {
-    format!("{}{date}", if done { "已于" } else { "将于" })
+    let texts = Texts::of(Locale::REFERENCE);
+    if done { texts.sms_when_done(date) } else { texts.sms_when_requested(date) }
 }
 
 /// One SMS to one number.
@@ -45,25 +51,20 @@ pub struct SmsMessage<'a> {
     pub id: &'a str,
     pub to: &'a Mobile,
     pub body: SmsBody<'a>,
+    /// The language its text is in (senders that send text; a provider's
+    /// registered template has its own).
+    pub locale: Locale,
 }
 
 impl SmsMessage<'_> {
     /// The text, for senders that send text.
     pub fn text(&self) -> String {
+        let texts = Texts::of(self.locale);
         match self.body {
-            SmsBody::Code { code, minutes } => {
-                format!("您的验证码是{code}，{minutes}分钟内有效。如非本人操作，请忽略本短信。")
-            }
-            SmsBody::PasswordChanged { at, client_ip } => format!(
-                "您的账号密码已于{at}重置（来自{client_ip}），所有设备均已退出登录。如非本人操作，请立即通过“忘记密码”重新设置。"
-            ),
-            SmsBody::Deletion { date, done: false } => format!(
-                "您的账号已申请注销，{}注销，所有设备均已退出登录。在此之前登录即可撤销注销；如非本人操作，请立即登录撤销并修改密码。",
-                deletion_when(date, false)
-            ),
-            SmsBody::Deletion { date, done: true } => {
-                format!("您的账号{}注销，账号信息已删除。感谢您的使用。", deletion_when(date, true))
-            }
+            SmsBody::Code { code, minutes } => texts.sms_code(minutes, code),
+            SmsBody::PasswordChanged { at, client_ip } => texts.sms_password_changed(at, client_ip),
+            SmsBody::Deletion { date, done: false } => texts.sms_deletion_requested(date),
+            SmsBody::Deletion { date, done: true } => texts.sms_account_deleted(date),
         }
     }
 
@@ -364,14 +365,28 @@ mod tests {
     #[test]
     fn the_text_names_the_code_and_its_life() {
         let mobile = Mobile::parse("13812345678").unwrap();
-        let text = SmsMessage { id: "d1", to: &mobile, body: SmsBody::Code { code: "042137", minutes: 5 } }.text();
+        let zh = Locale::REFERENCE;
+        let code = SmsBody::Code { code: "042137", minutes: 5 };
+        let text = SmsMessage { id: "d1", to: &mobile, body: code, locale: zh }.text();
         assert!(text.contains("042137") && text.contains("5分钟"));
+        let english = SmsMessage { id: "d1", to: &mobile, body: code, locale: Locale::from_tag("en").unwrap() };
+        assert!(english.text().starts_with("Your code is 042137. It's valid for 5 minutes."));
         let notice = SmsBody::PasswordChanged { at: "2026-11-30 13:05", client_ip: "203.0.113.9" };
-        let message = SmsMessage { id: "d2", to: &mobile, body: notice };
+        let message = SmsMessage { id: "d2", to: &mobile, body: notice, locale: zh };
         assert!(message.text().contains("2026-11-30 13:05") && message.text().contains("203.0.113.9"));
-        let asked = SmsMessage { id: "d3", to: &mobile, body: SmsBody::Deletion { date: "12-13 14:05", done: false } };
+        let asked = SmsMessage {
+            id: "d3",
+            to: &mobile,
+            body: SmsBody::Deletion { date: "12-13 14:05", done: false },
+            locale: zh,
+        };
         assert!(asked.text().contains("将于12-13 14:05注销") && asked.kind() == "deletion_requested");
-        let gone = SmsMessage { id: "d4", to: &mobile, body: SmsBody::Deletion { date: "12-13 14:05", done: true } };
+        let gone = SmsMessage {
+            id: "d4",
+            to: &mobile,
+            body: SmsBody::Deletion { date: "12-13 14:05", done: true },
+            locale: zh,
+        };
         assert!(gone.text().contains("已于12-13 14:05注销") && gone.code().is_none());
         assert_eq!((message.kind(), message.code()), ("password_changed", None));
     }

@@ -77,6 +77,7 @@ pub async fn create_user(core: &Core, input: &CreateUser<'_>) -> Result<UserRow,
         nickname: nickname.as_ref(),
         password_hash: &hash,
         now_ms: now_ms(),
+        locale: core.settings.default_locale,
     };
     // What an operator attests the person accepted, recorded as such.
     let attested: Vec<NewAcceptance> = LegalKind::ALL

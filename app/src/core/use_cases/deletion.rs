@@ -102,7 +102,8 @@ async fn schedule(core: &Core, user: &UserRow) -> Result<DeletionStatus, Deletio
     }
     let now = now_ms();
     let delete_after = now + wait.as_millis() as i64;
-    let notices = notice(core, user, &beijing_time(delete_after), false).await;
+    let locale = user.locale(core.settings.default_locale);
+    let notices = notice(core, user, &beijing_time(delete_after, locale), false).await;
     if !core.db.request_deletion(user.id, delete_after, now, &notices).await? {
         return Err(DeletionError::AlreadyRequested);
     }
@@ -186,7 +187,7 @@ pub async fn delete_account(core: &Core, account: &str, now: bool) -> Result<Ope
 async fn erase(core: &Core, user_id: i64, due_by: Option<i64>) -> Result<bool, DeletionError> {
     let Some(before) = core.db.find_user(user_id).await? else { return Ok(false) };
     let now = now_ms();
-    let at = beijing_time(now);
+    let at = beijing_time(now, before.locale(core.settings.default_locale));
     // The notice is made from the row read inside the erasure (its address
     // is the last the account had); an SMS is counted against the budget
     // before, when it will be one.
@@ -227,6 +228,7 @@ async fn notice(core: &Core, user: &UserRow, date: &str, done: bool) -> Vec<NewD
 /// To the verified e-mail when there is one, else by SMS (`sms_allowed`).
 fn notice_message(core: &Core, user: &UserRow, date: &str, done: bool, sms_allowed: bool) -> Option<NewDelivery> {
     let site = core.settings.site_name.clone();
+    let lang = user.locale(core.settings.default_locale).tag().to_owned();
     // The notice of an erasure belongs to no account: nothing is left to
     // tie it to, and its record holds only the masked recipient.
     let for_user = (!done).then_some(user.id);
@@ -236,11 +238,12 @@ fn notice_message(core: &Core, user: &UserRow, date: &str, done: bool, sms_allow
                 false => Mail::DeletionRequested { site, date: date.to_owned() },
                 true => Mail::AccountDeleted { site, at: date.to_owned() },
             };
-            JobMessage::Email { to, mail, expires_at_ms: None }
+            JobMessage::Email { to, mail, expires_at_ms: None, lang }
         }
         None if sms_allowed => JobMessage::SmsNotice {
             mobile: user.mobile.clone(),
             notice: SmsNotice::Deletion { date: date.to_owned(), done },
+            lang,
         },
         None => {
             tracing::warn!(user_id = user.id, "deletion: no verified e-mail and no SMS deletion template; not told");

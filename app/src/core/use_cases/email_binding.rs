@@ -12,7 +12,7 @@ use super::{
     dependency_down, keys, now_ms, seconds_up,
     sessions::Authenticated,
 };
-use crate::i18n::Text;
+use crate::i18n::{Locale, Text};
 use crate::{
     core::{
         Client, Core,
@@ -124,7 +124,7 @@ pub async fn bind_email(
     if !core.store.consume_code(&code_key, code.as_str()).await? {
         return Err(SmsCodeRefusal::Missing.into());
     }
-    send_link(core, user.id, &email).await?;
+    send_link(core, user.id, &email, client.locale).await?;
     email_status(core, auth).await
 }
 
@@ -133,7 +133,7 @@ pub async fn bind_email(
 pub async fn resend_email_link(core: &Core, auth: &Authenticated) -> Result<EmailStatus, EmailBindingError> {
     let pending = core.db.pending_email(auth.user.id).await?.ok_or(EmailBindingError::NothingPending)?;
     let email = Email::parse(&pending.email).map_err(|_| EmailBindingError::NothingPending)?;
-    send_link(core, auth.user.id, &email).await?;
+    send_link(core, auth.user.id, &email, auth.user.locale(core.settings.default_locale)).await?;
     email_status(core, auth).await
 }
 
@@ -176,13 +176,14 @@ pub async fn email_link_status(core: &Core, raw_token: &str) -> Result<EmailLink
 /// the address becomes the account's verified one; the old verified address
 /// gets a notice.
 #[tracing::instrument(name = "verify_email", skip_all)]
-pub async fn verify_email(core: &Core, raw_token: &str) -> Result<String, VerifyEmailError> {
+pub async fn verify_email(core: &Core, raw_token: &str, locale: Locale) -> Result<String, VerifyEmailError> {
     let token = LinkToken::parse(raw_token).ok_or(VerifyEmailError::Link(LinkState::Unknown))?;
     // The old address is told, in the change's own transaction.
     let notice = |user_id: i64, previous: Option<&str>, email: &str| {
         let old = previous.filter(|old| *old != email)?;
         let mail = Mail::EmailChanged { site: core.settings.site_name.clone(), new_address: mask_address(email) };
-        let message = JobMessage::Email { to: old.to_owned(), mail, expires_at_ms: None };
+        let lang = locale.tag().to_owned();
+        let message = JobMessage::Email { to: old.to_owned(), mail, expires_at_ms: None, lang };
         Some(delivery::written_with_change(core, message, Some(user_id)))
     };
     match core.db.verify_email(&token.hash(), now_ms(), notice).await? {
@@ -207,7 +208,7 @@ async fn resend_wait(core: &Core, user_id: i64, email: &Email) -> Result<u64, St
 
 /// The SMS rules for a link: one per resend interval and a daily cap, per
 /// address and per account; then a fresh link replaces any waiting one.
-async fn send_link(core: &Core, user_id: i64, email: &Email) -> Result<(), EmailBindingError> {
+async fn send_link(core: &Core, user_id: i64, email: &Email, locale: Locale) -> Result<(), EmailBindingError> {
     let settings = &core.settings;
     let account = keys::user_account(user_id);
     for name in [email.as_str(), account.as_str()] {
@@ -224,7 +225,8 @@ async fn send_link(core: &Core, user_id: i64, email: &Email) -> Result<(), Email
         link: settings.mailed_link("/email/verify", &token),
         hours: settings.email_link_ttl.as_secs().div_ceil(3600),
     };
-    let message = JobMessage::Email { to: email.as_str().to_owned(), mail, expires_at_ms: Some(expires_at) };
+    let lang = locale.tag().to_owned();
+    let message = JobMessage::Email { to: email.as_str().to_owned(), mail, expires_at_ms: Some(expires_at), lang };
     delivery::enqueue(core, message, Some(user_id)).await?;
     tracing::info!(to = %mask_address(email.as_str()), "verification link queued");
     Ok(())

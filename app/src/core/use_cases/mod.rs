@@ -62,7 +62,7 @@ pub use register::{RegisterError, register};
 pub use send_sms_code::{SendSmsCodeError, send_sms_code, sms_cooldown};
 pub use sessions::{
     Authenticated, SessionError, authenticate, cookie_max_age, end_all_sessions, end_session, list_applications,
-    list_sessions, logout, revoke_application,
+    list_sessions, logout, remember_locale, revoke_application,
 };
 pub use sms_login::{SmsLoginError, sms_login};
 pub use sms_test::{SmsTestError, send_test_sms};

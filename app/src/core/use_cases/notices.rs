@@ -4,15 +4,18 @@
 
 use super::keys;
 use crate::core::{Core, store::Hit};
+use crate::i18n::{Locale, Texts};
 use std::time::Duration;
 
-/// A time as a notice says it: `2026-12-06 14:05（北京时间）`.
-pub(crate) fn beijing_time(unix_ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(unix_ms)
+/// A time as a notice in `locale` says it: `2026-12-06 14:05（北京时间）`,
+/// `2026-12-06 14:05 (Beijing time)`.
+pub(crate) fn beijing_time(unix_ms: i64, locale: Locale) -> String {
+    let time = chrono::DateTime::from_timestamp_millis(unix_ms)
         .unwrap_or_default()
         .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!()))
-        .format("%Y-%m-%d %H:%M（北京时间）")
-        .to_string()
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    Texts::of(locale).mail_beijing_time(time)
 }
 
 /// Counts one SMS against the site's hourly budget (`SMS_SITE_HOURLY_CAP`),
@@ -41,7 +44,9 @@ mod tests {
 
     #[test]
     fn a_notice_says_beijing_time() {
-        assert_eq!(beijing_time(0), "1970-01-01 08:00（北京时间）");
-        assert_eq!(beijing_time(1_795_434_000_000), "2026-11-23 19:40（北京时间）");
+        let zh = Locale::REFERENCE;
+        assert_eq!(beijing_time(0, zh), "1970-01-01 08:00（北京时间）");
+        assert_eq!(beijing_time(1_795_434_000_000, zh), "2026-11-23 19:40（北京时间）");
+        assert_eq!(beijing_time(0, Locale::from_tag("en").unwrap()), "1970-01-01 08:00 (Beijing time)");
     }
 }

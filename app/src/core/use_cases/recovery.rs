@@ -130,6 +130,8 @@ async fn link_by_email(core: &Core, client: &Client, form: &ForgotPasswordForm) 
         token: LinkToken::generate().as_str().to_owned(),
         requested_at_ms: now,
         expires_at_ms: now + settings.reset_link_ttl.as_millis() as i64,
+        // Worded for whoever asked: they read it now.
+        lang: client.locale.tag().to_owned(),
     };
     // The account (if any) is the worker's to find: asking must not tell.
     delivery::enqueue(core, message, None).await?;
@@ -333,7 +335,8 @@ async fn after_reset(
 /// reset and its notices stand or fall together. (The SMS budget is counted
 /// here, before: a reset that then loses a race spends one count.)
 async fn password_changed_notices(core: &Core, client: &Client, user: &UserRow) -> Vec<NewDelivery> {
-    let at = beijing_time(now_ms());
+    let locale = user.locale(core.settings.default_locale);
+    let (at, lang) = (beijing_time(now_ms(), locale), locale.tag().to_owned());
     let client_ip = client.ip.to_string();
     let mut notices = Vec::new();
     if let Some(to) = user.email.clone().filter(|_| user.email_verified) {
@@ -342,11 +345,11 @@ async fn password_changed_notices(core: &Core, client: &Client, user: &UserRow) 
             at: at.clone(),
             client_ip: client_ip.clone(),
         };
-        notices.push(JobMessage::Email { to, mail, expires_at_ms: None });
+        notices.push(JobMessage::Email { to, mail, expires_at_ms: None, lang: lang.clone() });
     }
     if core.sms.sends_notices() && within_site_sms_budget(core).await {
         let notice = SmsNotice::PasswordChanged { at, client_ip };
-        notices.push(JobMessage::SmsNotice { mobile: user.mobile.clone(), notice });
+        notices.push(JobMessage::SmsNotice { mobile: user.mobile.clone(), notice, lang });
     }
     if notices.is_empty() {
         tracing::warn!(user_id = user.id, "reset_password: no verified e-mail and no SMS notice template; not told");

@@ -136,6 +136,7 @@ pub async fn register(core: &Core, client: &Client, form: &RegisterForm) -> Resu
             nickname: valid.nickname.as_ref(),
             password_hash: &password_hash,
             now_ms: now_ms(),
+            locale: client.locale,
         };
         match core.db.insert_user_accepting(&new, &accepted).await {
             Ok(user) => break user,

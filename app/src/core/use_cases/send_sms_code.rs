@@ -15,7 +15,7 @@ use super::{
     seconds_up,
     sessions::Authenticated,
 };
-use crate::i18n::Text;
+use crate::i18n::{Locale, Text};
 use crate::{
     core::{
         Client, Core,
@@ -155,7 +155,7 @@ pub async fn send_sms_code(
         }
     }
 
-    if let Err(e) = enqueue(core, &mobile, purpose, &code, account).await {
+    if let Err(e) = enqueue(core, &mobile, purpose, &code, account, client.locale).await {
         // Nothing will be delivered: free the number for an immediate retry.
         if let Err(release) = core.store.release_send_slot(&cooldown_key, &code_key).await {
             tracing::error!(error = %release, "send_sms_code: could not release the slot");
@@ -173,6 +173,7 @@ async fn enqueue(
     purpose: Purpose,
     code: &SmsCode,
     account: Option<i64>,
+    locale: Locale,
 ) -> Result<(), SendSmsCodeError> {
     let ttl = core.settings.sms_code_ttl;
     let message = JobMessage::SmsCode {
@@ -181,6 +182,7 @@ async fn enqueue(
         code: code.as_str().to_owned(),
         minutes: ttl.as_secs().div_ceil(60),
         expires_at_ms: super::now_ms() + ttl.as_millis() as i64,
+        lang: locale.tag().to_owned(),
     };
     delivery::enqueue(core, message, account).await?;
     Ok(())

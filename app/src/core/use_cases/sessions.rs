@@ -110,6 +110,17 @@ pub async fn authenticate(core: &Core, token: Option<&str>) -> Result<Option<Aut
     authenticate_claims(core, &claims).await
 }
 
+/// The language the person behind `token` switched to, kept with their
+/// account (when signed in): mail and notices sent to them later follow.
+pub async fn remember_locale(core: &Core, token: Option<&str>, locale: crate::i18n::Locale) -> Result<(), DbError> {
+    if let Some(auth) = authenticate(core, token).await?
+        && auth.user.locale != locale.tag()
+    {
+        core.db.set_locale(auth.user.id, locale).await?;
+    }
+    Ok(())
+}
+
 async fn authenticate_claims(core: &Core, claims: &Claims) -> Result<Option<Authenticated>, DbError> {
     let Some(user_id) = claims.user_id() else { return Ok(None) };
     let now = now_ms();

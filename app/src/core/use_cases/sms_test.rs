@@ -24,6 +24,7 @@ pub async fn send_test_sms(core: &Core, mobile: &str) -> Result<SmsAccepted, Sms
     let code = format!("{:06}", rand::random_range(0..1_000_000));
     let minutes = core.settings.sms_code_ttl.as_secs().div_ceil(60);
     let id = format!("test-{}", uuid::Uuid::new_v4().simple());
-    let message = SmsMessage { id: &id, to: &to, body: SmsBody::Code { code: &code, minutes } };
+    let body = SmsBody::Code { code: &code, minutes };
+    let message = SmsMessage { id: &id, to: &to, body, locale: core.settings.default_locale };
     core.sms.send(&message).await.map_err(|failure| SmsTestError::Failed { provider: core.sms.name(), failure })
 }
