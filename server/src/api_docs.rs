@@ -27,14 +27,16 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 async fn page(Extension(PageNonce(nonce)): Extension<PageNonce>) -> Response {
     // Without script (or before it runs) the page still says where the
     // document is.
+    let texts = crate::language::texts();
+    let (lang, title, document) = (texts.locale().tag(), texts.plain_api_title(), texts.plain_api_document());
     let html = format!(
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>接口参考 · API reference</title>\
+         <title>{title}</title>\
          <link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\
          <link rel=\"stylesheet\" href=\"{RENDERER_DIR}/swagger-ui.css\"></head>\
          <body><main id=\"swagger-ui\" data-document=\"/api/v1/openapi.json\">\
-         <p>接口说明（OpenAPI 3.1）：<a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a></p></main>\
+         <p>{document}<a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a></p></main>\
          <script nonce=\"{nonce}\" src=\"{RENDERER_DIR}/swagger-ui-bundle.js\"></script>\
          <script nonce=\"{nonce}\" src=\"/api-docs.js\"></script></body></html>"
     );

@@ -364,7 +364,7 @@ impl Config {
         }
         let settings = Settings {
             password_policy,
-            site_name: vars.string("SITE_NAME", "手机号注册登录"),
+            site_name: vars.optional("SITE_NAME"),
             public_url,
             reset_link_ttl: Duration::from_secs(60 * u64::from(vars.positive("RESET_LINK_TTL_MINUTES", 30)?)),
             email_link_ttl: Duration::from_secs(3600 * u64::from(vars.positive("EMAIL_LINK_TTL_HOURS", 24)?)),

@@ -36,7 +36,7 @@ async fn captchas(State(core): State<Core>) -> Response {
             .collect::<Vec<_>>()
     });
     let Ok(samples) = drawn.await else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "服务繁忙，请稍后再试").into_response();
+        return (StatusCode::SERVICE_UNAVAILABLE, crate::language::texts().failure_busy()).into_response();
     };
     let mut cells = String::new();
     for (answer, png) in samples {
@@ -48,15 +48,18 @@ async fn captchas(State(core): State<Core>) -> Response {
             h = app::core::captcha::HEIGHT * 2,
         ));
     }
+    let texts = crate::language::texts();
+    let (lang, title, heading) = (texts.locale().tag(), texts.plain_samples_title(), texts.plain_samples_heading());
+    let note = texts.plain_samples_note(SAMPLES);
     let html = format!(
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>验证码样本（开发）</title><style>\
+         <title>{title}</title><style>\
          body{{font-family:sans-serif;margin:1rem}}\
          main{{display:grid;grid-template-columns:repeat(auto-fill,minmax(140px,1fr));gap:.75rem}}\
          figure{{margin:0}}img{{width:100%;height:auto;image-rendering:pixelated}}\
          figcaption{{font:1rem monospace;text-align:center}}</style></head>\
-         <body><h1>验证码样本</h1><p>{SAMPLES} 张新画的验证码和答案（仅开发环境）。刷新换一批。</p>\
+         <body><h1>{heading}</h1><p>{note}</p>\
          <main>{cells}</main></body></html>"
     );
     (

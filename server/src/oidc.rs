@@ -190,16 +190,19 @@ fn error_page(error: &AuthorizeError) -> Response {
         AuthorizeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
-    message_page(status, "无法完成请求", &error.to_string())
+    let texts = crate::language::texts();
+    message_page(status, texts.plain_request_failed(), &texts.say(&error.text()))
 }
 
 /// A plain page of ours: a title and one message.
 fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
-    let (title, message) = (escape(title), escape(message));
+    let texts = crate::language::texts();
+    let (title, message, home) = (escape(title), escape(message), escape(texts.plain_home()));
     let page = format!(
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head>\
-         <body><h1>{title}</h1><p data-testid=\"oidc-message\">{message}</p><p><a href=\"/\">返回首页</a></p></body></html>"
+         <body><h1>{title}</h1><p data-testid=\"oidc-message\">{message}</p><p><a href=\"/\">{home}</a></p></body></html>",
+        texts.locale().tag()
     );
     (status, Html(page)).into_response()
 }
@@ -433,13 +436,13 @@ async fn logout(core: &Core, headers: &HeaderMap, params: &use_cases::LogoutPara
             let mut response = match done.redirect {
                 Some(to) => Redirect::to(&to).into_response(),
                 None if done.ended || signed_in.is_none() => {
-                    message_page(StatusCode::OK, "已退出登录", "你已退出登录。")
+                    let texts = crate::language::texts();
+                    message_page(StatusCode::OK, texts.plain_signed_out_title(), texts.plain_signed_out())
                 }
-                None => message_page(
-                    StatusCode::OK,
-                    "退出登录",
-                    "该应用请求退出登录，但无法确认是你本人的请求。如需退出，请在本站点击“退出”。",
-                ),
+                None => {
+                    let texts = crate::language::texts();
+                    message_page(StatusCode::OK, texts.plain_logout_title(), texts.plain_logout_unconfirmed())
+                }
             };
             if done.ended {
                 let cleared = app::core::tokens::cleared_cookie(core.settings.secure_cookies);

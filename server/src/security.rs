@@ -66,8 +66,11 @@ pub async fn same_origin_for_cookies(request: Request, next: Next) -> Response {
         && !crate::oidc::CROSS_SITE_PATHS.contains(&request.uri().path());
     if changes_state && !from_this_site(request.headers()) {
         tracing::warn!(path = %request.uri().path(), "refused a cross-site request");
-        let error =
-            AppError::new(app::error::ErrorKind::Forbidden, app::error::ErrorCode::CrossSiteRequest, "跨站请求被拒绝");
+        let error = AppError::new(
+            app::error::ErrorKind::Forbidden,
+            app::error::ErrorCode::CrossSiteRequest,
+            app::i18n::Text::error_cross_site(),
+        );
         return crate::api_v1::ApiError(error).into_response();
     }
     next.run(request).await

@@ -246,8 +246,8 @@ fn sms_sender(provider: &SmsProvider, config: &Config, outbox: &Option<Outbox>) 
             // an operator looks when codes stop arriving.
             tracing::warn!(
                 "Tencent Cloud SMS allows by default 1 message per number in 30 s for the same content and 2 per \
-                 number per calendar day; raise its frequency limits in the SMS console (企业认证 accounts) or \
-                 people will hear \"该手机号今天接收的短信已达运营商上限\" after their second code"
+                 number per calendar day; raise its frequency limits in the SMS console (for verified business accounts) or \
+                 people will be told their number has had the carrier's daily maximum after their second code"
             );
             Arc::new(TencentSender::new(settings.clone(), client()?))
         }

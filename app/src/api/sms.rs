@@ -48,5 +48,6 @@ pub async fn send_sms_code(
 pub async fn sms_cooldown(mobile: String, purpose: String) -> Result<crate::wire::SmsCooldown, AppError> {
     use super::context::*;
     let core = core()?;
-    crate::core::use_cases::sms_cooldown(&core, &mobile, &purpose).await.map_err(fail)
+    let locale = client(&core).await?.locale;
+    crate::core::use_cases::sms_cooldown(&core, locale, &mobile, &purpose).await.map_err(fail)
 }

@@ -42,8 +42,9 @@ pub const DEFAULT_POW_BITS: u32 = 16;
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub password_policy: PasswordPolicy,
-    /// The site's name, as e-mails say it.
-    pub site_name: String,
+    /// The site's name as e-mails say it, in every language (`SITE_NAME`);
+    /// none: each language's own (`site_name_in`).
+    pub site_name: Option<String>,
     /// Where the site is reached (`https://example.com`, no trailing
     /// slash): the links e-mails carry start with it.
     pub public_url: String,
@@ -103,11 +104,19 @@ pub struct Settings {
     pub default_locale: crate::i18n::Locale,
 }
 
+impl Settings {
+    /// The site's name for a message in `locale`: `SITE_NAME`, else the
+    /// catalogue's (`site.name`).
+    pub fn site_name_in(&self, locale: crate::i18n::Locale) -> String {
+        self.site_name.clone().unwrap_or_else(|| crate::i18n::Texts::of(locale).site_name().to_owned())
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             password_policy: PasswordPolicy::default(),
-            site_name: "手机号注册登录".into(),
+            site_name: None,
             public_url: "http://127.0.0.1:3000".into(),
             reset_link_ttl: Duration::from_secs(30 * 60),
             email_link_ttl: Duration::from_secs(24 * 3600),

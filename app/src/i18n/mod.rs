@@ -341,6 +341,52 @@ mod tests {
         assert_eq!(negotiate(Some("EN"), None, zh), en());
     }
 
+    /// Every text a person reads comes from the catalogue: no Han character
+    /// in our Rust outside comments and tests (the pages, the components,
+    /// the rules, the use cases, the server's own pages).
+    #[test]
+    fn no_text_a_person_reads_is_written_in_the_code() {
+        let app = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut dirs = vec![app.join("src"), app.join("../server/src"), app.join("../frontend/src")];
+        let mut found = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("test_support.rs") {
+                    found.extend(written_in(&path, &std::fs::read_to_string(&path).unwrap()));
+                }
+            }
+        }
+        assert!(found.is_empty(), "texts written in the code, not the catalogue:\n{}", found.join("\n"));
+        // And the check sees one.
+        let planted = "fn page() -> &'static str {\n    \"注册\" // the title\n}\n// 注释\n#[cfg(test)]\nmod tests {\n    const T: &str = \"测试\";\n}\n";
+        assert_eq!(written_in(std::path::Path::new("x.rs"), planted), ["x.rs:2: \"注册\" // the title"]);
+    }
+
+    /// The lines of `source` (outside comments and its tests module) that
+    /// hold a Han character.
+    fn written_in(path: &std::path::Path, source: &str) -> Vec<String> {
+        let han = |c: char| ('\u{3400}'..='\u{9fff}').contains(&c) || ('\u{f900}'..='\u{faff}').contains(&c);
+        let lines: Vec<&str> = source.lines().collect();
+        let mut found = Vec::new();
+        for (n, line) in lines.iter().enumerate() {
+            let trimmed = line.trim();
+            if trimmed == "#[cfg(test)]"
+                && lines.get(n + 1).is_some_and(|next| next.trim_start().starts_with("mod tests"))
+            {
+                break;
+            }
+            // A comment, whole or trailing (" // ": a URL's "://" is code).
+            let code = if trimmed.starts_with("//") { "" } else { trimmed.split(" // ").next().unwrap_or("") };
+            if code.chars().any(han) {
+                found.push(format!("{}:{}: {trimmed}", path.display(), n + 1));
+            }
+        }
+        found
+    }
+
     #[test]
     fn a_text_is_said_in_the_language_of_whoever_reads_it() {
         let text = Text::rule_password_length(6, 16);

@@ -20,7 +20,7 @@ pub const REFERENCE: &str = "zh-CN";
 /// Parts of the catalogue only the server uses (mail, SMS notices, the JSON
 /// API, the use cases' refusals and answers, which the server puts in the
 /// request's language before they leave): kept out of what the browser gets.
-pub const SERVER_ONLY: &[&str] = &["mail", "sms", "api", "error", "answer"];
+pub const SERVER_ONLY: &[&str] = &["mail", "sms", "api", "error", "answer", "plain"];
 /// CLDR's plural categories, in their order.
 pub const CATEGORIES: &[&str] = &["zero", "one", "two", "few", "many", "other"];
 /// Parts every page carries to the browser: the frame, the first pages a

@@ -7,7 +7,10 @@
 //! each validates against its schema (server/tests/api/openapi.rs, with
 //! openapi-schema-validator).
 
-use app::core::sms::SmsRefusal;
+use app::{
+    core::sms::SmsRefusal,
+    i18n::{Locale, Text, Texts, say},
+};
 use serde_json::{Value, json};
 
 /// Unix milliseconds: 2026-12-07 08:00 in Beijing.
@@ -42,7 +45,7 @@ fn before_signing_up() -> Value {
         },
         "SmsSent": { "resend_after": 60 },
         "SmsCooldown": { "seconds": 42, "refusal": null },
-        "SmsRefusalView": { "code": SmsRefusal::Blocked.code(), "message": SmsRefusal::Blocked.message() },
+        "SmsRefusalView": { "code": SmsRefusal::Blocked.code(), "message": say(SmsRefusal::Blocked.text()) },
         "PowAnswer": { "challenge": POW_CHALLENGE, "bits": 16 },
         "MobileCount": { "mobile": "13800138000", "count": 0 },
         "UsernameCount": { "username": "xiaoming", "count": 0 },
@@ -56,14 +59,14 @@ fn signing_in() -> Value {
     json!({
         "RegisterForm": {
             "mobile": "13800138000", "password": PASSWORD, "password2": PASSWORD, "sms_code": "073562",
-            "username": "xiaoming", "nickname": "小明", "allow": true,
+            "username": "xiaoming", "nickname": "Xiao Ming", "allow": true,
         },
         "LoginForm": {
             "account": "xiaoming", "password": PASSWORD, "remember": true, "image_code_id": null, "text": null,
         },
         "SmsLoginForm": { "mobile": "13800138000", "sms_code": "073562", "remember": false },
         "SignedIn": {
-            "id": 1, "username": "xiaoming", "nickname": "小明", "avatar": null, "token": SESSION_TOKEN,
+            "id": 1, "username": "xiaoming", "nickname": "Xiao Ming", "avatar": null, "token": SESSION_TOKEN,
             "remember": true, "texts_to_accept": [], "delete_after": null,
         },
     })
@@ -74,7 +77,7 @@ fn user_centre() -> Value {
     json!({
         "Profile": profile(),
         "Me": me(),
-        "UpdateMe": { "nickname": "小明" },
+        "UpdateMe": { "nickname": "Xiao Ming" },
         "ChangePasswordForm": { "old_password": PASSWORD, "new_password": NEW_PASSWORD, "new_password2": NEW_PASSWORD },
         "SessionView": {
             "id": SESSION_ID, "created_at": AT, "last_seen_at": AT + 60_000, "expires_at": AT + 86_400_000,
@@ -87,7 +90,7 @@ fn user_centre() -> Value {
         "AcceptanceView": { "kind": "privacy", "version": "1", "accepted_at": AT },
         "AcceptForm": { "kind": "privacy", "version": "2" },
         "ApplicationView": {
-            "client_id": "shop", "name": "示例商城", "scopes": ["openid", "profile", "phone"],
+            "client_id": "shop", "name": "Demo Shop", "scopes": ["openid", "profile", "phone"],
             "last_authorized_at": AT,
         },
         "DeletionForm": { "password": PASSWORD, "sms_code": "" },
@@ -112,7 +115,7 @@ fn recovery() -> Value {
             "email": "xiaoming@example.com", "mobile": "", "image_code_id": CAPTCHA_ID, "text": "VG5Q",
             "pow_challenge": "", "pow_nonce": "",
         },
-        "RecoverySent": { "message": "如果该邮箱已绑定账号，我们已发送重置链接，请查收邮件", "resend_after": 60 },
+        "RecoverySent": { "message": Texts::of(Locale::REFERENCE).answer_link_sent(), "resend_after": 60 },
         "LinkUsable": { "usable": true },
         "ResetPasswordForm": {
             "token": "", "mobile": "13800138000", "sms_code": "073562", "password": NEW_PASSWORD,
@@ -127,7 +130,7 @@ fn recovery() -> Value {
 fn errors() -> Value {
     json!({
         "ErrorBody": {
-            "kind": "invalid", "code": "sms_code_wrong", "message": "短信验证码错误，还可以再试4次", "field": "sms_code",
+            "kind": "invalid", "code": "sms_code_wrong", "message": say(Text::error_sms_code_wrong(4)), "field": "sms_code",
             "retry_after": null,
         },
         "OAuthError": { "error": "invalid_grant", "error_description": "the code was already used" },
@@ -169,7 +172,7 @@ fn openid_connect() -> Value {
 fn development() -> Value {
     json!({
         "OutboxEntry": {
-            "kind": "sms", "to": "13800138000", "text": "您的验证码是073562，5分钟内有效。如非本人操作，请忽略本短信。",
+            "kind": "sms", "to": "13800138000", "text": Texts::of(Locale::REFERENCE).sms_code(5, "073562"),
             "code": "073562", "created_at": "2026-12-07T00:00:01.884Z",
         },
         "DeliveryRecord": {
@@ -185,7 +188,7 @@ fn development() -> Value {
 fn profile() -> Value {
     json!({
         "id": 1, "username": "xiaoming", "mobile": "138****8000", "email": "xiaoming@example.com",
-        "nickname": "小明", "created_at": AT, "last_login_at": AT + 60_000, "delete_after": null,
+        "nickname": "Xiao Ming", "created_at": AT, "last_login_at": AT + 60_000, "delete_after": null,
     })
 }
 
@@ -199,7 +202,7 @@ fn me() -> Value {
 /// The answers with no schema of their own, by path, method and status.
 pub fn answers() -> Vec<(&'static str, &'static str, &'static str, Value)> {
     let userinfo = json!({
-        "sub": "1", "preferred_username": "xiaoming", "nickname": "小明", "phone_number": "+8613800138000",
+        "sub": "1", "preferred_username": "xiaoming", "nickname": "Xiao Ming", "phone_number": "+8613800138000",
         "phone_number_verified": true,
     });
     vec![
@@ -218,7 +221,7 @@ pub fn answers() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             json!({
                 "exported_at": AT, "profile": {
                     "id": 1, "username": "xiaoming", "mobile": "13800138000", "email": "xiaoming@example.com",
-                    "email_verified": true, "nickname": "小明", "is_active": true, "created_at": AT,
+                    "email_verified": true, "nickname": "Xiao Ming", "is_active": true, "created_at": AT,
                     "last_login_at": AT + 60_000, "delete_after": null,
                 },
                 "sessions": [], "login_history": [], "applications": [], "deliveries": [],

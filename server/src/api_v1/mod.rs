@@ -8,6 +8,7 @@
 pub mod doc;
 pub mod examples;
 
+use app::i18n::Text;
 use app::{
     core::{
         Client, Core,
@@ -148,16 +149,14 @@ where
             Ok(Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(ApiError(match rejection {
                 JsonRejection::JsonDataError(_) => {
-                    AppError::new(ErrorKind::Invalid, ErrorCode::BadRequest, "请求字段缺失或类型不正确")
+                    AppError::new(ErrorKind::Invalid, ErrorCode::BadRequest, Text::error_bad_fields())
                 }
-                JsonRejection::JsonSyntaxError(_) => AppError::bad_request("请求不是合法的 JSON"),
-                JsonRejection::MissingJsonContentType(_) => {
-                    AppError::bad_request("请求须为 Content-Type: application/json")
-                }
+                JsonRejection::JsonSyntaxError(_) => AppError::bad_request(Text::error_bad_json()),
+                JsonRejection::MissingJsonContentType(_) => AppError::bad_request(Text::error_bad_content_type()),
                 r if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    AppError::new(ErrorKind::TooLarge, ErrorCode::PayloadTooLarge, "请求体过大")
+                    AppError::new(ErrorKind::TooLarge, ErrorCode::PayloadTooLarge, Text::error_too_large())
                 }
-                _ => AppError::bad_request("请求格式不正确"),
+                _ => AppError::bad_request(Text::failure_bad_request()),
             })),
         }
     }
@@ -173,7 +172,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Api
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(ApiQuery(value)),
-            Err(_) => Err(ApiError(AppError::bad_request("查询参数不正确"))),
+            Err(_) => Err(ApiError(AppError::bad_request(Text::error_bad_query()))),
         }
     }
 }
@@ -188,7 +187,7 @@ impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(ApiPath(value)),
-            Err(_) => Err(ApiError(AppError::bad_request("路径参数不正确"))),
+            Err(_) => Err(ApiError(AppError::bad_request(Text::error_bad_path()))),
         }
     }
 }
@@ -826,11 +825,12 @@ async fn send_sms_code(
     responses((status = 200, description = "The cooldown", body = SmsCooldown), BadBody, Invalid))]
 async fn sms_cooldown(
     State(core): State<Core>,
+    ApiClient(client): ApiClient,
     ApiPath(mobile): ApiPath<String>,
     ApiQuery(query): ApiQuery<PurposeQuery>,
 ) -> Result<Json<SmsCooldown>, ApiError> {
     let purpose = query.purpose.unwrap_or_else(|| "register".into());
-    Ok(Json(use_cases::sms_cooldown(&core, &mobile, &purpose).await?))
+    Ok(Json(use_cases::sms_cooldown(&core, client.locale, &mobile, &purpose).await?))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -190,7 +190,8 @@ pub async fn deliver(core: &Core, job: &DeliveryJob) -> Result<(), DeliverError>
             (core.mail.name(), Attempt::from(core.mail.send(&Email { to, content: &content }).await))
         }
         JobMessage::PasswordResetLink { email, token, requested_at_ms, expires_at_ms, .. } => {
-            let link = reset_link_mail(core, &job.delivery_id, email, token, *requested_at_ms, *expires_at_ms);
+            let times = (*requested_at_ms, *expires_at_ms);
+            let link = reset_link_mail(core, &job.delivery_id, email, token, times, locale);
             let Some(mail) = link.await? else {
                 let skipped = end(state::SKIPPED, Some("no account has verified this address"), now_ms());
                 core.db.finish_delivery(&job.delivery_id, attempts, &skipped).await?;
@@ -307,8 +308,8 @@ async fn reset_link_mail(
     delivery_id: &str,
     email: &str,
     token: &str,
-    requested_at_ms: i64,
-    expires_at_ms: i64,
+    (requested_at_ms, expires_at_ms): (i64, i64),
+    locale: Locale,
 ) -> Result<Option<Mail>, DeliverError> {
     let email = crate::rules::Email::parse(email).map_err(|e| DeliverError::Malformed(e.to_string()))?;
     let token = LinkToken::parse(token).ok_or_else(|| DeliverError::Malformed("reset token".into()))?;
@@ -326,7 +327,7 @@ async fn reset_link_mail(
     core.db.assign_delivery(delivery_id, user.id).await?;
     let settings = &core.settings;
     Ok(Some(Mail::PasswordReset {
-        site: settings.site_name.clone(),
+        site: settings.site_name_in(locale),
         link: settings.mailed_link("/reset", &token),
         minutes: settings.reset_link_ttl.as_secs().div_ceil(60),
     }))

@@ -61,7 +61,7 @@ pub struct SmtpConfig {
 
 /// Whether `from` is an address, or `名字 <address>`.
 pub fn check_from(from: &str) -> Result<(), String> {
-    from.parse::<Mailbox>().map(|_| ()).map_err(|e| format!("{from:?} is not an address or `名字 <address>`: {e}"))
+    from.parse::<Mailbox>().map(|_| ()).map_err(|e| format!("{from:?} is not an address or `Name <address>`: {e}"))
 }
 
 pub struct SmtpSender {

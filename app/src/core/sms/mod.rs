@@ -119,12 +119,14 @@ impl SmsRefusal {
         }
     }
 
-    pub fn message(self) -> &'static str {
+    /// What the visitor is told.
+    pub fn text(self) -> crate::i18n::Text {
+        use crate::i18n::Text;
         match self {
-            SmsRefusal::TooFrequent => "短信发送过于频繁，请稍后再试",
-            SmsRefusal::DailyLimit => "该手机号今天接收的短信已达运营商上限，请明天再试",
-            SmsRefusal::Blocked => "该手机号无法接收短信，请更换号码或联系客服",
-            SmsRefusal::InvalidNumber => "该手机号码无效，请检查后重新输入",
+            SmsRefusal::TooFrequent => Text::error_sms_too_frequent(),
+            SmsRefusal::DailyLimit => Text::error_sms_daily_limit(),
+            SmsRefusal::Blocked => Text::error_sms_blocked(),
+            SmsRefusal::InvalidNumber => Text::error_sms_invalid_number(),
         }
     }
 

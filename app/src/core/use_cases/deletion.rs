@@ -227,8 +227,8 @@ async fn notice(core: &Core, user: &UserRow, date: &str, done: bool) -> Vec<NewD
 
 /// To the verified e-mail when there is one, else by SMS (`sms_allowed`).
 fn notice_message(core: &Core, user: &UserRow, date: &str, done: bool, sms_allowed: bool) -> Option<NewDelivery> {
-    let site = core.settings.site_name.clone();
-    let lang = user.locale(core.settings.default_locale).tag().to_owned();
+    let locale = user.locale(core.settings.default_locale);
+    let (site, lang) = (core.settings.site_name_in(locale), locale.tag().to_owned());
     // The notice of an erasure belongs to no account: nothing is left to
     // tie it to, and its record holds only the masked recipient.
     let for_user = (!done).then_some(user.id);

@@ -181,7 +181,8 @@ pub async fn verify_email(core: &Core, raw_token: &str, locale: Locale) -> Resul
     // The old address is told, in the change's own transaction.
     let notice = |user_id: i64, previous: Option<&str>, email: &str| {
         let old = previous.filter(|old| *old != email)?;
-        let mail = Mail::EmailChanged { site: core.settings.site_name.clone(), new_address: mask_address(email) };
+        let site = core.settings.site_name_in(locale);
+        let mail = Mail::EmailChanged { site, new_address: mask_address(email) };
         let lang = locale.tag().to_owned();
         let message = JobMessage::Email { to: old.to_owned(), mail, expires_at_ms: None, lang };
         Some(delivery::written_with_change(core, message, Some(user_id)))
@@ -221,7 +222,7 @@ async fn send_link(core: &Core, user_id: i64, email: &Email, locale: Locale) -> 
     let expires_at = now + settings.email_link_ttl.as_millis() as i64;
     core.db.start_email_verification(user_id, email, &token.hash(), now, expires_at).await?;
     let mail = Mail::VerifyEmail {
-        site: settings.site_name.clone(),
+        site: settings.site_name_in(locale),
         link: settings.mailed_link("/email/verify", &token),
         hours: settings.email_link_ttl.as_secs().div_ceil(3600),
     };

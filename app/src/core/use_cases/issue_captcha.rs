@@ -85,8 +85,9 @@ async fn count_captcha(core: &Core, client: &Client) -> Result<(), CaptchaError>
 /// Stores `stored` under `id`, and shows its answer in the dev outbox.
 async fn keep(core: &Core, id: &uuid::Uuid, stored: &StoredCaptcha) -> Result<(), CaptchaError> {
     core.store.put(&keys::captcha(id), &stored.encode(), core.settings.captcha_ttl).await?;
+    let captcha_label = crate::i18n::Texts::of(core.settings.default_locale).captcha_label();
     if let Some(outbox) = &core.outbox
-        && let Err(e) = outbox.record("captcha", &id.to_string(), "图片验证码", &stored.answer).await
+        && let Err(e) = outbox.record("captcha", &id.to_string(), captcha_label, &stored.answer).await
     {
         tracing::warn!(error = %e, "captcha: the dev outbox could not keep the answer");
     }

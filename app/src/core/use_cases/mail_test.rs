@@ -21,7 +21,8 @@ pub enum MailTestError {
 pub async fn send_test_mail(core: &Core, address: &str) -> Result<MailAccepted, MailTestError> {
     let address = Address::parse(address)?;
     let texts = crate::i18n::Texts::of(core.settings.default_locale);
-    let content = Mail::Test { site: core.settings.site_name.clone() }.render(&texts);
+    let site = core.settings.site_name_in(core.settings.default_locale);
+    let content = Mail::Test { site }.render(&texts);
     core.mail
         .send(&Email { to: address.as_str(), content: &content })
         .await

@@ -27,6 +27,7 @@ use crate::core::{
     },
     store::{PasswordAttempt, PasswordGate, StoreError, keys},
 };
+use crate::i18n::Text;
 use crate::{
     error::{AppError, ErrorCode, ErrorKind},
     wire::ConsentView,
@@ -111,20 +112,34 @@ pub enum ConsentDecision {
 /// A request that cannot go back to its client: our page says why.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
-    #[error("未知的应用（client_id 无效），请返回原网站重试")]
+    #[error("unknown client_id")]
     UnknownClient,
-    #[error("该应用已被停用")]
+    #[error("the client is disabled")]
     DisabledClient,
-    #[error("回调地址（redirect_uri）与该应用登记的不一致")]
+    #[error("the redirect_uri is not one the client registered")]
     BadRedirectUri,
-    #[error("登录请求过长")]
+    #[error("the request is too long")]
     TooLong,
     /// A parameter sent twice (RFC 6749 §3.1), or a request that is not a
     /// query at all.
-    #[error("请求有误：参数 {0} 重复、无效或无法读取")]
+    #[error("malformed request: {0}")]
     Malformed(String),
-    #[error("服务暂时不可用，请稍后重试")]
+    #[error("unavailable: {0}")]
     Unavailable(String),
+}
+
+impl AuthorizeError {
+    /// What our page tells the person.
+    pub fn text(&self) -> Text {
+        match self {
+            AuthorizeError::UnknownClient => Text::error_unknown_client(),
+            AuthorizeError::DisabledClient => Text::error_disabled_client(),
+            AuthorizeError::BadRedirectUri => Text::error_bad_redirect_uri(),
+            AuthorizeError::TooLong => Text::error_request_too_long(),
+            AuthorizeError::Malformed(name) => Text::error_malformed_request(name),
+            AuthorizeError::Unavailable(_) => Text::failure_unavailable(),
+        }
+    }
 }
 
 impl AuthorizeParams {
@@ -159,7 +174,7 @@ impl From<AuthorizeError> for AppError {
             AuthorizeError::TooLong => ErrorCode::RequestTooLong,
             AuthorizeError::Malformed(_) => ErrorCode::MalformedRequest,
         };
-        AppError::new(ErrorKind::BadRequest, code, e.to_string())
+        AppError::new(ErrorKind::BadRequest, code, e.text())
     }
 }
 

@@ -341,7 +341,7 @@ async fn password_changed_notices(core: &Core, client: &Client, user: &UserRow) 
     let mut notices = Vec::new();
     if let Some(to) = user.email.clone().filter(|_| user.email_verified) {
         let mail = Mail::PasswordChanged {
-            site: core.settings.site_name.clone(),
+            site: core.settings.site_name_in(locale),
             at: at.clone(),
             client_ip: client_ip.clone(),
         };

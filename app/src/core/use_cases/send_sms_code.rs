@@ -189,15 +189,23 @@ async fn enqueue(
 }
 
 /// When another code for `purpose` may be sent to `mobile`, and why the
-/// provider refused the last one, if it did.
-pub async fn sms_cooldown(core: &Core, mobile: &str, purpose: &str) -> Result<SmsCooldown, SendSmsCodeError> {
+/// provider refused the last one, if it did (said in `locale`).
+pub async fn sms_cooldown(
+    core: &Core,
+    locale: Locale,
+    mobile: &str,
+    purpose: &str,
+) -> Result<SmsCooldown, SendSmsCodeError> {
     let mobile = Mobile::parse(mobile)?;
     let purpose: Purpose = purpose.parse()?;
     let left = core.store.ttl(&keys::sms_cooldown(purpose, &mobile)).await?;
     let refusal = core.store.get(&keys::sms_refusal(purpose, &mobile)).await?.and_then(|c| SmsRefusal::from_code(&c));
     Ok(SmsCooldown {
         seconds: left.map(seconds_up).unwrap_or(0),
-        refusal: refusal.map(|r| crate::wire::SmsRefusalView { code: r.code().into(), message: r.message().into() }),
+        refusal: refusal.map(|r| crate::wire::SmsRefusalView {
+            code: r.code().into(),
+            message: crate::i18n::Texts::of(locale).say(&r.text()),
+        }),
     })
 }
 
