@@ -41,7 +41,7 @@ export async function open(page: Page, path: string) {
  * for the image beside it. */
 export async function solveCaptcha(page: Page, inputId = "captcha-text") {
   const input = page.locator(`#${inputId}`);
-  const image = input.locator("xpath=..").getByRole("img", { name: "图片验证码" });
+  const image = input.locator("xpath=..").getByRole("img", { name: /图片验证码|Image code/ });
   await expect(image).toBeVisible();
   const id = await image.getAttribute("data-captcha-id");
   expect(id).toBeTruthy();

@@ -151,7 +151,9 @@ fn Centre(
             </ActionForm>
         </section>
 
-        <section class="card wide">
+        // A wide card scrolls sideways on a phone (longer words in some
+        // languages): focusable, so that a keyboard can scroll it.
+        <section class="card wide" tabindex="0">
             <h2>{texts.user_sessions_heading()}</h2>
             <table class="list">
                 <thead>
@@ -213,7 +215,7 @@ fn Centre(
 
         <Applications applications revoke />
 
-        <section class="card wide">
+        <section class="card wide" tabindex="0">
             <h2>{texts.user_history_heading()}</h2>
             <table class="list">
                 <thead>
@@ -261,7 +263,7 @@ fn Applications(applications: Vec<ApplicationView>, revoke: ServerAction<RevokeA
     let errors = FormErrors::of(revoke);
     if applications.is_empty() {
         return view! {
-            <section class="card wide">
+            <section class="card wide" tabindex="0">
                 <h2>{texts.user_applications_heading()}</h2>
                 <p class="muted" data-testid="no-applications">{texts.user_no_applications()}</p>
             </section>
@@ -287,7 +289,7 @@ fn Applications(applications: Vec<ApplicationView>, revoke: ServerAction<RevokeA
         })
         .collect_view();
     view! {
-        <section class="card wide">
+        <section class="card wide" tabindex="0">
             <h2>{texts.user_applications_heading()}</h2>
             <p class="form-error" role="alert">
                 {move || errors.general()}
