@@ -176,7 +176,27 @@ async fn authorize(core: &Core, headers: &HeaderMap, params: &AuthorizeParams, q
         Err(e) => return error_page(&AuthorizeError::Unavailable(e.to_string())),
     };
     match use_cases::authorize(core, signed_in.as_ref(), params, query).await {
-        Ok(next) => Redirect::to(&next.location()).into_response(),
+        Ok(next) => {
+            let mut response = Redirect::to(&next.location()).into_response();
+            // Our page asks the person something: in the language the site
+            // asked for (`ui_locales`), unless the person chose one.
+            let chosen = headers
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(|v| app::core::tokens::cookie_value(v, app::i18n::COOKIE).is_some());
+            if !matches!(next, use_cases::Authorize::Redirect(_))
+                && !chosen
+                && let Some(locale) = params.ui_locale()
+            {
+                let secure = if core.settings.secure_cookies { "; Secure" } else { "" };
+                let cookie = format!("{}={}; Path=/; SameSite=Lax{secure}", app::i18n::COOKIE, locale.tag());
+                if let Ok(value) = HeaderValue::from_str(&cookie) {
+                    response.headers_mut().append(header::SET_COOKIE, value);
+                }
+            }
+            response
+        }
         Err(e) => error_page(&e),
     }
 }

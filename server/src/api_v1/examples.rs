@@ -144,7 +144,7 @@ fn openid_connect() -> Value {
             "response_type": "code", "client_id": "shop", "redirect_uri": REDIRECT_URI,
             "scope": "openid profile phone", "state": "af0ifjsldkj", "nonce": "n-0S6_WzA2Mj",
             "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256",
-            "response_mode": "query", "prompt": null, "max_age": null, "login_hint": null,
+            "response_mode": "query", "prompt": null, "max_age": null, "login_hint": null, "ui_locales": "en zh-CN",
         },
         "TokenForm": {
             "grant_type": "authorization_code", "code": "SplxlOBeZQQYbYS6WxSbIA", "redirect_uri": REDIRECT_URI,

@@ -216,10 +216,12 @@ async fn app_with(primary: (&'static str, &str), fallback: Option<(&'static str,
     spawn(Spawn { env, ..Spawn::default() }).await.unwrap()
 }
 
-/// The delivery of the code sent to `mobile`, once it ended.
+/// The delivery of the code sent to `mobile`, once it ended (within a
+/// minute: a retry waits for the queue's next look, which a loaded machine
+/// running the whole suite delays).
 async fn ended(app: &TestApp, mobile: &str) -> app::core::delivery::DeliveryRecord {
     let masked = app::rules::Mobile::parse(mobile).unwrap().masked();
-    for _ in 0..300 {
+    for _ in 0..600 {
         let records = app.core.db.list_deliveries(None, 50).await.unwrap();
         if let Some(r) = records.into_iter().find(|r| r.recipient == masked)
             && ["sent", "failed"].contains(&r.state.as_str())

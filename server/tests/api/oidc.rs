@@ -318,7 +318,7 @@ mod flow {
 /// The attacks on the flow, each by hand: what a stock library would never
 /// send.
 mod attacks {
-    use super::flow::{AFTER_LOGOUT, Fixture, REDIRECT, fixture, fixture_with, param, redirected};
+    use super::flow::{AFTER_LOGOUT, Fixture, REDIRECT, fixture, fixture_with, param, redirected, third_party};
     use crate::helpers::{PASSWORD, login_form};
     use app::core::oidc::jws::{self, Alg};
     use reqwest::StatusCode;
@@ -710,6 +710,32 @@ mod attacks {
         let response = f.browser.get(unknown).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert!(response.headers().get("location").is_none());
+    }
+
+    /// `ui_locales`: our page asks in the first language of the site's list
+    /// we have, unless the person chose one; discovery names ours.
+    #[tokio::test]
+    async fn our_pages_take_the_language_the_site_asked_for_unless_the_person_chose() {
+        let f = third_party().await;
+        let asked = f.browser.get(authorize_url(&f, &[("ui_locales", "fr-CA en")])).send().await.unwrap();
+        assert!(asked.status().is_redirection());
+        let location = asked.headers()["location"].to_str().unwrap().to_owned();
+        assert!(location.starts_with("/consent?"), "{location}");
+        let cookies: Vec<&str> = asked.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
+        assert!(cookies.iter().any(|c| c.starts_with("lang=en;")), "{cookies:?}");
+        let page = f.browser.get(format!("{}{location}", f.issuer)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(r#"<html lang="en""#));
+
+        // Now the browser has a language: the site's wish changes nothing.
+        let again = f.browser.get(authorize_url(&f, &[("ui_locales", "zh-CN")])).send().await.unwrap();
+        assert!(again.headers().get_all("set-cookie").iter().all(|c| !c.to_str().unwrap().starts_with("lang=")));
+        // Nothing we have: nothing set.
+        let fresh = f.app.new_browser();
+        let nothing = fresh.get(authorize_url(&f, &[("ui_locales", "fr de")])).send().await.unwrap();
+        assert!(nothing.headers().get_all("set-cookie").iter().all(|c| !c.to_str().unwrap().starts_with("lang=")));
+
+        let discovery = f.app.get("/.well-known/openid-configuration").await.json::<Value>().await.unwrap();
+        assert_eq!(discovery["ui_locales_supported"], json!(["zh-CN", "en"]));
     }
 
     #[tokio::test]

@@ -61,6 +61,7 @@ pub fn discovery(issuer: &str) -> serde_json::Value {
             "preferred_username", "nickname", "phone_number", "phone_number_verified", "email", "email_verified",
         ],
         "prompt_values_supported": ["none", "login", "consent"],
+        "ui_locales_supported": crate::i18n::Locale::all().map(crate::i18n::Locale::tag).collect::<Vec<_>>(),
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

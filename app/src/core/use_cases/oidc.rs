@@ -58,6 +58,10 @@ pub struct AuthorizeParams {
     pub prompt: Option<String>,
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
+    /// The languages the person reads, most preferred first (OpenID
+    /// Connect Core §3.1.2.1): our pages take the first we have, unless
+    /// the person chose one here.
+    pub ui_locales: Option<String>,
 }
 
 /// Where the browser goes next.
@@ -143,6 +147,11 @@ impl AuthorizeError {
 }
 
 impl AuthorizeParams {
+    /// The first of `ui_locales` we have a language for.
+    pub fn ui_locale(&self) -> Option<crate::i18n::Locale> {
+        self.ui_locales.as_deref()?.split_whitespace().find_map(crate::i18n::Locale::matching)
+    }
+
     /// Reads a request's query (or form body): each parameter at most once.
     pub fn parse(query: &str) -> Result<AuthorizeParams, AuthorizeError> {
         let mut seen = std::collections::HashSet::new();
