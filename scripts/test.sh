@@ -7,6 +7,27 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
+# Each step's name and start (seconds since the script began): the run ends
+# with a table of their times, so that a change to the build shows its cost.
+step_names=()
+step_starts=()
+step() {
+  printf '\n\033[1;34m== %s\033[0m\n' "$*"
+  step_names+=("$*")
+  step_starts+=("$SECONDS")
+}
+step_times() {
+  printf '\n%-72s %9s\n' "step" "time"
+  local i end took
+  for i in "${!step_names[@]}"; do
+    end=${step_starts[$((i + 1))]:-$SECONDS}
+    took=$((end - step_starts[i]))
+    printf '%-72s %5dm%02ds\n' "${step_names[$i]}" $((took / 60)) $((took % 60))
+  done
+  printf '%-72s %5dm%02ds\n' "total" $((SECONDS / 60)) $((SECONDS % 60))
+}
+
+step "set-up (scripts/setup.sh: tools, npm packages, browsers)"
 bash scripts/setup.sh
 export PATH="$root/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 # The same flags as `cargo leptos build` (debug), so tests reuse its artifacts.
@@ -19,7 +40,6 @@ export RUST_BACKTRACE=0
 # fill the disk, which a shared machine may not have to spare.
 if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
 
-step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 
 source scripts/services.sh
 server_pid=""
@@ -132,4 +152,5 @@ fuzz_port=$(free_port)
     exit 1
   fi
 )
-step "all tests passed"
+step_times
+printf '\n\033[1;34m== %s\033[0m\n' "all tests passed"
