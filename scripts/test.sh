@@ -17,14 +17,14 @@ step() {
   step_starts+=("$SECONDS")
 }
 step_times() {
-  printf '\n%-72s %9s\n' "step" "time"
+  printf '\n%-78s %9s\n' "step" "time"
   local i end took
   for i in "${!step_names[@]}"; do
     end=${step_starts[$((i + 1))]:-$SECONDS}
     took=$((end - step_starts[i]))
-    printf '%-72s %5dm%02ds\n' "${step_names[$i]}" $((took / 60)) $((took % 60))
+    printf '%-78s %5dm%02ds\n' "${step_names[$i]}" $((took / 60)) $((took % 60))
   done
-  printf '%-72s %5dm%02ds\n' "total" $((SECONDS / 60)) $((SECONDS % 60))
+  printf '%-78s %5dm%02ds\n' "total" $((SECONDS / 60)) $((SECONDS % 60))
 }
 
 step "set-up (scripts/setup.sh: tools, npm packages, browsers)"
