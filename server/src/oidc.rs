@@ -180,13 +180,8 @@ async fn authorize(core: &Core, headers: &HeaderMap, params: &AuthorizeParams, q
             let mut response = Redirect::to(&next.location()).into_response();
             // Our page asks the person something: in the language the site
             // asked for (`ui_locales`), unless the person chose one.
-            let chosen = headers
-                .get_all(header::COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .any(|v| app::core::tokens::cookie_value(v, app::i18n::COOKIE).is_some());
             if !matches!(next, use_cases::Authorize::Redirect(_))
-                && !chosen
+                && app::i18n::lang_cookie(headers).is_none()
                 && let Some(locale) = params.ui_locale()
             {
                 let secure = if core.settings.secure_cookies { "; Secure" } else { "" };

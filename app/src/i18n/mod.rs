@@ -119,13 +119,19 @@ pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>, default: L
 /// `Accept-Language`, else `default` (`negotiate`).
 #[cfg(feature = "ssr")]
 pub fn locale_of_request(headers: &http::HeaderMap, default: Locale) -> Locale {
-    let cookie = headers
+    let accept = headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    negotiate(lang_cookie(headers), accept, default)
+}
+
+/// The request's `lang` cookie as sent (the person's choice, if they made
+/// one), whether or not we have its language.
+#[cfg(feature = "ssr")]
+pub fn lang_cookie(headers: &http::HeaderMap) -> Option<&str> {
+    headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|v| crate::core::tokens::cookie_value(v, COOKIE));
-    let accept = headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    negotiate(cookie, accept, default)
+        .find_map(|v| crate::core::tokens::cookie_value(v, COOKIE))
 }
 
 /// The texts of one locale. On the server every locale's are compiled in;
