@@ -38,13 +38,18 @@ export RUSTFLAGS="--cfg erase_components"
 export RUST_BACKTRACE=0
 # CI builds once, from nothing: incremental caches (gigabytes) would only
 # fill the disk, which a shared machine may not have to spare.
-if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
+# Nor is debug information read there (no debugger; a failing test's
+# message carries its file and line without it), and it is much of what
+# linking the test binaries costs.
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=0; fi
 
 
 source scripts/services.sh
 server_pid=""
 e2e_dir=""
+release_pid=""
 cleanup() {
+  [ -n "$release_pid" ] && pkill -TERM -P "$release_pid" 2>/dev/null; [ -n "$release_pid" ] && kill "$release_pid" 2>/dev/null
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   [ -n "$e2e_dir" ] && rm -rf "$e2e_dir"
   stop_services
@@ -54,12 +59,22 @@ trap cleanup EXIT
 step "format"
 cargo fmt --all -- --check
 
-step "clippy (server)"
-cargo clippy -p app -p server -p bench --features app/ssr --all-targets -- -D warnings
-step "clippy (browser)"
-RUSTFLAGS="" cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+# Clippy is the compiler of our own crates in the test build
+# (RUSTC_WORKSPACE_WRAPPER, as `cargo clippy` runs it, with -D warnings): a
+# lint fails the build, and the dependencies are compiled once, for the
+# tests, instead of once more for clippy's check. The release builds below
+# use plain rustc (clippy's driver turns MIR optimisations off).
+# The tests run with the same two variables: cargo would rebuild our crates
+# without them.
+with_clippy=(env RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
+  CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__")
+step "build the tests (server side, clippy's lints as errors)"
+if ! "${with_clippy[@]}" cargo test -p app -p server -p bench --features app/ssr --no-run; then
+  echo "the test build failed: a compile error or a clippy lint (above)"
+  exit 1
+fi
 
-step "unit and integration tests"
+step "unit and integration tests (beside them: clippy for the browser, release build)"
 start_services
 # The SMS providers' official SDKs, which the fake providers must accept.
 SMS_SDK_PYTHON=$(bash bench/venv.sh sms-sdk)
@@ -67,18 +82,38 @@ export SMS_SDK_PYTHON
 # The API's outside checkers: openapi-spec-validator, Schemathesis.
 FUZZ_PYTHON=$(bash bench/venv.sh fuzz)
 export FUZZ_PYTHON
-# Tests run four at a time: most of their time is waiting (on the delivery
-# worker, on windows and leases), so more than the cores keeps them busy. A
-# hang still fails the run in minutes, and libtest names any test running
-# over a minute.
-if ! REQUIRE_SERVICES=1 timeout 1200 cargo test -p app -p server --features app/ssr -- --test-threads=4; then
+# The tests spend most of their time waiting (on the delivery worker, on
+# windows and leases), so the rest of the building runs beside them at the
+# lowest priority: clippy for the WASM (in cargo-leptos' target/front), then
+# the release build (target/front, target/release: cargo locks each
+# profile's folder apart, so neither waits for the tests' target/debug). A
+# test that needs the CPU gets it first; the tests' figures and waits do not
+# change.
+release_log=$(mktemp /tmp/mobile-auth-release.XXXXXX)
+(
+  unset RUSTFLAGS
+  RUSTFLAGS="" nice -n 19 cargo clippy -p frontend --target wasm32-unknown-unknown --target-dir target/front -- -D warnings \
+    && nice -n 19 cargo leptos build --release --precompress --split
+) >"$release_log" 2>&1 &
+release_pid=$!
+# Tests run four at a time: most of their time is waiting, so more than the
+# cores keeps them busy. A hang still fails the run in minutes, and libtest
+# names any test running over a minute.
+if ! REQUIRE_SERVICES=1 timeout 1200 "${with_clippy[@]}" cargo test -p app -p server -p bench --features app/ssr -- --test-threads=4; then
   echo "tests failed or timed out (see 'has been running' lines above)"
   exit 1
 fi
 
-step "release build"
+step "clippy for the browser, release build: what was left after the tests"
+if ! wait "$release_pid"; then
+  release_pid=""
+  echo "---- clippy for the browser or the release build failed (last 60 lines) ----"
+  tail -n 60 "$release_log" | sed 's/\x1b\[[0-9;]*m//g'
+  exit 1
+fi
+release_pid=""
+grep -E "Finished|finished|^warning" "$release_log" | sed 's/\x1b\[[0-9;]*m//g' || true
 unset RUSTFLAGS
-cargo leptos build --release --precompress --split
 
 step "Playwright (release build, headless Chromium)"
 e2e_dir=$(mktemp -d /tmp/mobile-auth-e2e.XXXXXX)
