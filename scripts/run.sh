@@ -40,7 +40,7 @@ started=$SECONDS
 milestones() {
   local line
   while IFS= read -r line; do
-    line=$(printf '%s' "$line" | sed 's/\x1b\[[0-9;]*m//g; s/^ *//')
+    line=${line#"${line%%[! ]*}"}
     case "$line" in
       "Cargo finished cargo build --package=frontend"*) say "  the browser's WASM compiled ($(mmss $((SECONDS - started))))" ;;
       "Finished generating JS/WASM"*) say "  the WASM bound, optimised and split ($(mmss $((SECONDS - started))))" ;;
@@ -48,7 +48,8 @@ milestones() {
     esac
   done
 }
-if ! cargo leptos build --release --precompress --split 2>&1 | tee -a "$log" \
+# (cargo-leptos colours its words: the colours go before the lines are read.)
+if ! cargo leptos build --release --precompress --split 2>&1 | tee -a "$log" | sed -u 's/\x1b\[[0-9;]*m//g' \
   | { grep --line-buffered -E 'Cargo finished|Finished generating' || true; } | milestones; then
   say "release build failed; the end of $log:"
   tail -n 40 "$log"

@@ -42,10 +42,10 @@ fi
 # build folder that outlives the install: the second reuses the first's
 # dependencies where their versions agree, and a re-install after a failure
 # starts where it stopped.
-export CARGO_TARGET_DIR="${CARGO_HOME:-$HOME/.cargo}/tool-builds"
+tool_builds="${CARGO_HOME:-$HOME/.cargo}/tool-builds"
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
   log "cargo install cargo-leptos $CARGO_LEPTOS_VERSION --locked (some 500 crates to compile: 12-25 minutes on 2 cores, once)"
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  CARGO_TARGET_DIR="$tool_builds" cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
 fi
 
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
@@ -53,9 +53,8 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   # Not --locked: its lock file pins webpki-roots 1.0.11, which the registry
   # does not offer (a locked install stops at "failed to select a version");
   # unlocked, cargo resolves its dependencies anew from what the registry has.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  CARGO_TARGET_DIR="$tool_builds" cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
-unset CARGO_TARGET_DIR
 
 # Playwright, binaryen's wasm-opt (the npm one: see the README), the API
 # reference page's renderer and the client generator the tests use.
