@@ -84,10 +84,7 @@ async fn switch(State(Switch { secure, default, core }): State<Switch>, headers:
     if let Err(e) = app::core::use_cases::remember_locale(&core, token, locale).await {
         tracing::warn!(error = %e, "the account's language could not be kept; the cookie still has it");
     }
-    let mut cookie = format!("{}={}; Path=/; Max-Age={KEEP_SECONDS}; SameSite=Lax", i18n::COOKIE, locale.tag());
-    if secure {
-        cookie.push_str("; Secure");
-    }
+    let cookie = i18n::lang_set_cookie(locale, Some(KEEP_SECONDS), secure);
     let referer = headers
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())

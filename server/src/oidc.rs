@@ -184,8 +184,7 @@ async fn authorize(core: &Core, headers: &HeaderMap, params: &AuthorizeParams, q
                 && app::i18n::lang_cookie(headers).is_none()
                 && let Some(locale) = params.ui_locale()
             {
-                let secure = if core.settings.secure_cookies { "; Secure" } else { "" };
-                let cookie = format!("{}={}; Path=/; SameSite=Lax{secure}", app::i18n::COOKIE, locale.tag());
+                let cookie = app::i18n::lang_set_cookie(locale, None, core.settings.secure_cookies);
                 if let Ok(value) = HeaderValue::from_str(&cookie) {
                     response.headers_mut().append(header::SET_COOKIE, value);
                 }

@@ -123,6 +123,15 @@ pub fn locale_of_request(headers: &http::HeaderMap, default: Locale) -> Locale {
     negotiate(lang_cookie(headers), accept, default)
 }
 
+/// The `Set-Cookie` value that keeps `locale` as the person's language: for
+/// `max_age_seconds`, or for the browser's session when `None`.
+#[cfg(feature = "ssr")]
+pub fn lang_set_cookie(locale: Locale, max_age_seconds: Option<u64>, secure: bool) -> String {
+    let max_age = max_age_seconds.map(|s| format!("; Max-Age={s}")).unwrap_or_default();
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={}; Path=/{max_age}; SameSite=Lax{secure}", locale.tag())
+}
+
 /// The request's `lang` cookie as sent (the person's choice, if they made
 /// one), whether or not we have its language.
 #[cfg(feature = "ssr")]
