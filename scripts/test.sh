@@ -17,14 +17,15 @@ step() {
   step_starts+=("$SECONDS")
 }
 step_times() {
-  printf '\n%-78s %9s\n' "step" "time"
-  local i end took
+  local i end took name width=5
+  for name in "${step_names[@]}"; do ((${#name} > width)) && width=${#name}; done
+  printf '\n%-*s %9s\n' "$width" "step" "time"
   for i in "${!step_names[@]}"; do
     end=${step_starts[$((i + 1))]:-$SECONDS}
     took=$((end - step_starts[i]))
-    printf '%-78s %5dm%02ds\n' "${step_names[$i]}" $((took / 60)) $((took % 60))
+    printf '%-*s %5dm%02ds\n' "$width" "${step_names[$i]}" $((took / 60)) $((took % 60))
   done
-  printf '%-78s %5dm%02ds\n' "total" $((SECONDS / 60)) $((SECONDS % 60))
+  printf '%-*s %5dm%02ds\n' "$width" "total" $((SECONDS / 60)) $((SECONDS % 60))
 }
 
 step "set-up (scripts/setup.sh: tools, npm packages, browsers)"
@@ -91,7 +92,8 @@ export FUZZ_PYTHON
 # profile's folder apart, so neither waits for the tests' target/debug). A
 # test that needs the CPU gets it first; the tests' figures and waits do not
 # change.
-release_log=$(mktemp /tmp/mobile-auth-release.XXXXXX)
+# Its output is kept in target/ (the step after the tests shows its milestones).
+release_log=target/test-release-build.log
 (
   unset RUSTFLAGS
   RUSTFLAGS="" nice -n 19 cargo clippy -p frontend --target wasm32-unknown-unknown --target-dir target/front -- -D warnings \
