@@ -427,6 +427,7 @@ impl Config {
                 }
             },
             captcha_after_failures: vars.positive("LOGIN_CAPTCHA_AFTER_FAILURES", 3)?,
+            captcha_after_address_failures: vars.positive("LOGIN_CAPTCHA_AFTER_ADDRESS_FAILURES", 20)?,
             failure_window: vars.seconds("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)?,
             lockout_after_failures: vars.positive("LOCKOUT_AFTER_FAILURES", 10)?,
             lockout_duration: vars.seconds("LOCKOUT_SECONDS", 15 * 60)?,

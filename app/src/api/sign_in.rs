@@ -3,15 +3,14 @@
 use crate::error::AppError;
 use leptos::prelude::*;
 
-/// Whether signing in from this client will ask for the captcha (`account`
-/// is accepted and not used: the answer never depends on an account).
+/// Whether signing in from this client to `account` (as typed, may be
+/// empty) will ask for the captcha, by this client's own failures.
 #[server(endpoint = "login_needs_captcha", output = crate::wire::Answer)]
 pub async fn login_needs_captcha(account: String) -> Result<bool, AppError> {
     use super::context::*;
-    let _ = account;
     let core = core()?;
     let client = client(&core).await?;
-    crate::core::use_cases::login_needs_captcha(&core, &client).await.map_err(fail)
+    crate::core::use_cases::login_needs_captcha(&core, &client, &account).await.map_err(fail)
 }
 
 /// Where to go after signing in: `next` when it is a path on this site;

@@ -74,9 +74,12 @@ pub struct Settings {
     pub session_ttl: Duration,
     pub remember_ttl: Duration,
     pub login_captcha: LoginCaptcha,
-    /// Failures (per account, or per client IP) after which the captcha is
-    /// asked, under `LoginCaptcha::AfterFailures`.
+    /// Failures of one account after which the captcha is asked, under
+    /// `LoginCaptcha::AfterFailures`.
     pub captcha_after_failures: u32,
+    /// Failures from one client address (any accounts) after which the
+    /// captcha is asked: higher, as many people share an address.
+    pub captcha_after_address_failures: u32,
     /// The window in which sign-in failures are counted.
     pub failure_window: Duration,
     /// Failures of one account in the window that lock its password sign-in,
@@ -135,6 +138,7 @@ impl Default for Settings {
             remember_ttl: Duration::from_secs(14 * 86_400),
             login_captcha: LoginCaptcha::AfterFailures,
             captcha_after_failures: 3,
+            captcha_after_address_failures: 20,
             failure_window: Duration::from_secs(15 * 60),
             lockout_after_failures: 10,
             lockout_duration: Duration::from_secs(15 * 60),

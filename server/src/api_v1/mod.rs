@@ -270,9 +270,8 @@ async fn login(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct AccountQuery {
-    /// What the person typed as their account. Accepted and never used: the
-    /// answer depends on the caller's address only.
-    #[allow(dead_code)]
+    /// What the person typed as their account: the answer counts this
+    /// caller's own failures for it (never anyone else's).
     account: Option<String>,
 }
 
@@ -284,17 +283,19 @@ struct CaptchaRequired {
 
 /// Whether the next password sign-in from this address needs the captcha.
 ///
-/// By this address's own failures (or `LOGIN_CAPTCHA=always`), never by an
-/// account's, so the answer says nothing about any account. Limited like the
-/// lookups (`too_many_lookups`, 429).
+/// By this address's own failures, and its own for the named account (or
+/// `LOGIN_CAPTCHA=always`), never by an account's failures from elsewhere,
+/// so the answer says nothing about any account. Limited like the lookups
+/// (`too_many_lookups`, 429).
 #[utoipa::path(get, path = "/login/captcha", tag = "sign-in", params(AccountQuery),
     responses((status = 200, description = "The answer", body = CaptchaRequired), BadBody))]
 async fn login_captcha(
     State(core): State<Core>,
     ApiClient(client): ApiClient,
-    ApiQuery(_query): ApiQuery<AccountQuery>,
+    ApiQuery(query): ApiQuery<AccountQuery>,
 ) -> Result<Json<CaptchaRequired>, ApiError> {
-    let required = use_cases::ask_login_captcha(&core, &client).await?;
+    let account = query.account.unwrap_or_default();
+    let required = use_cases::ask_login_captcha(&core, &client, &account).await?;
     Ok(Json(CaptchaRequired { required }))
 }
 

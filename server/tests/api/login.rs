@@ -346,10 +346,111 @@ async fn a_flood_against_a_locked_account_writes_one_history_row() {
     assert_eq!(history.iter().filter(|a| a.outcome == "wrong_password").count(), 3);
 }
 
+/// Accounts `Crowd00`.. with the usual password, made by the operator's
+/// door (sixty-four sign-ups from one address would meet its SMS cap).
+async fn crowd(app: &TestApp, first_mobile: u32, n: u32) -> Vec<String> {
+    let mut names = vec![];
+    for i in 0..n {
+        let (mobile, name) = (format!("1340{:07}", first_mobile + i), format!("Crowd{:02}x{first_mobile}", i));
+        let user = app::core::use_cases::CreateUser {
+            mobile: &mobile,
+            password: PASSWORD,
+            username: Some(&name),
+            nickname: None,
+            email: None,
+            accepted: true,
+        };
+        app::core::use_cases::create_user(&app.core, &user).await.unwrap();
+        names.push(name);
+    }
+    names
+}
+
+/// Each form sent at the same instant, from one address (this machine's),
+/// each in a browser of its own; the statuses.
+async fn all_at_once(app: &TestApp, forms: impl IntoIterator<Item = serde_json::Value>) -> Vec<u16> {
+    let attempts = forms.into_iter().map(|form| {
+        let browser = app.new_browser();
+        let url = app.url("/api/v1/login");
+        async move { browser.post(url).json(&form).send().await.unwrap().status().as_u16() }
+    });
+    futures::future::join_all(attempts).await
+}
+
+/// Sixty-four people behind one carrier NAT sign in at the same instant,
+/// each to their own account, with the right password: attempts still being
+/// checked are no failures, so none of them is asked for a captcha.
+async fn sixty_four_right_passwords_from_one_address_all_sign_in(store: StoreKind) {
+    let Some(app) = spawn(Spawn { store, ..Spawn::default() }).await else { return };
+    let names = crowd(&app, 134_100, 64).await;
+    let statuses = all_at_once(&app, names.iter().map(|name| login_form(name, PASSWORD))).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let asked = app.client.get(app.url("/api/v1/login/captcha?account=Crowd00x134100")).send().await.unwrap();
+    assert_eq!(body(asked).await["required"], false);
+}
+
+/// One person's sixty-four tabs (or a script with the right password) at
+/// the same instant: all signed in, none asked for the captcha.
+async fn sixty_four_right_passwords_for_one_account_all_sign_in(store: StoreKind) {
+    let Some(app) = spawn(Spawn { store, ..Spawn::default() }).await else { return };
+    let names = crowd(&app, 134_200, 1).await;
+    let statuses = all_at_once(&app, (0..64).map(|_| login_form(&names[0], PASSWORD))).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+}
+
+/// Credential stuffing from one address: wrong passwords for forty
+/// accounts at the same instant. Each account is far from its own
+/// threshold, so the address's (20 by default) is what holds: that many
+/// get a verdict, the rest are asked for the captcha.
+async fn a_stuffing_burst_from_one_address_meets_the_captcha(store: StoreKind) {
+    let Some(app) = spawn(Spawn { store, ..Spawn::default() }).await else { return };
+    let mut names = crowd(&app, 134_300, 10).await;
+    names.extend((0..30).map(|i| format!("Nobody{i:02}")));
+    let statuses = all_at_once(&app, names.iter().map(|name| login_form(name, "wrong-password"))).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 20, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 20, "{statuses:?}");
+    let asked = app.client.get(app.url("/api/v1/login/captcha?account=Someone")).send().await.unwrap();
+    assert_eq!(body(asked).await["required"], true, "the address is asked now, whatever the account");
+}
+
 on_each_store!(
     thirty_simultaneous_wrong_passwords_get_three_verdicts_then_the_captcha,
-    with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows
+    with_captchas_solved_a_burst_gets_no_more_verdicts_than_the_lock_allows,
+    sixty_four_right_passwords_from_one_address_all_sign_in,
+    sixty_four_right_passwords_for_one_account_all_sign_in,
+    a_stuffing_burst_from_one_address_meets_the_captcha,
 );
+
+/// The address's threshold is a setting of its own.
+#[tokio::test]
+async fn login_captcha_after_address_failures_sets_the_addresss_threshold() {
+    let env = vec![("LOGIN_CAPTCHA_AFTER_ADDRESS_FAILURES", "2".to_string())];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    for name in ["Nobody50", "Nobody51"] {
+        assert_eq!(app.login_with(&app.new_browser(), &login_form(name, "wrong-password")).await.status(), 401);
+    }
+    let third = app.login_with(&app.new_browser(), &login_form("Nobody52", "wrong-password")).await;
+    assert_error(third, 422, "image_code_required", Some("text")).await;
+}
+
+/// A client that leaves while its password is being checked holds no
+/// place in flight: the next attempt is not kept waiting for a verdict that
+/// will never come, and nothing was counted against the account.
+#[tokio::test]
+async fn a_sign_in_abandoned_mid_hash_holds_no_place() {
+    let env = vec![
+        ("ARGON2_MEMORY_KIB", "65536".to_string()),
+        ("ARGON2_ITERATIONS", "24".to_string()),
+        ("LOGIN_CAPTCHA_AFTER_FAILURES", "1".to_string()),
+    ];
+    let app = spawn(Spawn { env, ..Spawn::default() }).await.unwrap();
+    app.user("13400134041", "Kestrel41").await;
+    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
+    let left = impatient.post(app.url("/api/v1/login")).json(&login_form("Kestrel41", "wrong-password")).send().await;
+    assert!(left.is_err_and(|e| e.is_timeout()), "the client left mid-hash");
+    let next = app.login_with(&app.new_browser(), &login_form("Kestrel41", PASSWORD)).await;
+    assert_eq!(next.status(), 200, "{:?}", body(next).await);
+}
 
 /// The attack: someone who has the old password signs in while its owner
 /// resets it. The sign-in read the account and is verifying the old

@@ -79,6 +79,11 @@ pub fn login_failures(account_key: &str) -> String {
 pub fn login_ip_failures(net: &ipnet::IpNet) -> String {
     format!("{PER_ADDRESS}login:fail-ip:{net}")
 }
+/// Failures of one account (as typed) from one network: what the sign-in
+/// page may be told (the asker's own). Soft: only the page's hint.
+pub fn login_ip_account_failures(net: &ipnet::IpNet, account: &crate::rules::Account) -> String {
+    format!("{SOFT}login:fail-ip-account:{net}:{}", account.key())
+}
 pub fn login_lock(account_key: &str) -> String {
     per_account("login:lock:", account_key)
 }

@@ -7,7 +7,10 @@
 //! (`super::PER_ADDRESS`) are not in the map: they live in a sketch of fixed
 //! size (`tally`) under the same lock, which no flood can flush.
 
-use super::{CodeCheck, Hit, PasswordAttempt, PasswordGate, SendSlot, SendSlotRequest, StoreError, tally::Tally};
+use super::{
+    CodeCheck, Flights, Hit, PasswordAttempt, PasswordGate, PasswordOutcome, SendSlot, SendSlotRequest, StoreError,
+    tally::Tally,
+};
 use std::{
     collections::HashMap,
     sync::{
@@ -46,6 +49,10 @@ struct Map {
     /// `PER_ADDRESS`) are counted in `tally`; empty: none is.
     tally_prefix: String,
     tally: Tally,
+    /// Password attempts in flight (`super::PasswordAttempt`), by set: their
+    /// ids and until when each holds. Apart from the map: as many as
+    /// requests in flight, each gone at its outcome.
+    flights: HashMap<String, Vec<(String, Instant)>>,
 }
 
 /// Keys the in-process store holds at most by default: each is ~150 bytes
@@ -118,6 +125,26 @@ impl Map {
         }
     }
 
+    /// Attempts in the flight set `key` that still hold.
+    fn in_flight(&mut self, key: &str, now: Instant) -> u64 {
+        let Some(set) = self.flights.get_mut(key) else { return 0 };
+        set.retain(|(_, until)| *until > now);
+        let n = set.len() as u64;
+        if n == 0 {
+            self.flights.remove(key);
+        }
+        n
+    }
+
+    fn take_off(&mut self, key: &str, id: &str) {
+        if let Some(set) = self.flights.get_mut(key) {
+            set.retain(|(other, _)| other != id);
+            if set.is_empty() {
+                self.flights.remove(key);
+            }
+        }
+    }
+
     fn tallied(&self, key: &str) -> bool {
         !self.tally_prefix.is_empty() && key.starts_with(&self.tally_prefix)
     }
@@ -179,6 +206,7 @@ impl MemoryStore {
             soft_prefix: soft_prefix.to_owned(),
             tally_prefix: tally_prefix.to_owned(),
             tally: Tally::new(Instant::now()),
+            flights: HashMap::new(),
         };
         MemoryStore { map: Arc::new(Mutex::new(map)), ahead_ms: Arc::new(AtomicU64::new(0)) }
     }
@@ -291,47 +319,77 @@ impl MemoryStore {
         Ok(SendSlot::Granted)
     }
 
-    pub async fn gate_password_attempt(&self, req: &PasswordAttempt<'_>) -> Result<PasswordGate, StoreError> {
+    pub(super) async fn gate_password_attempt(
+        &self,
+        req: &PasswordAttempt<'_>,
+        flights: &Flights<'_>,
+    ) -> Result<PasswordGate, StoreError> {
         let mut map = self.lock();
         let now = self.now();
         if let Some(retry_after) = map.remaining(req.lock_key, now) {
-            map.room(1, now)?;
+            if !map.tallied(req.ip_key) {
+                map.room(1, now)?;
+            }
             map.bump(req.ip_key, req.window, now);
             return Ok(PasswordGate::Locked { retry_after });
         }
         let (account, ip) = (map.count(req.account_key, now), map.counter(req.ip_key, req.window, now).0);
-        if let Some(after) = req.captcha_after.filter(|n| *n > 0)
-            && !req.captcha_solved
-            && (account >= u64::from(after) || ip >= u64::from(after))
+        let (captcha_after, ip_captcha_after) = match req.captcha_solved {
+            false => (req.captcha_after.filter(|n| *n > 0), req.ip_captcha_after.filter(|n| *n > 0)),
+            true => (None, None),
+        };
+        if captcha_after.is_some_and(|n| account >= u64::from(n))
+            || ip_captcha_after.is_some_and(|n| ip >= u64::from(n))
         {
             return Ok(PasswordGate::CaptchaRequired);
         }
+        let account_limit = captcha_after.map_or(req.lock_after, |n| n.min(req.lock_after));
+        if account + map.in_flight(flights.account, now) >= u64::from(account_limit)
+            || ip_captcha_after.is_some_and(|n| ip + map.in_flight(flights.ip, now) >= u64::from(n))
+        {
+            return Ok(PasswordGate::Wait);
+        }
+        // Room for what the outcome writes (the account's failures, its lock
+        // and the pair's count), checked here where a refusal costs nothing.
         map.room(3, now)?;
-        map.bump(req.ip_key, req.window, now);
-        if map.increment(req.account_key, req.window, now) >= u64::from(req.lock_after) {
-            // This attempt is the last one allowed: the lock starts now, so
-            // that none after it is let through while it is verified.
-            map.insert(req.lock_key, Value::Text("1".into()), req.lock_for, now);
-            map.entries.remove(req.account_key);
+        let until = now + req.hold;
+        for set in [flights.account, flights.ip] {
+            map.flights.entry(set.to_owned()).or_default().push((req.id.to_owned(), until));
         }
         Ok(PasswordGate::Proceed)
     }
 
-    pub async fn password_attempt_passed(
+    pub(super) async fn settle_password_attempt(
         &self,
-        account_key: &str,
-        ip_key: &str,
-        lock_key: &str,
-        window: Duration,
+        req: &PasswordAttempt<'_>,
+        flights: &Flights<'_>,
+        outcome: PasswordOutcome,
     ) -> Result<(), StoreError> {
         let mut map = self.lock();
         let now = self.now();
-        map.entries.remove(account_key);
-        map.entries.remove(lock_key);
-        if map.tallied(ip_key) {
-            map.tally.decrement(ip_key, window, now);
-        } else if let Some(Entry { value: Value::Count(n), .. }) = map.live(ip_key, now) {
-            *n = n.saturating_sub(1);
+        map.take_off(flights.account, req.id);
+        map.take_off(flights.ip, req.id);
+        match outcome {
+            PasswordOutcome::Abandoned => {}
+            PasswordOutcome::Right => {
+                map.entries.remove(req.account_key);
+                map.entries.remove(req.lock_key);
+                if let Some(key) = req.ip_account_key {
+                    map.entries.remove(key);
+                }
+            }
+            PasswordOutcome::Wrong => {
+                // Counted even if the store filled up since the gate made
+                // room: a failure forgotten would open the limits.
+                map.bump(req.ip_key, req.window, now);
+                if let Some(key) = req.ip_account_key {
+                    map.bump(key, req.window, now);
+                }
+                if map.increment(req.account_key, req.window, now) >= u64::from(req.lock_after) {
+                    map.insert(req.lock_key, Value::Text("1".into()), req.lock_for, now);
+                    map.entries.remove(req.account_key);
+                }
+            }
         }
         Ok(())
     }

@@ -74,7 +74,17 @@ pub struct SendSlotRequest<'a> {
     pub notice_key: &'a str,
 }
 
-/// One password attempt, to be let through or not in a single step.
+/// One password attempt, to be let through or not in a single step, and
+/// later told its outcome.
+///
+/// Failures are counted when they happen (a wrong password's verdict), so
+/// that right passwords never make anyone else's sign-in ask for a
+/// captcha (many people share one address behind a carrier NAT). Attempts
+/// let through whose verdict has not come are *in flight*: each holds a
+/// place against the account's and the address's thresholds until its
+/// outcome, so that thirty simultaneous attempts cannot all pass a check
+/// made before any of them had a verdict. An attempt that could be decided
+/// by those in flight waits for them (`PasswordGate::Wait`).
 #[derive(Clone, Debug)]
 pub struct PasswordAttempt<'a> {
     /// The account's failure counter and lock.
@@ -82,26 +92,57 @@ pub struct PasswordAttempt<'a> {
     pub lock_key: &'a str,
     /// The client address's failure counter.
     pub ip_key: &'a str,
+    /// Failures of this account from this address, which the sign-in page
+    /// may be told (they are the asker's own); `None`: not kept.
+    pub ip_account_key: Option<&'a str>,
+    /// This attempt's name among those in flight (random, unique), and how
+    /// long its place holds at most (`PASSWORD_ATTEMPT_HOLD`).
+    pub id: &'a str,
+    pub hold: Duration,
     pub window: Duration,
-    /// Failures (of the account or the address) after which the attempt
-    /// needs a solved captcha; `None`: the counts never ask for one.
+    /// Failures of the account after which the attempt needs a solved
+    /// captcha; `None`: the account's count never asks for one.
     pub captcha_after: Option<u32>,
+    /// Failures of the address after which the attempt needs a solved
+    /// captcha; `None`: never.
+    pub ip_captcha_after: Option<u32>,
     pub captcha_solved: bool,
     /// Failures of the account after which its password sign-in locks.
     pub lock_after: u32,
     pub lock_for: Duration,
 }
 
+/// How long an attempt's place in flight holds at most: a verdict that
+/// never comes (a server that stopped mid-hash) frees it then. Longer than
+/// any request lasts (`CLIENT_TIMEOUT_SECONDS` ends one, 30 s by default);
+/// a request that ends without a verdict gives its place back at once.
+pub const PASSWORD_ATTEMPT_HOLD: Duration = Duration::from_secs(120);
+
 /// What the gate said.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PasswordGate {
-    /// Counted as a failure already: verify, and `password_attempt_passed`
-    /// if the password is right.
+    /// In flight now: verify, then `settle_password_attempt` with the
+    /// outcome.
     Proceed,
+    /// Attempts in flight may decide this one (their failures would ask
+    /// for the captcha or lock the account): ask again when they have.
+    Wait,
     /// Not counted: a solved captcha must come with the attempt.
     CaptchaRequired,
     /// The account's password sign-in is locked (counted for the address).
     Locked { retry_after: Duration },
+}
+
+/// What became of an attempt in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordOutcome {
+    /// The password was right: the account's failures and lock are cleared.
+    Right,
+    /// A failure of the account and of the address; the one that reaches
+    /// `lock_after` starts the lock.
+    Wrong,
+    /// No verdict (the client left, the hash failed): nothing is counted.
+    Abandoned,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,6 +174,50 @@ pub enum CodeCheck {
     Exhausted,
     /// No code (never sent, expired, used, or killed by wrong tries).
     Missing,
+}
+
+/// The keys of one password attempt, with the store's prefix; and the
+/// names of the sets of attempts in flight, one per counter.
+struct AttemptKeys {
+    account: String,
+    lock: String,
+    ip: String,
+    ip_account: Option<String>,
+    account_flights: String,
+    ip_flights: String,
+}
+
+/// The sets of attempts in flight for an account and for an address.
+pub(super) struct Flights<'a> {
+    pub account: &'a str,
+    pub ip: &'a str,
+}
+
+impl AttemptKeys {
+    fn new(store: &Store, req: &PasswordAttempt<'_>) -> AttemptKeys {
+        AttemptKeys {
+            account: store.key(req.account_key),
+            lock: store.key(req.lock_key),
+            ip: store.key(req.ip_key),
+            ip_account: req.ip_account_key.map(|key| store.key(key)),
+            account_flights: store.key(&format!("{}:in-flight", req.account_key)),
+            ip_flights: store.key(&format!("{}:in-flight", req.ip_key)),
+        }
+    }
+
+    fn attempt<'a>(&'a self, req: &PasswordAttempt<'a>) -> PasswordAttempt<'a> {
+        PasswordAttempt {
+            account_key: &self.account,
+            lock_key: &self.lock,
+            ip_key: &self.ip,
+            ip_account_key: self.ip_account.as_deref(),
+            ..req.clone()
+        }
+    }
+
+    fn flights(&self) -> Flights<'_> {
+        Flights { account: &self.account_flights, ip: &self.ip_flights }
+    }
 }
 
 #[derive(Clone)]
@@ -281,31 +366,27 @@ impl Store {
         dispatch!(self, acquire_send_slot(&req))
     }
 
-    /// Lets one password attempt through, or not, in one atomic step that
-    /// counts it as a failure before the password is verified: so that
-    /// simultaneous attempts cannot all pass a check made before any of them
-    /// is counted. A lock is refused (and counted for the address); past
-    /// `captcha_after` failures an attempt without a solved captcha is
-    /// refused uncounted; the attempt that makes `lock_after` failures is let
-    /// through and starts the lock at once.
+    /// Lets one password attempt through (in flight), makes it wait, or
+    /// refuses it, in one atomic step. A lock is refused (and counted as a
+    /// failure of the address). Past `captcha_after` failures of the
+    /// account, or `ip_captcha_after` of the address, an attempt without a
+    /// solved captcha is refused uncounted. An attempt whose failure, with
+    /// those of every attempt in flight, could reach a threshold waits
+    /// instead of passing: the captcha's (without a solved captcha), the
+    /// lock's (with one).
     pub async fn gate_password_attempt(&self, req: &PasswordAttempt<'_>) -> Result<PasswordGate, StoreError> {
-        let (account_key, lock_key, ip_key) = (self.key(req.account_key), self.key(req.lock_key), self.key(req.ip_key));
-        let req = PasswordAttempt { account_key: &account_key, lock_key: &lock_key, ip_key: &ip_key, ..req.clone() };
-        dispatch!(self, gate_password_attempt(&req))
+        let keys = AttemptKeys::new(self, req);
+        dispatch!(self, gate_password_attempt(&keys.attempt(req), &keys.flights()))
     }
 
-    /// The password was right: the attempt was no failure. The account's
-    /// failures and a lock this very attempt started are cleared, and the
-    /// address's count (of `window`) loses the one it got.
-    pub async fn password_attempt_passed(
+    /// Takes an attempt out of flight with its outcome, in one atomic step.
+    pub async fn settle_password_attempt(
         &self,
-        account_key: &str,
-        ip_key: &str,
-        lock_key: &str,
-        window: Duration,
+        req: &PasswordAttempt<'_>,
+        outcome: PasswordOutcome,
     ) -> Result<(), StoreError> {
-        let (account_key, ip_key, lock_key) = (self.key(account_key), self.key(ip_key), self.key(lock_key));
-        dispatch!(self, password_attempt_passed(&account_key, &ip_key, &lock_key, window))
+        let keys = AttemptKeys::new(self, req);
+        dispatch!(self, settle_password_attempt(&keys.attempt(req), &keys.flights(), outcome))
     }
 
     /// Undoes a granted slot whose message could not be sent: the code and the

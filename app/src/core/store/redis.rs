@@ -1,7 +1,9 @@
 //! The Redis backend. Each compound step is a Lua script, which Redis runs
 //! atomically, so several server processes sharing one Redis behave as one.
 
-use super::{CodeCheck, Hit, PasswordAttempt, PasswordGate, SendSlot, SendSlotRequest, StoreError};
+use super::{
+    CodeCheck, Flights, Hit, PasswordAttempt, PasswordGate, PasswordOutcome, SendSlot, SendSlotRequest, StoreError,
+};
 use redis::{
     AsyncCommands, Client, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Script, Value,
     aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
@@ -50,34 +52,64 @@ static ACQUIRE_SEND_SLOT: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-// KEYS: account failures, lock, address failures. ARGV: window ms, captcha
-// threshold (0: never), captcha solved (1/0), lock threshold, lock ms.
-// Returns {outcome, ms}: 0 proceed (counted), 1 captcha required, 2 locked.
+// KEYS: account failures, lock, address failures, the account's and the
+// address's attempts in flight (sorted sets: id scored by until when it
+// holds, by Redis' clock). ARGV: window ms, the account's captcha threshold
+// (0: none), captcha solved (1/0), lock threshold, lock ms, the address's
+// captcha threshold (0: none), attempt id, hold ms.
+// Returns {outcome, ms}: 0 proceed (in flight), 1 captcha required,
+// 2 locked, 3 wait.
 static GATE_PASSWORD_ATTEMPT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"local function count(key)
-            if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
+        r"local locked = redis.call('PTTL', KEYS[2])
+          if locked > 0 then
+            if redis.call('INCR', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[1]) end
+            return {2, locked}
           end
-          local locked = redis.call('PTTL', KEYS[2])
-          if locked > 0 then count(KEYS[3]); return {2, locked} end
           local account = tonumber(redis.call('GET', KEYS[1]) or '0')
           local ip = tonumber(redis.call('GET', KEYS[3]) or '0')
-          local after = tonumber(ARGV[2])
-          if after > 0 and ARGV[3] ~= '1' and (account >= after or ip >= after) then return {1, 0} end
-          count(KEYS[3])
-          if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-          if account + 1 >= tonumber(ARGV[4]) then
-            redis.call('SET', KEYS[2], '1', 'PX', ARGV[5])
-            redis.call('DEL', KEYS[1])
+          local after, ip_after, lock_after = tonumber(ARGV[2]), tonumber(ARGV[6]), tonumber(ARGV[4])
+          if ARGV[3] == '1' then after, ip_after = 0, 0 end
+          if (after > 0 and account >= after) or (ip_after > 0 and ip >= ip_after) then return {1, 0} end
+          local time = redis.call('TIME')
+          local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+          redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+          redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+          local account_limit = lock_after
+          if after > 0 and after < lock_after then account_limit = after end
+          if account + redis.call('ZCARD', KEYS[4]) >= account_limit then return {3, 0} end
+          if ip_after > 0 and ip + redis.call('ZCARD', KEYS[5]) >= ip_after then return {3, 0} end
+          for i = 4, 5 do
+            redis.call('ZADD', KEYS[i], now + tonumber(ARGV[8]), ARGV[7])
+            redis.call('PEXPIRE', KEYS[i], ARGV[8])
           end
           return {0, 0}",
     )
 });
 
-static PASSWORD_ATTEMPT_PASSED: LazyLock<Script> = LazyLock::new(|| {
+// KEYS: as the gate's, then the account's failures from the address (if
+// kept). ARGV: attempt id, outcome (right, wrong, abandoned), window ms,
+// lock threshold, lock ms.
+static SETTLE_PASSWORD_ATTEMPT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"redis.call('DEL', KEYS[1], KEYS[3])
-          if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+        r"local function count(key)
+            local n = redis.call('INCR', key)
+            if n == 1 then redis.call('PEXPIRE', key, ARGV[3]) end
+            return n
+          end
+          redis.call('ZREM', KEYS[4], ARGV[1])
+          redis.call('ZREM', KEYS[5], ARGV[1])
+          if ARGV[2] == 'right' then
+            redis.call('DEL', KEYS[1], KEYS[2])
+            if KEYS[6] then redis.call('DEL', KEYS[6]) end
+          elseif ARGV[2] == 'wrong' then
+            count(KEYS[3])
+            if KEYS[6] then count(KEYS[6]) end
+            if count(KEYS[1]) >= tonumber(ARGV[4]) then
+              redis.call('SET', KEYS[2], '1', 'PX', ARGV[5])
+              redis.call('DEL', KEYS[1])
+            end
+          end
           return 1",
     )
 });
@@ -238,39 +270,60 @@ impl RedisStore {
         })
     }
 
-    pub async fn gate_password_attempt(&self, req: &PasswordAttempt<'_>) -> Result<PasswordGate, StoreError> {
+    pub(super) async fn gate_password_attempt(
+        &self,
+        req: &PasswordAttempt<'_>,
+        flights: &Flights<'_>,
+    ) -> Result<PasswordGate, StoreError> {
         let mut conn = self.conn().await?;
         let (outcome, left): (i64, i64) = GATE_PASSWORD_ATTEMPT
             .key(req.account_key)
             .key(req.lock_key)
             .key(req.ip_key)
+            .key(flights.account)
+            .key(flights.ip)
             .arg(ms(req.window))
             .arg(req.captcha_after.unwrap_or(0))
             .arg(if req.captcha_solved { "1" } else { "0" })
             .arg(req.lock_after)
             .arg(ms(req.lock_for))
+            .arg(req.ip_captcha_after.unwrap_or(0))
+            .arg(req.id)
+            .arg(ms(req.hold))
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
         Ok(match outcome {
             0 => PasswordGate::Proceed,
             1 => PasswordGate::CaptchaRequired,
-            _ => PasswordGate::Locked { retry_after: from_ms(left) },
+            2 => PasswordGate::Locked { retry_after: from_ms(left) },
+            _ => PasswordGate::Wait,
         })
     }
 
-    pub async fn password_attempt_passed(
+    pub(super) async fn settle_password_attempt(
         &self,
-        account_key: &str,
-        ip_key: &str,
-        lock_key: &str,
-        _window: Duration,
+        req: &PasswordAttempt<'_>,
+        flights: &Flights<'_>,
+        outcome: PasswordOutcome,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        let _: i64 = PASSWORD_ATTEMPT_PASSED
-            .key(account_key)
-            .key(ip_key)
-            .key(lock_key)
+        let mut script = SETTLE_PASSWORD_ATTEMPT.key(req.account_key);
+        script.key(req.lock_key).key(req.ip_key).key(flights.account).key(flights.ip);
+        if let Some(key) = req.ip_account_key {
+            script.key(key);
+        }
+        let outcome = match outcome {
+            PasswordOutcome::Right => "right",
+            PasswordOutcome::Wrong => "wrong",
+            PasswordOutcome::Abandoned => "abandoned",
+        };
+        let _: i64 = script
+            .arg(req.id)
+            .arg(outcome)
+            .arg(ms(req.window))
+            .arg(req.lock_after)
+            .arg(ms(req.lock_for))
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;

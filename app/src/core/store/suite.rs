@@ -1,6 +1,6 @@
 //! The behaviour every store backend must show, run against each of them.
 
-use super::{CodeCheck, Hit, PasswordAttempt, PasswordGate, SendSlot, SendSlotRequest, Store};
+use super::{CodeCheck, Hit, PasswordAttempt, PasswordGate, PasswordOutcome, SendSlot, SendSlotRequest, Store};
 use std::{future::Future, time::Duration};
 use tokio::task::JoinSet;
 
@@ -56,54 +56,138 @@ where
     the_site_budget_counts_every_number_and_address(make(p("site")).await).await;
     thirty_simultaneous_attempts_pass_the_gate_only_until_the_captcha(make(p("gate")).await).await;
     with_captchas_solved_the_lock_holds_against_a_simultaneous_burst(make(p("gate-lock")).await).await;
-    a_right_password_clears_the_account_and_gives_the_address_its_count_back(make(p("gate-pass")).await).await;
+    a_right_password_clears_the_account_and_counts_nothing(make(p("gate-pass")).await).await;
+    attempts_in_flight_hold_the_address_back_but_never_ask_its_captcha(make(p("gate-ip")).await).await;
+    an_abandoned_attempt_gives_its_place_back_and_counts_nothing(make(p("gate-abandon")).await).await;
+    a_place_in_flight_lapses_after_its_hold(make(p("gate-lapse")).await).await;
 }
 
-fn attempt(captcha_solved: bool) -> PasswordAttempt<'static> {
+fn attempt(id: &str, captcha_solved: bool) -> PasswordAttempt<'_> {
     PasswordAttempt {
         account_key: "acct",
         lock_key: "lock",
         ip_key: "@ip",
+        ip_account_key: Some("~ip-acct"),
+        id,
+        hold: MIN,
         window: FAILURES,
         captcha_after: Some(3),
+        ip_captcha_after: Some(20),
         captcha_solved,
         lock_after: 10,
         lock_for: Duration::from_secs(900),
     }
 }
 
-/// 30 attempts at the same instant, as one attacker's burst.
-async fn burst(store: &Store, solved: bool) -> Vec<PasswordGate> {
+/// 30 attempts at the same instant, as one attacker's burst: what the gate
+/// said to each, by attempt id.
+async fn burst(store: &Store, solved: bool) -> Vec<(String, PasswordGate)> {
     let mut set = JoinSet::new();
-    for _ in 0..30 {
+    for i in 0..30 {
         let store = store.clone();
-        set.spawn(async move { store.gate_password_attempt(&attempt(solved)).await.unwrap() });
+        set.spawn(async move {
+            let id = format!("a{i}");
+            let gate = store.gate_password_attempt(&attempt(&id, solved)).await.unwrap();
+            (id, gate)
+        });
     }
     set.join_all().await
 }
 
+async fn settle_all(store: &Store, gates: &[(String, PasswordGate)], outcome: PasswordOutcome) {
+    for (id, gate) in gates {
+        if *gate == PasswordGate::Proceed {
+            store.settle_password_attempt(&attempt(id, false), outcome).await.unwrap();
+        }
+    }
+}
+
+fn tally(gates: &[(String, PasswordGate)], which: PasswordGate) -> usize {
+    gates.iter().filter(|(_, g)| *g == which).count()
+}
+
 async fn thirty_simultaneous_attempts_pass_the_gate_only_until_the_captcha(store: Store) {
     let gates = burst(&store, false).await;
-    assert_eq!(gates.iter().filter(|g| **g == PasswordGate::Proceed).count(), 3, "{gates:?}");
-    assert_eq!(gates.iter().filter(|g| **g == PasswordGate::CaptchaRequired).count(), 27);
-    assert_eq!(store.count("acct", MIN).await.unwrap(), 3, "each one let through is counted, before any verdict");
+    assert_eq!(tally(&gates, PasswordGate::Proceed), 3, "{gates:?}");
+    assert_eq!(tally(&gates, PasswordGate::Wait), 27, "the rest wait for the verdicts in flight");
+    assert_eq!(store.count("acct", MIN).await.unwrap(), 0, "nothing is a failure before its verdict");
+    settle_all(&store, &gates, PasswordOutcome::Wrong).await;
+    assert_eq!(store.count("acct", MIN).await.unwrap(), 3);
+    assert_eq!(store.count("@ip", FAILURES).await.unwrap(), 3);
+    let again = burst(&store, false).await;
+    assert_eq!(tally(&again, PasswordGate::CaptchaRequired), 30, "{again:?}");
 }
 
 async fn with_captchas_solved_the_lock_holds_against_a_simultaneous_burst(store: Store) {
     let gates = burst(&store, true).await;
-    assert_eq!(gates.iter().filter(|g| **g == PasswordGate::Proceed).count(), 10, "{gates:?}");
-    assert!(gates.iter().filter(|g| **g != PasswordGate::Proceed).all(|g| matches!(g, PasswordGate::Locked { .. })));
+    assert_eq!(tally(&gates, PasswordGate::Proceed), 10, "{gates:?}");
+    assert_eq!(tally(&gates, PasswordGate::Wait), 20);
+    settle_all(&store, &gates, PasswordOutcome::Wrong).await;
     assert!(store.ttl("lock").await.unwrap().is_some(), "locked");
     assert_eq!(store.count("acct", MIN).await.unwrap(), 0, "the lock replaced the count");
-    assert_eq!(store.count("@ip", FAILURES).await.unwrap(), 30, "refusals of a locked account count for the address");
+    let again = burst(&store, true).await;
+    assert!(again.iter().all(|(_, g)| matches!(g, PasswordGate::Locked { .. })), "{again:?}");
+    assert_eq!(store.count("@ip", FAILURES).await.unwrap(), 40, "refusals of a locked account count for the address");
 }
 
-async fn a_right_password_clears_the_account_and_gives_the_address_its_count_back(store: Store) {
-    for _ in 0..2 {
-        assert_eq!(store.gate_password_attempt(&attempt(false)).await.unwrap(), PasswordGate::Proceed);
+async fn a_right_password_clears_the_account_and_counts_nothing(store: Store) {
+    for id in ["w1", "w2"] {
+        assert_eq!(store.gate_password_attempt(&attempt(id, false)).await.unwrap(), PasswordGate::Proceed);
+        store.settle_password_attempt(&attempt(id, false), PasswordOutcome::Wrong).await.unwrap();
     }
-    store.password_attempt_passed("acct", "@ip", "lock", FAILURES).await.unwrap();
-    assert_eq!((store.count("acct", MIN).await.unwrap(), store.count("@ip", FAILURES).await.unwrap()), (0, 1));
+    assert_eq!(store.count("~ip-acct", FAILURES).await.unwrap(), 2, "the pair's own count, for the page");
+    assert_eq!(store.gate_password_attempt(&attempt("r", false)).await.unwrap(), PasswordGate::Proceed);
+    store.settle_password_attempt(&attempt("r", false), PasswordOutcome::Right).await.unwrap();
+    let counts = (
+        store.count("acct", MIN).await.unwrap(),
+        store.count("@ip", FAILURES).await.unwrap(),
+        store.count("~ip-acct", FAILURES).await.unwrap(),
+    );
+    assert_eq!(counts, (0, 2, 0), "the address keeps the failures that happened");
+}
+
+/// An attempt for the account named `id` (each its own), from "@ip".
+fn for_account(id: &str) -> PasswordAttempt<'_> {
+    PasswordAttempt { account_key: id, lock_key: "lock-of-nobody", ip_account_key: None, ..attempt(id, false) }
+}
+
+/// Many accounts from one address: attempts in flight hold places against
+/// the address's threshold (the ones past it wait), but only failures ask
+/// for its captcha, so right passwords never do.
+async fn attempts_in_flight_hold_the_address_back_but_never_ask_its_captcha(store: Store) {
+    let ids: Vec<String> = (0..20).map(|i| format!("p{i}")).collect();
+    for id in &ids {
+        assert_eq!(store.gate_password_attempt(&for_account(id)).await.unwrap(), PasswordGate::Proceed);
+    }
+    assert_eq!(store.gate_password_attempt(&for_account("late")).await.unwrap(), PasswordGate::Wait);
+    for id in &ids {
+        store.settle_password_attempt(&for_account(id), PasswordOutcome::Right).await.unwrap();
+    }
+    assert_eq!(store.gate_password_attempt(&for_account("late")).await.unwrap(), PasswordGate::Proceed);
+    store.settle_password_attempt(&for_account("late"), PasswordOutcome::Wrong).await.unwrap();
+    assert_eq!(store.count("@ip", FAILURES).await.unwrap(), 1, "twenty right, one wrong");
+}
+
+async fn an_abandoned_attempt_gives_its_place_back_and_counts_nothing(store: Store) {
+    for id in ["x1", "x2", "x3"] {
+        assert_eq!(store.gate_password_attempt(&attempt(id, false)).await.unwrap(), PasswordGate::Proceed);
+    }
+    assert_eq!(store.gate_password_attempt(&attempt("x4", false)).await.unwrap(), PasswordGate::Wait);
+    store.settle_password_attempt(&attempt("x2", false), PasswordOutcome::Abandoned).await.unwrap();
+    assert_eq!(store.gate_password_attempt(&attempt("x4", false)).await.unwrap(), PasswordGate::Proceed);
+    assert_eq!((store.count("acct", MIN).await.unwrap(), store.count("@ip", FAILURES).await.unwrap()), (0, 0));
+}
+
+/// A verdict that never comes (a server stopped mid-hash, with Redis
+/// shared by others) holds its place no longer than its hold.
+async fn a_place_in_flight_lapses_after_its_hold(store: Store) {
+    let short = |id| PasswordAttempt { hold: Duration::from_millis(300), ..attempt(id, false) };
+    for id in ["y1", "y2", "y3"] {
+        assert_eq!(store.gate_password_attempt(&short(id)).await.unwrap(), PasswordGate::Proceed);
+    }
+    assert_eq!(store.gate_password_attempt(&short("y4")).await.unwrap(), PasswordGate::Wait);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(store.gate_password_attempt(&short("y4")).await.unwrap(), PasswordGate::Proceed);
 }
 
 async fn the_site_budget_counts_every_number_and_address(store: Store) {

@@ -95,18 +95,6 @@ impl Tally {
         (cells.iter().map(|&c| u64::from(sketch.cells[c])).min().unwrap_or(0), left)
     }
 
-    /// Takes back one event of `key` counted in this epoch (every row got
-    /// it, so every row gives it back); nothing if it has none.
-    pub(super) fn decrement(&mut self, key: &str, window: Duration, now: Instant) {
-        let cells = self.cells(key);
-        let (sketch, _) = self.sketch(window, now);
-        if cells.iter().all(|&c| sketch.cells[c] > 0) {
-            for &c in &cells {
-                sketch.cells[c] -= 1;
-            }
-        }
-    }
-
     /// Bytes held: fixed per window length in use.
     #[cfg(test)]
     pub(super) fn bytes(&self) -> usize {
@@ -130,12 +118,8 @@ mod tests {
         assert_eq!(tally.count("a", MINUTE, now), 5);
         assert_eq!(tally.count("b", MINUTE, now), 0);
         assert_eq!(tally.count("a", Duration::from_secs(3600), now), 0, "each window length counts apart");
-        tally.decrement("a", MINUTE, now);
-        assert_eq!(tally.count("a", MINUTE, now), 4);
-        tally.decrement("b", MINUTE, now);
-        assert_eq!(tally.count("a", MINUTE, now), 4, "taking back what was never counted takes nothing");
         let later = now + Duration::from_secs(59);
-        assert_eq!(tally.increment("a", MINUTE, later), (5, Duration::from_secs(1)), "the epoch's end is the retry");
+        assert_eq!(tally.increment("a", MINUTE, later), (6, Duration::from_secs(1)), "the epoch's end is the retry");
         assert_eq!(tally.count("a", MINUTE, now + MINUTE), 0);
     }
 

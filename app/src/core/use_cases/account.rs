@@ -2,9 +2,9 @@
 //! and a copy of all of it to take away.
 
 use super::{
-    dependency_down, internal, keys,
-    login::PasswordCounters,
-    now_ms, seconds_up,
+    dependency_down, internal, keys, now_ms,
+    password_attempts::{AttemptKeys, CaptchaThresholds, CountedAttempt},
+    seconds_up,
     sessions::{Authenticated, SessionError},
 };
 use crate::i18n::Text;
@@ -91,6 +91,9 @@ pub enum OwnPasswordRefusal {
     /// Too many wrong passwords (here or at sign-in): checks wait.
     #[error("password checks are locked")]
     Locked { retry_after: std::time::Duration },
+    /// Checks for the same account stayed in flight too long.
+    #[error("too many password checks in flight")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -107,15 +110,18 @@ pub(super) async fn check_own_password(
     user: &UserRow,
     password: &str,
 ) -> Result<(), OwnPasswordRefusal> {
-    let counters = PasswordCounters::new(&keys::user_account(user.id), client);
-    let attempt = counters.attempt(&core.settings, None);
-    if let PasswordGate::Locked { retry_after } = core.store.gate_password_attempt(&attempt).await? {
-        return Err(OwnPasswordRefusal::Locked { retry_after });
+    let keys = AttemptKeys::account(&keys::user_account(user.id), client, None);
+    let mut attempt = CountedAttempt::new(core, keys, CaptchaThresholds::default());
+    match attempt.gate().await? {
+        PasswordGate::Proceed => {}
+        PasswordGate::Wait | PasswordGate::CaptchaRequired => return Err(OwnPasswordRefusal::Busy),
+        PasswordGate::Locked { retry_after } => return Err(OwnPasswordRefusal::Locked { retry_after }),
     }
-    if !core.hasher.verify(password, &user.password_hash()).await? {
+    let right = core.hasher.verify(password, &user.password_hash()).await?;
+    attempt.settle(right).await?;
+    if !right {
         return Err(OwnPasswordRefusal::Wrong);
     }
-    counters.passed(core).await?;
     Ok(())
 }
 
@@ -134,7 +140,7 @@ impl OwnPasswordRefusal {
             )
             .with_field(field),
             OwnPasswordRefusal::Store(e) => dependency_down("account", "store", &e),
-            OwnPasswordRefusal::Hash(HashError::Busy) => AppError::busy(),
+            OwnPasswordRefusal::Hash(HashError::Busy) | OwnPasswordRefusal::Busy => AppError::busy(),
             OwnPasswordRefusal::Hash(e) => internal("account", "hashing", &e),
         }
     }

@@ -1,22 +1,28 @@
 //! Sign in with an account (username, mobile or verified e-mail) and a
 //! password. An unknown account and a wrong password get the same answer in
 //! about the same time (a dummy hash is verified). Failures are counted per
-//! account and per client IP: past a few, the captcha is asked; past more, the
-//! account's password sign-in is locked for a while (SMS sign-in still works,
-//! so a stranger cannot lock the owner out).
+//! account and per client IP: past a few of the account's
+//! (`LOGIN_CAPTCHA_AFTER_FAILURES`) or more of the address's
+//! (`LOGIN_CAPTCHA_AFTER_ADDRESS_FAILURES`: many people share one address),
+//! the captcha is asked; past more of the account's, its password sign-in is
+//! locked for a while (SMS sign-in still works, so a stranger cannot lock the
+//! owner out). Only verdicts count as failures: right passwords never make
+//! anyone's sign-in ask for a captcha (`password_attempts`).
 
 use super::{
     checks::{CaptchaRefusal, LookupRefusal, check_captcha, count_lookup},
-    dependency_down, internal, keys, now_ms, seconds_up,
+    dependency_down, internal, keys, now_ms,
+    password_attempts::{AttemptKeys, CaptchaThresholds, CountedAttempt},
+    seconds_up,
     sessions::{SessionError, record_attempt, start_session},
 };
 use crate::i18n::Text;
 use crate::{
     core::{
-        Client, Core, LoginCaptcha, Settings,
+        Client, Core, LoginCaptcha,
         db::{DbError, UserRow},
         password_hashing::HashError,
-        store::{Hit, PasswordAttempt, PasswordGate, StoreError},
+        store::{Hit, PasswordGate, StoreError},
     },
     error::{AppError, ErrorCode, ErrorKind},
     rules::{Account, AccountError, CaptchaAnswer, CaptchaAnswerError},
@@ -44,6 +50,9 @@ pub enum LoginError {
     Locked { until_ms: i64, retry_after: Duration },
     #[error("the account is disabled")]
     Disabled,
+    /// Attempts for the same account or address stayed in flight too long.
+    #[error("too many sign-ins in flight")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -61,70 +70,39 @@ fn account_key(account: &Account, user: Option<&UserRow>) -> String {
     user.map(|u| keys::user_account(u.id)).unwrap_or_else(|| keys::unknown_account(account))
 }
 
-/// The store keys one password attempt is counted against: the account's
-/// failures and lock, and the address's failures. Sign-in and the password
-/// change share them, so guesses at either lock both.
-pub(super) struct PasswordCounters {
-    failures: String,
-    lock: String,
-    ip: String,
-}
-
-impl PasswordCounters {
-    pub(super) fn new(account_key: &str, client: &Client) -> PasswordCounters {
-        PasswordCounters {
-            failures: keys::login_failures(account_key),
-            lock: keys::login_lock(account_key),
-            ip: keys::login_ip_failures(&client.network()),
-        }
-    }
-
-    /// The gate's request for this attempt; `captcha_after: None` when the
-    /// counts never ask for the captcha.
-    pub(super) fn attempt(&self, settings: &Settings, captcha_after: Option<u32>) -> PasswordAttempt<'_> {
-        PasswordAttempt {
-            account_key: &self.failures,
-            lock_key: &self.lock,
-            ip_key: &self.ip,
-            window: settings.failure_window,
-            captcha_after,
-            captcha_solved: false,
-            lock_after: settings.lockout_after_failures,
-            lock_for: settings.lockout_duration,
-        }
-    }
-
-    /// The password was right: the attempt takes its count back.
-    pub(super) async fn passed(&self, core: &Core) -> Result<(), StoreError> {
-        core.store.password_attempt_passed(&self.failures, &self.ip, &self.lock, core.settings.failure_window).await
-    }
-}
-
 /// Whether a sign-in from this client will ask for the captcha, as far as a
-/// client may know: by its own address's failures, never by an account's
-/// (that would tell anyone whether an account exists or is being attacked).
-/// An account with failures from elsewhere still asks at the attempt (422
-/// `image_code_required`), and the page shows the captcha then.
+/// client may know: by its own failures (its address's, and its own for the
+/// account it names), never by an account's from elsewhere (that would tell
+/// anyone whether an account exists or is being attacked). An account with
+/// failures from elsewhere still asks at the attempt (422
+/// `image_code_required`), and the page shows the captcha then. `account`
+/// is what was typed, if anything (unparsable: as none).
 ///
 /// The sign-in page asks at every load; the answer tells the asker nothing
-/// but what its own address did, so the page's question is not counted
-/// (people behind one carrier NAT share an address and its budgets).
-pub async fn login_needs_captcha(core: &Core, client: &Client) -> Result<bool, LoginError> {
-    Ok(match core.settings.login_captcha {
-        LoginCaptcha::Always => true,
-        LoginCaptcha::Never => false,
-        LoginCaptcha::AfterFailures => {
-            core.store.count(&keys::login_ip_failures(&client.network()), core.settings.failure_window).await?
-                >= u64::from(core.settings.captcha_after_failures)
-        }
-    })
+/// but what it did itself, so the page's question is not counted (people
+/// behind one carrier NAT share an address and its budgets).
+pub async fn login_needs_captcha(core: &Core, client: &Client, account: &str) -> Result<bool, LoginError> {
+    let settings = &core.settings;
+    if settings.login_captcha != LoginCaptcha::AfterFailures {
+        return Ok(settings.login_captcha == LoginCaptcha::Always);
+    }
+    let net = client.network();
+    let window = settings.failure_window;
+    if core.store.count(&keys::login_ip_failures(&net), window).await?
+        >= u64::from(settings.captcha_after_address_failures)
+    {
+        return Ok(true);
+    }
+    let Ok(account) = Account::parse(account) else { return Ok(false) };
+    Ok(core.store.count(&keys::login_ip_account_failures(&net, &account), window).await?
+        >= u64::from(settings.captcha_after_failures))
 }
 
 /// `login_needs_captcha` for the JSON API (`GET /login/captcha`), where
 /// scripts ask: limited like the availability checks.
-pub async fn ask_login_captcha(core: &Core, client: &Client) -> Result<bool, LoginError> {
+pub async fn ask_login_captcha(core: &Core, client: &Client, account: &str) -> Result<bool, LoginError> {
     count_lookup(core, client).await?;
-    login_needs_captcha(core, client).await
+    login_needs_captcha(core, client, account).await
 }
 
 #[tracing::instrument(name = "login", skip_all)]
@@ -136,18 +114,19 @@ pub async fn login(core: &Core, client: &Client, form: &LoginForm) -> Result<Sig
     let user = core.db.find_user_by_account(&account).await?;
     let key = account_key(&account, user.as_ref());
 
-    // The attempt is counted as a failure before the password is verified,
-    // in the same atomic step that asks "captcha needed? locked?": so that
-    // thirty simultaneous attempts cannot all pass a check made before any
-    // of them was counted. A right password takes the count back.
+    // One atomic step asks "captcha needed? locked?" and, if not, puts the
+    // attempt in flight: so that thirty simultaneous attempts cannot all
+    // pass a check made before any of them had a verdict. The ones that
+    // could be decided by those in flight wait for them.
     let settings = &core.settings;
-    let counters = PasswordCounters::new(&key, client);
-    let captcha_after =
-        (settings.login_captcha == LoginCaptcha::AfterFailures).then_some(settings.captcha_after_failures);
-    let mut attempt = counters.attempt(settings, captcha_after);
+    let captcha = match settings.login_captcha {
+        LoginCaptcha::AfterFailures => CaptchaThresholds::of(settings),
+        _ => CaptchaThresholds::default(),
+    };
+    let mut attempt = CountedAttempt::new(core, AttemptKeys::account(&key, client, Some(&account)), captcha);
     let mut gate = match settings.login_captcha {
         LoginCaptcha::Always => PasswordGate::CaptchaRequired,
-        _ => core.store.gate_password_attempt(&attempt).await?,
+        _ => attempt.gate().await?,
     };
     if gate == PasswordGate::CaptchaRequired {
         // Only now is a captcha spent: one that was not needed stays unused.
@@ -158,23 +137,30 @@ pub async fn login(core: &Core, client: &Client, form: &LoginForm) -> Result<Sig
             return Err(LoginError::CaptchaRequired);
         }
         check_captcha(core, id, &CaptchaAnswer::parse(text)?).await?;
-        attempt.captcha_solved = true;
-        gate = core.store.gate_password_attempt(&attempt).await?;
+        attempt.captcha_solved();
+        gate = attempt.gate().await?;
     }
-    if let PasswordGate::Locked { retry_after } = gate {
-        // One history row per lock: a flood against a locked account must
-        // not push the owner's real sign-ins out of the history.
-        let first = core.store.hit(&keys::login_lock_noted(&key), retry_after, 1).await? == Hit::Allowed;
-        if let Some(user) = &user
-            && first
-        {
-            record_attempt(core, client, user.id, "password", "locked").await;
+    match gate {
+        PasswordGate::Proceed => {}
+        PasswordGate::Wait => return Err(LoginError::Busy),
+        PasswordGate::CaptchaRequired => return Err(LoginError::CaptchaRequired),
+        PasswordGate::Locked { retry_after } => {
+            // One history row per lock: a flood against a locked account must
+            // not push the owner's real sign-ins out of the history.
+            let first = core.store.hit(&keys::login_lock_noted(&key), retry_after, 1).await? == Hit::Allowed;
+            if let Some(user) = &user
+                && first
+            {
+                record_attempt(core, client, user.id, "password", "locked").await;
+            }
+            return Err(LoginError::Locked { until_ms: now_ms() + retry_after.as_millis() as i64, retry_after });
         }
-        return Err(LoginError::Locked { until_ms: now_ms() + retry_after.as_millis() as i64, retry_after });
     }
 
     let hash = user.as_ref().map(UserRow::password_hash);
-    if !core.hasher.verify_or_dummy(&form.password, hash.as_ref()).await? {
+    let right = core.hasher.verify_or_dummy(&form.password, hash.as_ref()).await?;
+    attempt.settle(right).await?;
+    if !right {
         if let Some(user) = &user {
             record_attempt(core, client, user.id, "password", "wrong_password").await;
         }
@@ -182,7 +168,6 @@ pub async fn login(core: &Core, client: &Client, form: &LoginForm) -> Result<Sig
     }
     // The password matched, so the user exists.
     let Some(user) = user else { return Err(LoginError::WrongCredentials) };
-    counters.passed(core).await?;
     if !user.is_active {
         record_attempt(core, client, user.id, "password", "disabled").await;
         return Err(LoginError::Disabled);
@@ -220,7 +205,7 @@ impl From<LoginError> for AppError {
             }
             E::Store(e) => dependency_down("login", "store", &e),
             E::Db(e) => dependency_down("login", "database", &e),
-            E::Hash(HashError::Busy) => AppError::busy(),
+            E::Hash(HashError::Busy) | E::Busy => AppError::busy(),
             E::Hash(e) => internal("login", "hashing", &e),
             E::Session(e) => e.into(),
         }

@@ -16,6 +16,7 @@ mod mail_test;
 mod notices;
 mod oidc;
 mod oidc_admin;
+mod password_attempts;
 mod proof_of_work;
 mod recovery;
 mod register;

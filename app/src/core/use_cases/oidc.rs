@@ -11,7 +11,10 @@
 //! redirecting then would be an open redirect. Every other refusal goes back
 //! to the registered URI with `error`, `state` and `iss` (RFC 9207).
 
-use super::{Authenticated, now_ms};
+use super::{
+    Authenticated, now_ms,
+    password_attempts::{AttemptKeys, CaptchaThresholds, CountedAttempt},
+};
 use crate::core::{
     Client, Core,
     db::DbError,
@@ -25,7 +28,7 @@ use crate::core::{
         keys::KeyError,
         new_secret, pkce_matches,
     },
-    store::{PasswordAttempt, PasswordGate, StoreError, keys},
+    store::{PasswordGate, StoreError, keys},
 };
 use crate::i18n::Text;
 use crate::{
@@ -631,30 +634,28 @@ async fn authenticate_client(
     }
     let secret = secret.ok_or(invalid("the client secret is required"))?;
     let net = caller.network();
-    let (failures, lock, ip) = (
-        keys::oidc_client_failures(client_id, &net),
-        keys::oidc_client_lock(client_id, &net),
-        keys::oidc_client_failures_ip(&net),
-    );
-    let window = core.settings.failure_window;
-    let attempt = PasswordAttempt {
-        account_key: &failures,
-        lock_key: &lock,
-        ip_key: &ip,
-        window,
-        captcha_after: None,
-        captcha_solved: false,
-        lock_after: CLIENT_FAILURES_LOCK_AFTER,
-        lock_for: core.settings.lockout_duration,
+    let keys = AttemptKeys {
+        failures: keys::oidc_client_failures(client_id, &net),
+        lock: keys::oidc_client_lock(client_id, &net),
+        ip: keys::oidc_client_failures_ip(&net),
+        ip_account: None,
     };
-    if let PasswordGate::Locked { .. } = core.store.gate_password_attempt(&attempt).await? {
-        return Err(invalid("too many failed client authentications from this address; try later"));
+    let mut attempt = CountedAttempt::with_lock(core, keys, CaptchaThresholds::default(), CLIENT_FAILURES_LOCK_AFTER);
+    match attempt.gate().await? {
+        PasswordGate::Proceed => {}
+        PasswordGate::Wait | PasswordGate::CaptchaRequired => {
+            return Err(TokenError::Unavailable("client authentications from this address are queueing".into()));
+        }
+        PasswordGate::Locked { .. } => {
+            return Err(invalid("too many failed client authentications from this address; try later"));
+        }
     }
-    if !client.secret_matches(secret) {
+    let right = client.secret_matches(secret);
+    attempt.settle(right).await?;
+    if !right {
         tracing::warn!(client_id, "a client secret was wrong");
         return Err(invalid("the client secret is wrong"));
     }
-    core.store.password_attempt_passed(&failures, &ip, &lock, window).await?;
     Ok(client)
 }
 
