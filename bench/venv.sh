@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes (once) the virtualenv of bench/NAME/requirements.txt under
 # target/NAME-venv and prints its python: NAME is ocr (the captcha's OCR
-# adversaries), sms-sdk (the SMS providers' official SDKs) or fuzz (the API's
-# validator and fuzzer). Safe to run again: reinstalls only when the pins
+# adversaries), sms-sdk (the SMS providers' official SDKs), fuzz (the API's
+# validator and fuzzer) or peer (the Django stack the lookups are measured
+# against). Safe to run again: reinstalls only when the pins
 # change.
 #
 #   bash bench/venv.sh NAME

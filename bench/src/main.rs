@@ -3,7 +3,8 @@
 //! 16 and 64 connections against the bound `cores / verify time`; sign-ins
 //! while 64 other clients send sign-ins and reset the connection 40 ms later;
 //! page renders of `/register` and `/login` at 64 connections; the
-//! availability check and the captcha; a flood of recovery requests from as
+//! availability checks (at 16 and 64 connections, beside the seeds' Django
+//! stack's when `BENCH_PEER_URL` names it) and the captcha; a flood of recovery requests from as
 //! many client addresses; a flood of sends with solved proofs of work and
 //! wrong captcha answers from as many addresses; a thousand clients that
 //! pipeline requests and never read. During the two floods a person signs
@@ -14,7 +15,8 @@
 //! signature costs (RS256, ES256). Beside each figure:
 //! the requests that were refused (non-2xx), failed (no answer) or timed
 //! out, and the server's resident memory, threads and open descriptors
-//! (`BENCH_SERVER_PID`), at the start, the peak and the end of the run.
+//! (`BENCH_SERVER_PID`), at the start, the peak and the end of the run; for
+//! the lookups, its CPU time an answer too.
 //! `BENCH_ONLY` picks sections (sign-in, pages, lookups, recovery, proofs,
 //! readers, oidc), e.g. to run one flood for longer.
 //!
@@ -112,11 +114,35 @@ fn server_usage(pid: Option<u32>) -> Option<(f64, u64, u64)> {
     Some((field("VmRSS:")? as f64 / 1024.0, field("Threads:")?, descriptors))
 }
 
+/// The CPU time so far, user and system, of a process and its children (a
+/// server that forks workers, like the peer's gunicorn), from /proc (in the
+/// kernel's clock ticks, 100 a second on Linux).
+fn server_cpu(pid: Option<u32>) -> Option<Duration> {
+    let pid = pid?;
+    // After the command's closing parenthesis, field 3 (state) comes first:
+    // ppid (field 4) is the 2nd, utime (14) and stime (15) the 12th and 13th.
+    let stat = |pid: &str| -> Option<(u64, u64)> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some((fields.get(1)?.parse().ok()?, ticks))
+    };
+    let own = stat(&pid.to_string())?.1;
+    let children: u64 = std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(|entry| stat(entry.ok()?.file_name().to_str()?))
+        .filter(|(ppid, _)| *ppid == u64::from(pid))
+        .map(|(_, ticks)| ticks)
+        .sum();
+    Some(Duration::from_millis((own + children) * 10))
+}
+
 /// Samples the server's memory, threads and descriptors every 50 ms while a
-/// run lasts.
+/// run lasts, and its CPU time from the start to the end.
 struct Usage {
     pid: Option<u32>,
     start: Option<(f64, u64, u64)>,
+    start_cpu: Option<Duration>,
     peak_rss_kb: Arc<AtomicU64>,
     peak_threads: Arc<AtomicU64>,
     peak_descriptors: Arc<AtomicU64>,
@@ -126,6 +152,7 @@ struct Usage {
 impl Usage {
     fn watch(pid: Option<u32>) -> Usage {
         let start = server_usage(pid);
+        let start_cpu = server_cpu(pid);
         let peaks = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let running = Arc::new(AtomicBool::new(true));
         let (rss, threads, descriptors, on) = (peaks.0.clone(), peaks.1.clone(), peaks.2.clone(), running.clone());
@@ -139,7 +166,22 @@ impl Usage {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         });
-        Usage { pid, start, peak_rss_kb: peaks.0, peak_threads: peaks.1, peak_descriptors: peaks.2, running }
+        Usage { pid, start, start_cpu, peak_rss_kb: peaks.0, peak_threads: peaks.1, peak_descriptors: peaks.2, running }
+    }
+
+    /// The server's CPU time for each answer of `figures` (ok or refused),
+    /// the cost the run's rate hides when the load generator shares the cores.
+    fn cpu_per_answer(&self, figures: &Figures) -> String {
+        let (Some(start), Some(now)) = (self.start_cpu, server_cpu(self.pid)) else {
+            return "    server CPU: (set BENCH_SERVER_PID to see it)".into();
+        };
+        let spent = now.saturating_sub(start);
+        let answers = (figures.ok + figures.refused).max(1);
+        format!(
+            "    server CPU: {:.2} s over the run, {:.0} µs an answer",
+            spent.as_secs_f64(),
+            spent.as_secs_f64() * 1e6 / answers as f64
+        )
     }
 
     fn line(self) -> String {
@@ -157,6 +199,101 @@ impl Usage {
             self.peak_descriptors.load(Ordering::Relaxed),
         )
     }
+}
+
+/// Like `load`, for GETs of `path(n)` under `base` (`http://host:port`),
+/// written and read by hand over plain keep-alive connections (a new one
+/// when the server closes it, as gunicorn's sync workers do after each
+/// answer). reqwest costs the load's side about as much CPU per request as
+/// a lookup costs the server, and on two shared cores the client then set
+/// the rate; this costs a fraction of it. Answers are read by their
+/// `Content-Length` (ours and the peer's both send it).
+async fn load_plain_gets<P>(base: &str, connections: usize, duration: Duration, path: P) -> Figures
+where
+    P: Fn(usize) -> String + Clone + Send + 'static,
+{
+    let host = base.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..connections {
+        let (host, path) = (host.clone(), path.clone());
+        workers.spawn(async move {
+            let mut figures = Figures::default();
+            let mut connection: Option<tokio::net::TcpStream> = None;
+            let mut buffer = Vec::with_capacity(4096);
+            let mut n = 0;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let request = format!("GET {} HTTP/1.1\r\nHost: {host}\r\n\r\n", path(worker * 1_000_000 + n));
+                n += 1;
+                let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
+                    let stream = match connection.take() {
+                        Some(stream) => stream,
+                        None => {
+                            let stream = tokio::net::TcpStream::connect(&host).await?;
+                            stream.set_nodelay(true)?;
+                            stream
+                        }
+                    };
+                    plain_get(stream, request.as_bytes(), &mut buffer).await
+                })
+                .await;
+                match answer {
+                    Ok(Ok((status, stream))) => {
+                        connection = stream;
+                        if (200..300).contains(&status) {
+                            figures.ok += 1;
+                            figures.latencies.push(t.elapsed());
+                        } else {
+                            figures.refused += 1;
+                        }
+                    }
+                    Ok(Err(_)) => {
+                        figures.failed += 1;
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    Err(_) => figures.timed_out += 1,
+                }
+            }
+            figures
+        });
+    }
+    Figures::merged(workers.join_all().await, started)
+}
+
+/// One request on `stream` and its whole answer: the status, and the stream
+/// again unless the server said it closes it.
+async fn plain_get(
+    mut stream: tokio::net::TcpStream,
+    request: &[u8],
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<(u16, Option<tokio::net::TcpStream>)> {
+    use tokio::io::AsyncReadExt;
+    let broken = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    stream.write_all(request).await?;
+    buffer.clear();
+    let head_end = loop {
+        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        if stream.read_buf(buffer).await? == 0 {
+            return Err(broken("closed before the headers ended"));
+        }
+    };
+    let head = std::str::from_utf8(&buffer[..head_end]).map_err(|_| broken("headers not UTF-8"))?.to_ascii_lowercase();
+    let status = head.get(9..12).and_then(|s| s.parse().ok()).ok_or_else(|| broken("no status"))?;
+    let header = |name: &str| {
+        head.lines().find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(':')).map(str::trim))
+    };
+    let length: usize = header("content-length").and_then(|v| v.parse().ok()).ok_or_else(|| broken("no length"))?;
+    while buffer.len() < head_end + length {
+        if stream.read_buf(buffer).await? == 0 {
+            return Err(broken("closed before the body ended"));
+        }
+    }
+    let closes = header("connection").is_some_and(|v| v == "close");
+    Ok((status, (!closes).then_some(stream)))
 }
 
 /// Runs `connections` workers, each repeating `request` until `duration`
@@ -444,13 +581,38 @@ async fn main() {
     }
 
     if runs("lookups") {
-        // 6. The availability check and the captcha.
-        let count_base = base.clone();
-        let figures = load(16, duration, None, move |client, n| {
-            client.get(format!("{count_base}/api/v1/mobiles/13{:09}/count", n % 1_000_000_000)).send()
-        })
-        .await;
-        println!("{}", figures.line("GET /mobiles/{m}/count, 16 conns"));
+        // 6. The availability checks (plain GETs: `load_plain_gets`) and the
+        // captcha. First the same check as the seeds' Django stack answers
+        // it (bench/peer/, started by bench/run.sh when BENCH_PEER=1), in
+        // the same run, to set ours against.
+        let mut peer_figures = None;
+        if let Ok(peer) = std::env::var("BENCH_PEER_URL") {
+            let peer_pid = std::env::var("BENCH_PEER_PID").ok().and_then(|p| p.parse().ok());
+            let usage = Usage::watch(peer_pid);
+            let figures =
+                load_plain_gets(&peer, 64, duration, |n| format!("/mobiles/13{:09}/count/", n % 1_000_000_000)).await;
+            println!("{}", figures.line("peer: GET /mobiles/{m}/count/, 64 conns"));
+            println!("{}", usage.cpu_per_answer(&figures));
+            peer_figures = Some(figures);
+        }
+        for connections in [16, 64] {
+            let usage = Usage::watch(pid);
+            let figures = load_plain_gets(&base, connections, duration, |n| {
+                format!("/api/v1/mobiles/13{:09}/count", n % 1_000_000_000)
+            })
+            .await;
+            println!("{}", figures.line(&format!("GET /mobiles/{{m}}/count, {connections} conns")));
+            println!("{}", usage.cpu_per_answer(&figures));
+            if let Some(peer) = peer_figures.as_ref().filter(|_| connections == 64) {
+                println!("    {:.1}x the peer's rate", figures.per_second() / peer.per_second().max(f64::MIN_POSITIVE));
+            }
+            println!("{}", usage.line());
+        }
+        let usage = Usage::watch(pid);
+        let figures = load_plain_gets(&base, 64, duration, |n| format!("/api/v1/usernames/user{n}/count")).await;
+        println!("{}", figures.line("GET /usernames/{u}/count, 64 conns"));
+        println!("{}", usage.cpu_per_answer(&figures));
+        println!("{}", usage.line());
         let captcha_base = base.clone();
         let usage = Usage::watch(pid);
         // A flood of captchas: drawing has its own bound, memory must stay flat.
@@ -459,6 +621,7 @@ async fn main() {
         })
         .await;
         println!("{}", figures.line("GET /image_codes/{uuid}, 64 conns"));
+        println!("{}", usage.cpu_per_answer(&figures));
         println!("{}", usage.line());
     }
 

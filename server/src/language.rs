@@ -29,13 +29,16 @@ tokio::task_local! {
 
 /// Middleware: the request's locale (its `lang` cookie, else its
 /// `Accept-Language`, else the default) for everything that answers it.
-pub async fn request_locale(
-    State(default): State<Locale>,
+pub async fn request_locale<F>(
+    default: Locale,
     request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
+    next: impl FnOnce(axum::extract::Request) -> F,
+) -> Response
+where
+    F: std::future::Future<Output = Response>,
+{
     let locale = i18n::locale_of_request(request.headers(), default);
-    REQUEST_LOCALE.scope(locale, next.run(request)).await
+    REQUEST_LOCALE.scope(locale, next(request)).await
 }
 
 /// The texts of the request being answered (the reference's outside one).

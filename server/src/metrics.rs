@@ -11,7 +11,6 @@ use axum::{
     Router,
     extract::{ConnectInfo, MatchedPath, Request, State},
     http::{HeaderMap, StatusCode, header},
-    middleware::Next,
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -65,11 +64,14 @@ pub fn handle() -> PrometheusHandle {
 }
 
 /// Counts every request by method, route template and status.
-pub async fn track(request: Request, next: Next) -> Response {
+pub async fn track<F>(request: Request, next: impl FnOnce(Request) -> F) -> Response
+where
+    F: std::future::Future<Output = Response>,
+{
     let started = Instant::now();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
     let method = crate::security::known_method(request.method()).unwrap_or("other");
-    let response = next.run(request).await;
+    let response = next(request).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!(HTTP_REQUESTS, "method" => method, "route" => route.clone(), "status" => status).increment(1);
     metrics::histogram!(HTTP_DURATION, "method" => method, "route" => route).record(started.elapsed().as_secs_f64());

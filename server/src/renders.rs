@@ -12,11 +12,7 @@
 //! slowly holds its connection (bounded in `serve`), not a render slot.
 
 use app::core::Core;
-use axum::{
-    extract::{Request, State},
-    middleware::Next,
-    response::Response,
-};
+use axum::{extract::Request, response::Response};
 use ipnet::IpNet;
 use std::{
     collections::HashMap,
@@ -84,18 +80,22 @@ fn renders_a_page(request: &Request) -> bool {
 }
 
 /// The middleware: a page render waits for one of its client's slots.
-pub async fn one_at_a_time_per_client(
-    State((core, slots)): State<(Core, RenderSlots)>,
+pub async fn one_at_a_time_per_client<F>(
+    core: &Core,
+    slots: &RenderSlots,
     request: Request,
-    next: Next,
-) -> Response {
+    next: impl FnOnce(Request) -> F,
+) -> Response
+where
+    F: std::future::Future<Output = Response>,
+{
     if !renders_a_page(&request) {
-        return next.run(request).await;
+        return next(request).await;
     }
     let (parts, body) = request.into_parts();
     let net = core.client_of(&parts).network();
     let slot = slots.enter(net).await;
-    let response = next.run(Request::from_parts(parts, body)).await;
+    let response = next(Request::from_parts(parts, body)).await;
     drop(slot);
     response
 }

@@ -7,11 +7,11 @@ use app::{
     error::AppError,
 };
 use axum::{
-    extract::{Request, State},
+    extract::Request,
     http::{HeaderMap, HeaderValue, Method, header},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
+use std::future::Future;
 
 /// The methods the site answers, as a name with no allocation (a metrics
 /// label); `None` for anything else.
@@ -36,11 +36,14 @@ pub fn known_method(method: &Method) -> Option<&'static str> {
 /// here, the outermost layer, before even the log line names it. A short
 /// one (`TRACE`, `QUERY`) goes on to the routes, which answer 405 with
 /// `Allow`: a 5xx would read as our failure (Schemathesis said so).
-pub async fn known_methods_only(request: Request, next: Next) -> Response {
+pub async fn known_methods_only<F>(request: Request, next: impl FnOnce(Request) -> F) -> Response
+where
+    F: Future<Output = Response>,
+{
     if known_method(request.method()).is_none() && request.method().as_str().len() > LONGEST_METHOD {
         return axum::http::StatusCode::NOT_IMPLEMENTED.into_response();
     }
-    next.run(request).await
+    next(request).await
 }
 
 /// The longest method a route may be asked with (IANA's longest has 17).
@@ -61,7 +64,10 @@ const LONGEST_METHOD: usize = 20;
 /// (`oidc::CROSS_SITE_PATHS`): the token and userinfo endpoints act on no
 /// cookie, and an authorization request is a cross-site navigation by design
 /// (as a GET or a form post), answered only at the client's registered URI.
-pub async fn same_origin_for_cookies(request: Request, next: Next) -> Response {
+pub async fn same_origin_for_cookies<F>(request: Request, next: impl FnOnce(Request) -> F) -> Response
+where
+    F: Future<Output = Response>,
+{
     let changes_state = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
         && !crate::oidc::CROSS_SITE_PATHS.contains(&request.uri().path());
     if changes_state && !from_this_site(request.headers()) {
@@ -73,7 +79,7 @@ pub async fn same_origin_for_cookies(request: Request, next: Next) -> Response {
         );
         return crate::api_v1::ApiError(error).into_response();
     }
-    next.run(request).await
+    next(request).await
 }
 
 /// Whether a state-changing request may be taken as this site's own.
@@ -129,7 +135,10 @@ fn shows_the_outbox(path: &str) -> bool {
 /// request from another host nor one that came through a proxy, whatever
 /// address the server listens on. (A test server on a shared host is
 /// otherwise an open book of every code it sends.)
-pub async fn outbox_only_to_this_host(request: Request, next: Next) -> Response {
+pub async fn outbox_only_to_this_host<F>(request: Request, next: impl FnOnce(Request) -> F) -> Response
+where
+    F: Future<Output = Response>,
+{
     if shows_the_outbox(request.uri().path()) {
         let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
         if !direct_from_this_host(peer, request.headers()) {
@@ -137,7 +146,7 @@ pub async fn outbox_only_to_this_host(request: Request, next: Next) -> Response 
             return crate::api_v1::ApiError(AppError::not_found()).into_response();
         }
     }
-    next.run(request).await
+    next(request).await
 }
 
 /// The query keys of an error carried back to a page in its URL.
@@ -153,7 +162,10 @@ const ERROR_TAG_PURPOSE: &str = "action_error";
 /// any message: so the server tags the errors it sends back, and a page asked
 /// with an error that is not tagged, or tagged for another, is redirected to
 /// itself without it. A page thus shows only messages the product wrote.
-pub async fn errors_in_urls_are_ours(State(core): State<Core>, request: Request, next: Next) -> Response {
+pub async fn errors_in_urls_are_ours<F>(core: &Core, request: Request, next: impl FnOnce(Request) -> F) -> Response
+where
+    F: Future<Output = Response>,
+{
     let query = request.uri().query().unwrap_or("");
     let pairs: Vec<(String, String)> =
         if matches!(*request.method(), Method::GET | Method::HEAD) && query.contains("__") {
@@ -175,11 +187,11 @@ pub async fn errors_in_urls_are_ours(State(core): State<Core>, request: Request,
             return (axum::http::StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
         }
     }
-    let mut response = next.run(request).await;
+    let mut response = next(request).await;
     if response.status().is_redirection()
         && let Some(location) = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok())
         && location.contains(ERROR)
-        && let Some(tagged) = tag_error(&core, location)
+        && let Some(tagged) = tag_error(core, location)
         && let Ok(value) = HeaderValue::from_str(&tagged)
     {
         response.headers_mut().insert(header::LOCATION, value);
@@ -248,11 +260,14 @@ fn page_policy(nonce: &str) -> String {
 /// Headers for every response: HTML pages get the nonce-based CSP, the rest
 /// (JSON, images, files) one that allows nothing. Over https (`secure`:
 /// cookies are `Secure`), HSTS for a year.
-pub async fn security_headers(State(secure): State<bool>, mut request: Request, next: Next) -> Response {
+pub async fn security_headers<F>(secure: bool, mut request: Request, next: impl FnOnce(Request) -> F) -> Response
+where
+    F: Future<Output = Response>,
+{
     // 128 random bits (a v4 UUID has 122), in characters a nonce may hold.
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     request.extensions_mut().insert(PageNonce(nonce.clone()));
-    let mut response = next.run(request).await;
+    let mut response = next(request).await;
     let headers = response.headers_mut();
     let is_page =
         headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));

@@ -8,12 +8,12 @@
 //! copies made at build time are served by `leptos_axum`'s file handler.
 
 use axum::{
-    extract::{Request, State},
+    extract::Request,
     http::{HeaderValue, Method, header},
-    middleware::Next,
     response::Response,
 };
 use leptos::config::LeptosOptions;
+use std::future::Future;
 
 /// A year: the longest `max-age` browsers honour.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -34,14 +34,17 @@ pub fn serves_hashed_names(options: &LeptosOptions) -> bool {
 
 /// Adds `Cache-Control` to static files the handler found (not to pages,
 /// which say their own).
-pub async fn cache_headers(State(hashed): State<bool>, request: Request, next: Next) -> Response {
+pub async fn cache_headers<F>(hashed: bool, request: Request, next: impl FnOnce(Request) -> F) -> Response
+where
+    F: Future<Output = Response>,
+{
     let is_get = matches!(*request.method(), Method::GET | Method::HEAD);
     let bundle = request.uri().path().starts_with("/pkg/");
     let path = request.uri().path();
     let public_file = path == "/favicon.svg"
         || path == "/api-docs.js"
         || path.strip_prefix(crate::api_docs::RENDERER_DIR).is_some_and(|rest| rest.starts_with('/'));
-    let mut response = next.run(request).await;
+    let mut response = next(request).await;
     if !is_get || !response.status().is_success() || response.headers().contains_key(header::CACHE_CONTROL) {
         return response;
     }

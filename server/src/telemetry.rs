@@ -6,7 +6,7 @@
 
 use crate::config::LogFormat;
 use axum::http::{Request, Response};
-use std::time::Duration;
+use std::{io::IsTerminal, time::Duration};
 use tower_http::{
     classify::{ServerErrorsAsFailures, SharedClassifier},
     trace::{MakeSpan, OnResponse, TraceLayer},
@@ -27,7 +27,10 @@ where
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
         LogFormat::Json => registry.with(fmt::layer().json().flatten_event(true).with_writer(writer)).try_init(),
-        LogFormat::Text => registry.with(fmt::layer().compact().with_writer(writer)).try_init(),
+        // Colours only for a person at a terminal, not into a file.
+        LogFormat::Text => registry
+            .with(fmt::layer().compact().with_ansi(std::io::stdout().is_terminal()).with_writer(writer))
+            .try_init(),
     };
 }
 

@@ -203,6 +203,11 @@ impl Database {
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                // No ping before each use: the "connection" is a file this
+                // process holds open, and each ping was one more trip to the
+                // connection's thread and back, a third of a lookup's (bench/:
+                // the mobile-count endpoint). sqlx still pings on release.
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(3))
                 .connect_with(options)
                 .await?;
