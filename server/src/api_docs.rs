@@ -24,7 +24,8 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().route(PATH, get(page))
 }
 
-async fn page(Extension(PageNonce(nonce)): Extension<PageNonce>) -> Response {
+async fn page(Extension(nonce): Extension<PageNonce>) -> Response {
+    let nonce = nonce.value();
     // Without script (or before it runs) the page still says where the
     // document is.
     let texts = crate::language::texts();

@@ -244,8 +244,18 @@ fn tag_error(core: &Core, location: &str) -> Option<String> {
 /// policy used to travel through Leptos' `ResponseOptions`, and once in a
 /// while a page went out with the default policy instead, which blocked all
 /// its scripts and styles: a dead page. Owned here, the two cannot part.
-#[derive(Clone, Debug)]
-pub struct PageNonce(pub String);
+///
+/// Drawn on first use: most answers (the API, files) are not pages and need
+/// none, and drawing one was a system call on every request.
+#[derive(Clone, Debug, Default)]
+pub struct PageNonce(std::sync::Arc<std::sync::OnceLock<String>>);
+
+impl PageNonce {
+    /// 128 random bits (a v4 UUID has 122), in characters a nonce may hold.
+    pub fn value(&self) -> &str {
+        self.0.get_or_init(|| uuid::Uuid::new_v4().simple().to_string())
+    }
+}
 
 /// The Content-Security-Policy of an HTML page: scripts only with this
 /// response's nonce (and what they load), so no injected inline script runs.
@@ -264,17 +274,18 @@ pub async fn security_headers<F>(secure: bool, mut request: Request, next: impl 
 where
     F: Future<Output = Response>,
 {
-    // 128 random bits (a v4 UUID has 122), in characters a nonce may hold.
-    let nonce = uuid::Uuid::new_v4().simple().to_string();
-    request.extensions_mut().insert(PageNonce(nonce.clone()));
+    let nonce = PageNonce::default();
+    request.extensions_mut().insert(nonce.clone());
     let mut response = next(request).await;
     let headers = response.headers_mut();
+    // Room for what this step adds, at once (not by doubling, twice).
+    headers.reserve(8);
     let is_page =
         headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
     // A page that wrote its own policy (`/dev/captchas`) keeps it.
     if is_page
         && !headers.contains_key(header::CONTENT_SECURITY_POLICY)
-        && let Ok(policy) = HeaderValue::from_str(&page_policy(&nonce))
+        && let Ok(policy) = HeaderValue::from_str(&page_policy(nonce.value()))
     {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }

@@ -317,8 +317,8 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
             // The nonce `security_headers` made for this request, which it
             // names in the page's CSP (replacing the one leptos_axum drew).
             if let Some(parts) = use_context::<http::request::Parts>() {
-                if let Some(crate::security::PageNonce(nonce)) = parts.extensions.get() {
-                    provide_context(leptos::nonce::Nonce::from_value(nonce.as_str()));
+                if let Some(nonce) = parts.extensions.get::<crate::security::PageNonce>() {
+                    provide_context(leptos::nonce::Nonce::from_value(nonce.value()));
                 }
                 // The page's language (`app::i18n`).
                 let locale = app::i18n::locale_of_request(&parts.headers, core.settings.default_locale);

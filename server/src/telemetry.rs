@@ -39,7 +39,8 @@ pub struct RequestSpan;
 
 impl<B> MakeSpan<B> for RequestSpan {
     fn make_span(&mut self, request: &Request<B>) -> Span {
-        let path = masked_path(request.uri().path());
+        // Masked only when the span is written (below the log level, never).
+        let path = Masked(request.uri().path());
         match request_id(request.headers()) {
             Some(id) => tracing::info_span!("request", method = %request.method(), path = %path, request_id = id),
             None => tracing::info_span!("request", method = %request.method(), path = %path),
@@ -55,6 +56,15 @@ fn request_id(headers: &axum::http::HeaderMap) -> Option<&str> {
     let plain =
         !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     plain.then_some(id)
+}
+
+/// A path shown as `masked_path` shows it, made when it is formatted.
+struct Masked<'a>(&'a str);
+
+impl std::fmt::Display for Masked<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&masked_path(self.0))
+    }
 }
 
 /// The path with every run of 7 or more digits (a mobile number in

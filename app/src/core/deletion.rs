@@ -138,7 +138,7 @@ impl Database {
         for value in values.iter().filter(|v| !v.is_empty()) {
             let quoted = serde_json::to_string(value).unwrap_or_default();
             match self {
-                Database::Sqlite(pool) => {
+                Database::Sqlite(pool, _) => {
                     let q = format!(
                         "DELETE FROM Jobs WHERE job_type = $1 AND {FINISHED} AND instr(CAST(job AS TEXT), $2) > 0"
                     );
@@ -160,7 +160,7 @@ impl Database {
     /// in the middle of a read can keep it from finishing: then the next
     /// erasure (or SQLite's own checkpoints) does it; logged.
     pub(crate) async fn empty_the_wal(&self) {
-        let Database::Sqlite(pool) = self else { return };
+        let Database::Sqlite(pool, _) = self else { return };
         match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(pool).await {
             Ok((0, _, _)) => {}
             Ok((busy, log, done)) => {

@@ -115,7 +115,7 @@ async fn the_worker_erases_the_account_when_its_date_comes(db: Db) {
     for table in ["sessions", "login_attempts", "legal_acceptances", "deliveries"] {
         let q = format!("SELECT COUNT(*) FROM {table} WHERE user_id = $1");
         let left: i64 = match &app.core.db {
-            app::core::db::Database::Sqlite(pool) => {
+            app::core::db::Database::Sqlite(pool, _) => {
                 sqlx::query_scalar(sqlx::AssertSqlSafe(q)).bind(id).fetch_one(pool).await.unwrap()
             }
             app::core::db::Database::Postgres(pool) => {

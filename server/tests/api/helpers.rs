@@ -397,7 +397,7 @@ impl TestApp {
         use app::core::db::Database;
         let statement = sqlx::AssertSqlSafe(statement.to_owned());
         match &self.core.db {
-            Database::Sqlite(pool) => sqlx::query(statement).execute(pool).await.map(|_| ()),
+            Database::Sqlite(pool, _) => sqlx::query(statement).execute(pool).await.map(|_| ()),
             Database::Postgres(pool) => sqlx::query(statement).execute(pool).await.map(|_| ()),
         }
         .unwrap();

@@ -70,7 +70,7 @@ async fn a_refused_registration_records_nothing() {
     form["allow"] = json!(false);
     assert_error(app.register(&form).await, 422, "agreement_required", Some("allow")).await;
     let rows: i64 = match &app.core.db {
-        app::core::db::Database::Sqlite(pool) => {
+        app::core::db::Database::Sqlite(pool, _) => {
             sqlx::query_scalar("SELECT COUNT(*) FROM legal_acceptances").fetch_one(pool).await.unwrap()
         }
         app::core::db::Database::Postgres(pool) => {

@@ -913,7 +913,7 @@ async fn a_deletion_ends_what_sites_were_given_and_its_subject_stays_erased() {
     let (ok, _) = f.app.cli(&["user", "delete", "Oriole01", "--now"]).await;
     assert!(ok);
     let erased = "SELECT COUNT(*) FROM erased_accounts WHERE oidc_subject = $1";
-    let app::core::db::Database::Sqlite(pool) = &f.app.core.db else { unreachable!() };
+    let app::core::db::Database::Sqlite(pool, _) = &f.app.core.db else { unreachable!() };
     let kept: i64 = sqlx::query_scalar(erased).bind(&subject).fetch_one(pool).await.unwrap();
     assert_eq!(kept, 1, "the subject is kept from anyone else");
 }

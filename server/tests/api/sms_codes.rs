@@ -141,7 +141,7 @@ async fn the_site_wide_hourly_budget_holds_across_numbers_and_addresses() {
 #[tokio::test]
 async fn a_code_the_queue_refused_gives_the_number_back() {
     let app = spawn_app().await;
-    let app::core::db::Database::Sqlite(pool) = &app.core.db else { panic!("the default setup is SQLite") };
+    let app::core::db::Database::Sqlite(pool, _) = &app.core.db else { panic!("the default setup is SQLite") };
     sqlx::query("ALTER TABLE deliveries RENAME TO deliveries_away").execute(pool).await.unwrap();
     let response = app.send_sms("13900139020", "register").await;
     assert_error(response, 503, "sms_send_failed", Some("sms_code")).await;

@@ -4,20 +4,24 @@
 //! Times are stored as Unix milliseconds, the same on both backends.
 
 mod links;
+mod readers;
 
 use super::password_hashing::PasswordHash;
 use crate::rules::{Account, Email, Mobile, Nickname, Username};
 pub use links::{EmailVerification, LinkState, PasswordReset, PendingEmail};
+pub use readers::SqliteReaders;
 use sqlx::{
     PgPool, SqlitePool,
     postgres::PgPoolOptions,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
 };
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 #[derive(Clone, Debug)]
 pub enum Database {
-    Sqlite(SqlitePool),
+    /// The pool for writes and transactions; the readers for the reads every
+    /// request makes (see `readers`).
+    Sqlite(SqlitePool, Arc<SqliteReaders>),
     Postgres(PgPool),
 }
 
@@ -25,12 +29,33 @@ pub enum Database {
 macro_rules! on_pool_impl {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
-            Database::Sqlite($pool) => $body,
+            Database::Sqlite($pool, _) => $body,
             Database::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use on_pool_impl as on_pool;
+
+/// Like `on_pool`, for one read that needs no transaction: with SQLite it
+/// runs on one of the readers, with PostgreSQL on the pool. `$body` is a
+/// `Result<_, sqlx::Error>`.
+macro_rules! on_reader_impl {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            Database::Sqlite(_, readers) => {
+                let mut slot = readers.checkout().await;
+                let result = match slot.connection().await {
+                    Ok($conn) => $body,
+                    Err(e) => Err(e),
+                };
+                slot.keep_if_sound(&result);
+                result
+            }
+            Database::Postgres($conn) => $body,
+        }
+    };
+}
+pub(crate) use on_reader_impl as on_reader;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -201,17 +226,18 @@ impl Database {
             {
                 std::fs::create_dir_all(parent).map_err(|e| DbError::BadUrl(format!("{}: {e}", parent.display())))?;
             }
+            let readers = Arc::new(SqliteReaders::new(&options));
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 // No ping before each use: the "connection" is a file this
                 // process holds open, and each ping was one more trip to the
-                // connection's thread and back, a third of a lookup's (bench/:
-                // the mobile-count endpoint). sqlx still pings on release.
+                // connection's thread and back (bench/: the mobile-count
+                // endpoint). sqlx still pings on release: see `readers`.
                 .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(3))
                 .connect_with(options)
                 .await?;
-            Ok(Database::Sqlite(pool))
+            Ok(Database::Sqlite(pool, readers))
         } else {
             Err(DbError::BadUrl(format!("{url:?}: expected sqlite://... or postgres://...")))
         }
@@ -221,7 +247,7 @@ impl Database {
     /// the same `_sqlx_migrations` table, so each ignores the other's rows).
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
-            Database::Sqlite(pool) => {
+            Database::Sqlite(pool, _) => {
                 let mut ours = sqlx::migrate!("../migrations/sqlite");
                 ours.set_ignore_missing(true).run(pool).await?;
                 let mut queue = apalis_sqlite::SqliteStorage::<()>::migrations();
@@ -239,7 +265,7 @@ impl Database {
 
     pub fn backend_name(&self) -> &'static str {
         match self {
-            Database::Sqlite(_) => "sqlite",
+            Database::Sqlite(..) => "sqlite",
             Database::Postgres(_) => "postgres",
         }
     }
@@ -251,7 +277,7 @@ impl Database {
 
     pub async fn count_mobile(&self, mobile: &Mobile) -> Result<i64, DbError> {
         let q = "SELECT COUNT(*) FROM users WHERE mobile = $1";
-        Ok(on_pool!(self, |pool| sqlx::query_scalar(q).bind(mobile.as_str()).fetch_one(pool).await)?)
+        Ok(on_reader!(self, |conn| sqlx::query_scalar(q).bind(mobile.as_str()).fetch_one(conn).await)?)
     }
 
     /// The account that has `mobile`, if one does.
@@ -263,14 +289,14 @@ impl Database {
     /// Case-insensitive, as the unique index is.
     pub async fn count_username(&self, username: &str) -> Result<i64, DbError> {
         let q = "SELECT COUNT(*) FROM users WHERE lower(username) = lower($1)";
-        Ok(on_pool!(self, |pool| sqlx::query_scalar(q).bind(username).fetch_one(pool).await)?)
+        Ok(on_reader!(self, |conn| sqlx::query_scalar(q).bind(username).fetch_one(conn).await)?)
     }
 
     pub async fn find_user(&self, id: i64) -> Result<Option<UserRow>, DbError> {
         let q = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(q.as_str()))
+        Ok(on_reader!(self, |conn| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(q.as_str()))
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await)?)
     }
 
@@ -395,9 +421,9 @@ impl Database {
 
     pub async fn find_session(&self, id: &str) -> Result<Option<SessionRow>, DbError> {
         let q = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(q.as_str()))
+        Ok(on_reader!(self, |conn| sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(q.as_str()))
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await)?)
     }
 

@@ -346,7 +346,7 @@ impl Queue {
     /// sharing a Redis expect to share the work. Else the SQLite file.
     pub fn choose(db: &Database, store: &Store) -> Queue {
         match (db, store.redis_connection()) {
-            (Database::Sqlite(_), Some((connection, prefix))) => Queue::in_redis(connection, prefix),
+            (Database::Sqlite(..), Some((connection, prefix))) => Queue::in_redis(connection, prefix),
             _ => Queue::in_database(db),
         }
     }
@@ -359,7 +359,7 @@ impl Queue {
     /// The queue in the database itself.
     pub fn in_database(db: &Database) -> Queue {
         match db {
-            Database::Sqlite(pool) => {
+            Database::Sqlite(pool, _) => {
                 let config = apalis_sqlite::Config::default().queue(QUEUE_NAME);
                 Queue::Sqlite(SqliteStorage::new(pool).with_config(config))
             }
@@ -445,7 +445,7 @@ impl Queue {
             .map_or(0, |d| d.as_secs() as i64);
         const FINISHED: &str = "status IN ('Done', 'Failed', 'Killed') AND done_at IS NOT NULL";
         let done = match db {
-            Database::Sqlite(pool) => {
+            Database::Sqlite(pool, _) => {
                 let q = format!("DELETE FROM Jobs WHERE job_type = $1 AND {FINISHED} AND done_at <= $2");
                 sqlx::query(sqlx::AssertSqlSafe(q))
                     .bind(QUEUE_NAME)
