@@ -4,8 +4,8 @@
 //! Why not the pool: sqlx 0.9 pings a connection each time it goes back to
 //! its pool (`PoolConnection::return_to_pool`, unconditional), and with
 //! SQLite each ping is a trip to the connection's thread and back, plus a
-//! task spawned to make it: a third of a lookup's work (`bench/`, the
-//! mobile-count endpoint). The ping guards against a query abandoned
+//! task spawned to make it: about a sixth of a lookup's CPU (`bench/`, the
+//! mobile-count endpoint; the README's Benchmarks say the same). The ping guards against a query abandoned
 //! half-way; SQLite's connection thread runs each command to its end on its
 //! own and drops what no one waits for, so a reader needs no such guard.
 //!
