@@ -48,11 +48,15 @@ if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG
 source scripts/services.sh
 server_pid=""
 e2e_dir=""
-release_pid=""
-ocr_pid=""
+# Background jobs (subshells): the release build, the venvs, the fuzzer and
+# the OCR adversary with their servers.
+background_pids=()
 cleanup() {
-  [ -n "$ocr_pid" ] && kill "$ocr_pid" 2>/dev/null
-  [ -n "$release_pid" ] && pkill -TERM -P "$release_pid" 2>/dev/null; [ -n "$release_pid" ] && kill "$release_pid" 2>/dev/null
+  local pid
+  for pid in "${background_pids[@]}"; do
+    pkill -TERM -P "$pid" 2>/dev/null
+    kill "$pid" 2>/dev/null
+  done
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   [ -n "$e2e_dir" ] && rm -rf "$e2e_dir"
   stop_services
@@ -62,37 +66,17 @@ trap cleanup EXIT
 step "format"
 cargo fmt --all -- --check
 
-# Clippy is the compiler of our own crates in the test build
-# (RUSTC_WORKSPACE_WRAPPER, as `cargo clippy` runs it, with -D warnings): a
-# lint fails the build, and the dependencies are compiled once, for the
-# tests, instead of once more for clippy's check. The release builds below
-# use plain rustc (clippy's driver turns MIR optimisations off).
-# The tests run with the same two variables: cargo would rebuild our crates
-# without them.
-with_clippy=(env RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
-  CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__")
-step "build the tests (server side, clippy's lints as errors)"
-if ! "${with_clippy[@]}" cargo test -p app -p server -p bench --features app/ssr --no-run; then
-  echo "the test build failed: a compile error or a clippy lint (above)"
-  exit 1
-fi
-
-step "unit and integration tests (beside them: clippy for the browser, release build)"
-start_services
-# The SMS providers' official SDKs, which the fake providers must accept.
-SMS_SDK_PYTHON=$(bash bench/venv.sh sms-sdk)
-export SMS_SDK_PYTHON
-# The API's outside checkers: openapi-spec-validator, Schemathesis.
-FUZZ_PYTHON=$(bash bench/venv.sh fuzz)
-export FUZZ_PYTHON
-# The tests spend most of their time waiting (on the delivery worker, on
-# windows and leases), so the rest of the building runs beside them at the
-# lowest priority: clippy for the WASM (in cargo-leptos' target/front), then
-# the release build (target/front, target/release: cargo locks each
-# profile's folder apart, so neither waits for the tests' target/debug). A
-# test that needs the CPU gets it first; the tests' figures and waits do not
-# change.
-# Its output is kept in target/ (the step after the tests shows its milestones).
+# From here to the Playwright step the rest of the building runs beside the
+# test build and the tests, at the lowest priority: clippy for the WASM (in
+# cargo-leptos' target/front), then the release build (target/front,
+# target/release: cargo locks each profile's folder apart, so neither waits
+# for the tests' target/debug). It gets what they leave — the cores the
+# test build's serial end (our crates, the links) does not use, and most of
+# both while the tests wait on the worker, windows and leases — and a test
+# that needs the CPU gets it first: the tests' figures and waits do not
+# change. Its output is kept in target/ (the step after the tests shows
+# its milestones).
+mkdir -p target
 release_log=target/test-release-build.log
 (
   unset RUSTFLAGS
@@ -100,6 +84,42 @@ release_log=target/test-release-build.log
     && nice -n 19 cargo leptos build --release --precompress --split
 ) >"$release_log" 2>&1 &
 release_pid=$!
+background_pids+=("$release_pid")
+# The Python tools' virtualenvs (PyPI; made once into target/, so a fresh
+# clone makes them), beside the builds too.
+venvs_log=target/test-venvs.log
+(for name in sms-sdk fuzz ocr; do bash bench/venv.sh "$name" >/dev/null || exit 1; done) >"$venvs_log" 2>&1 &
+venvs_pid=$!
+background_pids+=("$venvs_pid")
+
+# Clippy is the compiler of our own crates in the test build
+# (RUSTC_WORKSPACE_WRAPPER, as `cargo clippy` runs it, with -D warnings): a
+# lint fails the build, and the dependencies are compiled once, for the
+# tests, instead of once more for clippy's check. The release builds above
+# use plain rustc (clippy's driver turns MIR optimisations off).
+# The tests run with the same two variables: cargo would rebuild our crates
+# without them.
+with_clippy=(env RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
+  CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__")
+step "build the tests (server side, clippy's lints as errors; beside it: clippy for the browser, release build)"
+if ! "${with_clippy[@]}" cargo test -p app -p server -p bench --features app/ssr --no-run; then
+  echo "the test build failed: a compile error or a clippy lint (above)"
+  exit 1
+fi
+
+step "unit and integration tests (beside them: the release build)"
+if ! wait "$venvs_pid"; then
+  echo "---- making the Python tools' virtualenvs failed ----"
+  cat "$venvs_log"
+  exit 1
+fi
+start_services
+# The SMS providers' official SDKs, which the fake providers must accept.
+SMS_SDK_PYTHON=$(bash bench/venv.sh sms-sdk)
+export SMS_SDK_PYTHON
+# The API's outside checkers: openapi-spec-validator, Schemathesis.
+FUZZ_PYTHON=$(bash bench/venv.sh fuzz)
+export FUZZ_PYTHON
 # Tests run four at a time: most of their time is waiting, so more than the
 # cores keeps them busy. A hang still fails the run in minutes, and libtest
 # names any test running over a minute.
@@ -110,36 +130,86 @@ fi
 
 step "clippy for the browser, release build: what was left after the tests"
 if ! wait "$release_pid"; then
-  release_pid=""
   echo "---- clippy for the browser or the release build failed (last 60 lines) ----"
   tail -n 60 "$release_log" | sed 's/\x1b\[[0-9;]*m//g'
   exit 1
 fi
-release_pid=""
 grep -E "Finished|finished|^warning" "$release_log" | sed 's/\x1b\[[0-9;]*m//g' || true
 unset RUSTFLAGS
 
-step "Playwright (release build, headless Chromium)"
+step "Playwright (release build, headless Chromium); beside it Schemathesis and the OCR adversary"
 e2e_dir=$(mktemp -d /tmp/mobile-auth-e2e.XXXXXX)
-port=$(free_port)
-# The server and the tests' `server user ...` fixtures share this setup.
-export APP_ENV=development LEPTOS_ENV=PROD LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-  DATABASE_URL="sqlite://$e2e_dir/app.db" DATA_DIR="$e2e_dir"
-# Limits that fit one browser making many requests from one address; each
-# test gives itself an address of its own through X-Forwarded-For.
+# Each of the three has a release server of its own, so that none of them
+# sees another's accounts, outbox or limits. Limits that fit one client
+# making many requests from one address (Playwright's tests give themselves
+# an address each through X-Forwarded-For).
+export APP_ENV=development LEPTOS_ENV=PROD TRUSTED_PROXIES=127.0.0.1,::1 \
+  LOOKUPS_PER_MINUTE=1000 CAPTCHAS_PER_MINUTE=1000 SMS_IP_HOURLY_CAP=1000 RECOVERY_IP_HOURLY_CAP=1000
+# Waits until the release server at 127.0.0.1:PORT answers; else shows the
+# log LOG and fails.
+await_ready() {
+  local port=$1 log=$2
+  for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null || { cat "$log"; return 1; }
+}
+
+# Schemathesis: the fuzzer reads the account's name from /me and tries it
+# with wrong passwords, so the lockout is raised for this server (a setting;
+# every other limit is as above, the captcha included: bench/fuzz/hooks.py
+# answers it as a person would). Its output is shown after Playwright's.
+fuzz_dir="$e2e_dir/fuzz"
+fuzz_log="$e2e_dir/fuzz.log"
+mkdir -p "$fuzz_dir"
+(
+  fuzz_port=$(free_port)
+  export LEPTOS_SITE_ADDR="127.0.0.1:$fuzz_port" DATABASE_URL="sqlite://$fuzz_dir/app.db" DATA_DIR="$fuzz_dir" \
+    LOCKOUT_AFTER_FAILURES=1000000
+  ./target/release/server >"$fuzz_dir/server.log" 2>&1 &
+  fuzz_server=$!
+  trap 'kill $fuzz_server 2>/dev/null' EXIT
+  await_ready "$fuzz_port" "$fuzz_dir/server.log"
+  if ! bash bench/fuzz/run.sh "http://127.0.0.1:$fuzz_port" ./target/release/server 120; then
+    echo "---- the fuzzed server's log (last 40 lines) ----"
+    tail -n 40 "$fuzz_dir/server.log" | cut -c1-300
+    exit 1
+  fi
+) >"$fuzz_log" 2>&1 &
+fuzz_pid=$!
+background_pids+=("$fuzz_pid")
+
+# The OCR adversary: 600 captchas through the public API of a release
+# server, answers from its dev outbox; fails when ddddocr reads 5 % or more
+# of them whole. At the lowest priority: Playwright's waits and the
+# fuzzer's time budget are theirs.
+ocr_dir="$e2e_dir/ocr"
+ocr_log="$e2e_dir/ocr.log"
+mkdir -p "$ocr_dir"
+(
+  ocr_port=$(free_port)
+  export LEPTOS_SITE_ADDR="127.0.0.1:$ocr_port" DATABASE_URL="sqlite://$ocr_dir/app.db" DATA_DIR="$ocr_dir"
+  nice -n 19 ./target/release/server >"$ocr_dir/server.log" 2>&1 &
+  ocr_server=$!
+  trap 'kill $ocr_server 2>/dev/null' EXIT
+  await_ready "$ocr_port" "$ocr_dir/server.log"
+  nice -n 19 "$(bash bench/venv.sh ocr)" bench/ocr/solve_rate.py "http://127.0.0.1:$ocr_port" --count 600 --max 0.05
+) >"$ocr_log" 2>&1 &
+ocr_pid=$!
+background_pids+=("$ocr_pid")
+
+# Playwright's server; the tests' `server user ...` fixtures share its
+# setup (the variables exported here).
 # E-mail goes through SMTP to maildev (started with the services above): the
 # tests read links from the mail it received, as a person would.
-LOOKUPS_PER_MINUTE=1000 CAPTCHAS_PER_MINUTE=1000 SMS_IP_HOURLY_CAP=1000 RECOVERY_IP_HOURLY_CAP=1000 \
-  TRUSTED_PROXIES=127.0.0.1,::1 \
-  EMAIL_TRANSPORT=smtp SMTP_HOST=127.0.0.1 SMTP_PORT="$TEST_SMTP_PORT" SMTP_SECURITY=plain \
+port=$(free_port)
+export LEPTOS_SITE_ADDR="127.0.0.1:$port" DATABASE_URL="sqlite://$e2e_dir/app.db" DATA_DIR="$e2e_dir"
+EMAIL_TRANSPORT=smtp SMTP_HOST=127.0.0.1 SMTP_PORT="$TEST_SMTP_PORT" SMTP_SECURITY=plain \
   MAIL_FROM="注册服务 <noreply@example.com>" \
   ./target/release/server >"$e2e_dir/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 100); do
-  curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null || { cat "$e2e_dir/server.log"; exit 1; }
+await_ready "$port" "$e2e_dir/server.log"
 # The client an app team would make: TypeScript types generated from this
 # server's document (openapi-typescript, pinned in end2end/), and the suite
 # type-checked against them; tests/api-client.spec.ts registers and signs in
@@ -158,50 +228,18 @@ if ! (cd end2end && BASE_URL="http://127.0.0.1:$port" MAILDEV_URL="$TEST_MAILDEV
   exit 1
 fi
 
-step "the API under Schemathesis and the captcha under OCR, side by side (pinned: bench/fuzz/, bench/ocr/)"
-# The OCR adversary: 600 captchas through the Playwright server's public
-# API, answers from its dev outbox; fails when ddddocr reads 5 % or more of
-# them whole. It runs beside the fuzzer at the lowest priority: the fuzzer's
-# two minutes are a time budget, and its cases should not be the ones that
-# give way.
-ocr_python=$(bash bench/venv.sh ocr)
-ocr_log="$e2e_dir/ocr.log"
-nice -n 19 "$ocr_python" bench/ocr/solve_rate.py "http://127.0.0.1:$port" --count 600 --max 0.05 >"$ocr_log" 2>&1 &
-ocr_pid=$!
-# Schemathesis, with a server of its own: the fuzzer reads the account's
-# name from /me and tries it with wrong passwords, so the lockout is raised
-# for this run (a setting; every other limit is as the Playwright server has
-# it, the captcha included: bench/fuzz/hooks.py answers it as a person
-# would).
-fuzz_dir="$e2e_dir/fuzz"
-mkdir -p "$fuzz_dir"
-fuzz_port=$(free_port)
-(
-  export LEPTOS_SITE_ADDR="127.0.0.1:$fuzz_port" DATABASE_URL="sqlite://$fuzz_dir/app.db" DATA_DIR="$fuzz_dir" \
-    LOOKUPS_PER_MINUTE=1000 CAPTCHAS_PER_MINUTE=1000 SMS_IP_HOURLY_CAP=1000 RECOVERY_IP_HOURLY_CAP=1000 \
-    TRUSTED_PROXIES=127.0.0.1,::1 LOCKOUT_AFTER_FAILURES=1000000
-  ./target/release/server >"$fuzz_dir/server.log" 2>&1 &
-  fuzz_pid=$!
-  trap 'kill $fuzz_pid 2>/dev/null' EXIT
-  for _ in $(seq 100); do
-    curl -fsS "http://127.0.0.1:$fuzz_port/health/ready" >/dev/null 2>&1 && break
-    sleep 0.2
-  done
-  if ! bash bench/fuzz/run.sh "http://127.0.0.1:$fuzz_port" ./target/release/server 120; then
-    echo "---- server log (last 40 lines) ----"
-    tail -n 40 "$fuzz_dir/server.log" | cut -c1-300
-    exit 1
-  fi
-)
-echo "---- the OCR adversary ----"
-if ! wait "$ocr_pid"; then
-  ocr_pid=""
-  cat "$ocr_log"
-  echo "---- Playwright's server log (last 20 lines) ----"
-  tail -n 20 "$e2e_dir/server.log" | cut -c1-300
+step "Schemathesis and the OCR adversary: what was left after Playwright (pinned: bench/fuzz/, bench/ocr/)"
+echo "---- Schemathesis ----"
+if ! wait "$fuzz_pid"; then
+  tail -n 120 "$fuzz_log"
   exit 1
 fi
-ocr_pid=""
+cat "$fuzz_log"
+echo "---- the OCR adversary ----"
+if ! wait "$ocr_pid"; then
+  cat "$ocr_log"
+  exit 1
+fi
 cat "$ocr_log"
 step_times
 printf '\n\033[1;34m== %s\033[0m\n' "all tests passed"

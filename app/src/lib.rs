@@ -13,6 +13,8 @@ pub mod wire;
 
 #[cfg(feature = "ssr")]
 pub mod core;
+#[cfg(feature = "ssr")]
+pub mod page_router;
 
 use i18n::Texts;
 use leptos::prelude::*;

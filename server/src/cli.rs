@@ -5,8 +5,95 @@
 //! the sites that sign in through us and the signing keys, through the same
 //! use cases as the pages.
 
+use crate::{
+    config::Config,
+    startup::{Application, build_core, run_worker, shutdown_signal},
+    telemetry,
+};
 use app::core::{Core, db::UserRow, delivery::DeliveryRecord, use_cases};
 use clap::{Parser, Subcommand};
+
+/// What the binary runs: `main.rs` calls only this.
+///
+/// In the library, and never inlined, so that it is compiled once, here:
+/// the binary is a crate of its own, and compiled at the server's
+/// opt-level 3 (no generics shared with the crates below it) it built again
+/// everything its `main` reached — the worker, the queue's backends, the
+/// commands — a minute of every release build (issue 23).
+#[inline(never)]
+pub fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(1, &format!("error: could not start the runtime: {e}")));
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let cli = Cli::parse();
+    // A missing .env is normal; its variables only add to the environment.
+    let _ = dotenvy::dotenv();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => fail(2, &format!("error: {e}")),
+    };
+    let done = match cli.command {
+        None | Some(Command::Serve) => return serve(config).await,
+        Some(Command::Worker) => {
+            telemetry::init(config.log_format);
+            return run_worker(core_or_exit(&config).await, shutdown_signal()).await;
+        }
+        Some(Command::User(command)) => run_user_command(&core_or_exit(&config).await, command)
+            .await
+            .map(|out| println!("{out}"))
+            .map_err(|e| e.to_string()),
+        Some(Command::Mail(command)) => {
+            run_mail_command(&core_or_exit(&config).await, command).await.map_err(|e| e.to_string())
+        }
+        Some(Command::Sms(command)) => {
+            run_sms_command(&core_or_exit(&config).await, command).await.map_err(|e| e.to_string())
+        }
+        Some(Command::Clients(command)) => {
+            run_clients_command(&core_or_exit(&config).await, command).await.map_err(|e| e.to_string())
+        }
+        Some(Command::Keys(command)) => {
+            run_keys_command(&core_or_exit(&config).await, command).await.map_err(|e| e.to_string())
+        }
+        Some(Command::Jobs(command)) => {
+            run_jobs_command(&core_or_exit(&config).await, command).await.map_err(|e| e.to_string())
+        }
+    };
+    if let Err(e) = done {
+        fail(1, &format!("error: {e}"));
+    }
+}
+
+/// The core an operator's command runs on; a clear message and exit 1 when
+/// it cannot be built (the database or the store unreachable).
+async fn core_or_exit(config: &Config) -> Core {
+    build_core(config).await.unwrap_or_else(|e| fail(1, &format!("error: {e:#}")))
+}
+
+async fn serve(config: Config) {
+    telemetry::init(config.log_format);
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("could not start: {e:#}");
+            fail(1, &format!("error: could not start: {e:#}"))
+        }
+    };
+    tracing::info!("listening on http://{}", app.address());
+    if let Err(e) = app.run_until_stopped().await {
+        tracing::error!("server stopped: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn fail(code: i32, message: &str) -> ! {
+    eprintln!("{message}");
+    std::process::exit(code)
+}
 
 #[derive(Parser)]
 #[command(name = "server", about = "Sign-up and sign-in by mobile phone", version)]

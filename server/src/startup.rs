@@ -7,26 +7,21 @@ use crate::{
     config::{AppEnv, Config, EmailTransport, SmsProvider},
 };
 use anyhow::Context;
-use app::{
-    App,
-    core::{
-        Core, CoreParts,
-        cpu::CpuLimiter,
-        db::Database,
-        delivery::{self, Queue},
-        mail::{LogMailSender, MailSender, OutboxMailSender, SmtpSender},
-        oidc::keys::SigningKeys,
-        outbox::{Outbox, OutboxSender},
-        password_hashing::PasswordHasher,
-        sms::{self, AliyunSender, HttpGatewaySender, LogSender, RonglianSender, SmsSender, TencentSender},
-        store::Store,
-        tokens::Tokens,
-    },
-    shell,
+use app::core::{
+    Core, CoreParts,
+    cpu::CpuLimiter,
+    db::Database,
+    delivery::{self, Queue},
+    mail::{LogMailSender, MailSender, OutboxMailSender, SmtpSender},
+    oidc::keys::SigningKeys,
+    outbox::{Outbox, OutboxSender},
+    password_hashing::PasswordHasher,
+    sms::{self, AliyunSender, HttpGatewaySender, LogSender, RonglianSender, SmsSender, TencentSender},
+    store::Store,
+    tokens::Tokens,
 };
 use axum::{Router, extract::DefaultBodyLimit};
 use leptos::prelude::*;
-use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use secrecy::SecretString;
 use std::{net::SocketAddr, sync::Arc};
 use tower_http::compression::CompressionLayer;
@@ -139,7 +134,16 @@ impl Application {
 }
 
 /// Runs the delivery worker until `shutdown`; logs how it ended.
-pub async fn run_worker(core: Core, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
+pub fn run_worker(
+    core: Core,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> impl std::future::Future<Output = ()> {
+    // Boxed, so that each caller (the binary, the tests) does not compile
+    // the worker again for its own future (issue 23).
+    run_worker_until(core, Box::pin(shutdown))
+}
+
+async fn run_worker_until(core: Core, shutdown: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>) {
     let name = format!("worker-{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
     tracing::info!(queue = core.queue.backend_name(), worker = %name, "delivery worker started");
     // Accounts whose 注销 date came are erased where notices are delivered.
@@ -290,29 +294,14 @@ fn write_owner_only(path: &std::path::Path, contents: &str) -> std::io::Result<(
     file.write_all(contents.as_bytes())
 }
 
-/// The app's routes, generated once per process.
-///
-/// Generating runs the app once with every resource suppressed, through a
-/// flag that is global to the process (leptos' `SuppressResourceLoad`): a
-/// page rendered anywhere in the process meanwhile never gets its data and
-/// never finishes. A server generates before it serves, so it is never hit;
-/// but a second router built while the first serves (the tests, several
-/// servers in one process) stalled renders of the first. Once per process,
-/// before any router exists, no render can overlap it.
-fn routes() -> Vec<AxumRouteListing> {
-    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(App)).clone()
-}
-
 /// The whole site; `client_timeout` bounds each request (408 past it).
 pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::time::Duration) -> Router {
     let secure = core.settings.secure_cookies;
     let default_locale = core.settings.default_locale;
     let hashed_names = leptos_options.hash_files;
-    let routes = routes();
-    let context = {
+    let context: app::page_router::RequestContext = {
         let core = core.clone();
-        move || {
+        std::sync::Arc::new(move || {
             provide_context(core.clone());
             // The nonce `security_headers` made for this request, which it
             // names in the page's CSP (replacing the one leptos_axum drew).
@@ -324,7 +313,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
                 let locale = app::i18n::locale_of_request(&parts.headers, core.settings.default_locale);
                 provide_context(app::i18n::Texts::of(locale));
             }
-        }
+        })
     };
     let (api, oidc) = api_routes(&core);
     let mut router = Router::<LeptosOptions>::new();
@@ -332,10 +321,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
         router = router.merge(crate::dev::router(core.clone()));
     }
     router
-        .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
-            let options = leptos_options.clone();
-            move || shell(options.clone())
-        })
+        .merge(app::page_router::page_router(&leptos_options, context))
         .nest("/api/v1", api)
         .merge(crate::api_docs::router())
         .merge(crate::language::router(crate::language::Switch {
@@ -345,7 +331,6 @@ pub fn router(core: Core, leptos_options: LeptosOptions, client_timeout: std::ti
         }))
         .nest("/health", crate::health::router(core.clone()))
         .merge(oidc)
-        .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(leptos_options)
         // Outermost last. Waiting for a render slot (`inner_steps`) counts
         // against the request's timeout.

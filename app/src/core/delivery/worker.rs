@@ -411,7 +411,23 @@ const RESTART_PAUSE: Duration = Duration::from_secs(2);
 /// apalis ends a worker whose backend fails once (the database or Redis
 /// away for a moment): this loop starts it again, so deliveries resume when
 /// the queue comes back instead of stopping until the next restart.
-pub async fn run(core: Core, name: String, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
+pub fn run(
+    core: Core,
+    name: String,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> impl Future<Output = Result<(), String>> {
+    // With `shutdown` boxed, the worker is compiled once, here (opt-level 1
+    // in a release build): a worker generic over the caller's future was
+    // compiled again by every crate that ran it, the server's binary
+    // included, at that crate's opt-level (issue 23).
+    run_until(core, name, Box::pin(shutdown))
+}
+
+async fn run_until(
+    core: Core,
+    name: String,
+    shutdown: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+) -> Result<(), String> {
     let (stop, stopping) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
