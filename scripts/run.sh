@@ -28,9 +28,9 @@ fi
 say "set-up: done in $(mmss $((SECONDS - started)))"
 
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-# cargo-leptos builds the WASM (then wasm-bindgen, wasm-opt, the split into
-# lazy parts, compression), then the server; its milestones are shown as
-# they pass, with the time since the build began.
+# scripts/release-build.sh builds the WASM (then wasm-bindgen, wasm-opt, the
+# split into lazy parts, compression) and the server side by side; their
+# milestones are shown as they pass, with the time since the build began.
 if [ -x target/release/server ]; then
   say "release build (only what changed) ..."
 else
@@ -49,7 +49,7 @@ milestones() {
   done
 }
 # (cargo-leptos colours its words: the colours go before the lines are read.)
-if ! cargo leptos build --release --precompress --split 2>&1 | tee -a "$log" | sed -u 's/\x1b\[[0-9;]*m//g' \
+if ! bash scripts/release-build.sh 2>&1 | tee -a "$log" | sed -u 's/\x1b\[[0-9;]*m//g' \
   | { grep --line-buffered -E 'Cargo finished|Finished generating' || true; } | milestones; then
   say "release build failed; the end of $log:"
   tail -n 40 "$log"

@@ -53,11 +53,12 @@ e2e_dir=""
 background_pids=()
 cleanup() {
   local pid
+  # (Each may have ended already: nothing to kill is not a failure.)
   for pid in "${background_pids[@]}"; do
-    pkill -TERM -P "$pid" 2>/dev/null
-    kill "$pid" 2>/dev/null
+    pkill -TERM -P "$pid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null || true
   done
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
   [ -n "$e2e_dir" ] && rm -rf "$e2e_dir"
   stop_services
 }
@@ -67,24 +68,29 @@ step "format"
 cargo fmt --all -- --check
 
 # From here to the Playwright step the rest of the building runs beside the
-# test build and the tests, at the lowest priority: clippy for the WASM (in
-# cargo-leptos' target/front), then the release build (target/front,
-# target/release: cargo locks each profile's folder apart, so neither waits
-# for the tests' target/debug). It gets what they leave — the cores the
-# test build's serial end (our crates, the links) does not use, and most of
-# both while the tests wait on the worker, windows and leases — and a test
-# that needs the CPU gets it first: the tests' figures and waits do not
-# change. Its output is kept in target/ (the step after the tests shows
-# its milestones).
+# test build and the tests, at the lowest priority: the release build
+# (scripts/release-build.sh: the WASM and the server side by side, in
+# target/front and target/release) and clippy for the WASM (target/front;
+# cargo locks each profile's folder apart, so none of them waits for the
+# tests' target/debug). They get what the tests leave — the core the test
+# build's serial end (our crates, the links) does not use, and most of both
+# while the tests wait on the worker, windows and leases — and a test that
+# needs the CPU gets it first: the tests' figures and waits do not change.
+# Their output is kept in target/ (the step after the tests shows the
+# release build's milestones).
 mkdir -p target
 release_log=target/test-release-build.log
-(
-  unset RUSTFLAGS
-  RUSTFLAGS="" nice -n 19 cargo clippy -p frontend --target wasm32-unknown-unknown --target-dir target/front -- -D warnings \
-    && nice -n 19 cargo leptos build --release --precompress --split
-) >"$release_log" 2>&1 &
+nice -n 19 bash scripts/release-build.sh >"$release_log" 2>&1 &
 release_pid=$!
 background_pids+=("$release_pid")
+# Clippy for the WASM is waited for last, after Playwright (whose waits
+# leave a core), and runs behind the release build (SCHED_IDLE: the CPU no
+# one else wants), so that it never holds up the long pole.
+browser_clippy_log=target/test-browser-clippy.log
+(unset RUSTFLAGS; chrt --idle 0 nice -n 19 cargo clippy -p frontend --target wasm32-unknown-unknown --target-dir target/front -- -D warnings) \
+  >"$browser_clippy_log" 2>&1 &
+browser_clippy_pid=$!
+background_pids+=("$browser_clippy_pid")
 # The Python tools' virtualenvs (PyPI; made once into target/, so a fresh
 # clone makes them), beside the builds too.
 venvs_log=target/test-venvs.log
@@ -128,9 +134,9 @@ if ! REQUIRE_SERVICES=1 timeout 1200 "${with_clippy[@]}" cargo test -p app -p se
   exit 1
 fi
 
-step "clippy for the browser, release build: what was left after the tests"
+step "the release build: what was left after the tests"
 if ! wait "$release_pid"; then
-  echo "---- clippy for the browser or the release build failed (last 60 lines) ----"
+  echo "---- the release build failed (last 60 lines) ----"
   tail -n 60 "$release_log" | sed 's/\x1b\[[0-9;]*m//g'
   exit 1
 fi
@@ -228,7 +234,7 @@ if ! (cd end2end && BASE_URL="http://127.0.0.1:$port" MAILDEV_URL="$TEST_MAILDEV
   exit 1
 fi
 
-step "Schemathesis and the OCR adversary: what was left after Playwright (pinned: bench/fuzz/, bench/ocr/)"
+step "Schemathesis, the OCR adversary, clippy for the browser: what was left after Playwright (pinned: bench/fuzz/, bench/ocr/)"
 echo "---- Schemathesis ----"
 if ! wait "$fuzz_pid"; then
   tail -n 120 "$fuzz_log"
@@ -241,5 +247,11 @@ if ! wait "$ocr_pid"; then
   exit 1
 fi
 cat "$ocr_log"
+echo "---- clippy for the browser ----"
+if ! wait "$browser_clippy_pid"; then
+  tail -n 60 "$browser_clippy_log" | sed 's/\x1b\[[0-9;]*m//g'
+  exit 1
+fi
+grep -E "Finished|^warning" "$browser_clippy_log" | sed 's/\x1b\[[0-9;]*m//g' || true
 step_times
 printf '\n\033[1;34m== %s\033[0m\n' "all tests passed"
