@@ -7,6 +7,10 @@
 # busy: the server's build takes the other. Its output is cargo-leptos'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# npm's binaryen first (Debian's wasm-opt makes a WASM that never hydrates;
+# without one on PATH cargo-leptos would try to download its own), and the
+# tools setup.sh installed: so it runs by hand as it does from the scripts.
+export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 # cargo-leptos sets its own (`--cfg erase_components`); a caller's would
 # change what is built.
 unset RUSTFLAGS

@@ -34,7 +34,7 @@ export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 if [ -x target/release/server ]; then
   say "release build (only what changed) ..."
 else
-  say "release build (about 10 minutes on 2 cores the first time: WASM ~3, server ~6) ..."
+  say "release build (10-16 minutes on 2 cores the first time: the WASM beside the server) ..."
 fi
 started=$SECONDS
 milestones() {
