@@ -244,6 +244,8 @@ cat "$fuzz_log"
 echo "---- the OCR adversary ----"
 if ! wait "$ocr_pid"; then
   cat "$ocr_log"
+  echo "---- its server's log (last 20 lines) ----"
+  tail -n 20 "$ocr_dir/server.log" | cut -c1-300
   exit 1
 fi
 cat "$ocr_log"
