@@ -41,7 +41,7 @@ pub async fn list_jobs(core: &Core, filter: JobFilter) -> Result<Vec<DeliveryRec
 }
 
 /// Sends a failed job again, from its first attempt's budget: the worker
-/// takes it at once.
+/// takes it at once. Returns the record as the retry left it (`queued`).
 pub async fn retry_job(core: &Core, id: &str) -> Result<DeliveryRecord, JobsError> {
     let record = core.db.find_delivery(id).await?.ok_or_else(|| JobsError::NotFound(id.into()))?;
     if record.state != state::FAILED {
@@ -55,9 +55,14 @@ pub async fn retry_job(core: &Core, id: &str) -> Result<DeliveryRecord, JobsErro
     if !core.db.requeue_delivery(id, &task_id, now_ms()).await? {
         return Err(JobsError::NotFailed(id.into(), "changing".into()));
     }
+    // What the retry did, read before the task exists: once it is pushed the
+    // worker may deliver it before a read after the push (seen on PostgreSQL,
+    // whose queue is woken at once), and the operator would see `sent` for a
+    // command that only queued.
+    let requeued = core.db.find_delivery(id).await?.ok_or_else(|| JobsError::NotFound(id.into()))?;
     let again = DeliveryJob { attempt: attempts, queued_at_ms: now_ms(), ..job };
     core.queue.push_as(&task_id, again, Duration::ZERO).await?;
-    core.db.find_delivery(id).await?.ok_or_else(|| JobsError::NotFound(id.into()))
+    Ok(requeued)
 }
 
 /// Forgets every failed job; returns how many there were.
