@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-[ -n "${BENCH_SERVER:-}" ] || cargo leptos build --release --precompress --split >/dev/null 2>&1
+[ -n "${BENCH_SERVER:-}" ] || bash scripts/release-build.sh >/dev/null 2>&1
 server_binary=${BENCH_SERVER:-./target/release/server}
 # The bench is built with the flags cargo-leptos gives the server's build
 # (`--cfg erase_components`, the output name), so that it reuses that
