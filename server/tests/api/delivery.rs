@@ -216,14 +216,8 @@ async fn a_blacklisted_number_gives_the_cooldown_back_and_says_why(on: On) {
     // The worker records the failure, then gives the visitor's cooldown
     // back: the page polls, and so does this (a fresh clone's run read the
     // cooldown in between).
-    let mut cooldown = serde_json::Value::Null;
-    for _ in 0..50 {
-        cooldown = body(app.get("/api/v1/sms_codes/13500135003/cooldown?purpose=register").await).await;
-        if cooldown["seconds"] == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let cooldown_url = "/api/v1/sms_codes/13500135003/cooldown?purpose=register";
+    let cooldown = poll(5, || async { body(app.get(cooldown_url).await).await }, |c| c["seconds"] == 0).await;
     assert_eq!(cooldown["seconds"], 0, "the number may ask again at once: {cooldown}");
     assert_eq!(cooldown["refusal"]["code"], "sms_provider_blocked", "{cooldown}");
     assert!(cooldown["refusal"]["message"].as_str().unwrap().contains("无法接收"));

@@ -28,6 +28,21 @@ pub struct TestApp {
     _data_dir: Option<TempDir>,
 }
 
+/// Asks `probe` every 100 ms until `done` holds of its answer or `secs`
+/// pass, and returns the last answer: for what the server finishes a moment
+/// after it answered (the worker's records, counters, the cooldown it gives
+/// back), so that the caller's assertion says what was seen.
+pub async fn poll<T, F: Future<Output = T>>(secs: u64, mut probe: impl FnMut() -> F, done: impl Fn(&T) -> bool) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let seen = probe().await;
+        if done(&seen) || std::time::Instant::now() >= deadline {
+            return seen;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Removes the test's data folder when the test ends.
 pub struct TempDir(pub std::path::PathBuf);
 

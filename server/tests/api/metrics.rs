@@ -17,27 +17,15 @@ fn sample(text: &str, series: &str) -> f64 {
     text.lines().find(|l| l.starts_with(series)).and_then(|l| l.rsplit(' ').next()).map_or(0.0, |v| v.parse().unwrap())
 }
 
-/// Scrapes until `series` is above its value in `before`, or 5 s pass (then
-/// the last scrape). The worker counts a delivery once the send is recorded,
-/// a moment after the outbox (where a test reads its code) has the message.
-async fn scrape_once_grown(app: &TestApp, before: &str, series: &str) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let now = scrape(app).await;
-        if sample(&now, series) > sample(before, series) || std::time::Instant::now() > deadline {
-            return now;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_are_counted_by_route_template_and_deliveries_by_kind() {
     let app = spawn_app().await;
     let before = scrape(&app).await;
     let _ = app.register_code("13600136000").await;
     let delivered = r#"delivery_jobs_delivered_total{kind="sms_code",provider="outbox"}"#;
-    let after = scrape_once_grown(&app, &before, delivered).await;
+    // The worker counts a delivery once the send is recorded, a moment
+    // after the outbox (where the code was read) has the message.
+    let after = poll(5, || scrape(&app), |now| sample(now, delivered) > sample(&before, delivered)).await;
 
     let captcha = r#"http_requests_total{method="GET",route="/api/v1/image_codes/{id}",status="200"}"#;
     assert!(after.contains(captcha), "the route template, not the path:\n{after}");
