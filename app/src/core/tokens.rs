@@ -1,9 +1,15 @@
-//! Session tokens: an HS256-signed JWT naming the user (`sub`), its expiry
-//! (`exp`) and a session id (`sid`), carried in an HttpOnly cookie. And the
-//! tokens of the links the site mails (`LinkToken`).
+//! Session tokens: an HS256-signed JWT (RFC 7519) naming the user (`sub`),
+//! its expiry (`exp`) and a session id (`sid`), carried in an HttpOnly
+//! cookie. And the tokens of the links the site mails (`LinkToken`).
+//!
+//! The JWT is made here from the HMAC below, not by `jsonwebtoken`: its one
+//! algorithm is a MAC and a base64url, and that crate's backend brings
+//! P-256, P-384, Ed25519 and their arithmetic into the release build for it
+//! (18 crates). `jsonwebtoken` is still what the tests check these tokens
+//! with, both ways.
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use hmac::{Hmac, Mac};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -64,12 +70,39 @@ impl Tokens {
         let now = unix_now();
         let claims =
             Claims { sub: user_id.to_string(), iat: now, exp: now + ttl.as_secs(), sid: session_id.to_owned() };
-        let key = EncodingKey::from_secret(self.secret.expose_secret().as_bytes());
-        encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(|e| TokenError::Signing(e.to_string()))
+        let claims = serde_json::to_vec(&claims).map_err(|e| TokenError::Signing(e.to_string()))?;
+        let mut token = format!("{}.{}", B64.encode(JWT_HEADER), B64.encode(claims));
+        let tag = self.jwt_mac(token.as_bytes()).finalize().into_bytes();
+        token.push('.');
+        token.push_str(&B64.encode(tag));
+        Ok(token)
     }
 
-    /// Checks the signature (HS256 only: `alg: none` and other algorithms are
-    /// refused) and the expiry.
+    /// The claims of `token` if its signature holds (HS256 only: `alg:
+    /// none` and every other algorithm are refused, whatever the header
+    /// says) and it has not expired (`exp` is the first second it is not
+    /// valid, RFC 7519 4.1.4; no leeway).
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let invalid = |why: &str| TokenError::Invalid(why.to_owned());
+        let mut parts = token.split('.');
+        let (Some(header), Some(claims), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid("not a compact JWS"));
+        };
+        let decode = |part: &str| B64.decode(part).map_err(|_| invalid("not base64url"));
+        let header: JwtHeader = serde_json::from_slice(&decode(header)?).map_err(|_| invalid("the header"))?;
+        if header.alg != "HS256" {
+            return Err(invalid("not HS256"));
+        }
+        let signed = &token.as_bytes()[..token.len() - tag.len() - 1];
+        self.jwt_mac(signed).verify_slice(&decode(tag)?).map_err(|_| invalid("the signature does not verify"))?;
+        let claims: Claims = serde_json::from_slice(&decode(claims)?).map_err(|_| invalid("the claims"))?;
+        if unix_now() >= claims.exp {
+            return Err(invalid("expired"));
+        }
+        Ok(claims)
+    }
+
     /// A MAC of `message` under the secret, for `purpose` (so that a tag
     /// made for one use is never valid for another), URL-safe.
     pub fn tag(&self, purpose: &str, message: &str) -> String {
@@ -103,13 +136,24 @@ impl Tokens {
         mac
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        let key = DecodingKey::from_secret(self.secret.expose_secret().as_bytes());
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        decode::<Claims>(token, &key, &validation).map(|d| d.claims).map_err(|e| TokenError::Invalid(e.to_string()))
+    /// The JWT's MAC: HMAC-SHA256 of the signing input under the secret
+    /// alone (RFC 7518 3.2), which is what makes it HS256.
+    fn jwt_mac(&self, signing_input: &[u8]) -> Hmac<Sha256> {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(self.secret.expose_secret().as_bytes()).unwrap_or_else(|_| unreachable!());
+        mac.update(signing_input);
+        mac
     }
+}
+
+/// The header every session token carries, as `jsonwebtoken` wrote it (so
+/// a token is the same bytes it was).
+const JWT_HEADER: &str = r#"{"typ":"JWT","alg":"HS256"}"#;
+
+/// The header member a check reads.
+#[derive(Deserialize)]
+struct JwtHeader {
+    alg: String,
 }
 
 /// The token of a link the site mails (a password reset, an e-mail
@@ -268,6 +312,64 @@ mod tests {
         for bad in [&a.as_str()[..63], &format!("{}0", a.as_str()), &a.as_str().to_uppercase(), &"g".repeat(64), ""] {
             assert_eq!(LinkToken::parse(bad), None, "{bad}");
         }
+    }
+
+    /// What no one here wrote reads our tokens, and makes tokens we read
+    /// (the cookies issued before we signed them ourselves stay valid).
+    #[test]
+    fn jsonwebtoken_reads_our_tokens_and_we_read_its() {
+        use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+        let secret = "k".repeat(32);
+        let t = tokens(&secret);
+        let ours = t.issue(42, "s1", HOUR).unwrap();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        let read = jsonwebtoken::decode::<Claims>(&ours, &DecodingKey::from_secret(secret.as_bytes()), &validation)
+            .unwrap()
+            .claims;
+        assert_eq!(t.verify(&ours).unwrap(), read);
+        let theirs =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &read, &EncodingKey::from_secret(secret.as_bytes()))
+                .unwrap();
+        assert_eq!(theirs, ours, "the same bytes as before");
+        // Another header's form (members reordered, no typ) is still HS256.
+        let other_header = jsonwebtoken::encode(
+            &Header { typ: None, ..Header::new(Algorithm::HS256) },
+            &read,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap();
+        assert_eq!(t.verify(&other_header).unwrap(), read);
+    }
+
+    #[test]
+    fn another_algorithm_under_the_same_secret_is_refused() {
+        use jsonwebtoken::{Algorithm, EncodingKey, Header};
+        let secret = "k".repeat(32);
+        let claims = tokens(&secret).verify(&tokens(&secret).issue(42, "s1", HOUR).unwrap()).unwrap();
+        for alg in [Algorithm::HS384, Algorithm::HS512] {
+            let token =
+                jsonwebtoken::encode(&Header::new(alg), &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap();
+            assert!(tokens(&secret).verify(&token).is_err(), "{alg:?}");
+        }
+    }
+
+    #[test]
+    fn a_token_without_its_claims_or_its_shape_is_refused() {
+        let t = tokens("k1");
+        let token = t.issue(42, "s1", HOUR).unwrap();
+        let sign = |claims: &str| {
+            let input = format!("{}.{}", B64.encode(JWT_HEADER), B64.encode(claims));
+            let tag = B64.encode(t.jwt_mac(input.as_bytes()).finalize().into_bytes());
+            format!("{input}.{tag}")
+        };
+        assert!(t.verify(&sign(r#"{"sub":"42","exp":99999999999,"iat":0,"sid":"s1"}"#)).is_ok(), "the control");
+        assert!(t.verify(&sign(r#"{"sub":"42","iat":0,"sid":"s1"}"#)).is_err(), "no exp");
+        assert!(t.verify(&sign(r#"{"exp":99999999999,"iat":0,"sid":"s1"}"#)).is_err(), "no sub");
+        assert!(t.verify(&format!("{token}.")).is_err(), "four parts");
+        assert!(t.verify(token.rsplit_once('.').unwrap().0).is_err(), "two parts");
+        assert!(t.verify(&format!("{token}=")).is_err(), "padded");
+        assert!(t.verify("").is_err());
     }
 
     #[test]
