@@ -1,7 +1,8 @@
 //! Signed JSON Web Tokens in compact form (RFC 7515), RS256 and ES256 only
-//! (RFC 7518), signed and checked by ring. Not through `jsonwebtoken`, which
-//! the session cookie uses: its RustCrypto RSA parses the private key again
-//! on every signature (a few milliseconds each), where ring keeps it parsed.
+//! (RFC 7518), signed and checked by ring. Not through `jsonwebtoken` (the
+//! tests' oracle here and for the session cookie, `core::tokens`): its
+//! RustCrypto RSA parses the private key again on every signature (a few
+//! milliseconds each), where ring keeps it parsed.
 //! A token is checked only against a key we name by `kid`, with the key's
 //! own algorithm: `alg: none`, or an algorithm other than the key's, is
 //! refused whatever the header says.
