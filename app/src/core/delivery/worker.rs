@@ -414,13 +414,16 @@ const RESTART_PAUSE: Duration = Duration::from_secs(2);
 pub fn run(
     core: Core,
     name: String,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> impl Future<Output = Result<(), String>> {
-    // With `shutdown` boxed, the worker is compiled once, here (opt-level 1
-    // in a release build): a worker generic over the caller's future was
-    // compiled again by every crate that ran it, the server's binary
-    // included, at that crate's opt-level (issue 23).
-    run_until(core, name, Box::pin(shutdown))
+    shutdown: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>> {
+    // Not generic, and boxed both ways, so that the worker is compiled once,
+    // here (opt-level 1 in a release build). A future's state machine is
+    // compiled by each crate that polls it or instantiates a generic function
+    // making it, unless that crate shares its dependencies' generic code,
+    // which rustc does at opt-level 0 and 1 only: the server (3) compiled
+    // the whole worker again, and the tests compiled it for each future
+    // they stopped it with (issue 23).
+    Box::pin(run_until(core, name, shutdown))
 }
 
 async fn run_until(

@@ -141,8 +141,13 @@ pub async fn erase_due_accounts(core: &Core) -> Result<usize, DeletionError> {
 const ERASE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs `erase_due_accounts` for ever, beside the delivery worker (which
-/// delivers the notices it writes).
-pub async fn erase_when_due(core: Core) {
+/// delivers the notices it writes). Boxed, so that the server (opt-level 3)
+/// does not compile it again (see `delivery::worker::run`).
+pub fn erase_when_due(core: Core) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(erase_when_due_unboxed(core))
+}
+
+async fn erase_when_due_unboxed(core: Core) {
     let mut tick = tokio::time::interval(ERASE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
