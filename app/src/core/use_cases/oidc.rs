@@ -10,6 +10,10 @@
 //! URI it did not register) are `AuthorizeError`, shown on a page of ours:
 //! redirecting then would be an open redirect. Every other refusal goes back
 //! to the registered URI with `error`, `state` and `iss` (RFC 9207).
+//!
+//! The use cases the server's handlers call return boxed futures, made
+//! here: so they are compiled once, in this crate (see
+//! `delivery::worker::run` for why the server would compile them again).
 
 use super::{
     Authenticated, now_ms,
@@ -35,6 +39,7 @@ use crate::{
     error::{AppError, ErrorCode, ErrorKind},
     wire::ConsentView,
 };
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 /// The longest authorization request we take (its query): it travels again
@@ -203,40 +208,46 @@ fn refuse(error: &'static str, description: &'static str) -> ClientError {
 /// Answers an authorization request. `signed_in` is the browser's session,
 /// if any; `query` is the request as sent (for the way back from sign-in).
 #[tracing::instrument(name = "oidc_authorize", skip_all)]
-pub async fn authorize(
-    core: &Core,
-    signed_in: Option<&Authenticated>,
-    params: &AuthorizeParams,
-    query: &str,
-) -> Result<Authorize, AuthorizeError> {
-    authorize_with(core, signed_in, params, query, None).await
+pub fn authorize<'a>(
+    core: &'a Core,
+    signed_in: Option<&'a Authenticated>,
+    params: &'a AuthorizeParams,
+    query: &'a str,
+) -> BoxFuture<'a, Result<Authorize, AuthorizeError>> {
+    Box::pin(async move { authorize_with(core, signed_in, params, query, None).await })
 }
 
 /// The person's answer on the consent page to `request` (the authorization
 /// request it showed): a code for the client, or `access_denied`. The
 /// request is checked again as a whole: nothing the page held is trusted.
 #[tracing::instrument(name = "oidc_consent", skip_all)]
-pub async fn decide_consent(
-    core: &Core,
-    signed_in: Option<&Authenticated>,
-    request: &str,
+pub fn decide_consent<'a>(
+    core: &'a Core,
+    signed_in: Option<&'a Authenticated>,
+    request: &'a str,
     decision: ConsentDecision,
-) -> Result<Authorize, AuthorizeError> {
-    let params = AuthorizeParams::parse(request)?;
-    authorize_with(core, signed_in, &params, request, Some(decision)).await
+) -> BoxFuture<'a, Result<Authorize, AuthorizeError>> {
+    Box::pin(async move {
+        let params = AuthorizeParams::parse(request)?;
+        authorize_with(core, signed_in, &params, request, Some(decision)).await
+    })
 }
 
 /// What the consent page shows for `request`: the client, what it asks
 /// for, and where the answer goes.
-pub async fn consent_request(core: &Core, request: &str) -> Result<ConsentView, AuthorizeError> {
-    let params = AuthorizeParams::parse(request)?;
-    let (client, redirect_uri) = registered_client(core, &params, request).await?;
-    let asked = parse_request(&client, &params).map_err(|refusal| AuthorizeError::Malformed(refusal.error.into()))?;
-    let redirect_host = url::Url::parse(redirect_uri).ok().and_then(|u| u.host_str().map(str::to_owned));
-    Ok(ConsentView {
-        client_name: client.name,
-        scopes: asked.scope.split(' ').map(str::to_owned).collect(),
-        redirect_host: redirect_host.unwrap_or_else(|| redirect_uri.split(':').next().unwrap_or_default().to_owned()),
+pub fn consent_request<'a>(core: &'a Core, request: &'a str) -> BoxFuture<'a, Result<ConsentView, AuthorizeError>> {
+    Box::pin(async move {
+        let params = AuthorizeParams::parse(request)?;
+        let (client, redirect_uri) = registered_client(core, &params, request).await?;
+        let asked =
+            parse_request(&client, &params).map_err(|refusal| AuthorizeError::Malformed(refusal.error.into()))?;
+        let redirect_host = url::Url::parse(redirect_uri).ok().and_then(|u| u.host_str().map(str::to_owned));
+        Ok(ConsentView {
+            client_name: client.name,
+            scopes: asked.scope.split(' ').map(str::to_owned).collect(),
+            redirect_host: redirect_host
+                .unwrap_or_else(|| redirect_uri.split(':').next().unwrap_or_default().to_owned()),
+        })
     })
 }
 
@@ -519,20 +530,22 @@ pub struct ClientCredentials {
 /// The token endpoint: a code exchanged for tokens, or a refresh token for
 /// fresh ones, for the client they were issued to.
 #[tracing::instrument(name = "oidc_token", skip_all)]
-pub async fn exchange_code(
-    core: &Core,
-    caller: &Client,
-    credentials: &ClientCredentials,
-    form: &TokenForm,
-) -> Result<TokenResponse, TokenError> {
-    let client =
-        authenticate_client(core, caller, credentials, form.client_id.as_deref(), form.client_secret.as_deref())
-            .await?;
-    match form.grant_type.as_deref() {
-        Some("authorization_code") => redeem_code(core, &client, form).await,
-        Some("refresh_token") => refresh(core, &client, form).await,
-        _ => Err(TokenError::UnsupportedGrantType),
-    }
+pub fn exchange_code<'a>(
+    core: &'a Core,
+    caller: &'a Client,
+    credentials: &'a ClientCredentials,
+    form: &'a TokenForm,
+) -> BoxFuture<'a, Result<TokenResponse, TokenError>> {
+    Box::pin(async move {
+        let client =
+            authenticate_client(core, caller, credentials, form.client_id.as_deref(), form.client_secret.as_deref())
+                .await?;
+        match form.grant_type.as_deref() {
+            Some("authorization_code") => redeem_code(core, &client, form).await,
+            Some("refresh_token") => refresh(core, &client, form).await,
+            _ => Err(TokenError::UnsupportedGrantType),
+        }
+    })
 }
 
 async fn redeem_code(core: &Core, client: &OidcClient, form: &TokenForm) -> Result<TokenResponse, TokenError> {
@@ -788,31 +801,36 @@ impl From<KeyError> for UserinfoError {
 /// The claims an access token's scopes name, while its grant stands (the
 /// session behind it live, the account active, nothing revoked).
 #[tracing::instrument(name = "oidc_userinfo", skip_all)]
-pub async fn userinfo(core: &Core, bearer: Option<&str>) -> Result<serde_json::Value, UserinfoError> {
-    let token = bearer.ok_or(UserinfoError::InvalidToken("an access token is required"))?;
-    let claims = read_access_token(core, token).await?.map_err(UserinfoError::InvalidToken)?;
-    let grant = core.db.live_grant(&claims.gid, now_ms()).await?;
-    let grant = grant.filter(|g| g.client_id == claims.client_id);
-    let grant = grant.ok_or(UserinfoError::InvalidToken("the sign-in behind the token has ended"))?;
-    let user = core.db.find_user(grant.user_id).await?;
-    let user = user.ok_or(UserinfoError::InvalidToken("the account is gone"))?;
-    let scopes: Vec<&str> = grant.scope.split(' ').collect();
-    let mut answer = serde_json::json!({ "sub": claims.sub });
-    if scopes.contains(&"profile") {
-        answer["preferred_username"] = user.username.clone().into();
-        answer["nickname"] = user.nickname.clone().into();
-    }
-    if scopes.contains(&"phone") {
-        answer["phone_number"] = format!("+86{}", user.mobile).into();
-        answer["phone_number_verified"] = true.into();
-    }
-    if scopes.contains(&"email")
-        && let Some(email) = user.email.as_deref().filter(|_| user.email_verified)
-    {
-        answer["email"] = email.into();
-        answer["email_verified"] = true.into();
-    }
-    Ok(answer)
+pub fn userinfo<'a>(
+    core: &'a Core,
+    bearer: Option<&'a str>,
+) -> BoxFuture<'a, Result<serde_json::Value, UserinfoError>> {
+    Box::pin(async move {
+        let token = bearer.ok_or(UserinfoError::InvalidToken("an access token is required"))?;
+        let claims = read_access_token(core, token).await?.map_err(UserinfoError::InvalidToken)?;
+        let grant = core.db.live_grant(&claims.gid, now_ms()).await?;
+        let grant = grant.filter(|g| g.client_id == claims.client_id);
+        let grant = grant.ok_or(UserinfoError::InvalidToken("the sign-in behind the token has ended"))?;
+        let user = core.db.find_user(grant.user_id).await?;
+        let user = user.ok_or(UserinfoError::InvalidToken("the account is gone"))?;
+        let scopes: Vec<&str> = grant.scope.split(' ').collect();
+        let mut answer = serde_json::json!({ "sub": claims.sub });
+        if scopes.contains(&"profile") {
+            answer["preferred_username"] = user.username.clone().into();
+            answer["nickname"] = user.nickname.clone().into();
+        }
+        if scopes.contains(&"phone") {
+            answer["phone_number"] = format!("+86{}", user.mobile).into();
+            answer["phone_number_verified"] = true.into();
+        }
+        if scopes.contains(&"email")
+            && let Some(email) = user.email.as_deref().filter(|_| user.email_verified)
+        {
+            answer["email"] = email.into();
+            answer["email_verified"] = true.into();
+        }
+        Ok(answer)
+    })
 }
 
 /// An access token of ours, signed by a published key, of type `at+jwt`,
@@ -864,66 +882,70 @@ enum TokenKind {
 /// not ours, or not this client's, changes nothing, and the answer is the
 /// same (§2.2: the client learns nothing from it).
 #[tracing::instrument(name = "oidc_revoke", skip_all)]
-pub async fn revoke(
-    core: &Core,
-    caller: &Client,
-    credentials: &ClientCredentials,
-    form: &TokenQueryForm,
-) -> Result<(), TokenError> {
-    let client =
-        authenticate_client(core, caller, credentials, form.client_id.as_deref(), form.client_secret.as_deref())
-            .await?;
-    let token = form.token.as_deref().ok_or(TokenError::InvalidRequest("token is required"))?;
-    let Some((grant_id, _)) = grant_of(core, token).await? else { return Ok(()) };
-    if core.db.grant_client(&grant_id).await?.as_deref() == Some(client.client_id.as_str()) {
-        core.db.revoke_grant(&grant_id, now_ms()).await?;
-        tracing::info!(client_id = %client.client_id, "a token was revoked by its client");
-    }
-    Ok(())
+pub fn revoke<'a>(
+    core: &'a Core,
+    caller: &'a Client,
+    credentials: &'a ClientCredentials,
+    form: &'a TokenQueryForm,
+) -> BoxFuture<'a, Result<(), TokenError>> {
+    Box::pin(async move {
+        let client =
+            authenticate_client(core, caller, credentials, form.client_id.as_deref(), form.client_secret.as_deref())
+                .await?;
+        let token = form.token.as_deref().ok_or(TokenError::InvalidRequest("token is required"))?;
+        let Some((grant_id, _)) = grant_of(core, token).await? else { return Ok(()) };
+        if core.db.grant_client(&grant_id).await?.as_deref() == Some(client.client_id.as_str()) {
+            core.db.revoke_grant(&grant_id, now_ms()).await?;
+            tracing::info!(client_id = %client.client_id, "a token was revoked by its client");
+        }
+        Ok(())
+    })
 }
 
 /// Says whether a token is active, and what it is for (RFC 7662): for a
 /// confidential client (a resource server is registered as one), and only
 /// while the sign-in behind the token lasts.
 #[tracing::instrument(name = "oidc_introspect", skip_all)]
-pub async fn introspect(
-    core: &Core,
-    caller: &Client,
-    credentials: &ClientCredentials,
-    form: &TokenQueryForm,
-) -> Result<serde_json::Value, TokenError> {
-    let client =
-        authenticate_client(core, caller, credentials, form.client_id.as_deref(), form.client_secret.as_deref())
-            .await?;
-    if client.public {
-        let basic = credentials.basic.is_some();
-        return Err(TokenError::InvalidClient { description: "introspection is for confidential clients", basic });
-    }
-    let inactive = serde_json::json!({ "active": false });
-    let token = form.token.as_deref().ok_or(TokenError::InvalidRequest("token is required"))?;
-    let Some((grant_id, kind)) = grant_of(core, token).await? else { return Ok(inactive) };
-    let Some(grant) = core.db.live_grant(&grant_id, now_ms()).await? else { return Ok(inactive) };
-    let subject = core.db.oidc_subject(grant.user_id).await?;
-    let mut answer = serde_json::json!({
-        "active": true,
-        "scope": grant.scope,
-        "client_id": grant.client_id,
-        "sub": subject,
-        "iss": core.settings.public_url,
-    });
-    match kind {
-        TokenKind::Access(claims) => {
-            answer["token_type"] = "Bearer".into();
-            answer["exp"] = claims.exp.into();
-            answer["iat"] = claims.iat.into();
-            answer["aud"] = claims.aud.into();
+pub fn introspect<'a>(
+    core: &'a Core,
+    caller: &'a Client,
+    credentials: &'a ClientCredentials,
+    form: &'a TokenQueryForm,
+) -> BoxFuture<'a, Result<serde_json::Value, TokenError>> {
+    Box::pin(async move {
+        let client =
+            authenticate_client(core, caller, credentials, form.client_id.as_deref(), form.client_secret.as_deref())
+                .await?;
+        if client.public {
+            let basic = credentials.basic.is_some();
+            return Err(TokenError::InvalidClient { description: "introspection is for confidential clients", basic });
         }
-        TokenKind::Refresh => {
-            answer["token_type"] = "refresh_token".into();
-            answer["exp"] = (grant.session_expires_at / 1000).into();
+        let inactive = serde_json::json!({ "active": false });
+        let token = form.token.as_deref().ok_or(TokenError::InvalidRequest("token is required"))?;
+        let Some((grant_id, kind)) = grant_of(core, token).await? else { return Ok(inactive) };
+        let Some(grant) = core.db.live_grant(&grant_id, now_ms()).await? else { return Ok(inactive) };
+        let subject = core.db.oidc_subject(grant.user_id).await?;
+        let mut answer = serde_json::json!({
+            "active": true,
+            "scope": grant.scope,
+            "client_id": grant.client_id,
+            "sub": subject,
+            "iss": core.settings.public_url,
+        });
+        match kind {
+            TokenKind::Access(claims) => {
+                answer["token_type"] = "Bearer".into();
+                answer["exp"] = claims.exp.into();
+                answer["iat"] = claims.iat.into();
+                answer["aud"] = claims.aud.into();
+            }
+            TokenKind::Refresh => {
+                answer["token_type"] = "refresh_token".into();
+                answer["exp"] = (grant.session_expires_at / 1000).into();
+            }
         }
-    }
-    Ok(answer)
+        Ok(answer)
+    })
 }
 
 /// An RP-initiated sign-out request's parameters (OpenID Connect
@@ -960,53 +982,56 @@ struct IdTokenHint {
 /// elsewhere cannot sign people out by sending them here. Then back to a
 /// post-logout URI the client registered, or to our page.
 #[tracing::instrument(name = "oidc_logout", skip_all)]
-pub async fn oidc_logout(
-    core: &Core,
-    signed_in: Option<&Authenticated>,
-    params: &LogoutParams,
-) -> Result<LoggedOut, AuthorizeError> {
-    let hint = match params.id_token_hint.as_deref() {
-        None => None,
-        Some(token) => {
-            let keys = core.signing_keys.current().await.map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
-            let read = jws::verify::<IdTokenHint>(token, |kid| keys.public_key(kid)).ok();
-            let read = read.filter(|v| v.typ.is_none() && v.claims.iss == core.settings.public_url);
-            Some(read.ok_or(AuthorizeError::Malformed("id_token_hint".into()))?.claims)
-        }
-    };
-    let client_id = match (&hint, params.client_id.as_deref()) {
-        (Some(hint), Some(id)) if hint.aud != id => return Err(AuthorizeError::Malformed("client_id".into())),
-        (Some(hint), _) => Some(hint.aud.clone()),
-        (None, id) => id.map(str::to_owned),
-    };
-    let redirect = match params.post_logout_redirect_uri.as_deref() {
-        None => None,
-        Some(uri) => {
-            let client = match &client_id {
-                Some(id) => core.db.find_client(id).await?,
-                None => None,
-            };
-            let registered = client.is_some_and(|c| c.enabled && c.post_logout_redirect_uris.iter().any(|r| r == uri));
-            if !registered {
-                return Err(AuthorizeError::BadRedirectUri);
+pub fn oidc_logout<'a>(
+    core: &'a Core,
+    signed_in: Option<&'a Authenticated>,
+    params: &'a LogoutParams,
+) -> BoxFuture<'a, Result<LoggedOut, AuthorizeError>> {
+    Box::pin(async move {
+        let hint = match params.id_token_hint.as_deref() {
+            None => None,
+            Some(token) => {
+                let keys = core.signing_keys.current().await.map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
+                let read = jws::verify::<IdTokenHint>(token, |kid| keys.public_key(kid)).ok();
+                let read = read.filter(|v| v.typ.is_none() && v.claims.iss == core.settings.public_url);
+                Some(read.ok_or(AuthorizeError::Malformed("id_token_hint".into()))?.claims)
             }
-            let mut url = url::Url::parse(uri).map_err(|_| AuthorizeError::BadRedirectUri)?;
-            if let Some(state) = &params.state {
-                url.query_pairs_mut().append_pair("state", state);
+        };
+        let client_id = match (&hint, params.client_id.as_deref()) {
+            (Some(hint), Some(id)) if hint.aud != id => return Err(AuthorizeError::Malformed("client_id".into())),
+            (Some(hint), _) => Some(hint.aud.clone()),
+            (None, id) => id.map(str::to_owned),
+        };
+        let redirect = match params.post_logout_redirect_uri.as_deref() {
+            None => None,
+            Some(uri) => {
+                let client = match &client_id {
+                    Some(id) => core.db.find_client(id).await?,
+                    None => None,
+                };
+                let registered =
+                    client.is_some_and(|c| c.enabled && c.post_logout_redirect_uris.iter().any(|r| r == uri));
+                if !registered {
+                    return Err(AuthorizeError::BadRedirectUri);
+                }
+                let mut url = url::Url::parse(uri).map_err(|_| AuthorizeError::BadRedirectUri)?;
+                if let Some(state) = &params.state {
+                    url.query_pairs_mut().append_pair("state", state);
+                }
+                Some(String::from(url))
             }
-            Some(String::from(url))
-        }
-    };
-    let ours = |auth: &Authenticated| {
-        hint.as_ref().is_some_and(|hint| hint.sid == core.tokens.tag("oidc-sid", &auth.session.id))
-    };
-    let ended = match signed_in {
-        Some(auth) if ours(auth) => {
-            core.db.end_session(auth.user.id, &auth.session.id, now_ms()).await?;
-            tracing::info!(user_id = auth.user.id, client_id = ?client_id, "signed out at a client's request");
-            true
-        }
-        _ => false,
-    };
-    Ok(LoggedOut { ended, redirect })
+        };
+        let ours = |auth: &Authenticated| {
+            hint.as_ref().is_some_and(|hint| hint.sid == core.tokens.tag("oidc-sid", &auth.session.id))
+        };
+        let ended = match signed_in {
+            Some(auth) if ours(auth) => {
+                core.db.end_session(auth.user.id, &auth.session.id, now_ms()).await?;
+                tracing::info!(user_id = auth.user.id, client_id = ?client_id, "signed out at a client's request");
+                true
+            }
+            _ => false,
+        };
+        Ok(LoggedOut { ended, redirect })
+    })
 }
