@@ -417,12 +417,8 @@ pub fn run(
     shutdown: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>> {
     // Not generic, and boxed both ways, so that the worker is compiled once,
-    // here (opt-level 1 in a release build). A future's state machine is
-    // compiled by each crate that polls it or instantiates a generic function
-    // making it, unless that crate shares its dependencies' generic code,
-    // which rustc does at opt-level 0 and 1 only: the server (3) compiled
-    // the whole worker again, and the tests compiled it for each future
-    // they stopped it with (issue 23).
+    // here, and not again by the server or by each test that stops it with
+    // a future of its own (why: `use_cases`' module doc).
     Box::pin(run_until(core, name, shutdown))
 }
 

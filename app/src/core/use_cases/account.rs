@@ -19,6 +19,7 @@ use crate::{
     rules::{Mobile, Nickname, NicknameError, Password, PasswordError, Username, passwords_match},
     wire::{AttemptView, ChangePasswordForm, Profile},
 };
+use futures::future::BoxFuture;
 
 /// How many sign-in attempts the user centre shows.
 const HISTORY_LENGTH: i64 = 10;
@@ -55,33 +56,42 @@ pub fn profile(auth: &Authenticated) -> Profile {
     }
 }
 
-pub async fn update_nickname(core: &Core, auth: &Authenticated, raw: &str) -> Result<Profile, AccountError> {
-    let nickname = Nickname::parse(raw)?;
-    core.db.set_nickname(auth.user.id, nickname.as_str()).await?;
-    let mut updated = profile(auth);
-    updated.nickname = nickname.as_str().to_owned();
-    Ok(updated)
+pub fn update_nickname<'a>(
+    core: &'a Core,
+    auth: &'a Authenticated,
+    raw: &'a str,
+) -> BoxFuture<'a, Result<Profile, AccountError>> {
+    Box::pin(async move {
+        let nickname = Nickname::parse(raw)?;
+        core.db.set_nickname(auth.user.id, nickname.as_str()).await?;
+        let mut updated = profile(auth);
+        updated.nickname = nickname.as_str().to_owned();
+        Ok(updated)
+    })
 }
 
 /// Changes the password after checking the old one; every other session ends.
 #[tracing::instrument(name = "change_password", skip_all)]
-pub async fn change_password(
-    core: &Core,
-    client: &Client,
-    auth: &Authenticated,
-    form: &ChangePasswordForm,
-) -> Result<(), AccountError> {
-    let user = &auth.user;
-    check_own_password(core, client, user, &form.old_password).await.map_err(AccountError::OldPassword)?;
-    let mobile = Mobile::parse(&user.mobile).ok();
-    let username = Username::parse(&user.username).ok();
-    let new = Password::parse(&form.new_password, core.settings.password_policy, mobile.as_ref(), username.as_ref())
-        .map_err(AccountError::NewPassword)?;
-    passwords_match(&form.new_password, &form.new_password2).map_err(AccountError::NewPassword2)?;
-    let hash = core.hasher.hash(&new).await?;
-    core.db.set_password_hash(user.id, &hash, Some(&auth.session.id), now_ms(), &[]).await?;
-    tracing::info!(user_id = user.id, "password changed; other sessions ended");
-    Ok(())
+pub fn change_password<'a>(
+    core: &'a Core,
+    client: &'a Client,
+    auth: &'a Authenticated,
+    form: &'a ChangePasswordForm,
+) -> BoxFuture<'a, Result<(), AccountError>> {
+    Box::pin(async move {
+        let user = &auth.user;
+        check_own_password(core, client, user, &form.old_password).await.map_err(AccountError::OldPassword)?;
+        let mobile = Mobile::parse(&user.mobile).ok();
+        let username = Username::parse(&user.username).ok();
+        let new =
+            Password::parse(&form.new_password, core.settings.password_policy, mobile.as_ref(), username.as_ref())
+                .map_err(AccountError::NewPassword)?;
+        passwords_match(&form.new_password, &form.new_password2).map_err(AccountError::NewPassword2)?;
+        let hash = core.hasher.hash(&new).await?;
+        core.db.set_password_hash(user.id, &hash, Some(&auth.session.id), now_ms(), &[]).await?;
+        tracing::info!(user_id = user.id, "password changed; other sessions ended");
+        Ok(())
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,8 +157,11 @@ impl OwnPasswordRefusal {
 }
 
 /// The newest sign-in attempts on the account.
-pub async fn login_history(core: &Core, auth: &Authenticated) -> Result<Vec<AttemptView>, AccountError> {
-    attempts(core, auth.user.id, HISTORY_LENGTH).await
+pub fn login_history<'a>(
+    core: &'a Core,
+    auth: &'a Authenticated,
+) -> BoxFuture<'a, Result<Vec<AttemptView>, AccountError>> {
+    Box::pin(async move { attempts(core, auth.user.id, HISTORY_LENGTH).await })
 }
 
 /// The latest `limit` sign-in attempts of `user_id`, as shown.
@@ -190,42 +203,47 @@ pub fn describe_user(user: &UserRow) -> serde_json::Value {
 /// sent to them (what, when, what became of it; never a code). One JSON
 /// document. (A code sent before the account existed, to register, belongs
 /// to no account and is not in it.)
-pub async fn export_my_data(core: &Core, auth: &Authenticated) -> Result<serde_json::Value, AccountError> {
-    let user = &auth.user;
-    let history = attempts(core, user.id, i64::MAX).await?;
-    let consents: Vec<serde_json::Value> = core
-        .db
-        .acceptances(user.id)
-        .await?
-        .into_iter()
-        .map(|a| {
-            serde_json::json!({
-                "kind": a.kind, "version": a.version, "accepted_at": a.accepted_at,
-                "client_ip": a.client_ip, "user_agent": a.user_agent,
+pub fn export_my_data<'a>(
+    core: &'a Core,
+    auth: &'a Authenticated,
+) -> BoxFuture<'a, Result<serde_json::Value, AccountError>> {
+    Box::pin(async move {
+        let user = &auth.user;
+        let history = attempts(core, user.id, i64::MAX).await?;
+        let consents: Vec<serde_json::Value> = core
+            .db
+            .acceptances(user.id)
+            .await?
+            .into_iter()
+            .map(|a| {
+                serde_json::json!({
+                    "kind": a.kind, "version": a.version, "accepted_at": a.accepted_at,
+                    "client_ip": a.client_ip, "user_agent": a.user_agent,
+                })
             })
-        })
-        .collect();
-    let deliveries: Vec<serde_json::Value> = core
-        .db
-        .deliveries_of(user.id)
-        .await?
-        .into_iter()
-        .map(|d| {
-            serde_json::json!({
-                "kind": d.kind, "purpose": d.purpose, "recipient": d.recipient, "provider": d.provider,
-                "state": d.state, "created_at": d.created_at, "updated_at": d.updated_at,
+            .collect();
+        let deliveries: Vec<serde_json::Value> = core
+            .db
+            .deliveries_of(user.id)
+            .await?
+            .into_iter()
+            .map(|d| {
+                serde_json::json!({
+                    "kind": d.kind, "purpose": d.purpose, "recipient": d.recipient, "provider": d.provider,
+                    "state": d.state, "created_at": d.created_at, "updated_at": d.updated_at,
+                })
             })
-        })
-        .collect();
-    Ok(serde_json::json!({
-        "exported_at": now_ms(),
-        "profile": describe_user(user),
-        "consents": consents,
-        "sessions": super::list_sessions(core, auth).await?,
-        "login_history": history,
-        "applications": super::list_applications(core, auth).await?,
-        "deliveries": deliveries,
-    }))
+            .collect();
+        Ok(serde_json::json!({
+            "exported_at": now_ms(),
+            "profile": describe_user(user),
+            "consents": consents,
+            "sessions": super::list_sessions(core, auth).await?,
+            "login_history": history,
+            "applications": super::list_applications(core, auth).await?,
+            "deliveries": deliveries,
+        }))
+    })
 }
 
 impl From<AccountError> for AppError {

@@ -15,6 +15,7 @@ use crate::{
         PasswordError, Username, UsernameError,
     },
 };
+use futures::future::BoxFuture;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -58,51 +59,53 @@ pub struct CreateUser<'a> {
     pub accepted: bool,
 }
 
-pub async fn create_user(core: &Core, input: &CreateUser<'_>) -> Result<UserRow, AdminError> {
-    let mobile = Mobile::parse(input.mobile)?;
-    let username = match input.username {
-        Some(raw) => Username::parse(raw)?,
-        None => {
-            let random = *uuid::Uuid::new_v4().as_bytes();
-            Username::generated(std::array::from_fn(|i| random[i]))
-        }
-    };
-    let nickname = input.nickname.map(Nickname::parse).transpose()?;
-    let email = input.email.map(Email::parse).transpose()?;
-    let password = Password::parse(input.password, core.settings.password_policy, Some(&mobile), Some(&username))?;
-    let hash = core.hasher.hash(&password).await?;
-    let new = NewUser {
-        username: &username,
-        mobile: &mobile,
-        nickname: nickname.as_ref(),
-        password_hash: &hash,
-        now_ms: now_ms(),
-        locale: core.settings.default_locale,
-    };
-    // What an operator attests the person accepted, recorded as such.
-    let attested: Vec<NewAcceptance> = LegalKind::ALL
-        .into_iter()
-        .filter(|_| input.accepted)
-        .map(|kind| NewAcceptance {
-            kind,
-            version: &core.settings.legal.get(kind).version,
+pub fn create_user<'a>(core: &'a Core, input: &'a CreateUser<'a>) -> BoxFuture<'a, Result<UserRow, AdminError>> {
+    Box::pin(async move {
+        let mobile = Mobile::parse(input.mobile)?;
+        let username = match input.username {
+            Some(raw) => Username::parse(raw)?,
+            None => {
+                let random = *uuid::Uuid::new_v4().as_bytes();
+                Username::generated(std::array::from_fn(|i| random[i]))
+            }
+        };
+        let nickname = input.nickname.map(Nickname::parse).transpose()?;
+        let email = input.email.map(Email::parse).transpose()?;
+        let password = Password::parse(input.password, core.settings.password_policy, Some(&mobile), Some(&username))?;
+        let hash = core.hasher.hash(&password).await?;
+        let new = NewUser {
+            username: &username,
+            mobile: &mobile,
+            nickname: nickname.as_ref(),
+            password_hash: &hash,
             now_ms: now_ms(),
-            client_ip: "operator",
-            user_agent: "server user create --accepted",
-        })
-        .collect();
-    let user = core.db.insert_user_accepting(&new, &attested).await.map_err(|e| match e {
-        InsertUserError::MobileTaken => AdminError::MobileTaken,
-        InsertUserError::UsernameTaken => AdminError::UsernameTaken,
-        InsertUserError::Db(e) => AdminError::Db(e),
-    })?;
-    if let Some(email) = &email {
-        core.db.set_verified_email(user.id, email).await.map_err(|e| match e {
-            SetEmailError::Taken => AdminError::EmailTaken,
-            SetEmailError::Db(e) => AdminError::Db(e),
+            locale: core.settings.default_locale,
+        };
+        // What an operator attests the person accepted, recorded as such.
+        let attested: Vec<NewAcceptance> = LegalKind::ALL
+            .into_iter()
+            .filter(|_| input.accepted)
+            .map(|kind| NewAcceptance {
+                kind,
+                version: &core.settings.legal.get(kind).version,
+                now_ms: now_ms(),
+                client_ip: "operator",
+                user_agent: "server user create --accepted",
+            })
+            .collect();
+        let user = core.db.insert_user_accepting(&new, &attested).await.map_err(|e| match e {
+            InsertUserError::MobileTaken => AdminError::MobileTaken,
+            InsertUserError::UsernameTaken => AdminError::UsernameTaken,
+            InsertUserError::Db(e) => AdminError::Db(e),
         })?;
-    }
-    find_account(core, input.mobile).await
+        if let Some(email) = &email {
+            core.db.set_verified_email(user.id, email).await.map_err(|e| match e {
+                SetEmailError::Taken => AdminError::EmailTaken,
+                SetEmailError::Db(e) => AdminError::Db(e),
+            })?;
+        }
+        find_account(core, input.mobile).await
+    })
 }
 
 /// The user an account names (username, mobile or verified e-mail).
@@ -120,31 +123,37 @@ pub struct AccountShown {
     pub pending_email: Option<PendingEmail>,
 }
 
-pub async fn show_account(core: &Core, raw: &str) -> Result<AccountShown, AdminError> {
-    let user = find_account(core, raw).await?;
-    let pending_email = core.db.pending_email(user.id).await?;
-    Ok(AccountShown { user, pending_email })
+pub fn show_account<'a>(core: &'a Core, raw: &'a str) -> BoxFuture<'a, Result<AccountShown, AdminError>> {
+    Box::pin(async move {
+        let user = find_account(core, raw).await?;
+        let pending_email = core.db.pending_email(user.id).await?;
+        Ok(AccountShown { user, pending_email })
+    })
 }
 
 /// Enables or disables an account; disabling ends its sessions.
-pub async fn set_active(core: &Core, raw: &str, active: bool) -> Result<UserRow, AdminError> {
-    let user = find_account(core, raw).await?;
-    core.db.set_active(user.id, active).await?;
-    if !active {
-        core.db.end_sessions(user.id, None, now_ms()).await?;
-    }
-    find_account(core, raw).await
+pub fn set_active<'a>(core: &'a Core, raw: &'a str, active: bool) -> BoxFuture<'a, Result<UserRow, AdminError>> {
+    Box::pin(async move {
+        let user = find_account(core, raw).await?;
+        core.db.set_active(user.id, active).await?;
+        if !active {
+            core.db.end_sessions(user.id, None, now_ms()).await?;
+        }
+        find_account(core, raw).await
+    })
 }
 
 /// Sets a new password (the policy applies); every session ends.
-pub async fn set_password(core: &Core, raw: &str, password: &str) -> Result<UserRow, AdminError> {
-    let user = find_account(core, raw).await?;
-    let mobile = Mobile::parse(&user.mobile).ok();
-    let username = Username::parse(&user.username).ok();
-    let password = Password::parse(password, core.settings.password_policy, mobile.as_ref(), username.as_ref())?;
-    let hash = core.hasher.hash(&password).await?;
-    core.db.set_password_hash(user.id, &hash, None, now_ms(), &[]).await?;
-    Ok(user)
+pub fn set_password<'a>(core: &'a Core, raw: &'a str, password: &'a str) -> BoxFuture<'a, Result<UserRow, AdminError>> {
+    Box::pin(async move {
+        let user = find_account(core, raw).await?;
+        let mobile = Mobile::parse(&user.mobile).ok();
+        let username = Username::parse(&user.username).ok();
+        let password = Password::parse(password, core.settings.password_policy, mobile.as_ref(), username.as_ref())?;
+        let hash = core.hasher.hash(&password).await?;
+        core.db.set_password_hash(user.id, &hash, None, now_ms(), &[]).await?;
+        Ok(user)
+    })
 }
 
 impl From<AdminError> for AppError {

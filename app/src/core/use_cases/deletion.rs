@@ -27,6 +27,7 @@ use crate::{
     rules::{Account, Mobile, Purpose, SmsCode, SmsCodeError},
     wire::{DeletionForm, DeletionStatus},
 };
+use futures::future::BoxFuture;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeletionError {
@@ -54,18 +55,20 @@ pub enum DeletionError {
 /// period the answer says when it goes (`delete_after`); without one it is
 /// gone when this returns.
 #[tracing::instrument(name = "request_deletion", skip_all, fields(user_id = auth.user.id))]
-pub async fn request_deletion(
-    core: &Core,
-    client: &Client,
-    auth: &Authenticated,
-    form: &DeletionForm,
-) -> Result<DeletionStatus, DeletionError> {
-    let user = &auth.user;
-    if user.delete_after.is_some() {
-        return Err(DeletionError::AlreadyRequested);
-    }
-    prove_ownership(core, client, user, form).await?;
-    schedule(core, user).await
+pub fn request_deletion<'a>(
+    core: &'a Core,
+    client: &'a Client,
+    auth: &'a Authenticated,
+    form: &'a DeletionForm,
+) -> BoxFuture<'a, Result<DeletionStatus, DeletionError>> {
+    Box::pin(async move {
+        let user = &auth.user;
+        if user.delete_after.is_some() {
+            return Err(DeletionError::AlreadyRequested);
+        }
+        prove_ownership(core, client, user, form).await?;
+        schedule(core, user).await
+    })
 }
 
 /// The owner's proof: the password when one is given, else the code sent
@@ -114,12 +117,17 @@ async fn schedule(core: &Core, user: &UserRow) -> Result<DeletionStatus, Deletio
 
 /// 撤销注销: the signed-in person keeps their account.
 #[tracing::instrument(name = "cancel_deletion", skip_all, fields(user_id = auth.user.id))]
-pub async fn cancel_deletion(core: &Core, auth: &Authenticated) -> Result<DeletionStatus, DeletionError> {
-    if !core.db.cancel_deletion(auth.user.id).await? {
-        return Err(DeletionError::NothingToCancel);
-    }
-    tracing::info!("account deletion cancelled");
-    Ok(DeletionStatus::default())
+pub fn cancel_deletion<'a>(
+    core: &'a Core,
+    auth: &'a Authenticated,
+) -> BoxFuture<'a, Result<DeletionStatus, DeletionError>> {
+    Box::pin(async move {
+        if !core.db.cancel_deletion(auth.user.id).await? {
+            return Err(DeletionError::NothingToCancel);
+        }
+        tracing::info!("account deletion cancelled");
+        Ok(DeletionStatus::default())
+    })
 }
 
 /// Erases every account whose date has come by the store's clock; returns
@@ -141,8 +149,8 @@ pub async fn erase_due_accounts(core: &Core) -> Result<usize, DeletionError> {
 const ERASE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs `erase_due_accounts` for ever, beside the delivery worker (which
-/// delivers the notices it writes). Boxed, so that the server (opt-level 3)
-/// does not compile it again (see `delivery::worker::run`).
+/// delivers the notices it writes). Boxed, as most use cases are (see
+/// `use_cases`).
 pub fn erase_when_due(core: Core) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
     Box::pin(erase_when_due_unboxed(core))
 }
@@ -170,20 +178,26 @@ pub struct OperatorDeletion {
 
 /// An operator deletes `account` (a username, mobile or e-mail): at once
 /// with `now`, else with the cooling-off period a person's request has.
-pub async fn delete_account(core: &Core, account: &str, now: bool) -> Result<OperatorDeletion, DeletionError> {
-    let account = Account::parse(account).map_err(|_| DeletionError::NoSuchAccount)?;
-    let user = core.db.find_user_by_account(&account).await?.ok_or(DeletionError::NoSuchAccount)?;
-    let status = if now {
-        if !erase(core, user.id, None).await? {
-            return Err(DeletionError::NoSuchAccount);
-        }
-        DeletionStatus { delete_after: None, erased: true }
-    } else if user.delete_after.is_some() {
-        return Err(DeletionError::AlreadyRequested);
-    } else {
-        schedule(core, &user).await?
-    };
-    Ok(OperatorDeletion { id: user.id, status })
+pub fn delete_account<'a>(
+    core: &'a Core,
+    account: &'a str,
+    now: bool,
+) -> BoxFuture<'a, Result<OperatorDeletion, DeletionError>> {
+    Box::pin(async move {
+        let account = Account::parse(account).map_err(|_| DeletionError::NoSuchAccount)?;
+        let user = core.db.find_user_by_account(&account).await?.ok_or(DeletionError::NoSuchAccount)?;
+        let status = if now {
+            if !erase(core, user.id, None).await? {
+                return Err(DeletionError::NoSuchAccount);
+            }
+            DeletionStatus { delete_after: None, erased: true }
+        } else if user.delete_after.is_some() {
+            return Err(DeletionError::AlreadyRequested);
+        } else {
+            schedule(core, &user).await?
+        };
+        Ok(OperatorDeletion { id: user.id, status })
+    })
 }
 
 /// Erases `user_id` (when its date has come by `due_by`, or at once), then

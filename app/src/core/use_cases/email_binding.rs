@@ -26,6 +26,7 @@ use crate::{
     rules::{Account, Email, EmailError, Mobile, Purpose, SmsCode, SmsCodeError},
     wire::{BindEmailForm, EmailLink, EmailStatus},
 };
+use futures::future::BoxFuture;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,21 +72,26 @@ pub enum VerifyEmailError {
 }
 
 /// The account's verified address and the one waiting for its link.
-pub async fn email_status(core: &Core, auth: &Authenticated) -> Result<EmailStatus, EmailBindingError> {
-    let user = &auth.user;
-    let pending = core.db.pending_email(user.id).await?;
-    let resend_after = match &pending {
-        Some(p) => match Email::parse(&p.email) {
-            Ok(email) => resend_wait(core, user.id, &email).await?,
-            Err(_) => 0,
-        },
-        None => 0,
-    };
-    Ok(EmailStatus {
-        verified: user.email.clone().filter(|_| user.email_verified),
-        pending_expired: pending.as_ref().is_some_and(|p| p.expires_at <= now_ms()),
-        pending: pending.map(|p| p.email),
-        resend_after,
+pub fn email_status<'a>(
+    core: &'a Core,
+    auth: &'a Authenticated,
+) -> BoxFuture<'a, Result<EmailStatus, EmailBindingError>> {
+    Box::pin(async move {
+        let user = &auth.user;
+        let pending = core.db.pending_email(user.id).await?;
+        let resend_after = match &pending {
+            Some(p) => match Email::parse(&p.email) {
+                Ok(email) => resend_wait(core, user.id, &email).await?,
+                Err(_) => 0,
+            },
+            None => 0,
+        };
+        Ok(EmailStatus {
+            verified: user.email.clone().filter(|_| user.email_verified),
+            pending_expired: pending.as_ref().is_some_and(|p| p.expires_at <= now_ms()),
+            pending: pending.map(|p| p.email),
+            resend_after,
+        })
     })
 }
 
@@ -94,64 +100,73 @@ pub async fn email_status(core: &Core, auth: &Authenticated) -> Result<EmailStat
 /// sends a verification link. The account keeps its verified address (if
 /// any) until the link is opened.
 #[tracing::instrument(name = "bind_email", skip_all, fields(user_id = auth.user.id))]
-pub async fn bind_email(
-    core: &Core,
-    client: &Client,
-    auth: &Authenticated,
-    form: &BindEmailForm,
-) -> Result<EmailStatus, EmailBindingError> {
-    let user = &auth.user;
-    let email = Email::parse(&form.email)?;
-    let code = SmsCode::parse(&form.sms_code)?;
-    check_own_password(core, client, user, &form.password).await.map_err(EmailBindingError::Password)?;
-    if user.email_verified && user.email.as_deref() == Some(email.as_str()) {
-        return Err(EmailBindingError::AlreadyBound);
-    }
-    // Said now rather than after a wasted link; it tells whether an address
-    // has an account, so it costs a lookup.
-    if core.db.find_user_by_account(&Account::Email(email.clone())).await?.is_some() {
-        return Err(costs_a_lookup(core, client, EmailBindingError::Taken).await);
-    }
-    // A link that cannot go now is said before the code is spent on it.
-    let wait = resend_wait(core, user.id, &email).await?;
-    if wait > 0 {
-        return Err(EmailBindingError::Cooldown { retry_after: Duration::from_secs(wait) });
-    }
-    // Wrong tries count against the code like any other; of two binds at
-    // once with one code, one finds it gone.
-    let mobile = Mobile::parse(&user.mobile).map_err(|_| SmsCodeRefusal::Missing)?;
-    let code_key = check_sms_code(core, Purpose::BindEmail, &mobile, &code).await?;
-    if !core.store.consume_code(&code_key, code.as_str()).await? {
-        return Err(SmsCodeRefusal::Missing.into());
-    }
-    send_link(core, user.id, &email, client.locale).await?;
-    email_status(core, auth).await
+pub fn bind_email<'a>(
+    core: &'a Core,
+    client: &'a Client,
+    auth: &'a Authenticated,
+    form: &'a BindEmailForm,
+) -> BoxFuture<'a, Result<EmailStatus, EmailBindingError>> {
+    Box::pin(async move {
+        let user = &auth.user;
+        let email = Email::parse(&form.email)?;
+        let code = SmsCode::parse(&form.sms_code)?;
+        check_own_password(core, client, user, &form.password).await.map_err(EmailBindingError::Password)?;
+        if user.email_verified && user.email.as_deref() == Some(email.as_str()) {
+            return Err(EmailBindingError::AlreadyBound);
+        }
+        // Said now rather than after a wasted link; it tells whether an address
+        // has an account, so it costs a lookup.
+        if core.db.find_user_by_account(&Account::Email(email.clone())).await?.is_some() {
+            return Err(costs_a_lookup(core, client, EmailBindingError::Taken).await);
+        }
+        // A link that cannot go now is said before the code is spent on it.
+        let wait = resend_wait(core, user.id, &email).await?;
+        if wait > 0 {
+            return Err(EmailBindingError::Cooldown { retry_after: Duration::from_secs(wait) });
+        }
+        // Wrong tries count against the code like any other; of two binds at
+        // once with one code, one finds it gone.
+        let mobile = Mobile::parse(&user.mobile).map_err(|_| SmsCodeRefusal::Missing)?;
+        let code_key = check_sms_code(core, Purpose::BindEmail, &mobile, &code).await?;
+        if !core.store.consume_code(&code_key, code.as_str()).await? {
+            return Err(SmsCodeRefusal::Missing.into());
+        }
+        send_link(core, user.id, &email, client.locale).await?;
+        email_status(core, auth).await
+    })
 }
 
 /// Sends the waiting address its link again (a new one: the old stops).
 #[tracing::instrument(name = "resend_email_link", skip_all, fields(user_id = auth.user.id))]
-pub async fn resend_email_link(core: &Core, auth: &Authenticated) -> Result<EmailStatus, EmailBindingError> {
-    let pending = core.db.pending_email(auth.user.id).await?.ok_or(EmailBindingError::NothingPending)?;
-    let email = Email::parse(&pending.email).map_err(|_| EmailBindingError::NothingPending)?;
-    send_link(core, auth.user.id, &email, auth.user.locale(core.settings.default_locale)).await?;
-    email_status(core, auth).await
+pub fn resend_email_link<'a>(
+    core: &'a Core,
+    auth: &'a Authenticated,
+) -> BoxFuture<'a, Result<EmailStatus, EmailBindingError>> {
+    Box::pin(async move {
+        let pending = core.db.pending_email(auth.user.id).await?.ok_or(EmailBindingError::NothingPending)?;
+        let email = Email::parse(&pending.email).map_err(|_| EmailBindingError::NothingPending)?;
+        send_link(core, auth.user.id, &email, auth.user.locale(core.settings.default_locale)).await?;
+        email_status(core, auth).await
+    })
 }
 
 /// Unbinds the address (verified or waiting), with the password. Sign-in
 /// and recovery go on by mobile, which every account has.
 #[tracing::instrument(name = "remove_email", skip_all, fields(user_id = auth.user.id))]
-pub async fn remove_email(
-    core: &Core,
-    client: &Client,
-    auth: &Authenticated,
-    password: &str,
-) -> Result<EmailStatus, EmailBindingError> {
-    check_own_password(core, client, &auth.user, password).await.map_err(EmailBindingError::Password)?;
-    if !core.db.remove_email(auth.user.id).await? {
-        return Err(EmailBindingError::NothingBound);
-    }
-    tracing::info!("e-mail removed");
-    Ok(EmailStatus::default())
+pub fn remove_email<'a>(
+    core: &'a Core,
+    client: &'a Client,
+    auth: &'a Authenticated,
+    password: &'a str,
+) -> BoxFuture<'a, Result<EmailStatus, EmailBindingError>> {
+    Box::pin(async move {
+        check_own_password(core, client, &auth.user, password).await.map_err(EmailBindingError::Password)?;
+        if !core.db.remove_email(auth.user.id).await? {
+            return Err(EmailBindingError::NothingBound);
+        }
+        tracing::info!("e-mail removed");
+        Ok(EmailStatus::default())
+    })
 }
 
 /// The address a verification link would verify, and the account (its
@@ -176,28 +191,34 @@ pub async fn email_link_status(core: &Core, raw_token: &str) -> Result<EmailLink
 /// the address becomes the account's verified one; the old verified address
 /// gets a notice.
 #[tracing::instrument(name = "verify_email", skip_all)]
-pub async fn verify_email(core: &Core, raw_token: &str, locale: Locale) -> Result<String, VerifyEmailError> {
-    let token = LinkToken::parse(raw_token).ok_or(VerifyEmailError::Link(LinkState::Unknown))?;
-    // The old address is told, in the change's own transaction.
-    let notice = |user_id: i64, previous: Option<&str>, email: &str| {
-        let old = previous.filter(|old| *old != email)?;
-        let site = core.settings.site_name_in(locale);
-        let mail = Mail::EmailChanged { site, new_address: mask_address(email) };
-        let lang = locale.tag().to_owned();
-        let message = JobMessage::Email { to: old.to_owned(), mail, expires_at_ms: None, lang };
-        Some(delivery::written_with_change(core, message, Some(user_id)))
-    };
-    match core.db.verify_email(&token.hash(), now_ms(), notice).await? {
-        EmailVerification::Verified { user_id, email, notice } => {
-            tracing::info!(user_id, to = %mask_address(&email), "e-mail verified");
-            if let Some(notice) = notice {
-                delivery::queue_written(core, std::slice::from_ref(&*notice)).await;
+pub fn verify_email<'a>(
+    core: &'a Core,
+    raw_token: &'a str,
+    locale: Locale,
+) -> BoxFuture<'a, Result<String, VerifyEmailError>> {
+    Box::pin(async move {
+        let token = LinkToken::parse(raw_token).ok_or(VerifyEmailError::Link(LinkState::Unknown))?;
+        // The old address is told, in the change's own transaction.
+        let notice = |user_id: i64, previous: Option<&str>, email: &str| {
+            let old = previous.filter(|old| *old != email)?;
+            let site = core.settings.site_name_in(locale);
+            let mail = Mail::EmailChanged { site, new_address: mask_address(email) };
+            let lang = locale.tag().to_owned();
+            let message = JobMessage::Email { to: old.to_owned(), mail, expires_at_ms: None, lang };
+            Some(delivery::written_with_change(core, message, Some(user_id)))
+        };
+        match core.db.verify_email(&token.hash(), now_ms(), notice).await? {
+            EmailVerification::Verified { user_id, email, notice } => {
+                tracing::info!(user_id, to = %mask_address(&email), "e-mail verified");
+                if let Some(notice) = notice {
+                    delivery::queue_written(core, std::slice::from_ref(&*notice)).await;
+                }
+                Ok(email)
             }
-            Ok(email)
+            EmailVerification::Taken => Err(VerifyEmailError::Taken),
+            EmailVerification::Refused(state) => Err(VerifyEmailError::Link(state)),
         }
-        EmailVerification::Taken => Err(VerifyEmailError::Taken),
-        EmailVerification::Refused(state) => Err(VerifyEmailError::Link(state)),
-    }
+    })
 }
 
 /// Seconds before the waiting address may get another link.

@@ -10,6 +10,7 @@ use crate::{
     rules::LegalKind,
     wire::{AcceptanceView, LegalDocument},
 };
+use futures::future::BoxFuture;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LegalError {
@@ -30,37 +31,48 @@ pub fn legal_document(core: &Core, kind: LegalKind) -> LegalDocument {
 }
 
 /// The texts whose version in force the signed-in person has not accepted.
-pub async fn texts_to_accept(core: &Core, auth: &Authenticated) -> Result<Vec<LegalKind>, LegalError> {
-    Ok(core.db.texts_to_accept(auth.user.id, &core.settings.legal).await?)
+pub fn texts_to_accept<'a>(
+    core: &'a Core,
+    auth: &'a Authenticated,
+) -> BoxFuture<'a, Result<Vec<LegalKind>, LegalError>> {
+    Box::pin(async move { Ok(core.db.texts_to_accept(auth.user.id, &core.settings.legal).await?) })
 }
 
 /// Every acceptance of the signed-in person, the latest first.
-pub async fn list_acceptances(core: &Core, auth: &Authenticated) -> Result<Vec<AcceptanceView>, LegalError> {
-    let rows = core.db.acceptances(auth.user.id).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| AcceptanceView { kind: row.kind, version: row.version, accepted_at: row.accepted_at })
-        .collect())
+pub fn list_acceptances<'a>(
+    core: &'a Core,
+    auth: &'a Authenticated,
+) -> BoxFuture<'a, Result<Vec<AcceptanceView>, LegalError>> {
+    Box::pin(async move {
+        let rows = core.db.acceptances(auth.user.id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| AcceptanceView { kind: row.kind, version: row.version, accepted_at: row.accepted_at })
+            .collect())
+    })
 }
 
 /// Records that the signed-in person accepts `version` of `kind`, which
 /// must be the version in force.
-pub async fn accept_text(
-    core: &Core,
-    client: &Client,
-    auth: &Authenticated,
-    kind: &str,
-    version: &str,
-) -> Result<(), LegalError> {
-    let kind = LegalKind::parse(kind).ok_or(LegalError::UnknownKind)?;
-    if core.settings.legal.get(kind).version != version {
-        return Err(LegalError::NotCurrent);
-    }
-    let ip = client.ip.to_string();
-    let accepted = NewAcceptance { kind, version, now_ms: now_ms(), client_ip: &ip, user_agent: &client.user_agent };
-    core.db.record_acceptances(auth.user.id, &[accepted]).await?;
-    tracing::info!(user_id = auth.user.id, kind = kind.as_str(), version, "a text was accepted");
-    Ok(())
+pub fn accept_text<'a>(
+    core: &'a Core,
+    client: &'a Client,
+    auth: &'a Authenticated,
+    kind: &'a str,
+    version: &'a str,
+) -> BoxFuture<'a, Result<(), LegalError>> {
+    Box::pin(async move {
+        let kind = LegalKind::parse(kind).ok_or(LegalError::UnknownKind)?;
+        if core.settings.legal.get(kind).version != version {
+            return Err(LegalError::NotCurrent);
+        }
+        let ip = client.ip.to_string();
+        let accepted =
+            NewAcceptance { kind, version, now_ms: now_ms(), client_ip: &ip, user_agent: &client.user_agent };
+        core.db.record_acceptances(auth.user.id, &[accepted]).await?;
+        tracing::info!(user_id = auth.user.id, kind = kind.as_str(), version, "a text was accepted");
+        Ok(())
+    })
 }
 
 impl From<LegalError> for AppError {

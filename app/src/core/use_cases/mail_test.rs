@@ -9,6 +9,7 @@ use crate::{
     },
     rules::{Email as Address, EmailError},
 };
+use futures::future::BoxFuture;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailTestError {
@@ -18,13 +19,15 @@ pub enum MailTestError {
     Failed { transport: &'static str, failure: MailFailure },
 }
 
-pub async fn send_test_mail(core: &Core, address: &str) -> Result<MailAccepted, MailTestError> {
-    let address = Address::parse(address)?;
-    let texts = crate::i18n::Texts::of(core.settings.default_locale);
-    let site = core.settings.site_name_in(core.settings.default_locale);
-    let content = Mail::Test { site }.render(&texts);
-    core.mail
-        .send(&Email { to: address.as_str(), content: &content })
-        .await
-        .map_err(|failure| MailTestError::Failed { transport: core.mail.name(), failure })
+pub fn send_test_mail<'a>(core: &'a Core, address: &'a str) -> BoxFuture<'a, Result<MailAccepted, MailTestError>> {
+    Box::pin(async move {
+        let address = Address::parse(address)?;
+        let texts = crate::i18n::Texts::of(core.settings.default_locale);
+        let site = core.settings.site_name_in(core.settings.default_locale);
+        let content = Mail::Test { site }.render(&texts);
+        core.mail
+            .send(&Email { to: address.as_str(), content: &content })
+            .await
+            .map_err(|failure| MailTestError::Failed { transport: core.mail.name(), failure })
+    })
 }

@@ -1,6 +1,16 @@
 //! The use cases, one file each, named by what they do. Each takes the raw
 //! input from either door, parses it into rule types first, and returns its
 //! own error enum, which converts into the wire `AppError` in one place.
+//!
+//! Most return a `BoxFuture` made here rather than being `async fn`s: a
+//! future's state machine is compiled by every crate that polls it, unless
+//! that crate shares its dependencies' generic code, which rustc does only
+//! at opt-level 0 and 1. The server is built at 3, so it compiled each use
+//! case it calls (and the queries under it) a second time, at the slowest
+//! level (issue 23: 30 % of its LLVM IR). Boxed, each is compiled once, in
+//! this crate. Left as `async fn` are those on the request paths whose CPU
+//! per answer is measured (`bench/`): the availability checks, the
+//! captcha, the proof-of-work challenge, the session check, and sign-in.
 
 mod account;
 mod admin;

@@ -10,10 +10,6 @@
 //! URI it did not register) are `AuthorizeError`, shown on a page of ours:
 //! redirecting then would be an open redirect. Every other refusal goes back
 //! to the registered URI with `error`, `state` and `iss` (RFC 9207).
-//!
-//! The use cases the server's handlers call return boxed futures, made
-//! here: so they are compiled once, in this crate (see
-//! `delivery::worker::run` for why the server would compile them again).
 
 use super::{
     Authenticated, now_ms,

@@ -2,8 +2,6 @@
 //! ...`, `server keys ...`): registers the sites that sign people in
 //! through us, and rotates the signing keys. A client's secret is returned
 //! once, when it is made; nothing here returns a private key.
-//! Each returns a boxed future, so that it is compiled here only (see
-//! `delivery::worker::run`).
 
 use crate::core::{
     Core,

@@ -40,6 +40,7 @@ use crate::{
     },
     wire::{ForgotPasswordForm, PasswordResetDone, RecoverySent, ResetPasswordForm, SendSmsCodeForm},
 };
+use futures::future::BoxFuture;
 use std::time::Duration;
 
 /// What the person reads after asking by e-mail, whether or not an account
@@ -93,24 +94,26 @@ pub enum RecoveryError {
 
 /// Asks for a reset link (`email`) or a reset code (`mobile`).
 #[tracing::instrument(name = "forgot_password", skip_all)]
-pub async fn forgot_password(
-    core: &Core,
-    client: &Client,
-    form: &ForgotPasswordForm,
-) -> Result<RecoverySent, RecoveryError> {
-    let by_email = !form.email.trim().is_empty();
-    if !by_email && form.mobile.trim().is_empty() {
-        return Err(RecoveryError::NoAddress);
-    }
-    if by_email {
-        if let Some(retry_after) = count_recovery_request(core, client).await? {
-            return Err(RecoveryError::TooMany { retry_after });
+pub fn forgot_password<'a>(
+    core: &'a Core,
+    client: &'a Client,
+    form: &'a ForgotPasswordForm,
+) -> BoxFuture<'a, Result<RecoverySent, RecoveryError>> {
+    Box::pin(async move {
+        let by_email = !form.email.trim().is_empty();
+        if !by_email && form.mobile.trim().is_empty() {
+            return Err(RecoveryError::NoAddress);
         }
-        link_by_email(core, client, form).await
-    } else {
-        // `send_sms_code` counts it, for this door and `POST /sms_codes` alike.
-        code_by_sms(core, client, form).await
-    }
+        if by_email {
+            if let Some(retry_after) = count_recovery_request(core, client).await? {
+                return Err(RecoveryError::TooMany { retry_after });
+            }
+            link_by_email(core, client, form).await
+        } else {
+            // `send_sms_code` counts it, for this door and `POST /sms_codes` alike.
+            code_by_sms(core, client, form).await
+        }
+    })
 }
 
 async fn link_by_email(core: &Core, client: &Client, form: &ForgotPasswordForm) -> Result<RecoverySent, RecoveryError> {
@@ -154,12 +157,14 @@ async fn code_by_sms(core: &Core, client: &Client, form: &ForgotPasswordForm) ->
 }
 
 /// Whether a reset link works, as its page opens.
-pub async fn reset_link_status(core: &Core, raw_token: &str) -> Result<(), RecoveryError> {
-    let token = LinkToken::parse(raw_token).ok_or(RecoveryError::Link(LinkState::Unknown))?;
-    match core.db.password_reset_link(&token.hash(), now_ms()).await? {
-        (LinkState::Usable, _) => Ok(()),
-        (state, _) => Err(RecoveryError::Link(state)),
-    }
+pub fn reset_link_status<'a>(core: &'a Core, raw_token: &'a str) -> BoxFuture<'a, Result<(), RecoveryError>> {
+    Box::pin(async move {
+        let token = LinkToken::parse(raw_token).ok_or(RecoveryError::Link(LinkState::Unknown))?;
+        match core.db.password_reset_link(&token.hash(), now_ms()).await? {
+            (LinkState::Usable, _) => Ok(()),
+            (state, _) => Err(RecoveryError::Link(state)),
+        }
+    })
 }
 
 /// Sets a new password with a reset link (`token`) or a reset code
@@ -167,18 +172,20 @@ pub async fn reset_link_status(core: &Core, raw_token: &str) -> Result<(), Recov
 /// verified e-mail: the address, masked, and a ticket to remove it (the
 /// phone's owner may not be the one who bound it).
 #[tracing::instrument(name = "reset_password", skip_all)]
-pub async fn reset_password(
-    core: &Core,
-    client: &Client,
-    form: &ResetPasswordForm,
-) -> Result<PasswordResetDone, RecoveryError> {
-    if form.token.trim().is_empty() {
-        reset_by_code(core, client, form).await
-    } else {
-        reset_by_link(core, client, form).await?;
-        // The link came to the address: it is the person's own.
-        Ok(PasswordResetDone::default())
-    }
+pub fn reset_password<'a>(
+    core: &'a Core,
+    client: &'a Client,
+    form: &'a ResetPasswordForm,
+) -> BoxFuture<'a, Result<PasswordResetDone, RecoveryError>> {
+    Box::pin(async move {
+        if form.token.trim().is_empty() {
+            reset_by_code(core, client, form).await
+        } else {
+            reset_by_link(core, client, form).await?;
+            // The link came to the address: it is the person's own.
+            Ok(PasswordResetDone::default())
+        }
+    })
 }
 
 /// How long the ticket to remove the e-mail after a reset by SMS works.
@@ -232,11 +239,13 @@ pub async fn email_removal_offer(core: &Core, ticket: &str) -> Result<String, Re
 /// Removes the e-mail a ticket names (the phone's owner, after a reset by
 /// SMS, said it is not theirs).
 #[tracing::instrument(name = "remove_email_after_reset", skip_all)]
-pub async fn remove_email_after_reset(core: &Core, ticket: &str) -> Result<(), RecoveryError> {
-    let (user, _) = read_removal_ticket(core, ticket).await?;
-    core.db.remove_email(user.id).await?;
-    tracing::info!(user_id = user.id, "e-mail removed after a reset by SMS");
-    Ok(())
+pub fn remove_email_after_reset<'a>(core: &'a Core, ticket: &'a str) -> BoxFuture<'a, Result<(), RecoveryError>> {
+    Box::pin(async move {
+        let (user, _) = read_removal_ticket(core, ticket).await?;
+        core.db.remove_email(user.id).await?;
+        tracing::info!(user_id = user.id, "e-mail removed after a reset by SMS");
+        Ok(())
+    })
 }
 
 async fn reset_by_link(core: &Core, client: &Client, form: &ResetPasswordForm) -> Result<(), RecoveryError> {

@@ -26,6 +26,7 @@ use crate::{
     },
     wire::{RegisterForm, SignedIn},
 };
+use futures::future::BoxFuture;
 use rand::Rng;
 
 #[derive(Debug, thiserror::Error)]
@@ -99,63 +100,71 @@ fn generated_username() -> Username {
 }
 
 #[tracing::instrument(name = "register", skip_all)]
-pub async fn register(core: &Core, client: &Client, form: &RegisterForm) -> Result<SignedIn, RegisterError> {
-    let valid = parse(core, form)?;
-    let code_key = check_sms_code(core, Purpose::Register, &valid.mobile, &valid.sms_code).await?;
-    // Cheap early answers before the expensive hash; the unique indexes
-    // still decide any race after this point.
-    if core.db.count_mobile(&valid.mobile).await? > 0 {
-        return Err(RegisterError::MobileTaken);
-    }
-    // While the code lives, the form could probe usernames one after
-    // another: each "taken" costs a lookup.
-    if let Some(username) = &valid.username
-        && core.db.count_username(username.as_str()).await? > 0
-    {
-        return Err(costs_a_lookup(core, client, RegisterError::UsernameTaken).await);
-    }
-    let password_hash = core.hasher.hash(&valid.password).await?;
-
-    let ip = client.ip.to_string();
-    let accepted: Vec<NewAcceptance> = LegalKind::ALL
-        .into_iter()
-        .map(|kind| NewAcceptance {
-            kind,
-            version: &core.settings.legal.get(kind).version,
-            now_ms: now_ms(),
-            client_ip: &ip,
-            user_agent: &client.user_agent,
-        })
-        .collect();
-    let mut attempts_left = 5;
-    let user = loop {
-        let username = valid.username.clone().unwrap_or_else(generated_username);
-        let new = NewUser {
-            username: &username,
-            mobile: &valid.mobile,
-            nickname: valid.nickname.as_ref(),
-            password_hash: &password_hash,
-            now_ms: now_ms(),
-            locale: client.locale,
-        };
-        match core.db.insert_user_accepting(&new, &accepted).await {
-            Ok(user) => break user,
-            Err(InsertUserError::MobileTaken) => return Err(RegisterError::MobileTaken),
-            Err(InsertUserError::UsernameTaken) if valid.username.is_none() && attempts_left > 0 => attempts_left -= 1,
-            Err(InsertUserError::UsernameTaken) => {
-                return Err(costs_a_lookup(core, client, RegisterError::UsernameTaken).await);
-            }
-            Err(InsertUserError::Db(e)) => return Err(e.into()),
+pub fn register<'a>(
+    core: &'a Core,
+    client: &'a Client,
+    form: &'a RegisterForm,
+) -> BoxFuture<'a, Result<SignedIn, RegisterError>> {
+    Box::pin(async move {
+        let valid = parse(core, form)?;
+        let code_key = check_sms_code(core, Purpose::Register, &valid.mobile, &valid.sms_code).await?;
+        // Cheap early answers before the expensive hash; the unique indexes
+        // still decide any race after this point.
+        if core.db.count_mobile(&valid.mobile).await? > 0 {
+            return Err(RegisterError::MobileTaken);
         }
-    };
-    // The account exists: the code is spent. Failing to delete it only lets it
-    // expire on its own, and the mobile can no longer register anyway.
-    if let Err(e) = core.store.consume_code(&code_key, valid.sms_code.as_str()).await {
-        tracing::warn!(error = %e, "register: could not consume the SMS code");
-    }
-    tracing::info!(user_id = user.id, "registered");
-    // A new account starts signed in, for a browser session.
-    Ok(start_session(core, client, &user, false, "register").await?)
+        // While the code lives, the form could probe usernames one after
+        // another: each "taken" costs a lookup.
+        if let Some(username) = &valid.username
+            && core.db.count_username(username.as_str()).await? > 0
+        {
+            return Err(costs_a_lookup(core, client, RegisterError::UsernameTaken).await);
+        }
+        let password_hash = core.hasher.hash(&valid.password).await?;
+
+        let ip = client.ip.to_string();
+        let accepted: Vec<NewAcceptance> = LegalKind::ALL
+            .into_iter()
+            .map(|kind| NewAcceptance {
+                kind,
+                version: &core.settings.legal.get(kind).version,
+                now_ms: now_ms(),
+                client_ip: &ip,
+                user_agent: &client.user_agent,
+            })
+            .collect();
+        let mut attempts_left = 5;
+        let user = loop {
+            let username = valid.username.clone().unwrap_or_else(generated_username);
+            let new = NewUser {
+                username: &username,
+                mobile: &valid.mobile,
+                nickname: valid.nickname.as_ref(),
+                password_hash: &password_hash,
+                now_ms: now_ms(),
+                locale: client.locale,
+            };
+            match core.db.insert_user_accepting(&new, &accepted).await {
+                Ok(user) => break user,
+                Err(InsertUserError::MobileTaken) => return Err(RegisterError::MobileTaken),
+                Err(InsertUserError::UsernameTaken) if valid.username.is_none() && attempts_left > 0 => {
+                    attempts_left -= 1
+                }
+                Err(InsertUserError::UsernameTaken) => {
+                    return Err(costs_a_lookup(core, client, RegisterError::UsernameTaken).await);
+                }
+                Err(InsertUserError::Db(e)) => return Err(e.into()),
+            }
+        };
+        // The account exists: the code is spent. Failing to delete it only lets it
+        // expire on its own, and the mobile can no longer register anyway.
+        if let Err(e) = core.store.consume_code(&code_key, valid.sms_code.as_str()).await {
+            tracing::warn!(error = %e, "register: could not consume the SMS code");
+        }
+        tracing::info!(user_id = user.id, "registered");
+        // A new account starts signed in, for a browser session.
+        Ok(start_session(core, client, &user, false, "register").await?)
+    })
 }
 
 impl From<RegisterError> for AppError {

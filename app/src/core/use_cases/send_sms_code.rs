@@ -28,6 +28,7 @@ use crate::{
     rules::{CaptchaAnswer, CaptchaAnswerError, Mobile, MobileError, Purpose, PurposeError, SmsCode},
     wire::{SendSmsCodeForm, SmsCooldown, SmsSent},
 };
+use futures::future::BoxFuture;
 use rand::Rng;
 use std::time::Duration;
 
@@ -75,95 +76,97 @@ pub enum SendSmsCodeError {
 /// A code for `bind_email` or `delete_account` goes to the signed-in account's own mobile
 /// (`signed_in`), whatever number the form names: only its owner may ask
 /// for one, and the page never needs to hold the full number.
-pub async fn send_sms_code(
-    core: &Core,
-    client: &Client,
-    signed_in: Option<&Authenticated>,
-    form: &SendSmsCodeForm,
-) -> Result<SmsSent, SendSmsCodeError> {
-    let purpose: Purpose = form.purpose.parse()?;
-    let mobile = match (purpose, signed_in) {
-        (p, Some(auth)) if p.is_own_account() => Mobile::parse(&auth.user.mobile)?,
-        (p, None) if p.is_own_account() => return Err(SendSmsCodeError::SignInRequired),
-        _ => Mobile::parse(&form.mobile)?,
-    };
-    tracing::Span::current().record("purpose", purpose.as_str());
-    // A reset code is a recovery request: it counts against the address's
-    // recovery budget as well, refused or not.
-    if purpose == Purpose::ResetPassword
-        && let Some(retry_after) = count_recovery_request(core, client).await?
-    {
-        return Err(SendSmsCodeError::RecoveryCap { retry_after });
-    }
-    let answer = CaptchaAnswer::parse(&form.text)?;
-    // The proof first: a refused proof leaves the captcha for another try,
-    // and no captcha answer is judged without work paid for it. The proof
-    // works once because the captcha it is bound to does.
-    let bound_to = check_proof(core, &form.image_code_id, purpose, &form.pow_challenge, &form.pow_nonce)?;
-    let instance = check_captcha(core, &form.image_code_id, &answer).await?;
-    if bound_to.is_some_and(|bound_to| bound_to != instance) {
-        return Err(PowRefusal::Invalid.into());
-    }
-    let account = core.db.user_id_by_mobile(&mobile).await?;
-    let registered = account.is_some();
-    // Each answer says whether the number has an account: it costs a lookup.
-    match purpose {
-        Purpose::Register if registered => {
-            return Err(costs_a_lookup(core, client, SendSmsCodeError::MobileTaken).await);
+pub fn send_sms_code<'a>(
+    core: &'a Core,
+    client: &'a Client,
+    signed_in: Option<&'a Authenticated>,
+    form: &'a SendSmsCodeForm,
+) -> BoxFuture<'a, Result<SmsSent, SendSmsCodeError>> {
+    Box::pin(async move {
+        let purpose: Purpose = form.purpose.parse()?;
+        let mobile = match (purpose, signed_in) {
+            (p, Some(auth)) if p.is_own_account() => Mobile::parse(&auth.user.mobile)?,
+            (p, None) if p.is_own_account() => return Err(SendSmsCodeError::SignInRequired),
+            _ => Mobile::parse(&form.mobile)?,
+        };
+        tracing::Span::current().record("purpose", purpose.as_str());
+        // A reset code is a recovery request: it counts against the address's
+        // recovery budget as well, refused or not.
+        if purpose == Purpose::ResetPassword
+            && let Some(retry_after) = count_recovery_request(core, client).await?
+        {
+            return Err(SendSmsCodeError::RecoveryCap { retry_after });
         }
-        Purpose::Login | Purpose::ResetPassword | Purpose::BindEmail | Purpose::DeleteAccount if !registered => {
-            return Err(costs_a_lookup(core, client, SendSmsCodeError::NotRegistered).await);
+        let answer = CaptchaAnswer::parse(&form.text)?;
+        // The proof first: a refused proof leaves the captcha for another try,
+        // and no captcha answer is judged without work paid for it. The proof
+        // works once because the captcha it is bound to does.
+        let bound_to = check_proof(core, &form.image_code_id, purpose, &form.pow_challenge, &form.pow_nonce)?;
+        let instance = check_captcha(core, &form.image_code_id, &answer).await?;
+        if bound_to.is_some_and(|bound_to| bound_to != instance) {
+            return Err(PowRefusal::Invalid.into());
         }
-        _ => {}
-    }
+        let account = core.db.user_id_by_mobile(&mobile).await?;
+        let registered = account.is_some();
+        // Each answer says whether the number has an account: it costs a lookup.
+        match purpose {
+            Purpose::Register if registered => {
+                return Err(costs_a_lookup(core, client, SendSmsCodeError::MobileTaken).await);
+            }
+            Purpose::Login | Purpose::ResetPassword | Purpose::BindEmail | Purpose::DeleteAccount if !registered => {
+                return Err(costs_a_lookup(core, client, SendSmsCodeError::NotRegistered).await);
+            }
+            _ => {}
+        }
 
-    let settings = &core.settings;
-    let code = SmsCode::from_number(rand::rng().random_range(0..1_000_000));
-    let (cooldown_key, code_key) = (keys::sms_cooldown(purpose, &mobile), keys::sms_code(purpose, &mobile));
-    let (day_key, ip_key) = (keys::sms_daily(&mobile), keys::sms_ip_hourly(&client.network()));
-    let notice_key = keys::sms_refusal(purpose, &mobile);
-    let slot = SendSlotRequest {
-        cooldown_key: &cooldown_key,
-        cooldown: settings.sms_resend_interval,
-        day_key: &day_key,
-        day_cap: settings.sms_daily_cap,
-        day_window: Duration::from_secs(86_400),
-        ip_key: &ip_key,
-        ip_cap: settings.sms_ip_hourly_cap,
-        ip_window: Duration::from_secs(3_600),
-        site_key: keys::SMS_SITE_HOURLY,
-        site_cap: settings.sms_site_hourly_cap,
-        site_window: Duration::from_secs(3_600),
-        code_key: &code_key,
-        code: code.as_str(),
-        code_ttl: settings.sms_code_ttl,
-        notice_key: &notice_key,
-    };
-    match core.store.acquire_send_slot(&slot).await? {
-        SendSlot::Granted => {}
-        SendSlot::Cooldown { retry_after } => return Err(SendSmsCodeError::Cooldown { retry_after }),
-        SendSlot::DailyCap { retry_after } => return Err(SendSmsCodeError::DailyCap { retry_after }),
-        SendSlot::IpCap { retry_after } => return Err(SendSmsCodeError::IpCap { retry_after }),
-        SendSlot::SiteCap { retry_after } => {
-            // Loud: either the site grew past its budget, or someone pumps
-            // SMS through it (toll fraud) across many numbers and addresses.
-            tracing::error!(
-                cap = settings.sms_site_hourly_cap,
-                "the site-wide hourly SMS budget is spent (SMS_SITE_HOURLY_CAP); sends are refused until the hour ends"
-            );
-            return Err(SendSmsCodeError::SiteCap { retry_after });
+        let settings = &core.settings;
+        let code = SmsCode::from_number(rand::rng().random_range(0..1_000_000));
+        let (cooldown_key, code_key) = (keys::sms_cooldown(purpose, &mobile), keys::sms_code(purpose, &mobile));
+        let (day_key, ip_key) = (keys::sms_daily(&mobile), keys::sms_ip_hourly(&client.network()));
+        let notice_key = keys::sms_refusal(purpose, &mobile);
+        let slot = SendSlotRequest {
+            cooldown_key: &cooldown_key,
+            cooldown: settings.sms_resend_interval,
+            day_key: &day_key,
+            day_cap: settings.sms_daily_cap,
+            day_window: Duration::from_secs(86_400),
+            ip_key: &ip_key,
+            ip_cap: settings.sms_ip_hourly_cap,
+            ip_window: Duration::from_secs(3_600),
+            site_key: keys::SMS_SITE_HOURLY,
+            site_cap: settings.sms_site_hourly_cap,
+            site_window: Duration::from_secs(3_600),
+            code_key: &code_key,
+            code: code.as_str(),
+            code_ttl: settings.sms_code_ttl,
+            notice_key: &notice_key,
+        };
+        match core.store.acquire_send_slot(&slot).await? {
+            SendSlot::Granted => {}
+            SendSlot::Cooldown { retry_after } => return Err(SendSmsCodeError::Cooldown { retry_after }),
+            SendSlot::DailyCap { retry_after } => return Err(SendSmsCodeError::DailyCap { retry_after }),
+            SendSlot::IpCap { retry_after } => return Err(SendSmsCodeError::IpCap { retry_after }),
+            SendSlot::SiteCap { retry_after } => {
+                // Loud: either the site grew past its budget, or someone pumps
+                // SMS through it (toll fraud) across many numbers and addresses.
+                tracing::error!(
+                    cap = settings.sms_site_hourly_cap,
+                    "the site-wide hourly SMS budget is spent (SMS_SITE_HOURLY_CAP); sends are refused until the hour ends"
+                );
+                return Err(SendSmsCodeError::SiteCap { retry_after });
+            }
         }
-    }
 
-    if let Err(e) = enqueue(core, &mobile, purpose, &code, account, client.locale).await {
-        // Nothing will be delivered: free the number for an immediate retry.
-        if let Err(release) = core.store.release_send_slot(&cooldown_key, &code_key).await {
-            tracing::error!(error = %release, "send_sms_code: could not release the slot");
+        if let Err(e) = enqueue(core, &mobile, purpose, &code, account, client.locale).await {
+            // Nothing will be delivered: free the number for an immediate retry.
+            if let Err(release) = core.store.release_send_slot(&cooldown_key, &code_key).await {
+                tracing::error!(error = %release, "send_sms_code: could not release the slot");
+            }
+            return Err(e);
         }
-        return Err(e);
-    }
-    tracing::info!(to = %mobile.masked(), "sms code queued");
-    Ok(SmsSent { resend_after: settings.sms_resend_interval.as_secs() })
+        tracing::info!(to = %mobile.masked(), "sms code queued");
+        Ok(SmsSent { resend_after: settings.sms_resend_interval.as_secs() })
+    })
 }
 
 /// Hands the code to the delivery queue.

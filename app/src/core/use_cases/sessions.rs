@@ -14,6 +14,7 @@ use crate::{
     error::{AppError, ErrorCode, ErrorKind},
     wire::{ApplicationView, SessionView, SignedIn},
 };
+use futures::future::BoxFuture;
 use std::time::Duration;
 
 /// A request's signed-in user and the session it came with.
@@ -140,64 +141,88 @@ async fn authenticate_claims(core: &Core, claims: &Claims) -> Result<Option<Auth
 }
 
 /// Ends the session the request came with.
-pub async fn logout(core: &Core, auth: &Authenticated) -> Result<(), SessionError> {
-    core.db.end_session(auth.user.id, &auth.session.id, now_ms()).await?;
-    Ok(())
+pub fn logout<'a>(core: &'a Core, auth: &'a Authenticated) -> BoxFuture<'a, Result<(), SessionError>> {
+    Box::pin(async move {
+        core.db.end_session(auth.user.id, &auth.session.id, now_ms()).await?;
+        Ok(())
+    })
 }
 
 /// The user's live sessions, each with the applications signed in
 /// through it.
-pub async fn list_sessions(core: &Core, auth: &Authenticated) -> Result<Vec<SessionView>, SessionError> {
-    let now = now_ms();
-    let rows = core.db.live_sessions(auth.user.id, now).await?;
-    let clients = core.db.session_clients(auth.user.id, now).await?;
-    Ok(rows
-        .into_iter()
-        .map(|s| SessionView {
-            current: s.id == auth.session.id,
-            clients: clients.iter().filter(|c| c.session_id == s.id).map(|c| c.name.clone()).collect(),
-            id: s.id,
-            created_at: s.created_at,
-            last_seen_at: s.last_seen_at,
-            expires_at: s.expires_at,
-            client_ip: s.client_ip,
-            user_agent: s.user_agent,
-        })
-        .collect())
+pub fn list_sessions<'a>(
+    core: &'a Core,
+    auth: &'a Authenticated,
+) -> BoxFuture<'a, Result<Vec<SessionView>, SessionError>> {
+    Box::pin(async move {
+        let now = now_ms();
+        let rows = core.db.live_sessions(auth.user.id, now).await?;
+        let clients = core.db.session_clients(auth.user.id, now).await?;
+        Ok(rows
+            .into_iter()
+            .map(|s| SessionView {
+                current: s.id == auth.session.id,
+                clients: clients.iter().filter(|c| c.session_id == s.id).map(|c| c.name.clone()).collect(),
+                id: s.id,
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                expires_at: s.expires_at,
+                client_ip: s.client_ip,
+                user_agent: s.user_agent,
+            })
+            .collect())
+    })
 }
 
 /// The applications the user allowed or is signed in to through us.
-pub async fn list_applications(core: &Core, auth: &Authenticated) -> Result<Vec<ApplicationView>, SessionError> {
-    let rows = core.db.applications(auth.user.id, now_ms()).await?;
-    Ok(rows
-        .into_iter()
-        .map(|app| ApplicationView {
-            scopes: app.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-            client_id: app.client_id,
-            name: app.name,
-            last_authorized_at: app.last_authorized_at,
-        })
-        .collect())
+pub fn list_applications<'a>(
+    core: &'a Core,
+    auth: &'a Authenticated,
+) -> BoxFuture<'a, Result<Vec<ApplicationView>, SessionError>> {
+    Box::pin(async move {
+        let rows = core.db.applications(auth.user.id, now_ms()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|app| ApplicationView {
+                scopes: app.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                client_id: app.client_id,
+                name: app.name,
+                last_authorized_at: app.last_authorized_at,
+            })
+            .collect())
+    })
 }
 
 /// "取消授权": the application's tokens stop at once, and a third party
 /// asks for consent again next time.
-pub async fn revoke_application(core: &Core, auth: &Authenticated, client_id: &str) -> Result<(), SessionError> {
-    if !core.db.revoke_application(auth.user.id, client_id, now_ms()).await? {
-        return Err(SessionError::NoSuchApplication);
-    }
-    tracing::info!(user_id = auth.user.id, client_id, "an application's authorization was taken back");
-    Ok(())
+pub fn revoke_application<'a>(
+    core: &'a Core,
+    auth: &'a Authenticated,
+    client_id: &'a str,
+) -> BoxFuture<'a, Result<(), SessionError>> {
+    Box::pin(async move {
+        if !core.db.revoke_application(auth.user.id, client_id, now_ms()).await? {
+            return Err(SessionError::NoSuchApplication);
+        }
+        tracing::info!(user_id = auth.user.id, client_id, "an application's authorization was taken back");
+        Ok(())
+    })
 }
 
 /// Ends one of the user's own sessions.
-pub async fn end_session(core: &Core, auth: &Authenticated, id: &str) -> Result<(), SessionError> {
-    if core.db.end_session(auth.user.id, id, now_ms()).await? { Ok(()) } else { Err(SessionError::NoSuchSession) }
+pub fn end_session<'a>(
+    core: &'a Core,
+    auth: &'a Authenticated,
+    id: &'a str,
+) -> BoxFuture<'a, Result<(), SessionError>> {
+    Box::pin(async move {
+        if core.db.end_session(auth.user.id, id, now_ms()).await? { Ok(()) } else { Err(SessionError::NoSuchSession) }
+    })
 }
 
 /// "Sign out everywhere": every session of the user, this one included.
-pub async fn end_all_sessions(core: &Core, auth: &Authenticated) -> Result<u64, SessionError> {
-    Ok(core.db.end_sessions(auth.user.id, None, now_ms()).await?)
+pub fn end_all_sessions<'a>(core: &'a Core, auth: &'a Authenticated) -> BoxFuture<'a, Result<u64, SessionError>> {
+    Box::pin(async move { Ok(core.db.end_sessions(auth.user.id, None, now_ms()).await?) })
 }
 
 impl From<SessionError> for AppError {

@@ -10,6 +10,7 @@ use crate::{
     },
     rules::{Mobile, MobileError},
 };
+use futures::future::BoxFuture;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SmsTestError {
@@ -19,12 +20,14 @@ pub enum SmsTestError {
     Failed { provider: &'static str, failure: SmsFailure },
 }
 
-pub async fn send_test_sms(core: &Core, mobile: &str) -> Result<SmsAccepted, SmsTestError> {
-    let to = Mobile::parse(mobile)?;
-    let code = format!("{:06}", rand::random_range(0..1_000_000));
-    let minutes = core.settings.sms_code_ttl.as_secs().div_ceil(60);
-    let id = format!("test-{}", uuid::Uuid::new_v4().simple());
-    let body = SmsBody::Code { code: &code, minutes };
-    let message = SmsMessage { id: &id, to: &to, body, locale: core.settings.default_locale };
-    core.sms.send(&message).await.map_err(|failure| SmsTestError::Failed { provider: core.sms.name(), failure })
+pub fn send_test_sms<'a>(core: &'a Core, mobile: &'a str) -> BoxFuture<'a, Result<SmsAccepted, SmsTestError>> {
+    Box::pin(async move {
+        let to = Mobile::parse(mobile)?;
+        let code = format!("{:06}", rand::random_range(0..1_000_000));
+        let minutes = core.settings.sms_code_ttl.as_secs().div_ceil(60);
+        let id = format!("test-{}", uuid::Uuid::new_v4().simple());
+        let body = SmsBody::Code { code: &code, minutes };
+        let message = SmsMessage { id: &id, to: &to, body, locale: core.settings.default_locale };
+        core.sms.send(&message).await.map_err(|failure| SmsTestError::Failed { provider: core.sms.name(), failure })
+    })
 }
