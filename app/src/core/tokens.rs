@@ -128,8 +128,7 @@ impl Tokens {
     }
 
     fn mac(&self, purpose: &str, message: &str) -> Hmac<Sha256> {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(self.secret.expose_secret().as_bytes()).unwrap_or_else(|_| unreachable!());
+        let mut mac = self.keyed_mac();
         mac.update(purpose.as_bytes());
         mac.update(b"\0");
         mac.update(message.as_bytes());
@@ -139,10 +138,15 @@ impl Tokens {
     /// The JWT's MAC: HMAC-SHA256 of the signing input under the secret
     /// alone (RFC 7518 3.2), which is what makes it HS256.
     fn jwt_mac(&self, signing_input: &[u8]) -> Hmac<Sha256> {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(self.secret.expose_secret().as_bytes()).unwrap_or_else(|_| unreachable!());
+        let mut mac = self.keyed_mac();
         mac.update(signing_input);
         mac
+    }
+
+    /// HMAC-SHA256 keyed with the secret, nothing fed yet.
+    fn keyed_mac(&self) -> Hmac<Sha256> {
+        // HMAC takes a key of any length: this cannot fail.
+        Hmac::<Sha256>::new_from_slice(self.secret.expose_secret().as_bytes()).unwrap_or_else(|_| unreachable!())
     }
 }
 
