@@ -14,7 +14,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 [ -n "${BENCH_SERVER:-}" ] || bash scripts/release-build.sh >/dev/null 2>&1
-server_binary=${BENCH_SERVER:-./target/release/server}
+# Cargo's CARGO_TARGET_DIR, if set, is where the bench is built.
+built=${CARGO_TARGET_DIR:-target}/release
+server_binary=${BENCH_SERVER:-$built/server}
 # The bench is built with the flags cargo-leptos gives the server's build
 # (`--cfg erase_components`, the output name), so that it reuses that
 # build's dependencies and crates; with other flags cargo builds them all
@@ -54,16 +56,16 @@ if [ "${BENCH_PEER:-}" = 1 ]; then
 fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; server: release, SQLite, in-process store"
 BENCH_URL="http://127.0.0.1:$port" BENCH_ACCOUNT=benchuser BENCH_OTHER_ACCOUNT=benchother BENCH_SERVER_PID=$server \
-  ./target/release/bench
+  "$built/bench"
 # BENCH_ONLY names the sections to run; the last two are "delivery" and
 # "captchas".
 runs() { [ -z "${BENCH_ONLY:-}" ] || [[ ",${BENCH_ONLY// /}," == *",$1,"* ]]; }
 # The delivery queue, in-process on its own SQLite file.
-runs delivery && ./target/release/delivery
+runs delivery && "$built/delivery"
 runs captchas || exit 0
 # The captcha: drawing cost, and what a captcha-solving OCR model reads of
 # it (ddddocr, pinned, in a virtualenv of its own under target/).
 bench_build --bin captchas
 ocr_python=$(bash bench/venv.sh ocr)
-./target/release/captchas "$dir/captchas"
+"$built/captchas" "$dir/captchas"
 echo "OCR adversaries (ddddocr 1.6.1, tesseract) on 300 captchas: $("$ocr_python" bench/ocr/solve_rate.py "$dir/captchas")"

@@ -176,12 +176,17 @@ impl Usage {
             return "    server CPU: (set BENCH_SERVER_PID to see it)".into();
         };
         let spent = now.saturating_sub(start);
-        let answers = (figures.ok + figures.refused).max(1);
         format!(
             "    server CPU: {:.2} s over the run, {:.0} µs an answer",
             spent.as_secs_f64(),
-            spent.as_secs_f64() * 1e6 / answers as f64
+            self.seconds_per_answer(figures).unwrap_or_default() * 1e6
         )
+    }
+
+    /// The server's CPU seconds for each answer since `watch`.
+    fn seconds_per_answer(&self, figures: &Figures) -> Option<f64> {
+        let spent = server_cpu(self.pid)?.saturating_sub(self.start_cpu?);
+        Some(spent.as_secs_f64() / (figures.ok + figures.refused).max(1) as f64)
     }
 
     fn line(self) -> String {
@@ -478,6 +483,44 @@ fn disconnecting_clients(
 
 /// Whether the section named `section` runs: all of them, or those named in
 /// `BENCH_ONLY` (comma-separated: sign-in, pages, lookups, recovery).
+/// Ours against the peer at 64 connections, in turns: five rounds of a
+/// fifth of `duration` each, the peer's then ours. This machine's speed
+/// drifts by tens of per cent within minutes, so two figures taken a minute
+/// apart set the drift against the servers; each round's two are taken
+/// under the same conditions, and the median round is the figure.
+async fn side_by_side<P>(base: &str, pid: Option<u32>, duration: Duration, ours: P)
+where
+    P: Fn(usize) -> String + Clone + Send + 'static,
+{
+    let Ok(peer) = std::env::var("BENCH_PEER_URL") else { return };
+    let peer_pid = std::env::var("BENCH_PEER_PID").ok().and_then(|p| p.parse().ok());
+    const ROUNDS: u32 = 5;
+    let slice = duration / ROUNDS;
+    let (mut rates, mut cpus) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let usage = Usage::watch(peer_pid);
+        let theirs = load_plain_gets(&peer, 64, slice, |n| format!("/mobiles/13{:09}/count/", n % 1_000_000_000)).await;
+        let their_cpu = usage.seconds_per_answer(&theirs);
+        let usage = Usage::watch(pid);
+        let figures = load_plain_gets(base, 64, slice, ours.clone()).await;
+        rates.push(figures.per_second() / theirs.per_second().max(f64::MIN_POSITIVE));
+        if let (Some(theirs), Some(ours)) = (their_cpu, usage.seconds_per_answer(&figures)) {
+            cpus.push(theirs / ours.max(f64::MIN_POSITIVE));
+        }
+    }
+    let median = |mut xs: Vec<f64>| -> (f64, String) {
+        let listed = xs.iter().map(|x| format!("{x:.1}")).collect::<Vec<_>>().join(" ");
+        xs.sort_by(f64::total_cmp);
+        (xs.get(xs.len() / 2).copied().unwrap_or_default(), listed)
+    };
+    let (rate, rate_rounds) = median(rates);
+    println!("    side by side with the peer, 64 conns, {ROUNDS} rounds in turn: {rate:.1}x its rate ({rate_rounds})");
+    if !cpus.is_empty() {
+        let (cpu, cpu_rounds) = median(cpus);
+        println!("    and {cpu:.1}x less CPU an answer ({cpu_rounds})");
+    }
+}
+
 fn runs(section: &str) -> bool {
     std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|s| s.trim() == section))
 }
@@ -585,7 +628,7 @@ async fn main() {
         // captcha. First the same check as the seeds' Django stack answers
         // it (bench/peer/, started by bench/run.sh when BENCH_PEER=1), in
         // the same run, to set ours against.
-        let mut peer_figures = None;
+        let mut peer_measured = false;
         if let Ok(peer) = std::env::var("BENCH_PEER_URL") {
             let peer_pid = std::env::var("BENCH_PEER_PID").ok().and_then(|p| p.parse().ok());
             let usage = Usage::watch(peer_pid);
@@ -593,20 +636,18 @@ async fn main() {
                 load_plain_gets(&peer, 64, duration, |n| format!("/mobiles/13{:09}/count/", n % 1_000_000_000)).await;
             println!("{}", figures.line("peer: GET /mobiles/{m}/count/, 64 conns"));
             println!("{}", usage.cpu_per_answer(&figures));
-            peer_figures = Some(figures);
+            peer_measured = true;
         }
+        let ours = |n: usize| format!("/api/v1/mobiles/13{:09}/count", n % 1_000_000_000);
         for connections in [16, 64] {
             let usage = Usage::watch(pid);
-            let figures = load_plain_gets(&base, connections, duration, |n| {
-                format!("/api/v1/mobiles/13{:09}/count", n % 1_000_000_000)
-            })
-            .await;
+            let figures = load_plain_gets(&base, connections, duration, ours).await;
             println!("{}", figures.line(&format!("GET /mobiles/{{m}}/count, {connections} conns")));
             println!("{}", usage.cpu_per_answer(&figures));
-            if let Some(peer) = peer_figures.as_ref().filter(|_| connections == 64) {
-                println!("    {:.1}x the peer's rate", figures.per_second() / peer.per_second().max(f64::MIN_POSITIVE));
-            }
             println!("{}", usage.line());
+        }
+        if peer_measured {
+            side_by_side(&base, pid, duration, ours).await;
         }
         let usage = Usage::watch(pid);
         let figures = load_plain_gets(&base, 64, duration, |n| format!("/api/v1/usernames/user{n}/count")).await;
