@@ -76,6 +76,11 @@ impl Figures {
         self.latencies[at]
     }
 
+    /// What the server answered (refusals too), at least 1 to divide by.
+    fn answers(&self) -> usize {
+        (self.ok + self.refused).max(1)
+    }
+
     fn per_second(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
     }
@@ -172,21 +177,24 @@ impl Usage {
     /// The server's CPU time for each answer of `figures` (ok or refused),
     /// the cost the run's rate hides when the load generator shares the cores.
     fn cpu_per_answer(&self, figures: &Figures) -> String {
-        let (Some(start), Some(now)) = (self.start_cpu, server_cpu(self.pid)) else {
+        let Some(spent) = self.cpu_spent() else {
             return "    server CPU: (set BENCH_SERVER_PID to see it)".into();
         };
-        let spent = now.saturating_sub(start);
         format!(
             "    server CPU: {:.2} s over the run, {:.0} µs an answer",
             spent.as_secs_f64(),
-            self.seconds_per_answer(figures).unwrap_or_default() * 1e6
+            spent.as_secs_f64() * 1e6 / figures.answers() as f64
         )
     }
 
     /// The server's CPU seconds for each answer since `watch`.
     fn seconds_per_answer(&self, figures: &Figures) -> Option<f64> {
-        let spent = server_cpu(self.pid)?.saturating_sub(self.start_cpu?);
-        Some(spent.as_secs_f64() / (figures.ok + figures.refused).max(1) as f64)
+        Some(self.cpu_spent()?.as_secs_f64() / figures.answers() as f64)
+    }
+
+    /// The server's CPU time since `watch`.
+    fn cpu_spent(&self) -> Option<Duration> {
+        Some(server_cpu(self.pid)?.saturating_sub(self.start_cpu?))
     }
 
     fn line(self) -> String {
@@ -481,28 +489,26 @@ fn disconnecting_clients(
     set
 }
 
-/// Whether the section named `section` runs: all of them, or those named in
-/// `BENCH_ONLY` (comma-separated: sign-in, pages, lookups, recovery).
 /// Ours against the peer at 64 connections, in turns: five rounds of a
 /// fifth of `duration` each, the peer's then ours. This machine's speed
 /// drifts by tens of per cent within minutes, so two figures taken a minute
 /// apart set the drift against the servers; each round's two are taken
 /// under the same conditions, and the median round is the figure.
-async fn side_by_side<P>(base: &str, pid: Option<u32>, duration: Duration, ours: P)
+async fn side_by_side<P, Q>(peer: (&str, Option<u32>, P), ours: (&str, Option<u32>, Q), duration: Duration)
 where
     P: Fn(usize) -> String + Clone + Send + 'static,
+    Q: Fn(usize) -> String + Clone + Send + 'static,
 {
-    let Ok(peer) = std::env::var("BENCH_PEER_URL") else { return };
-    let peer_pid = std::env::var("BENCH_PEER_PID").ok().and_then(|p| p.parse().ok());
+    let ((peer, peer_pid, their_path), (base, pid, our_path)) = (peer, ours);
     const ROUNDS: u32 = 5;
     let slice = duration / ROUNDS;
     let (mut rates, mut cpus) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         let usage = Usage::watch(peer_pid);
-        let theirs = load_plain_gets(&peer, 64, slice, |n| format!("/mobiles/13{:09}/count/", n % 1_000_000_000)).await;
+        let theirs = load_plain_gets(peer, 64, slice, their_path.clone()).await;
         let their_cpu = usage.seconds_per_answer(&theirs);
         let usage = Usage::watch(pid);
-        let figures = load_plain_gets(base, 64, slice, ours.clone()).await;
+        let figures = load_plain_gets(base, 64, slice, our_path.clone()).await;
         rates.push(figures.per_second() / theirs.per_second().max(f64::MIN_POSITIVE));
         if let (Some(theirs), Some(ours)) = (their_cpu, usage.seconds_per_answer(&figures)) {
             cpus.push(theirs / ours.max(f64::MIN_POSITIVE));
@@ -521,6 +527,8 @@ where
     }
 }
 
+/// Whether the section named `section` runs: all of them, or those named in
+/// `BENCH_ONLY` (comma-separated: sign-in, pages, lookups, recovery).
 fn runs(section: &str) -> bool {
     std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|s| s.trim() == section))
 }
@@ -628,17 +636,16 @@ async fn main() {
         // captcha. First the same check as the seeds' Django stack answers
         // it (bench/peer/, started by bench/run.sh when BENCH_PEER=1), in
         // the same run, to set ours against.
-        let mut peer_measured = false;
-        if let Ok(peer) = std::env::var("BENCH_PEER_URL") {
-            let peer_pid = std::env::var("BENCH_PEER_PID").ok().and_then(|p| p.parse().ok());
+        let theirs = |n: usize| format!("/mobiles/13{:09}/count/", n % 1_000_000_000);
+        let ours = |n: usize| format!("/api/v1/mobiles/13{:09}/count", n % 1_000_000_000);
+        let peer = std::env::var("BENCH_PEER_URL").ok();
+        let peer_pid = std::env::var("BENCH_PEER_PID").ok().and_then(|p| p.parse().ok());
+        if let Some(peer) = &peer {
             let usage = Usage::watch(peer_pid);
-            let figures =
-                load_plain_gets(&peer, 64, duration, |n| format!("/mobiles/13{:09}/count/", n % 1_000_000_000)).await;
+            let figures = load_plain_gets(peer, 64, duration, theirs).await;
             println!("{}", figures.line("peer: GET /mobiles/{m}/count/, 64 conns"));
             println!("{}", usage.cpu_per_answer(&figures));
-            peer_measured = true;
         }
-        let ours = |n: usize| format!("/api/v1/mobiles/13{:09}/count", n % 1_000_000_000);
         for connections in [16, 64] {
             let usage = Usage::watch(pid);
             let figures = load_plain_gets(&base, connections, duration, ours).await;
@@ -646,8 +653,8 @@ async fn main() {
             println!("{}", usage.cpu_per_answer(&figures));
             println!("{}", usage.line());
         }
-        if peer_measured {
-            side_by_side(&base, pid, duration, ours).await;
+        if let Some(peer) = &peer {
+            side_by_side((peer, peer_pid, theirs), (&base, pid, ours), duration).await;
         }
         let usage = Usage::watch(pid);
         let figures = load_plain_gets(&base, 64, duration, |n| format!("/api/v1/usernames/user{n}/count")).await;
